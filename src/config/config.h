@@ -1,0 +1,82 @@
+// The gateway's configuration as plain structs. Loaded by config/loader.h from YAML; the
+// seed's field names keep their names and meaning (enabled_models, api_keys, model_weight,
+// max_concurrency, max_qps, default_temperature, max_retries, supports_tools).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bc::config {
+
+struct KeyConfig {
+  std::string key;     // the secret, after ${ENV} substitution
+  double weight = 1;   // share of this model's traffic
+  std::string name;    // public id; empty: the masked key is used
+  int line = 0;        // line in the config file, for messages
+};
+
+struct MockConfig {
+  int latency_ms = 150;           // time to the first token
+  double tokens_per_second = 40;  // streaming pace
+  std::string reply;              // fixed answer; empty: a short generated answer
+};
+
+struct ModelConfig {
+  std::string name;      // the key under `models:`; what clients put in "model"
+  std::string provider;  // openai | zhipu | mock
+  std::string model;     // the upstream model id; default: name
+  std::string base_url;  // required for network providers; default per provider when known
+  std::vector<KeyConfig> api_keys;
+  double model_weight = 1;
+  std::string strategy = "concurrency";
+  int max_concurrency = 0;  // 0: unlimited
+  double max_qps = 0;       // 0: unlimited
+  std::optional<double> default_temperature;
+  int max_retries = 2;
+  bool supports_tools = false;
+  MockConfig mock;
+  // Per-model upstream timeouts; 0: the global `upstream` value.
+  int connect_timeout_ms = 0;
+  int first_byte_timeout_ms = 0;
+  int idle_timeout_ms = 0;
+  int line = 0;
+};
+
+struct ServerConfig {
+  std::string host = "0.0.0.0";
+  int port = 9000;
+  int threads = 0;  // 0: one per core
+  std::size_t max_body_bytes = 8 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  int read_timeout_ms = 30'000;   // a whole request must arrive within this
+  int write_timeout_ms = 30'000;  // each write to the client
+  int idle_timeout_ms = 60'000;   // keep-alive connection with no request
+  int shutdown_grace_ms = 30'000; // on SIGTERM/SIGINT, in-flight requests get this long
+};
+
+struct UpstreamConfig {
+  int connect_timeout_ms = 10'000;
+  int first_byte_timeout_ms = 60'000;
+  int idle_timeout_ms = 60'000;
+  int pool_max_idle_per_origin = 64;
+  int pool_idle_ttl_ms = 60'000;
+  std::size_t max_response_bytes = 64 * 1024 * 1024;
+};
+
+struct Config {
+  ServerConfig server;
+  UpstreamConfig upstream;
+  // Names of the models that serve traffic; empty: every model under `models`.
+  std::vector<std::string> enabled_models;
+  std::vector<ModelConfig> models;  // in file order
+  std::string source;               // file path, for messages
+
+  const ModelConfig* find_model(std::string_view name) const;
+  // The models that serve traffic, in file order.
+  std::vector<const ModelConfig*> active_models() const;
+};
+
+}  // namespace bc::config

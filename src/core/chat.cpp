@@ -1,0 +1,80 @@
+#include "core/chat.h"
+
+#include <boost/json.hpp>
+
+namespace bc {
+
+namespace json = boost::json;
+
+bool ChatRequest::has_tools() const {
+  const auto* tools = body.if_contains("tools");
+  return tools != nullptr && tools->is_array() && !tools->as_array().empty();
+}
+
+Result<ChatRequest> ChatRequest::parse(std::string_view text) {
+  json::error_code ec;
+  json::value parsed = json::parse(text, ec);
+  if (ec) {
+    return Error::invalid_request("request body is not valid JSON: " + ec.message(),
+                                  "invalid_json");
+  }
+  if (!parsed.is_object()) {
+    return Error::invalid_request("request body must be a JSON object", "invalid_json");
+  }
+  ChatRequest req;
+  req.body = std::move(parsed.as_object());
+
+  const auto* messages = req.body.if_contains("messages");
+  if (messages == nullptr) {
+    return Error::invalid_request("'messages' is required", "missing_messages");
+  }
+  if (!messages->is_array() || messages->as_array().empty()) {
+    return Error::invalid_request("'messages' must be a non-empty array", "invalid_messages");
+  }
+  std::size_t i = 0;
+  for (const auto& m : messages->as_array()) {
+    if (!m.is_object()) {
+      return Error::invalid_request("messages[" + std::to_string(i) + "] must be an object",
+                                    "invalid_messages");
+    }
+    const auto* role = m.as_object().if_contains("role");
+    if (role == nullptr || !role->is_string()) {
+      return Error::invalid_request("messages[" + std::to_string(i) + "].role must be a string",
+                                    "invalid_messages");
+    }
+    ++i;
+  }
+  if (const auto* model = req.body.if_contains("model")) {
+    if (!model->is_string() && !model->is_null()) {
+      return Error::invalid_request("'model' must be a string", "invalid_model");
+    }
+    if (model->is_string()) req.model = std::string(model->as_string());
+  }
+  if (req.model == "auto") req.model.clear();
+  if (const auto* stream = req.body.if_contains("stream")) {
+    if (!stream->is_bool() && !stream->is_null()) {
+      return Error::invalid_request("'stream' must be a boolean", "invalid_stream");
+    }
+    req.stream = stream->is_bool() && stream->as_bool();
+  }
+  if (const auto* tools = req.body.if_contains("tools")) {
+    if (!tools->is_array() && !tools->is_null()) {
+      return Error::invalid_request("'tools' must be an array", "invalid_tools");
+    }
+  }
+  return req;
+}
+
+std::string ChatResponse::text() const {
+  const auto* choices = completion.if_contains("choices");
+  if (choices == nullptr || !choices->is_array() || choices->as_array().empty()) return {};
+  const auto& first = choices->as_array().front();
+  if (!first.is_object()) return {};
+  const auto* message = first.as_object().if_contains("message");
+  if (message == nullptr || !message->is_object()) return {};
+  const auto* content = message->as_object().if_contains("content");
+  if (content == nullptr || !content->is_string()) return {};
+  return std::string(content->as_string());
+}
+
+}  // namespace bc

@@ -1,0 +1,56 @@
+// The gateway's view of an upstream: start one call, read its body piece by piece as it
+// arrives. Implemented by the pooled HTTP/HTTPS client (net/http_client.h) and by the
+// in-process mock upstream (gateway/mock_upstream.h).
+//
+// Threading: every object here belongs to one worker thread (one io_context). All calls,
+// including cancel(), are made from coroutines running on that thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/http.h"
+#include "core/result.h"
+
+namespace bc::net {
+
+using boost::asio::awaitable;
+
+struct Timeouts {
+  std::chrono::milliseconds connect{10'000};     // TCP connect + TLS handshake
+  std::chrono::milliseconds first_byte{60'000};  // request sent -> response head received
+  std::chrono::milliseconds idle{60'000};        // between two pieces of the body
+};
+
+// One attempt against an upstream. Destroying it before the body has been read to the end
+// closes the connection instead of returning it to the pool.
+class UpstreamCall {
+ public:
+  virtual ~UpstreamCall() = default;
+  // Sends the request and waits for the response head. Errors: connect failure or timeout,
+  // TLS failure, first-byte timeout, malformed response, cancellation.
+  virtual awaitable<Status> start(const UpstreamRequest& request, const Timeouts& timeouts) = 0;
+  // Valid after start() succeeded.
+  virtual int status() const = 0;
+  virtual const Headers& headers() const = 0;
+  // The next piece of the body as it arrives (never buffered whole); an empty string once the
+  // body is complete. An error on idle timeout, a cut connection or cancellation.
+  virtual awaitable<Result<std::string>> read_some() = 0;
+  // Reads the rest of the body into one string (for non-streamed answers), bounded by
+  // `max_bytes`.
+  virtual awaitable<Result<std::string>> read_all(std::size_t max_bytes) = 0;
+  // Aborts whatever is pending (start or read) at once; it completes with an error and the
+  // connection is dropped. Safe to call at any time, also before start() and after the end.
+  virtual void cancel() = 0;
+};
+
+class Upstream {
+ public:
+  virtual ~Upstream() = default;
+  virtual std::unique_ptr<UpstreamCall> call() = 0;
+};
+
+}  // namespace bc::net
