@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,18 @@ struct ModelSpec {
   double max_qps = 0;                    // per key; 0: unlimited
   bool supports_tools = false;
   std::vector<KeySpec> keys;
+  std::int64_t rpm = 0;  // requests started per key in any 60 s; 0: unlimited
+  std::int64_t tpm = 0;  // tokens per key in any 60 s (reserved at admission); 0: unlimited
+  // Latency EWMA: the share of the old average a new sample keeps, once more for every second
+  // since the previous sample (so old measurements fade). In (0, 1).
+  double decay_factor = 0.8;
+  // Effective key weights follow live load and latency (the seed's auto weights).
+  bool auto_weight = false;
+  // The cooldown when an outcome asks for one without a length (no Retry-After).
+  std::chrono::milliseconds cooldown{5000};
+  // How long a request may wait for a free key of this model; 0: the gateway's global setting.
+  // Data only: the gateway runs the queue (see Pool::next_available and the release listener).
+  std::chrono::milliseconds queue_timeout{0};
 };
 
 // What a request needs from a target.
@@ -40,6 +53,9 @@ struct Demand {
   std::optional<std::size_t> model;  // a model the caller named; nullopt: any enabled model
   bool needs_tools = false;
   std::int64_t estimated_tokens = 0;
+  // candidates() stops after this many targets; 0: every target that can take the demand.
+  // The retry logic needs max_retries + 1; asking for fewer keeps selection O(keys of a model).
+  std::size_t max_candidates = 0;
 };
 
 struct Target {
@@ -58,7 +74,8 @@ struct Outcome {
 };
 
 class Pool;
-struct KeyState;
+class KeyLoad;
+class Strategy;
 
 // A slot taken on one key. Move-only. Settle it once with the outcome; a lease destroyed
 // unsettled frees its slot without teaching the strategies anything (client went away).
@@ -79,6 +96,8 @@ class Lease {
   Pool* pool_ = nullptr;
   Target target_;
   TimePoint started_;
+  std::int64_t reserved_tokens_ = 0;  // the token estimate reserved at admission
+  std::int64_t reserved_bucket_ = 0;  // where in the token window it was reserved
 };
 
 class Pool {
@@ -102,11 +121,35 @@ class Pool {
 
   // Requests in flight on one key right now.
   int in_flight(Target target) const;
+  // Requests in flight on all keys of one model.
+  int model_in_flight(std::size_t model) const;
+
+  // The live state and limits of one key, and the strategy of one model (for reports/tests).
+  const KeyLoad& load(Target target) const;
+  const Strategy& strategy(std::size_t model) const;
+
+  // The weight selection gives a key now: its weight x the strategy's factor x the auto-weight
+  // factor; 0 when the key cannot take the demand now.
+  double effective_weight(Target target, const Demand& demand, TimePoint now) const;
+  // A model's weight in selection now: model_weight, scaled by free capacity with auto_weight.
+  double effective_model_weight(std::size_t model, TimePoint now) const;
+
+  // Operator actions; outcomes do the same through Lease::settle.
+  void set_disabled(Target target, bool disabled);
+  void cool_down(Target target, TimePoint until);
+
+  // For the admission queue: the earliest time at which some key could take the demand
+  // without any lease ending (now, when one can already; the end of a cooldown; a rate window
+  // making room). nullopt: only a lease ending can make room, or nothing ever will.
+  std::optional<TimePoint> next_available(const Demand& demand, TimePoint now) const;
+  // Called on the releasing thread after a lease frees its slot, so a queue can wake a waiter.
+  // Must be cheap and must not block. Set it before the pool is shared between threads.
+  void set_release_listener(std::function<void(Target)> listener);
 
  private:
   friend class Lease;
   Pool();
-  void release(Target target, const Outcome* outcome, TimePoint started, TimePoint now);
+  void release(const Lease& lease, const Outcome* outcome, TimePoint now);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,24 @@
+// Small helpers every handler uses to answer: JSON bodies and OpenAI-shaped errors with the
+// right status (and Retry-After on 429/503 when the error knows how long to wait).
+#pragma once
+
+#include <string>
+
+#include "core/error.h"
+#include "net/http_server.h"
+
+namespace bc::api {
+
+using boost::asio::awaitable;
+
+awaitable<void> send_json(net::ResponseWriter& writer, int status, std::string body,
+                          const Headers& extra = {});
+awaitable<void> send_error(net::ResponseWriter& writer, const Error& error,
+                           Headers extra = {});
+// The SSE / text event that ends a stream with an error (after the head was sent).
+std::string sse_error_event(const Error& error);
+
+// Current UTC time as ISO 8601 with seconds, e.g. 2026-11-27T15:36:25Z.
+std::string utc_timestamp();
+
+}  // namespace bc::api

@@ -1,0 +1,40 @@
+// Method and path dispatch for the HTTP API. Unknown paths get 404 and known paths with the
+// wrong method 405 (with Allow), both in OpenAI's error shape.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/beast/http/verb.hpp>
+
+#include "net/http_server.h"
+
+namespace bc::api {
+
+using boost::asio::awaitable;
+using RouteHandler = std::function<awaitable<void>(const net::HttpRequest&, net::ResponseWriter&)>;
+
+class Router {
+ public:
+  // Exact path match (the query string is ignored).
+  void add(boost::beast::http::verb method, std::string path, RouteHandler handler);
+  // Any path that starts with `prefix` (e.g. "/llm/key-load/").
+  void add_prefix(boost::beast::http::verb method, std::string prefix, RouteHandler handler);
+
+  awaitable<void> dispatch(const net::HttpRequest& request, net::ResponseWriter& writer) const;
+
+ private:
+  struct Route {
+    boost::beast::http::verb method;
+    std::string path;
+    bool prefix;
+    RouteHandler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+// The path part of a request target, without the query string.
+std::string_view request_path(const net::HttpRequest& request);
+
+}  // namespace bc::api

@@ -1,0 +1,123 @@
+#include "balance/capacity.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "balance/key_load.h"
+#include "balance/strategy.h"
+
+namespace bc::balance {
+namespace {
+
+struct Gauge {
+  double current = 0;
+  double max = 0;
+};
+
+Gauge gauge(const KeyLoad& load, Capacity capacity, TimePoint now) {
+  const KeyLimits& limits = load.limits();
+  switch (capacity) {
+    case Capacity::kQps:
+      return {static_cast<double>(load.qps_used(now)), limits.max_qps};
+    case Capacity::kTokens:
+      if (limits.tpm > 0) {
+        return {static_cast<double>(load.tpm_used(now)), static_cast<double>(limits.tpm)};
+      }
+      return {static_cast<double>(load.rpm_used(now)), static_cast<double>(limits.rpm)};
+    case Capacity::kConcurrency:
+      break;
+  }
+  return {static_cast<double>(load.in_flight()), static_cast<double>(limits.max_concurrency)};
+}
+
+std::string_view state_of(const KeyLoad& load, TimePoint now) {
+  if (load.disabled()) return "disabled";
+  if (load.cooling(now)) return "cooling";
+  return "ok";
+}
+
+KeyReport report_key(const Pool& pool, Target target, TimePoint now) {
+  const ModelSpec& spec = pool.model(target.model);
+  const KeyLoad& load = pool.load(target);
+  const Gauge g = gauge(load, pool.strategy(target.model).capacity(), now);
+  KeyReport r;
+  r.id = spec.keys[target.key].id;
+  r.weight = spec.keys[target.key].weight;
+  Demand demand;
+  demand.model = target.model;
+  r.effective_weight = pool.effective_weight(target, demand, now);
+  r.current = g.current;
+  r.max = g.max;
+  r.in_flight = load.in_flight();
+  r.state = state_of(load, now);
+  if (auto latency = load.latency()) {
+    r.latency_ms = std::chrono::duration<double, std::milli>(*latency).count();
+  }
+  return r;
+}
+
+}  // namespace
+
+ModelReport model_report(const Pool& pool, std::size_t model, TimePoint now) {
+  const ModelSpec& spec = pool.model(model);
+  ModelReport r;
+  r.name = spec.name;
+  r.type = capacity_name(pool.strategy(model).capacity());
+  r.strategy = spec.strategy;
+  r.weight = spec.weight;
+  r.in_flight = pool.model_in_flight(model);
+  bool unlimited = false;
+  bool any_free = false;
+  for (std::uint32_t k = 0; k < spec.keys.size(); ++k) {
+    KeyReport key = report_key(pool, {static_cast<std::uint32_t>(model), k}, now);
+    r.current += key.current;
+    if (key.max <= 0) unlimited = true;
+    if (key.state != "disabled") r.max += key.max;
+    any_free = any_free || key.effective_weight > 0;
+    r.keys.push_back(std::move(key));
+  }
+  if (unlimited) r.max = 0;
+  r.effective_weight = any_free ? pool.effective_model_weight(model, now) : 0;
+  return r;
+}
+
+CapacityReport capacity_report(const Pool& pool, TimePoint now) {
+  CapacityReport r;
+  for (std::size_t m = 0; m < pool.model_count(); ++m) {
+    ModelReport model = model_report(pool, m, now);
+    r.total_max[std::string(model.type)] += model.max;
+    r.details.push_back(std::move(model));
+  }
+  r.load_percent = load_percent(pool, now);
+  return r;
+}
+
+double load_percent(const Pool& pool, TimePoint now) {
+  double sum = 0;
+  int counted = 0;
+  for (std::size_t m = 0; m < pool.model_count(); ++m) {
+    const Capacity capacity = pool.strategy(m).capacity();
+    for (std::uint32_t k = 0; k < pool.model(m).keys.size(); ++k) {
+      const KeyLoad& load = pool.load({static_cast<std::uint32_t>(m), k});
+      if (load.disabled()) continue;
+      const Gauge g = gauge(load, capacity, now);
+      if (g.max <= 0) continue;
+      sum += load.cooling(now) ? 1.0 : std::min(1.0, g.current / g.max);
+      ++counted;
+    }
+  }
+  return counted > 0 ? 100.0 * sum / counted : 0;
+}
+
+std::optional<KeyReport> key_report(const Pool& pool, std::string_view model,
+                                    std::string_view key_id, TimePoint now) {
+  const std::optional<std::size_t> m = pool.find_model(model);
+  if (!m) return std::nullopt;
+  const auto& keys = pool.model(*m).keys;
+  for (std::uint32_t k = 0; k < keys.size(); ++k) {
+    if (keys[k].id == key_id) return report_key(pool, {static_cast<std::uint32_t>(*m), k}, now);
+  }
+  return std::nullopt;
+}
+
+}  // namespace bc::balance

@@ -1,0 +1,60 @@
+// Load and capacity reports for the seed's endpoints (/llm/system-load, /llm/system-capacity,
+// /llm/key-load/<model>/<key-id>, /llm/model-load/<model>). Plain structs: the api layer
+// renders them as JSON. Reports carry the key's public id only, never the secret.
+//
+// Each model is measured in its strategy's capacity (strategy.h): requests in flight against
+// max_concurrency, starts in the last second against max_qps, or tokens in the last minute
+// against tpm (requests against rpm when tpm is not set). A max of 0 means unlimited.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "balance/pool.h"
+#include "core/clock.h"
+
+namespace bc::balance {
+
+struct KeyReport {
+  std::string id;               // the public id
+  double weight = 0;            // configured
+  double effective_weight = 0;  // what selection gives it now; 0: it cannot take a request
+  double current = 0;           // in the model's capacity type
+  double max = 0;               // 0: unlimited
+  int in_flight = 0;
+  std::string_view state;            // "ok", "cooling" or "disabled"
+  std::optional<double> latency_ms;  // the latency EWMA, once measured
+};
+
+struct ModelReport {
+  std::string name;
+  std::string_view type;  // "concurrency", "qps" or "tokens"
+  std::string strategy;
+  double current = 0;           // sum over keys
+  double max = 0;               // sum over usable keys; 0 when any key is unlimited
+  double weight = 0;            // model_weight as configured
+  double effective_weight = 0;  // with auto weights and free keys; 0 when no key is free
+  int in_flight = 0;
+  std::vector<KeyReport> keys;
+};
+
+struct CapacityReport {
+  double load_percent = 0;
+  std::map<std::string, double, std::less<>> total_max;  // per capacity type
+  std::vector<ModelReport> details;
+};
+
+// How loaded the whole pool is, 0-100: the mean over usable keys with a limit of each key's
+// used fraction (a cooling key counts as full; disabled and unlimited keys are left out).
+double load_percent(const Pool& pool, TimePoint now);
+CapacityReport capacity_report(const Pool& pool, TimePoint now);
+ModelReport model_report(const Pool& pool, std::size_t model, TimePoint now);
+// One key by model name and public id; nullopt when either is unknown.
+std::optional<KeyReport> key_report(const Pool& pool, std::string_view model,
+                                    std::string_view key_id, TimePoint now);
+
+}  // namespace bc::balance

@@ -1,0 +1,97 @@
+#include "balance/capacity.h"
+
+#include <gtest/gtest.h>
+
+#include "balance/test_support.h"
+
+namespace bc::balance {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::at;
+using testing::make_pool;
+using testing::model_spec;
+
+std::unique_ptr<Pool> mixed_pool() {
+  auto chat = model_spec("chat", {3, 1}, "concurrency", 4);
+  chat.weight = 2;
+  auto fast = model_spec("fast", {1}, "qps");
+  fast.max_qps = 10;
+  return make_pool({chat, fast});
+}
+
+TEST(Capacity, ReportsTotalsPerCapacityTypeAndEachModelsKeys) {
+  auto pool = mixed_pool();
+  std::vector<Lease> held;
+  held.push_back(std::move(*pool->try_acquire({0, 0}, {}, at(0))));
+  held.push_back(std::move(*pool->try_acquire({0, 0}, {}, at(0))));
+  held.push_back(std::move(*pool->try_acquire({1, 0}, {}, at(0))));
+
+  const CapacityReport report = capacity_report(*pool, at(0.5));
+  EXPECT_EQ(report.total_max.at("concurrency"), 8);
+  EXPECT_EQ(report.total_max.at("qps"), 10);
+  ASSERT_EQ(report.details.size(), 2u);
+
+  const ModelReport& chat = report.details[0];
+  EXPECT_EQ(chat.name, "chat");
+  EXPECT_EQ(chat.type, "concurrency");
+  EXPECT_EQ(chat.current, 2);
+  EXPECT_EQ(chat.max, 8);
+  EXPECT_EQ(chat.weight, 2);
+  EXPECT_EQ(chat.effective_weight, 2);
+  ASSERT_EQ(chat.keys.size(), 2u);
+  EXPECT_EQ(chat.keys[0].id, "chat-k0");
+  EXPECT_EQ(chat.keys[0].weight, 3);
+  EXPECT_EQ(chat.keys[0].current, 2);
+  EXPECT_EQ(chat.keys[0].max, 4);
+  EXPECT_EQ(chat.keys[0].state, "ok");
+
+  const ModelReport& fast = report.details[1];
+  EXPECT_EQ(fast.type, "qps");
+  EXPECT_EQ(fast.current, 1);  // one start in the last second
+  EXPECT_EQ(fast.max, 10);
+  // Key fractions: 2/4, 0/4 and 1/10.
+  EXPECT_NEAR(report.load_percent, 100 * (0.5 + 0 + 0.1) / 3, 1e-9);
+  EXPECT_NEAR(load_percent(*pool, at(0.5)), report.load_percent, 1e-12);
+}
+
+TEST(Capacity, ShowsCoolingAndDisabledKeys) {
+  auto pool = mixed_pool();
+  pool->cool_down({0, 0}, at(10));
+  pool->set_disabled({0, 1}, true);
+  const ModelReport chat = model_report(*pool, 0, at(1));
+  EXPECT_EQ(chat.keys[0].state, "cooling");
+  EXPECT_EQ(chat.keys[0].effective_weight, 0);
+  EXPECT_EQ(chat.keys[1].state, "disabled");
+  EXPECT_EQ(chat.max, 4);  // the disabled key has no capacity to offer
+  EXPECT_EQ(chat.effective_weight, 0);
+  // The cooling key counts as full; the disabled one is left out; the qps key is idle.
+  EXPECT_NEAR(load_percent(*pool, at(1)), 100.0 * 1 / 2, 1e-9);
+  EXPECT_EQ(model_report(*pool, 0, at(10)).keys[0].state, "ok");
+}
+
+TEST(Capacity, LooksUpOneKeyByModelNameAndPublicId) {
+  auto pool = mixed_pool();
+  auto lease = pool->try_acquire({0, 1}, {}, at(0));
+  lease->settle(testing::ok_outcome(milliseconds(250)), at(0));
+  auto key = key_report(*pool, "chat", "chat-k1", at(0));
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(key->id, "chat-k1");
+  EXPECT_EQ(key->weight, 1);
+  ASSERT_TRUE(key->latency_ms.has_value());
+  EXPECT_NEAR(*key->latency_ms, 250, 1e-6);
+  EXPECT_FALSE(key_report(*pool, "chat", "secret-chat-k1", at(0)).has_value());
+  EXPECT_FALSE(key_report(*pool, "none", "chat-k1", at(0)).has_value());
+}
+
+TEST(Capacity, AnUnlimitedModelHasNoMaxAndDoesNotCountInLoad) {
+  auto pool = make_pool({model_spec("free", {1, 1})});
+  auto lease = pool->try_acquire({0, 0}, {}, at(0));
+  const CapacityReport report = capacity_report(*pool, at(0));
+  EXPECT_EQ(report.details[0].max, 0);
+  EXPECT_EQ(report.details[0].current, 1);
+  EXPECT_EQ(report.load_percent, 0);
+}
+
+}  // namespace
+}  // namespace bc::balance

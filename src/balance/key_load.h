@@ -1,0 +1,112 @@
+// The live load of one key and the limits it must stay inside. Every configured limit is kept
+// whatever the model's strategy: requests in flight (max_concurrency), starts per second
+// (max_qps), requests and tokens per minute (rpm, tpm). Cooling down and disabled keys take
+// nothing. Strategies read this state to weigh a key; only the pool changes it.
+//
+// Thread-safe. What a pick reads sits in one cache line of atomics: in-flight count, cooldown,
+// disabled, latency, and a summary of the rate windows published after every change. The
+// windows themselves and the latency average change under a per-key spin lock held for a few
+// instructions. can_take() answers from the summary and takes the lock only for a full key
+// whose windows may have made room since; try_admit() always decides under the lock.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "balance/pool.h"
+#include "balance/rate_window.h"
+#include "balance/spin_lock.h"
+#include "core/clock.h"
+
+namespace bc::balance {
+
+struct KeyLimits {
+  int max_concurrency = 0;  // 0: unlimited
+  double max_qps = 0;       // 0: unlimited
+  std::int64_t rpm = 0;     // 0: unlimited
+  std::int64_t tpm = 0;     // 0: unlimited
+  double decay_factor = 0.8;
+
+  static KeyLimits of(const ModelSpec& spec);
+};
+
+// What try_admit() took, handed back on settle.
+struct Admission {
+  std::int64_t tokens = 0;  // the reserved estimate
+  std::int64_t bucket = 0;  // where in the token window it sits
+};
+
+class alignas(64) KeyLoad {
+ public:
+  explicit KeyLoad(const KeyLimits& limits);
+  ~KeyLoad();
+  KeyLoad(const KeyLoad&) = delete;
+  KeyLoad& operator=(const KeyLoad&) = delete;
+
+  const KeyLimits& limits() const { return limits_; }
+
+  int in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  bool disabled() const { return disabled_.load(std::memory_order_relaxed); }
+  bool cooling(TimePoint now) const {
+    return now.time_since_epoch().count() < cooling_until_.load(std::memory_order_relaxed);
+  }
+  TimePoint cooling_until() const;
+  // Latency EWMA; nullopt before the first sample.
+  std::optional<std::chrono::nanoseconds> latency() const;
+
+  // Could this key take the demand now? Exact when no other thread races; a hint otherwise.
+  bool can_take(const Demand& demand, TimePoint now) const;
+  // Checks every limit and takes a slot, a start and the token estimate, all or nothing.
+  std::optional<Admission> try_admit(const Demand& demand, TimePoint now);
+  // Frees the in-flight slot. The start stays counted; the reservation stays as estimated.
+  void release();
+  // Learns from an ended attempt: latency, real token use, cooldown or disable. Does not free
+  // the slot (release() does).
+  void learn(const Admission& admission, const Outcome& outcome,
+             std::chrono::milliseconds default_cooldown, TimePoint now);
+
+  void set_disabled(bool disabled) { disabled_.store(disabled, std::memory_order_relaxed); }
+  // Extends the cooldown to `until` (never shortens it).
+  void cool_down(TimePoint until);
+
+  // Use of each window ending now (exact; takes the lock).
+  std::int64_t qps_used(TimePoint now) const;
+  std::int64_t rpm_used(TimePoint now) const;
+  std::int64_t tpm_used(TimePoint now) const;
+  // The fraction of the tightest limit still free (lock-free, as of the last change).
+  double free_fraction() const;
+  // When could the key take the demand if no lease ended? nullopt: not before a release.
+  std::optional<TimePoint> next_available(const Demand& demand, TimePoint now) const;
+
+  // The token estimate a demand reserves: at least 1, at most the tpm limit, so that one large
+  // request can still run on an empty window.
+  std::int64_t reservation(const Demand& demand) const;
+
+ private:
+  struct Windows;
+  bool windows_fit(std::int64_t tokens, TimePoint now) const;  // under the lock
+  void publish() const;                                        // under the lock
+
+  // Read on every pick: keep within one cache line.
+  std::atomic<int> in_flight_{0};
+  const int max_concurrency_;
+  std::atomic<bool> disabled_{false};
+  const bool windowed_;  // some rate window is limited
+  std::atomic<Clock::rep> cooling_until_{0};
+  std::atomic<double> latency_ns_{-1};
+  // The windows' summary as of their last change: room for one more start (qps and rpm), room
+  // for tokens (tpm), the earliest time a counted amount leaves a window (before then, the
+  // rooms are exact), and the used fraction of the fullest window.
+  mutable std::atomic<std::int64_t> start_room_;
+  mutable std::atomic<std::int64_t> token_room_;
+  mutable std::atomic<Clock::rep> recheck_at_;
+  mutable std::atomic<double> window_used_{0};
+
+  const KeyLimits limits_;
+  const std::unique_ptr<Windows> windows_;
+};
+
+}  // namespace bc::balance

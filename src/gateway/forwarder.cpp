@@ -1,0 +1,353 @@
+#include "gateway/forwarder.h"
+
+#include <algorithm>
+#include <random>
+
+#include "gateway/mock_upstream.h"
+
+namespace bc::gateway {
+
+namespace {
+
+Error client_gone_error() {
+  auto e = Error::upstream("the client closed the connection", "client_closed");
+  e.retryable = false;
+  e.http_status = 499;
+  return e;
+}
+
+balance::Outcome failure(const Error& e, Duration latency) {
+  balance::Outcome o;
+  o.ok = false;
+  o.latency = latency;
+  o.action = e.key_action;
+  o.cooldown = e.cooldown;
+  return o;
+}
+
+// A rough token estimate for limits that reserve tokens at admission: ~4 characters a token
+// for the prompt, plus the answer the caller allows.
+std::int64_t estimate_tokens(const ChatRequest& request) {
+  std::int64_t chars = 0;
+  if (const auto* messages = request.body.if_contains("messages")) {
+    for (const auto& m : messages->as_array()) {
+      if (const auto* c = m.as_object().if_contains("content"); c != nullptr && c->is_string()) {
+        chars += static_cast<std::int64_t>(c->as_string().size());
+      }
+    }
+  }
+  std::int64_t answer = 256;
+  for (const char* name : {"max_tokens", "max_completion_tokens"}) {
+    if (const auto* v = request.body.if_contains(name); v != nullptr && v->is_int64()) {
+      answer = v->as_int64();
+    }
+  }
+  return chars / 4 + answer;
+}
+
+// A chunk that carries nothing but the assistant role: held back until real content comes,
+// so an upstream that fails before its first content can still be retried invisibly.
+bool role_only(const ChatDelta& d) {
+  return d.text.empty() && d.finish_reason.empty() && !d.usage &&
+         d.chunk_json.find("tool_calls") == std::string::npos;
+}
+
+}  // namespace
+
+struct Forwarder::Attempt {
+  Attempt(net::ClientWatch& w, std::size_t m, balance::Lease&& l,
+          std::unique_ptr<net::UpstreamCall> c, TimePoint s)
+      : watch(w), model(m), lease(std::move(l)), call(std::move(c)), started(s) {}
+  Attempt(const Attempt&) = delete;
+  Attempt& operator=(const Attempt&) = delete;
+  // The client watch points at this attempt's call: unhook it before the call goes away.
+  ~Attempt() { watch.on_client_gone({}); }
+
+  void settle(const balance::Outcome& outcome) { lease.settle(outcome, Clock::now()); }
+  Duration elapsed() const { return Clock::now() - started; }
+
+  net::ClientWatch& watch;
+  std::size_t model;
+  balance::Lease lease;
+  std::unique_ptr<net::UpstreamCall> call;
+  TimePoint started;
+};
+
+struct Forwarder::CallState {
+  std::vector<balance::Target> tried;
+  std::optional<Error> last_error;
+  int max_attempts = 1;
+};
+
+Forwarder::Forwarder(std::shared_ptr<Gateway> gateway, boost::asio::any_io_executor executor,
+                     std::unique_ptr<net::Upstream> http)
+    : gateway_(std::move(gateway)),
+      executor_(executor),
+      http_(std::move(http)),
+      rng_(std::random_device{}()) {
+  std::map<std::string, providers::MockOptions, std::less<>> mocks;
+  for (std::size_t i = 0; i < gateway_->model_count(); ++i) {
+    const auto& m = *gateway_->model(i).config;
+    providers::MockOptions o;
+    o.latency_ms = m.mock.latency_ms;
+    o.tokens_per_second = m.mock.tokens_per_second;
+    o.reply = m.mock.reply;
+    mocks.emplace(m.name, o);
+  }
+  mock_ = std::make_unique<MockUpstream>(executor_, std::move(mocks));
+}
+
+net::Upstream& Forwarder::upstream_for(std::string_view url) {
+  return url.starts_with("mock://") ? *mock_ : *http_;
+}
+
+awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(
+    const ChatRequest& request, net::ClientWatch& client, CallReport& report, CallState& state) {
+  auto& pool = gateway_->pool();
+  balance::Demand demand;
+  if (!request.model.empty()) {
+    demand.model = pool.find_model(request.model);
+    if (!demand.model) {
+      co_return Error::not_found("model '" + request.model +
+                                     "' is not configured on this gateway (GET /v1/models "
+                                     "lists the models)",
+                                 "model_not_found");
+    }
+  }
+  demand.needs_tools = request.has_tools();
+  demand.estimated_tokens = estimate_tokens(request);
+  if (state.tried.empty()) {
+    // The retry budget: the named model's max_retries, or the largest of any model's.
+    int retries = 0;
+    for (std::size_t i = 0; i < gateway_->model_count(); ++i) {
+      if (demand.model && *demand.model != i) continue;
+      retries = std::max(retries, gateway_->model(i).config->max_retries);
+    }
+    state.max_attempts = retries + 1;
+  }
+  // Enough candidates to find an untried one each time; building the whole list costs far more.
+  demand.max_candidates = static_cast<std::size_t>(state.max_attempts);
+
+  while (static_cast<int>(state.tried.size()) < state.max_attempts) {
+    if (client.client_gone()) co_return client_gone_error();
+    const auto now = Clock::now();
+    std::optional<balance::Lease> lease;
+    for (const auto& target : pool.candidates(demand, now, rng_)) {
+      if (std::find(state.tried.begin(), state.tried.end(), target) != state.tried.end()) continue;
+      lease = pool.try_acquire(target, demand, now);
+      if (lease) break;
+    }
+    if (!lease) break;
+    const auto target = lease->target();
+    state.tried.push_back(target);
+    const auto& rt = gateway_->model(target.model);
+    const auto& credential = rt.credentials[target.key];
+    report.attempts = static_cast<int>(state.tried.size());
+    report.model = rt.config->name;
+    report.key_id = credential.id;
+
+    auto encoded = rt.provider->encode(request, credential);
+    if (!encoded) {
+      // The request cannot be expressed for this provider: the caller's problem, not the key's.
+      lease->settle(failure(Error{}, Duration{}), Clock::now());
+      co_return std::move(encoded).error();
+    }
+    auto attempt = std::make_unique<Attempt>(client, target.model, std::move(*lease),
+                                             upstream_for(encoded->url).call(), Clock::now());
+    auto* call = attempt->call.get();
+    client.on_client_gone([call] { call->cancel(); });
+
+    auto started = co_await call->start(*encoded, rt.timeouts);
+    if (!started) {
+      attempt->settle(failure(started.error(), attempt->elapsed()));
+      if (client.client_gone()) co_return client_gone_error();
+      state.last_error = std::move(started).error();
+      if (!state.last_error->retryable) co_return *state.last_error;
+      continue;
+    }
+    if (call->status() / 100 != 2) {
+      auto body = co_await call->read_all(64 * 1024);
+      auto error = rt.provider->classify(call->status(), call->headers(),
+                                         body ? std::string_view(*body) : std::string_view());
+      attempt->settle(failure(error, attempt->elapsed()));
+      if (client.client_gone()) co_return client_gone_error();
+      state.last_error = std::move(error);
+      if (!state.last_error->retryable) co_return *state.last_error;
+      continue;
+    }
+    co_return attempt;
+  }
+
+  if (state.last_error) {
+    auto e = *state.last_error;
+    if (state.tried.size() > 1) {
+      e.message = "all " + std::to_string(state.tried.size()) +
+                  " attempts failed; the last one: " + e.message;
+    }
+    co_return e;
+  }
+  if (demand.needs_tools) {
+    bool any_tools = false;
+    for (std::size_t i = 0; i < gateway_->model_count(); ++i) {
+      if (demand.model && *demand.model != i) continue;
+      any_tools = any_tools || gateway_->model(i).config->supports_tools;
+    }
+    if (!any_tools) {
+      co_return Error::invalid_request(
+          demand.model ? "model '" + request.model + "' does not support tools"
+                       : "no enabled model supports tools",
+          "tools_not_supported");
+    }
+  }
+  Error busy;
+  busy.kind = ErrorKind::kRateLimited;
+  busy.code = "capacity_exhausted";
+  busy.message = demand.model ? "every key of model '" + request.model +
+                                    "' is at its limit or cooling down; retry shortly"
+                              : "every key of every model is at its limit or cooling down; "
+                                "retry shortly";
+  busy.cooldown = std::chrono::seconds(1);
+  co_return busy;
+}
+
+awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,
+                                                    net::ClientWatch& client, CallReport& report) {
+  CallState state;
+  const auto max_bytes = gateway_->config().upstream.max_response_bytes;
+  for (;;) {
+    auto opened = co_await open(request, client, report, state);
+    if (!opened) co_return std::move(opened).error();
+    auto& attempt = **opened;
+    const auto& rt = gateway_->model(attempt.model);
+
+    auto body = co_await attempt.call->read_all(max_bytes);
+    Result<ChatResponse> decoded = Error::internal("unreachable");
+    if (body) {
+      UpstreamResponse response{attempt.call->status(), attempt.call->headers(),
+                                std::move(body).value()};
+      decoded = rt.provider->decode(response);
+    } else {
+      decoded = std::move(body).error();
+    }
+    if (!decoded) {
+      attempt.settle(failure(decoded.error(), attempt.elapsed()));
+      if (client.client_gone()) co_return client_gone_error();
+      state.last_error = decoded.error();
+      if (decoded.error().retryable) continue;
+      co_return std::move(decoded).error();
+    }
+    balance::Outcome ok;
+    ok.ok = true;
+    ok.latency = attempt.elapsed();
+    ok.usage = decoded->usage;
+    attempt.settle(ok);
+    report.usage = decoded->usage;
+    co_return decoded;
+  }
+}
+
+awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink,
+                                    net::ClientWatch& client, CallReport& report) {
+  CallState state;
+  bool begun = false;
+  for (;;) {
+    auto opened = co_await open(request, client, report, state);
+    if (!opened) co_return std::move(opened).error();
+    auto& attempt = **opened;
+    const auto& rt = gateway_->model(attempt.model);
+    auto decoder = rt.provider->stream_decoder();
+
+    std::vector<ChatDelta> deltas;
+    std::vector<ChatDelta> held;  // role-only chunks not yet sent (see role_only)
+    std::optional<Usage> usage;
+    std::optional<Error> failed;
+    bool client_left = false;
+
+    // Sends what the decoder produced; false when the client is gone.
+    auto flush = [&]() -> awaitable<bool> {
+      for (auto& d : deltas) {
+        if (d.usage) usage = d.usage;
+        if (!begun) {
+          if (role_only(d)) {
+            held.push_back(std::move(d));
+            continue;
+          }
+          const Status began = co_await sink.begin();
+          if (!began) co_return false;
+          begun = true;
+          for (const auto& h : held) {
+            const Status wrote = co_await sink.write(h);
+            if (!wrote) co_return false;
+          }
+          held.clear();
+        }
+        const Status wrote = co_await sink.write(d);
+        if (!wrote) co_return false;
+      }
+      deltas.clear();
+      co_return true;
+    };
+
+    for (;;) {
+      auto piece = co_await attempt.call->read_some();
+      if (!piece) {
+        failed = std::move(piece).error();
+        break;
+      }
+      if (piece->empty()) {
+        auto finished = decoder->finish(deltas);
+        const bool flushed = co_await flush();
+        if (!flushed) client_left = true;
+        if (!finished) failed = std::move(finished).error();
+        break;
+      }
+      auto fed = decoder->feed(*piece, deltas);
+      const bool flushed = co_await flush();
+      if (!flushed) {
+        client_left = true;
+        break;
+      }
+      if (!fed) {
+        failed = std::move(fed).error();
+        break;
+      }
+    }
+
+    if (client_left || client.client_gone()) {
+      // Settling as a failure with no key action: the key did nothing wrong.
+      attempt.call->cancel();
+      attempt.settle(failure(Error{}, attempt.elapsed()));
+      co_return Status{};
+    }
+    if (failed) {
+      attempt.settle(failure(*failed, attempt.elapsed()));
+      if (!begun) {
+        state.last_error = *failed;
+        if (failed->retryable) continue;
+        co_return *failed;
+      }
+      co_await sink.fail(*failed);
+      co_return Status{};
+    }
+    if (!begun) {
+      // An answer with no content at all: still a complete, valid stream.
+      const Status began = co_await sink.begin();
+      if (!began) co_return Status{};
+      begun = true;
+      for (const auto& h : held) {
+        const Status wrote = co_await sink.write(h);
+        if (!wrote) co_return Status{};
+      }
+    }
+    balance::Outcome ok;
+    ok.ok = true;
+    ok.latency = attempt.elapsed();
+    ok.usage = usage;
+    attempt.settle(ok);
+    report.usage = usage;
+    co_await sink.end();
+    co_return Status{};
+  }
+}
+
+}  // namespace bc::gateway

@@ -1,0 +1,61 @@
+// The forwarder runs one chat call: select a target, take a lease, let the provider encode,
+// send through the upstream, relay the answer, settle the lease, and retry on another key or
+// model when an attempt fails before anything reached the client. One Forwarder per worker
+// thread (it owns that thread's upstream connection pool); calls run as coroutines on it.
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "core/chat.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "gateway/gateway.h"
+#include "gateway/stream_sink.h"
+#include "net/http_server.h"
+#include "net/upstream.h"
+
+namespace bc::gateway {
+
+// What the access log and metrics want to know about one call.
+struct CallReport {
+  std::string model;
+  std::string key_id;
+  int attempts = 0;
+  std::optional<Usage> usage;
+};
+
+class Forwarder {
+ public:
+  Forwarder(std::shared_ptr<Gateway> gateway, boost::asio::any_io_executor executor,
+            std::unique_ptr<net::Upstream> http);
+
+  // A non-streamed call: the whole answer, or the error to send.
+  awaitable<Result<ChatResponse>> complete(const ChatRequest& request, net::ClientWatch& client,
+                                           CallReport& report);
+  // A streamed call relayed into `sink`. An error returned means nothing was sent yet and the
+  // caller answers with it; once the sink has begun, failures end the stream through
+  // sink.fail() and the call returns ok.
+  awaitable<Status> stream(const ChatRequest& request, StreamSink& sink, net::ClientWatch& client,
+                           CallReport& report);
+
+  const Gateway& gateway() const { return *gateway_; }
+
+ private:
+  struct Attempt;
+  struct CallState;
+  awaitable<Result<std::unique_ptr<Attempt>>> open(const ChatRequest& request,
+                                                   net::ClientWatch& client, CallReport& report,
+                                                   CallState& state);
+  net::Upstream& upstream_for(std::string_view url);
+
+  std::shared_ptr<Gateway> gateway_;
+  boost::asio::any_io_executor executor_;
+  std::unique_ptr<net::Upstream> http_;
+  std::unique_ptr<net::Upstream> mock_;
+  Rng rng_;
+};
+
+}  // namespace bc::gateway

@@ -1,0 +1,80 @@
+#include "gateway/gateway.h"
+
+#include "core/mask.h"
+#include "providers/registry.h"
+
+namespace bc::gateway {
+
+namespace {
+
+Error config_error(const config::Config& cfg, const config::ModelConfig& m, std::string field,
+                   std::string message) {
+  return Error::invalid_request(cfg.source + ":" + std::to_string(m.line) + ": models." + m.name +
+                                    "." + field + ": " + message,
+                                "invalid_config");
+}
+
+std::chrono::milliseconds pick(int model_ms, int global_ms) {
+  return std::chrono::milliseconds(model_ms > 0 ? model_ms : global_ms);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::Config> config) {
+  std::unique_ptr<Gateway> gw(new Gateway());
+  gw->config_ = std::move(config);
+  const auto& cfg = *gw->config_;
+
+  std::vector<balance::ModelSpec> specs;
+  for (const auto* m : cfg.active_models()) {
+    providers::ProviderOptions options;
+    options.model_name = m->name;
+    options.upstream_model = m->model.empty() ? m->name : m->model;
+    options.base_url = m->base_url;
+    options.default_temperature = m->default_temperature;
+    options.supports_tools = m->supports_tools;
+    options.mock.latency_ms = m->mock.latency_ms;
+    options.mock.tokens_per_second = m->mock.tokens_per_second;
+    options.mock.reply = m->mock.reply;
+    auto provider = providers::make_provider(m->provider, std::move(options));
+    if (!provider) return config_error(cfg, *m, "provider", provider.error().message);
+
+    ModelRuntime rt;
+    rt.config = m;
+    rt.provider = std::move(provider).value();
+    rt.timeouts.connect = pick(m->connect_timeout_ms, cfg.upstream.connect_timeout_ms);
+    rt.timeouts.first_byte = pick(m->first_byte_timeout_ms, cfg.upstream.first_byte_timeout_ms);
+    rt.timeouts.idle = pick(m->idle_timeout_ms, cfg.upstream.idle_timeout_ms);
+
+    balance::ModelSpec spec;
+    spec.name = m->name;
+    spec.weight = m->model_weight;
+    spec.strategy = m->strategy;
+    spec.max_concurrency = m->max_concurrency;
+    spec.max_qps = m->max_qps;
+    spec.supports_tools = m->supports_tools;
+    for (const auto& k : m->api_keys) {
+      providers::Credential cred;
+      cred.secret = k.key;
+      cred.id = k.name.empty() ? mask_secret(k.key) : k.name;
+      spec.keys.push_back({k.key, cred.id, k.weight});
+      rt.credentials.push_back(std::move(cred));
+    }
+    if (spec.keys.empty()) {
+      // A key-less model (the built-in mock) still needs one slot to balance on.
+      spec.keys.push_back({"", m->name, 1});
+      rt.credentials.push_back({"", m->name});
+    }
+    specs.push_back(std::move(spec));
+    gw->models_.push_back(std::move(rt));
+  }
+
+  auto pool = balance::Pool::create(std::move(specs));
+  if (!pool) {
+    return Error::invalid_request(cfg.source + ": " + pool.error().message, "invalid_config");
+  }
+  gw->pool_ = std::move(pool).value();
+  return gw;
+}
+
+}  // namespace bc::gateway

@@ -1,0 +1,138 @@
+// The composition root and the command line: `serve` runs the gateway, `check` validates a
+// config. Exceptions end here: a bad config or an address in use ends the process with a
+// clear message and exit code 1.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "api/routes.h"
+#include "config/demo_config.h"
+#include "config/loader.h"
+#include "gateway/gateway.h"
+#include "net/http_server.h"
+
+namespace {
+
+using bc::config::Config;
+
+// Loads the file, or the embedded demo config when no file is given. Throws ConfigError.
+Config load(const std::string& path) {
+  return path.empty() ? bc::config::load_demo_config() : bc::config::load_config_file(path);
+}
+
+int count_keys(const Config& cfg) {
+  int n = 0;
+  for (const auto* m : cfg.active_models()) n += static_cast<int>(m->api_keys.size());
+  return n;
+}
+
+// Loads and builds everything `serve` needs, printing every problem; nullptr on failure.
+std::shared_ptr<bc::gateway::Gateway> build_gateway(const std::string& path, Config& out) {
+  try {
+    out = load(path);
+  } catch (const bc::config::ConfigError& e) {
+    std::cerr << e.what() << (std::string_view(e.what()).ends_with('\n') ? "" : "\n");
+    return nullptr;
+  }
+  auto gateway = bc::gateway::Gateway::create(std::make_shared<const Config>(out));
+  if (!gateway) {
+    std::cerr << gateway.error().message << "\n";
+    return nullptr;
+  }
+  return std::shared_ptr<bc::gateway::Gateway>(std::move(gateway).value());
+}
+
+int check(const std::string& path) {
+  Config cfg;
+  if (!build_gateway(path, cfg)) return 1;
+  std::cout << (path.empty() ? std::string(bc::config::kDemoConfigName) : path) << ": OK, "
+            << cfg.active_models().size() << " active model(s), " << count_keys(cfg)
+            << " key(s)\n";
+  return 0;
+}
+
+int serve(const std::string& path, const std::string& host, int port) {
+  Config cfg;
+  auto gateway = build_gateway(path, cfg);
+  if (!gateway) return 1;
+
+  bc::net::ServerOptions options;
+  options.host = host.empty() ? cfg.server.host : host;
+  options.port = static_cast<std::uint16_t>(port >= 0 ? port : cfg.server.port);
+  options.threads = cfg.server.threads;
+  options.max_body_bytes = cfg.server.max_body_bytes;
+  options.max_header_bytes = cfg.server.max_header_bytes;
+  options.read_timeout = std::chrono::milliseconds(cfg.server.read_timeout_ms);
+  options.write_timeout = std::chrono::milliseconds(cfg.server.write_timeout_ms);
+  options.idle_timeout = std::chrono::milliseconds(cfg.server.idle_timeout_ms);
+  options.shutdown_grace = std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
+
+  bc::net::Server server(options, bc::api::make_handler_factory(gateway));
+  std::uint16_t bound = 0;
+  try {
+    bound = server.listen();
+  } catch (const std::exception& e) {
+    std::cerr << "cannot listen on " << options.host << ":" << options.port << ": " << e.what()
+              << "\n";
+    return 1;
+  }
+
+  // Signals are handled on their own small thread so the workers never block on them.
+  boost::asio::io_context signals_ioc;
+  boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("received signal {}: shutting down (grace {} ms)", signo,
+                 cfg.server.shutdown_grace_ms);
+    server.stop();
+  });
+  std::thread signal_thread([&] { signals_ioc.run(); });
+
+  spdlog::info("{} model(s) active, {} worker thread(s)", cfg.active_models().size(),
+               options.threads > 0 ? options.threads
+                                   : static_cast<int>(std::thread::hardware_concurrency()));
+  std::cout << "balancedcall listening on http://" << options.host << ":" << bound << std::endl;
+
+  server.run();
+  signals_ioc.stop();
+  signal_thread.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Logs go to stderr; stdout carries only the "listening on" line for scripts and tests.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("balancedcall"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  std::signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"BalancedCall: one endpoint in front of many LLM API keys"};
+  app.require_subcommand(1);
+  std::string config_path;
+  std::string host;
+  int port = -1;
+
+  auto* serve_cmd = app.add_subcommand("serve", "run the gateway");
+  serve_cmd->add_option("-c,--config", config_path,
+                        "YAML config file (default: the embedded demo config)");
+  serve_cmd->add_option("--host", host, "listen address (overrides server.host)");
+  serve_cmd->add_option("-p,--port", port, "listen port; 0 picks a free one (overrides server.port)")
+      ->check(CLI::Range(0, 65535));
+
+  auto* check_cmd = app.add_subcommand("check", "validate a config file and exit");
+  check_cmd->add_option("-c,--config", config_path, "YAML config file")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (*serve_cmd) return serve(config_path, host, port);
+  return check(config_path);
+}

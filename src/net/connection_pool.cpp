@@ -1,0 +1,98 @@
+#include "net/connection_pool.h"
+
+#include <algorithm>
+
+#include <boost/asio/ip/tcp.hpp>
+
+namespace bc::net {
+
+Connection::Connection(std::string origin, boost::beast::tcp_stream plain)
+    : origin_(std::move(origin)),
+      plain_(std::make_unique<boost::beast::tcp_stream>(std::move(plain))) {}
+
+Connection::Connection(std::string origin, std::unique_ptr<TlsStream> tls)
+    : origin_(std::move(origin)), tls_(std::move(tls)) {}
+
+Connection::~Connection() {
+  close();
+}
+
+boost::beast::tcp_stream& Connection::tcp() {
+  return tls_ ? boost::beast::get_lowest_layer(*tls_) : *plain_;
+}
+
+bool Connection::looks_alive() {
+  auto& socket = tcp().socket();
+  if (!socket.is_open()) return false;
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  if (ec) return false;
+  char byte = 0;
+  socket.receive(boost::asio::buffer(&byte, 1), boost::asio::ip::tcp::socket::message_peek, ec);
+  const bool alive = ec == boost::asio::error::would_block;
+  socket.non_blocking(false, ec);
+  return alive && !ec;
+}
+
+void Connection::close() {
+  auto& stream = tcp();
+  if (stream.socket().is_open()) {
+    boost::system::error_code ignored;
+    stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+  }
+  stream.close();
+}
+
+ConnectionPool::ConnectionPool(std::size_t max_idle_per_origin, Duration idle_ttl)
+    : max_idle_per_origin_(max_idle_per_origin), idle_ttl_(idle_ttl) {}
+
+std::unique_ptr<Connection> ConnectionPool::take(const std::string& origin, TimePoint now) {
+  sweep(now);
+  const auto it = idle_.find(origin);
+  if (it == idle_.end()) return nullptr;
+  auto& idle = it->second;
+  std::unique_ptr<Connection> found;
+  while (!idle.empty() && !found) {
+    found = std::move(idle.back());
+    idle.pop_back();
+    if (now - found->idle_since > idle_ttl_) found.reset();
+  }
+  // Whatever is left is older than what we just dropped as expired, or newer than the one found.
+  if (idle.empty()) idle_.erase(it);
+  return found;
+}
+
+void ConnectionPool::put(std::unique_ptr<Connection> connection, TimePoint now) {
+  sweep(now);
+  if (max_idle_per_origin_ == 0) return;
+  connection->idle_since = now;
+  auto& idle = idle_[connection->origin()];
+  while (idle.size() >= max_idle_per_origin_) idle.pop_front();
+  idle.push_back(std::move(connection));
+}
+
+std::size_t ConnectionPool::idle_count() const {
+  std::size_t n = 0;
+  for (const auto& [origin, idle] : idle_) n += idle.size();
+  return n;
+}
+
+std::size_t ConnectionPool::idle_count(const std::string& origin) const {
+  const auto it = idle_.find(origin);
+  return it == idle_.end() ? 0 : it->second.size();
+}
+
+// Expired connections of origins nobody asks for any more would otherwise hold their sockets
+// forever; a full pass at most once a second keeps that bounded and cheap.
+void ConnectionPool::sweep(TimePoint now) {
+  if (now - last_sweep_ < std::chrono::seconds(1)) return;
+  last_sweep_ = now;
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& idle = it->second;
+    // Oldest first: drop from the front while expired.
+    while (!idle.empty() && now - idle.front()->idle_since > idle_ttl_) idle.pop_front();
+    it = idle.empty() ? idle_.erase(it) : std::next(it);
+  }
+}
+
+}  // namespace bc::net

@@ -1,0 +1,455 @@
+#include "net/http_client.h"
+
+#include <array>
+#include <optional>
+#include <utility>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "net/connection_pool.h"
+#include "net/url.h"
+
+namespace bc::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+// Every network operation below is awaited with as_tuple(use_awaitable): a failure (refused,
+// reset, EOF, timeout, TLS alert, our own cancel()) is an expected outcome that becomes an
+// Error value here, never an exception thrown through the gateway's coroutines.
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+struct HttpClient::State {
+  explicit State(HttpClientOptions o)
+      : options(std::move(o)),
+        tls(ssl::context::tls_client),
+        pool(options.max_idle_per_origin, options.idle_ttl) {
+    tls.set_default_verify_paths();
+    if (!options.ca_file.empty()) tls.load_verify_file(options.ca_file);
+    tls.set_verify_mode(options.verify_peer ? ssl::verify_peer : ssl::verify_none);
+  }
+
+  HttpClientOptions options;
+  ssl::context tls;
+  ConnectionPool pool;
+};
+
+namespace {
+
+constexpr std::size_t kPieceBytes = 16 * 1024;
+
+std::string in_ms(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
+
+Error cancelled_error(const Url& url) {
+  return Error::upstream("call to " + url.authority() + " was cancelled", "cancelled");
+}
+
+Error retryable(Error e) {
+  e.retryable = true;
+  return e;
+}
+
+// The resolver has no deadline of its own and cannot be interrupted promptly, so its result is
+// delivered to this shared block and the call waits on `wake` instead: the deadline or cancel()
+// ends the wait at once, and a late answer lands here harmlessly.
+struct PendingResolve {
+  explicit PendingResolve(const asio::any_io_executor& executor)
+      : resolver(executor), wake(executor) {}
+  tcp::resolver resolver;
+  asio::steady_timer wake;
+  bool done = false;
+  error_code ec;
+  tcp::resolver::results_type results;
+};
+
+// span_body sends the caller's body in place, without a copy.
+using OutgoingRequest = http::request<http::span_body<const char>>;
+
+// The request as sent: the caller's method, headers and body, our framing headers.
+Status build_request(const UpstreamRequest& request, const Url& url,
+                     const HttpClientOptions& options, OutgoingRequest& req) {
+  req.method_string(request.method);
+  req.target(url.target);
+  req.version(11);
+  req.set(http::field::host, url.host_header());
+  bool has_user_agent = false;
+  for (const auto& header : request.headers) {
+    // A line break would let a value (say, a key pasted with a newline) forge more headers.
+    // The error names the header only: its value may be the key.
+    if (header.value.find_first_of("\r\n") != std::string::npos || header.name.empty() ||
+        header.name.find_first_of("\r\n: ") != std::string::npos) {
+      return Error::internal("upstream request header '" +
+                                 header.name.substr(0, header.name.find_first_of("\r\n")) +
+                                 "' is malformed",
+                             "invalid_upstream_request");
+    }
+    const auto field = http::string_to_field(header.name);
+    // Framing and connection headers are ours to set: a caller's copy would duplicate or
+    // contradict them.
+    if (field == http::field::host || field == http::field::content_length ||
+        field == http::field::transfer_encoding || field == http::field::connection) {
+      continue;
+    }
+    has_user_agent = has_user_agent || field == http::field::user_agent;
+    req.insert(header.name, header.value);
+  }
+  if (!has_user_agent) req.set(http::field::user_agent, options.user_agent);
+  req.set(http::field::connection, "keep-alive");
+  req.body() = {request.body.data(), request.body.size()};
+  req.prepare_payload();
+  return {};
+}
+
+class HttpCall final : public UpstreamCall {
+ public:
+  HttpCall(asio::any_io_executor executor, std::shared_ptr<HttpClient::State> state)
+      : executor_(std::move(executor)), state_(std::move(state)) {}
+  ~HttpCall() override { drop(); }
+
+  awaitable<Status> start(const UpstreamRequest& request, const Timeouts& timeouts) override;
+  int status() const override { return status_; }
+  const Headers& headers() const override { return headers_; }
+  awaitable<Result<std::string>> read_some() override;
+  awaitable<Result<std::string>> read_all(std::size_t max_bytes) override;
+  void cancel() override;
+
+ private:
+  enum class Phase { kIdle, kStarting, kBody, kDone, kFailed };
+  // Failure of one exchange; `stale` when nothing at all came back on a reused connection.
+  struct ExchangeError {
+    Error error;
+    bool stale = false;
+  };
+
+  awaitable<Status> connect();
+  awaitable<std::optional<ExchangeError>> exchange(const OutgoingRequest& req, bool reused);
+  void finish_body();
+  Error fail(Error error);
+  void drop();
+
+  asio::any_io_executor executor_;
+  std::shared_ptr<HttpClient::State> state_;
+  Url url_;
+  Timeouts timeouts_;
+  Phase phase_ = Phase::kIdle;
+  bool cancelled_ = false;
+  std::unique_ptr<Connection> conn_;
+  std::shared_ptr<PendingResolve> resolve_;
+  beast::flat_buffer buffer_;
+  std::optional<http::response_parser<http::buffer_body>> parser_;
+  std::unique_ptr<std::array<char, kPieceBytes>> piece_;
+  int status_ = 0;
+  Headers headers_;
+  std::optional<Error> failure_;  // what every later read answers once the call has failed
+};
+
+void HttpCall::cancel() {
+  if (cancelled_) return;
+  cancelled_ = true;
+  if (resolve_) resolve_->wake.cancel();
+  // Closing the socket (not destroying the stream: an operation may be pending on it) makes a
+  // pending read, write, connect or handshake complete now with operation_aborted, and the
+  // upstream sees the connection close. The coroutine that owns the call drops it.
+  if (conn_) conn_->close();
+}
+
+void HttpCall::drop() {
+  if (!conn_) return;
+  conn_->close();
+  conn_.reset();
+}
+
+Error HttpCall::fail(Error error) {
+  phase_ = Phase::kFailed;
+  drop();
+  failure_ = error;
+  return error;
+}
+
+awaitable<Status> HttpCall::start(const UpstreamRequest& request, const Timeouts& timeouts) {
+  if (phase_ != Phase::kIdle) co_return Error::internal("UpstreamCall::start() called twice");
+  auto url = parse_url(request.url);
+  if (!url) co_return fail(std::move(url).error());
+  url_ = std::move(url).value();
+  timeouts_ = timeouts;
+  if (cancelled_) co_return fail(cancelled_error(url_));
+  OutgoingRequest req;
+  if (auto built = build_request(request, url_, state_->options, req); !built) {
+    co_return fail(std::move(built).error());
+  }
+  phase_ = Phase::kStarting;
+
+  // A pooled connection may have been closed by the server while idle; if the request then
+  // gets no byte back at all, it is sent once more on a fresh connection.
+  bool may_reuse = true;
+  for (;;) {
+    bool reused = false;
+    if (may_reuse) {
+      while (auto pooled = state_->pool.take(url_.origin(), Clock::now())) {
+        if (pooled->looks_alive()) {
+          conn_ = std::move(pooled);
+          reused = true;
+          break;
+        }
+      }
+    }
+    if (!reused) {
+      if (auto connected = co_await connect(); !connected)
+        co_return fail(std::move(connected).error());
+    }
+    auto failure = co_await exchange(req, reused);
+    if (!failure) break;
+    if (reused && failure->stale && !cancelled_) {
+      drop();
+      may_reuse = false;
+      continue;
+    }
+    co_return fail(std::move(failure->error));
+  }
+
+  status_ = parser_->get().result_int();
+  headers_.clear();
+  for (const auto& field : parser_->get()) {
+    headers_.push_back(Header{std::string(field.name_string()), std::string(field.value())});
+  }
+  phase_ = Phase::kBody;
+  if (parser_->is_done()) finish_body();  // no body: 204, 304, HEAD, Content-Length: 0
+  co_return Status{};
+}
+
+awaitable<Status> HttpCall::connect() {
+  const auto deadline = Clock::now() + timeouts_.connect;
+  const std::string authority = url_.authority();
+  auto timed_out = [&] {
+    return retryable(Error::timeout(
+        "connect timeout (" + in_ms(timeouts_.connect) + ") to " + authority, "connect_timeout"));
+  };
+
+  auto pending = std::make_shared<PendingResolve>(executor_);
+  resolve_ = pending;
+  pending->resolver.async_resolve(url_.host, std::to_string(url_.port),
+                                  tcp::resolver::numeric_service,
+                                  [pending](error_code ec, tcp::resolver::results_type results) {
+                                    pending->done = true;
+                                    pending->ec = ec;
+                                    pending->results = std::move(results);
+                                    pending->wake.cancel();
+                                  });
+  pending->wake.expires_at(deadline);
+  // Woken by cancellation (the normal case: the resolver finished) or by the deadline; the
+  // error code carries no information beyond the flags checked below.
+  co_await pending->wake.async_wait(kTuple);
+  resolve_.reset();
+  if (cancelled_ || !pending->done) {
+    pending->resolver.cancel();
+    co_return cancelled_ ? cancelled_error(url_) : timed_out();
+  }
+  if (pending->ec) {
+    co_return retryable(Error::upstream(
+        "cannot resolve " + url_.host + ": " + pending->ec.message(), "resolve_failed"));
+  }
+
+  if (url_.tls) {
+    conn_ = std::make_unique<Connection>(
+        url_.origin(), std::make_unique<Connection::TlsStream>(executor_, state_->tls));
+  } else {
+    conn_ = std::make_unique<Connection>(url_.origin(), beast::tcp_stream(executor_));
+  }
+  conn_->tcp().expires_at(deadline);
+  auto [connect_ec, endpoint] = co_await conn_->tcp().async_connect(pending->results, kTuple);
+  if (cancelled_) co_return cancelled_error(url_);
+  if (connect_ec == beast::error::timeout) co_return timed_out();
+  if (connect_ec) {
+    co_return retryable(Error::upstream(
+        "cannot connect to " + authority + ": " + connect_ec.message(), "connect_failed"));
+  }
+  if (!url_.tls) co_return Status{};
+
+  auto& stream = conn_->tls();
+  error_code ip_ec;
+  asio::ip::make_address(url_.host, ip_ec);
+  // SNI carries host names only (RFC 6066 section 3), never an address literal.
+  if (ip_ec && !SSL_set_tlsext_host_name(stream.native_handle(), url_.host.c_str())) {
+    co_return Error::internal("cannot set TLS SNI for " + authority);
+  }
+  if (state_->options.verify_peer) {
+    stream.set_verify_callback(ssl::host_name_verification(url_.host));
+  }
+  conn_->tcp().expires_at(deadline);
+  auto [handshake_ec] = co_await stream.async_handshake(ssl::stream_base::client, kTuple);
+  if (cancelled_) co_return cancelled_error(url_);
+  if (handshake_ec == beast::error::timeout) co_return timed_out();
+  if (handshake_ec) {
+    std::string why = handshake_ec.message();
+    if (const long verify = SSL_get_verify_result(stream.native_handle()); verify != X509_V_OK) {
+      why += ": ";
+      why += X509_verify_cert_error_string(verify);
+    }
+    co_return retryable(
+        Error::upstream("TLS handshake with " + authority + " failed: " + why, "tls_failed"));
+  }
+  co_return Status{};
+}
+
+awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const OutgoingRequest& req,
+                                                                     bool reused) {
+  const std::string authority = url_.authority();
+  auto first_byte_timeout = [&] {
+    return ExchangeError{
+        retryable(Error::timeout("first_byte timeout (" + in_ms(timeouts_.first_byte) +
+                                     ") waiting for the response from " + authority,
+                                 "first_byte_timeout"))};
+  };
+
+  // Messages below name the origin and the socket error only: never the request's headers,
+  // which carry the key.
+  conn_->tcp().expires_after(timeouts_.first_byte);
+  auto [write_ec, written] =
+      co_await conn_->visit([&](auto& s) { return http::async_write(s, req, kTuple); });
+  if (cancelled_) co_return ExchangeError{cancelled_error(url_)};
+  if (write_ec == beast::error::timeout) co_return first_byte_timeout();
+  if (write_ec) {
+    co_return ExchangeError{
+        retryable(Error::upstream(
+            "cannot send the request to " + authority + ": " + write_ec.message(), "upstream_io")),
+        reused};
+  }
+
+  buffer_.clear();
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
+  parser_->body_limit(boost::none);  // read_all() bounds what it buffers; streams are unbounded
+  if (req.method() == http::verb::head) parser_->skip(true);
+
+  conn_->tcp().expires_after(timeouts_.first_byte);
+  auto [read_ec, read] = co_await conn_->visit(
+      [&](auto& s) { return http::async_read_header(s, buffer_, *parser_, kTuple); });
+  if (cancelled_) co_return ExchangeError{cancelled_error(url_)};
+  if (!read_ec) co_return std::nullopt;
+  if (read_ec == beast::error::timeout) co_return first_byte_timeout();
+  if (read_ec == http::error::header_limit) {
+    co_return ExchangeError{Error::upstream("response head from " + authority + " exceeds " +
+                                                std::to_string(state_->options.max_header_bytes) +
+                                                " bytes",
+                                            "bad_response")};
+  }
+  if (read_ec.category() == http::make_error_code(http::error::bad_target).category() &&
+      read_ec != http::error::end_of_stream && read_ec != http::error::partial_message) {
+    co_return ExchangeError{Error::upstream(
+        "malformed response from " + authority + ": " + read_ec.message(), "bad_response")};
+  }
+  const bool nothing_back = !parser_->got_some() && buffer_.size() == 0;
+  co_return ExchangeError{
+      retryable(Error::upstream(
+          "connection to " + authority + " failed before the response head: " + read_ec.message(),
+          "upstream_io")),
+      reused && nothing_back};
+}
+
+awaitable<Result<std::string>> HttpCall::read_some() {
+  if (cancelled_) co_return fail(cancelled_error(url_));
+  if (phase_ == Phase::kDone) co_return std::string{};
+  if (failure_) co_return *failure_;
+  if (phase_ != Phase::kBody) {
+    co_return Error::internal("UpstreamCall::read_some() without a successful start()");
+  }
+  if (!piece_) piece_ = std::make_unique<std::array<char, kPieceBytes>>();
+  const std::string authority = url_.authority();
+  for (;;) {
+    auto& body = parser_->get().body();
+    body.data = piece_->data();
+    body.size = piece_->size();
+    conn_->tcp().expires_after(timeouts_.idle);
+    auto [ec, n] = co_await conn_->visit(
+        [&](auto& s) { return http::async_read_some(s, buffer_, *parser_, kTuple); });
+    if (cancelled_) co_return fail(cancelled_error(url_));
+    if (ec == http::error::need_buffer) ec = {};  // the piece buffer is full: hand it out
+    // A close-delimited body over TLS may end without close_notify; the close itself marks
+    // the end (as it does over plain TCP), so this truncation is the normal end.
+    if (ec == ssl::error::stream_truncated && parser_->need_eof()) parser_->put_eof(ec);
+    if (ec == beast::error::timeout) {
+      co_return fail(retryable(Error::timeout(
+          "idle timeout (" + in_ms(timeouts_.idle) + ") reading the body from " + authority,
+          "idle_timeout")));
+    }
+    if (ec) {
+      co_return fail(retryable(Error::upstream(
+          "connection to " + authority + " broke mid-body: " + ec.message(), "upstream_io")));
+    }
+    const std::size_t got = piece_->size() - parser_->get().body().size;
+    if (parser_->is_done()) finish_body();
+    if (got > 0) co_return std::string(piece_->data(), got);
+    if (phase_ == Phase::kDone) co_return std::string{};
+    // Only framing was parsed (a chunk header, say): keep reading.
+  }
+}
+
+awaitable<Result<std::string>> HttpCall::read_all(std::size_t max_bytes) {
+  std::string all;
+  if (phase_ == Phase::kBody && !cancelled_) {
+    if (const auto length = parser_->content_length()) {
+      if (*length > max_bytes) {
+        co_return fail(Error::upstream("response body from " + url_.authority() + " (" +
+                                           std::to_string(*length) + " bytes) exceeds " +
+                                           std::to_string(max_bytes) + " bytes",
+                                       "response_too_large"));
+      }
+      all.reserve(static_cast<std::size_t>(*length));
+    }
+  }
+  for (;;) {
+    auto piece = co_await read_some();
+    if (!piece) co_return std::move(piece).error();
+    if (piece->empty()) co_return all;
+    if (piece->size() > max_bytes - all.size()) {
+      co_return fail(Error::upstream("response body from " + url_.authority() + " exceeds " +
+                                         std::to_string(max_bytes) + " bytes",
+                                     "response_too_large"));
+    }
+    all += *piece;
+  }
+}
+
+void HttpCall::finish_body() {
+  phase_ = Phase::kDone;
+  // Bytes after the end of the response would be a reply to nothing: do not reuse such a
+  // connection, nor one the server (or HTTP/1.0, or a close-delimited body) wants closed.
+  if (conn_ && parser_->keep_alive() && buffer_.size() == 0 && !cancelled_) {
+    conn_->tcp().expires_never();
+    state_->pool.put(std::move(conn_), Clock::now());
+  } else {
+    drop();
+  }
+}
+
+}  // namespace
+
+HttpClient::HttpClient(asio::any_io_executor executor, HttpClientOptions options)
+    : executor_(std::move(executor)), state_(std::make_shared<State>(std::move(options))) {}
+
+HttpClient::~HttpClient() = default;
+
+std::unique_ptr<UpstreamCall> HttpClient::call() {
+  return std::make_unique<HttpCall>(executor_, state_);
+}
+
+std::size_t HttpClient::idle_connections() const {
+  return state_->pool.idle_count();
+}
+
+}  // namespace bc::net

@@ -1,0 +1,707 @@
+// The client against small scripted servers on 127.0.0.1 (port 0), all on the test's one
+// io_context, each test bounded by run()'s deadline.
+#include "net/http_client.h"
+
+#include <gtest/gtest.h>
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include <unistd.h>
+
+namespace bc::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+// Servers expect their peer to go away at any point: errors are outcomes, not exceptions.
+constexpr auto kTuple = asio::as_tuple(use_awaitable);
+
+#define CO_ASSERT_TRUE(cond)             \
+  if (!(cond)) {                         \
+    ADD_FAILURE() << "expected: " #cond; \
+    co_return;                           \
+  }
+
+void report(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    ADD_FAILURE() << "coroutine threw: " << x.what();
+  }
+}
+
+struct TestServer {
+  explicit TestServer(asio::io_context& io)
+      : acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {}
+  unsigned short port() const { return acceptor.local_endpoint().port(); }
+  std::string url(const std::string& target, const std::string& host = "127.0.0.1") const {
+    return "http://" + host + ":" + std::to_string(port()) + target;
+  }
+  awaitable<tcp::socket> accept() {
+    auto socket = co_await acceptor.async_accept(use_awaitable);
+    ++accepted;
+    co_return socket;
+  }
+  tcp::acceptor acceptor;
+  int accepted = 0;
+};
+
+// One request head plus its Content-Length body; "" once the peer has closed. `pending` keeps
+// bytes read past the request for the next one on the connection.
+template <class Stream>
+awaitable<std::string> read_request(Stream& stream, std::string& pending) {
+  auto [ec, head_size] =
+      co_await asio::async_read_until(stream, asio::dynamic_buffer(pending), "\r\n\r\n", kTuple);
+  if (ec) co_return std::string{};
+  std::string head = pending.substr(0, head_size);
+  pending.erase(0, head_size);
+  std::size_t length = 0;
+  std::string lower = head;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (const auto at = lower.find("content-length: "); at != std::string::npos) {
+    length = std::stoul(lower.substr(at + 16));
+  }
+  if (pending.size() < length) {
+    auto [body_ec, n] =
+        co_await asio::async_read(stream, asio::dynamic_buffer(pending),
+                                  asio::transfer_exactly(length - pending.size()), kTuple);
+    if (body_ec) co_return std::string{};
+  }
+  std::string request = head + pending.substr(0, length);
+  pending.erase(0, length);
+  co_return request;
+}
+
+template <class Stream>
+awaitable<void> send(Stream& stream, std::string data) {
+  co_await asio::async_write(stream, asio::buffer(data), use_awaitable);
+}
+
+// Waits until the peer closes (EOF or reset) and says when.
+awaitable<SteadyClock::time_point> wait_for_close(tcp::socket& socket) {
+  char byte;
+  for (;;) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(&byte, 1), kTuple);
+    if (ec) co_return SteadyClock::now();
+  }
+}
+
+// A one-shot signal between the test's coroutines: wait() until open() is called.
+struct Gate {
+  explicit Gate(asio::io_context& io) : timer(io, SteadyClock::time_point::max()) {}
+  awaitable<void> wait() { co_await timer.async_wait(kTuple); }
+  void open() { timer.cancel(); }
+  asio::steady_timer timer;
+};
+
+awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  co_await timer.async_wait(use_awaitable);
+}
+
+class HttpClientTest : public ::testing::Test {
+ protected:
+  // Runs the client side `body` (servers are spawned before) until it finishes; fails the test
+  // if that takes longer than 10 s.
+  template <class F>
+  void run(F body) {
+    bool finished = false;
+    asio::co_spawn(io_, std::move(body), [&](std::exception_ptr e) {
+      report(e);
+      finished = true;
+      io_.stop();
+    });
+    io_.run_for(10s);
+    EXPECT_TRUE(finished) << "the client side did not finish in time";
+  }
+
+  template <class F>
+  void spawn(F server) {
+    asio::co_spawn(io_, std::move(server), report);
+  }
+
+  // Serves every connection of `server` with `response` for each request, until the peer
+  // closes.
+  void serve(TestServer& server, std::string response) {
+    spawn([this, &server, response]() -> awaitable<void> {
+      for (;;) {
+        auto socket = co_await server.accept();
+        spawn([socket = std::move(socket), response]() mutable -> awaitable<void> {
+          std::string pending;
+          while (!(co_await read_request(socket, pending)).empty()) {
+            co_await send(socket, response);
+          }
+        });
+      }
+    });
+  }
+
+  UpstreamRequest request(std::string url) {
+    UpstreamRequest r;
+    r.url = std::move(url);
+    r.headers = {{"Authorization", "Bearer sk-test-secret"}, {"Content-Type", "application/json"}};
+    r.body = R"({"a":1})";
+    return r;
+  }
+
+  // One call read to its end; the body, or the error's message prefixed with "error: ".
+  awaitable<std::string> fetch(HttpClient& client, const std::string& url) {
+    auto call = client.call();
+    auto started = co_await call->start(request(url), timeouts_);
+    if (!started) co_return "error: " + started.error().message;
+    auto body = co_await call->read_all(1 << 20);
+    co_return body ? *body : "error: " + body.error().message;
+  }
+
+  asio::io_context io_;
+  HttpClient client_{io_.get_executor(), HttpClientOptions{}};
+  Timeouts timeouts_{2000ms, 2000ms, 2000ms};
+};
+
+TEST_F(HttpClientTest, SendsRequestAndReadsWholeResponse) {
+  TestServer server(io_);
+  std::string seen;
+  spawn([&]() -> awaitable<void> {
+    auto socket = co_await server.accept();
+    std::string pending;
+    seen = co_await read_request(socket, pending);
+    co_await send(socket,
+                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+                  "{\"ok\":true}");
+    co_await wait_for_close(socket);
+  });
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    auto started = co_await call->start(request(server.url("/v1/chat?x=1")), timeouts_);
+    CO_ASSERT_TRUE(started.ok());
+    EXPECT_EQ(call->status(), 200);
+    EXPECT_EQ(find_header(call->headers(), "content-type").value_or(""), "application/json");
+    auto body = co_await call->read_all(1024);
+    CO_ASSERT_TRUE(body.ok());
+    EXPECT_EQ(*body, R"({"ok":true})");
+    auto after_end = co_await call->read_some();
+    CO_ASSERT_TRUE(after_end.ok());
+    EXPECT_EQ(*after_end, "");
+  });
+  const auto host = "Host: 127.0.0.1:" + std::to_string(server.port()) + "\r\n";
+  EXPECT_EQ(seen.rfind("POST /v1/chat?x=1 HTTP/1.1\r\n", 0), 0u) << seen;
+  EXPECT_NE(seen.find(host), std::string::npos) << seen;
+  EXPECT_NE(seen.find("Authorization: Bearer sk-test-secret\r\n"), std::string::npos);
+  EXPECT_NE(seen.find("Connection: keep-alive\r\n"), std::string::npos);
+  EXPECT_NE(seen.find("Content-Length: 7\r\n"), std::string::npos);
+  EXPECT_NE(seen.find("User-Agent: BalancedCall/"), std::string::npos);
+  EXPECT_EQ(seen.substr(seen.size() - 7), R"({"a":1})");
+  EXPECT_EQ(client_.idle_connections(), 1u);
+}
+
+TEST_F(HttpClientTest, ReusesKeepAliveConnectionForSequentialCalls) {
+  TestServer server(io_);
+  serve(server, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  run([&]() -> awaitable<void> {
+    EXPECT_EQ(co_await fetch(client_, server.url("/a")), "ok");
+    EXPECT_EQ(co_await fetch(client_, server.url("/b")), "ok");
+  });
+  EXPECT_EQ(server.accepted, 1);
+  EXPECT_EQ(client_.idle_connections(), 1u);
+}
+
+TEST_F(HttpClientTest, DoesNotPoolConnectionWhoseBodyWasNotReadToTheEnd) {
+  TestServer server(io_);
+  serve(server, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  run([&]() -> awaitable<void> {
+    {
+      auto call = client_.call();
+      CO_ASSERT_TRUE((co_await call->start(request(server.url("/a")), timeouts_)).ok());
+    }  // destroyed before its body was read
+    EXPECT_EQ(client_.idle_connections(), 0u);
+    EXPECT_EQ(co_await fetch(client_, server.url("/b")), "ok");
+  });
+  EXPECT_EQ(server.accepted, 2);
+}
+
+TEST_F(HttpClientTest, DoesNotPoolConnectionTheServerCloses) {
+  TestServer server(io_);
+  serve(server, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+  run([&]() -> awaitable<void> {
+    EXPECT_EQ(co_await fetch(client_, server.url("/a")), "ok");
+    EXPECT_EQ(client_.idle_connections(), 0u);
+    EXPECT_EQ(co_await fetch(client_, server.url("/b")), "ok");
+  });
+  EXPECT_EQ(server.accepted, 2);
+}
+
+TEST_F(HttpClientTest, StreamsChunkedBodyPieceByPiece) {
+  TestServer server(io_);
+  Gate first_piece_seen(io_);
+  spawn([&]() -> awaitable<void> {
+    auto socket = co_await server.accept();
+    std::string pending;
+    co_await read_request(socket, pending);
+    co_await send(socket, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    // The rest is sent only once the client has shown it the first piece: a client that
+    // waited for the whole body would hang here until run() gives up.
+    co_await first_piece_seen.wait();
+    co_await send(socket, "6\r\n world\r\n0\r\n\r\n");
+    co_await wait_for_close(socket);
+  });
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    CO_ASSERT_TRUE((co_await call->start(request(server.url("/stream")), timeouts_)).ok());
+    auto first = co_await call->read_some();
+    CO_ASSERT_TRUE(first.ok());
+    EXPECT_EQ(*first, "hello");
+    first_piece_seen.open();
+    std::string rest;
+    for (;;) {
+      auto piece = co_await call->read_some();
+      CO_ASSERT_TRUE(piece.ok());
+      if (piece->empty()) break;
+      rest += *piece;
+    }
+    EXPECT_EQ(rest, " world");
+  });
+  EXPECT_EQ(client_.idle_connections(), 1u);
+}
+
+TEST_F(HttpClientTest, StreamsCloseDelimitedBodyAndDoesNotPoolIt) {
+  TestServer server(io_);
+  Gate first_piece_seen(io_);
+  spawn([&]() -> awaitable<void> {
+    auto socket = co_await server.accept();
+    std::string pending;
+    co_await read_request(socket, pending);
+    co_await send(socket, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npart1");
+    co_await first_piece_seen.wait();
+    co_await send(socket, "part2");
+    socket.close();
+  });
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    CO_ASSERT_TRUE((co_await call->start(request(server.url("/")), timeouts_)).ok());
+    auto first = co_await call->read_some();
+    CO_ASSERT_TRUE(first.ok());
+    EXPECT_EQ(*first, "part1");
+    first_piece_seen.open();
+    auto rest = co_await call->read_all(1024);
+    CO_ASSERT_TRUE(rest.ok());
+    EXPECT_EQ(*rest, "part2");
+  });
+  EXPECT_EQ(client_.idle_connections(), 0u);
+}
+
+TEST_F(HttpClientTest, ConnectRefusedIsARetryableUpstreamError) {
+  unsigned short port = 0;
+  {
+    TestServer closed(io_);
+    port = closed.port();
+  }
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    auto started =
+        co_await call->start(request("http://127.0.0.1:" + std::to_string(port) + "/"), timeouts_);
+    CO_ASSERT_TRUE(!started.ok());
+    EXPECT_EQ(started.error().kind, ErrorKind::kUpstream);
+    EXPECT_EQ(started.error().code, "connect_failed");
+    EXPECT_TRUE(started.error().retryable);
+    EXPECT_NE(started.error().message.find("127.0.0.1:" + std::to_string(port)), std::string::npos)
+        << started.error().message;
+  });
+}
+
+TEST_F(HttpClientTest, FirstByteTimeoutNamesTimeoutAndOriginButNoHeaders) {
+  TestServer server(io_);
+  spawn([&]() -> awaitable<void> {
+    auto socket = co_await server.accept();
+    std::string pending;
+    co_await read_request(socket, pending);
+    co_await wait_for_close(socket);  // never answers
+  });
+  timeouts_.first_byte = 200ms;
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    const auto begin = SteadyClock::now();
+    auto started =
+        co_await call->start(request(server.url("/slow?key=sk-query-secret")), timeouts_);
+    const auto waited = SteadyClock::now() - begin;
+    CO_ASSERT_TRUE(!started.ok());
+    const Error& error = started.error();
+    EXPECT_EQ(error.kind, ErrorKind::kTimeout);
+    EXPECT_EQ(error.code, "first_byte_timeout");
+    EXPECT_NE(error.message.find("first_byte"), std::string::npos) << error.message;
+    EXPECT_NE(error.message.find("127.0.0.1:" + std::to_string(server.port())), std::string::npos);
+    EXPECT_EQ(error.message.find("sk-test-secret"), std::string::npos);
+    EXPECT_EQ(error.message.find("sk-query-secret"), std::string::npos);
+    EXPECT_GE(waited, 200ms);
+    EXPECT_LT(waited, 1500ms);
+  });
+}
+
+TEST_F(HttpClientTest, IdleTimeoutMidBody) {
+  TestServer server(io_);
+  spawn([&]() -> awaitable<void> {
+    auto socket = co_await server.accept();
+    std::string pending;
+    co_await read_request(socket, pending);
+    co_await send(socket, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+    co_await wait_for_close(socket);  // the other 90 bytes never come
+  });
+  timeouts_.idle = 200ms;
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    CO_ASSERT_TRUE((co_await call->start(request(server.url("/")), timeouts_)).ok());
+    auto first = co_await call->read_some();
+    CO_ASSERT_TRUE(first.ok());
+    EXPECT_EQ(*first, "0123456789");
+    auto stalled = co_await call->read_some();
+    CO_ASSERT_TRUE(!stalled.ok());
+    EXPECT_EQ(stalled.error().kind, ErrorKind::kTimeout);
+    EXPECT_EQ(stalled.error().code, "idle_timeout");
+    EXPECT_NE(stalled.error().message.find("idle"), std::string::npos);
+  });
+  EXPECT_EQ(client_.idle_connections(), 0u);
+}
+
+TEST_F(HttpClientTest, CancelDuringPendingReadClosesUpstreamConnectionPromptly) {
+  TestServer server(io_);
+  std::optional<SteadyClock::time_point> server_saw_close;
+  spawn([&]() -> awaitable<void> {
+    auto socket = co_await server.accept();
+    std::string pending;
+    co_await read_request(socket, pending);
+    co_await send(socket, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+    server_saw_close = co_await wait_for_close(socket);
+  });
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    CO_ASSERT_TRUE((co_await call->start(request(server.url("/")), timeouts_)).ok());
+    CO_ASSERT_TRUE((co_await call->read_some()).ok());
+    SteadyClock::time_point cancelled_at;
+    spawn([&]() -> awaitable<void> {  // the gateway's "client went away"
+      co_await sleep_for(50ms);
+      cancelled_at = SteadyClock::now();
+      call->cancel();
+    });
+    auto pending = co_await call->read_some();  // nothing more comes until the cancel
+    const auto returned_after = SteadyClock::now() - cancelled_at;
+    CO_ASSERT_TRUE(!pending.ok());
+    EXPECT_EQ(pending.error().kind, ErrorKind::kUpstream);
+    EXPECT_EQ(pending.error().code, "cancelled");
+    EXPECT_LT(returned_after, 500ms);
+    for (int i = 0; i < 100 && !server_saw_close; ++i) co_await sleep_for(10ms);
+    CO_ASSERT_TRUE(server_saw_close.has_value());
+    EXPECT_LT(*server_saw_close - cancelled_at, 1s);
+    auto again = co_await call->read_some();
+    EXPECT_FALSE(again.ok());
+  });
+  EXPECT_EQ(client_.idle_connections(), 0u);
+}
+
+TEST_F(HttpClientTest, CancelBeforeStartFailsStart) {
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    call->cancel();
+    auto started = co_await call->start(request("http://127.0.0.1:9/"), timeouts_);
+    CO_ASSERT_TRUE(!started.ok());
+    EXPECT_EQ(started.error().code, "cancelled");
+  });
+}
+
+TEST_F(HttpClientTest, RetriesOnceOnFreshConnectionWhenReusedOneDiesSilently) {
+  TestServer server(io_);
+  spawn([&]() -> awaitable<void> {
+    {
+      auto socket = co_await server.accept();
+      std::string pending;
+      co_await read_request(socket, pending);
+      co_await send(socket, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
+      // The keep-alive connection dies just as the second request arrives: the race every
+      // pooled client meets when a server closes idle connections.
+      co_await read_request(socket, pending);
+      socket.close();
+    }
+    auto socket = co_await server.accept();
+    std::string pending;
+    co_await read_request(socket, pending);
+    co_await send(socket, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond");
+    co_await wait_for_close(socket);
+  });
+  run([&]() -> awaitable<void> {
+    EXPECT_EQ(co_await fetch(client_, server.url("/")), "first");
+    EXPECT_EQ(co_await fetch(client_, server.url("/")), "second");
+  });
+  EXPECT_EQ(server.accepted, 2);
+}
+
+TEST_F(HttpClientTest, SkipsPooledConnectionTheServerClosedWhileIdle) {
+  TestServer server(io_);
+  spawn([&]() -> awaitable<void> {
+    for (int i = 0; i < 2; ++i) {
+      auto socket = co_await server.accept();
+      std::string pending;
+      co_await read_request(socket, pending);
+      co_await send(socket, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      socket.close();  // without saying Connection: close
+    }
+  });
+  run([&]() -> awaitable<void> {
+    EXPECT_EQ(co_await fetch(client_, server.url("/")), "ok");
+    co_await sleep_for(50ms);  // let the FIN arrive
+    EXPECT_EQ(co_await fetch(client_, server.url("/")), "ok");
+  });
+  EXPECT_EQ(server.accepted, 2);
+}
+
+TEST_F(HttpClientTest, ReadAllFailsWhenBodyExceedsMax) {
+  TestServer server(io_);
+  serve(server,
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "32\r\n" +
+            std::string(50, 'x') + "\r\n32\r\n" + std::string(50, 'y') + "\r\n32\r\n" +
+            std::string(50, 'z') + "\r\n0\r\n\r\n");
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    CO_ASSERT_TRUE((co_await call->start(request(server.url("/")), timeouts_)).ok());
+    auto body = co_await call->read_all(100);
+    CO_ASSERT_TRUE(!body.ok());
+    EXPECT_EQ(body.error().code, "response_too_large");
+  });
+  EXPECT_EQ(client_.idle_connections(), 0u);
+}
+
+TEST_F(HttpClientTest, ReadAllFailsEarlyOnContentLengthOverMax) {
+  TestServer server(io_);
+  serve(server, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x'));
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    CO_ASSERT_TRUE((co_await call->start(request(server.url("/")), timeouts_)).ok());
+    auto body = co_await call->read_all(999);
+    CO_ASSERT_TRUE(!body.ok());
+    EXPECT_EQ(body.error().code, "response_too_large");
+  });
+}
+
+TEST_F(HttpClientTest, RejectsMockAndMalformedUrls) {
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    auto started = co_await call->start(request("mock://glm/v1"), timeouts_);
+    CO_ASSERT_TRUE(!started.ok());
+    EXPECT_EQ(started.error().code, "invalid_upstream_url");
+    auto other = client_.call();
+    EXPECT_FALSE((co_await other->start(request("http://:80/"), timeouts_)).ok());
+  });
+}
+
+TEST_F(HttpClientTest, RejectsHeaderValueWithLineBreakWithoutEchoingIt) {
+  TestServer server(io_);
+  serve(server, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    auto req = request(server.url("/"));
+    req.headers.push_back({"X-Api-Key", "sk-secret\r\nX-Injected: 1"});
+    auto started = co_await call->start(req, timeouts_);
+    CO_ASSERT_TRUE(!started.ok());
+    EXPECT_NE(started.error().message.find("X-Api-Key"), std::string::npos);
+    EXPECT_EQ(started.error().message.find("sk-secret"), std::string::npos);
+  });
+}
+
+TEST_F(HttpClientTest, ReadAfterFailureRepeatsTheFailure) {
+  TestServer server(io_);
+  spawn([&]() -> awaitable<void> {
+    auto socket = co_await server.accept();
+    std::string pending;
+    co_await read_request(socket, pending);
+    co_await send(socket, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+    socket.close();  // cut mid-body
+  });
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    CO_ASSERT_TRUE((co_await call->start(request(server.url("/")), timeouts_)).ok());
+    auto body = co_await call->read_all(1024);
+    CO_ASSERT_TRUE(!body.ok());
+    EXPECT_EQ(body.error().code, "upstream_io");
+    auto again = co_await call->read_some();
+    CO_ASSERT_TRUE(!again.ok());
+    EXPECT_EQ(again.error().code, "upstream_io");
+  });
+}
+
+TEST_F(HttpClientTest, ResponseHeadOverLimitIsAnError) {
+  TestServer server(io_);
+  serve(server,
+        "HTTP/1.1 200 OK\r\nX-Big: " + std::string(2000, 'h') + "\r\nContent-Length: 0\r\n\r\n");
+  HttpClientOptions options;
+  options.max_header_bytes = 1024;
+  HttpClient client(io_.get_executor(), options);
+  run([&]() -> awaitable<void> {
+    const auto result = co_await fetch(client, server.url("/"));
+    EXPECT_NE(result.find("exceeds 1024 bytes"), std::string::npos) << result;
+  });
+}
+
+// --- TLS -------------------------------------------------------------------------------------
+
+struct SelfSignedCert {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+// A P-256 certificate for CN=localhost with SAN DNS:localhost and IP:127.0.0.1.
+SelfSignedCert make_self_signed_cert() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  for (const auto& [nid, value] : {std::pair{NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1"},
+                                   std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  X509_sign(cert, key, EVP_sha256());
+
+  auto to_string = [](BIO* bio) {
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(bio, &data);
+    std::string out(data, static_cast<std::size_t>(size));
+    BIO_free(bio);
+    return out;
+  };
+  BIO* cert_bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(cert_bio, cert);
+  BIO* key_bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(key_bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  SelfSignedCert out{to_string(cert_bio), to_string(key_bio)};
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return out;
+}
+
+class HttpClientTlsTest : public HttpClientTest {
+ protected:
+  HttpClientTlsTest() : cert_(make_self_signed_cert()), server_tls_(ssl::context::tls_server) {
+    server_tls_.use_certificate_chain(asio::buffer(cert_.cert_pem));
+    server_tls_.use_private_key(asio::buffer(cert_.key_pem), ssl::context::pem);
+    ca_file_ = std::filesystem::temp_directory_path() /
+               ("bc_net_client_test_ca_" + std::to_string(::getpid()) + ".pem");
+    std::ofstream(ca_file_) << cert_.cert_pem;
+  }
+  ~HttpClientTlsTest() override { std::filesystem::remove(ca_file_); }
+
+  // Serves one TLS connection: handshake, then `ok` for each request. Records the SNI name.
+  void serve_tls(TestServer& server) {
+    spawn([this, &server]() -> awaitable<void> {
+      auto socket = co_await server.accept();
+      ssl::stream<tcp::socket> stream(std::move(socket), server_tls_);
+      // A client that rejects the certificate aborts the handshake: an expected outcome.
+      auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kTuple);
+      if (ec) co_return;
+      if (const char* sni = SSL_get_servername(stream.native_handle(), TLSEXT_NAMETYPE_host_name)) {
+        sni_ = sni;
+      }
+      std::string pending;
+      while (!(co_await read_request(stream, pending)).empty()) {
+        co_await send(stream, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure");
+      }
+    });
+  }
+
+  SelfSignedCert cert_;
+  ssl::context server_tls_;
+  std::filesystem::path ca_file_;
+  std::string sni_;
+};
+
+TEST_F(HttpClientTlsTest, RejectsUntrustedCertificateWhenVerifyingPeer) {
+  TestServer server(io_);
+  serve_tls(server);
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    auto started = co_await call->start(
+        request("https://127.0.0.1:" + std::to_string(server.port()) + "/v1"), timeouts_);
+    CO_ASSERT_TRUE(!started.ok());
+    const Error& error = started.error();
+    EXPECT_EQ(error.kind, ErrorKind::kUpstream);
+    EXPECT_EQ(error.code, "tls_failed");
+    EXPECT_NE(error.message.find("TLS handshake with 127.0.0.1:" + std::to_string(server.port()) +
+                                 " failed: certificate verify failed"),
+              std::string::npos)
+        << error.message;
+  });
+}
+
+TEST_F(HttpClientTlsTest, AcceptsCertificateTrustedThroughCaFileWithHostNameAndSni) {
+  TestServer server(io_);
+  serve_tls(server);
+  HttpClientOptions options;
+  options.ca_file = ca_file_.string();
+  HttpClient client(io_.get_executor(), options);
+  run([&]() -> awaitable<void> {
+    const auto url = "https://localhost:" + std::to_string(server.port()) + "/v1";
+    EXPECT_EQ(co_await fetch(client, url), "secure");
+    EXPECT_EQ(co_await fetch(client, url), "secure");  // over the pooled TLS connection
+  });
+  EXPECT_EQ(server.accepted, 1);
+  EXPECT_EQ(sni_, "localhost");
+}
+
+TEST_F(HttpClientTlsTest, AcceptsAddressLiteralMatchingIpSan) {
+  TestServer server(io_);
+  serve_tls(server);
+  HttpClientOptions options;
+  options.ca_file = ca_file_.string();
+  HttpClient client(io_.get_executor(), options);
+  run([&]() -> awaitable<void> {
+    EXPECT_EQ(co_await fetch(client, "https://127.0.0.1:" + std::to_string(server.port()) + "/"),
+              "secure");
+  });
+  EXPECT_EQ(sni_, "");  // no SNI for an address
+}
+
+TEST_F(HttpClientTlsTest, VerifyPeerOffAcceptsAnyCertificate) {
+  TestServer server(io_);
+  serve_tls(server);
+  HttpClientOptions options;
+  options.verify_peer = false;
+  HttpClient client(io_.get_executor(), options);
+  run([&]() -> awaitable<void> {
+    EXPECT_EQ(co_await fetch(client, "https://127.0.0.1:" + std::to_string(server.port()) + "/"),
+              "secure");
+  });
+}
+
+}  // namespace
+}  // namespace bc::net

@@ -1,0 +1,103 @@
+// The HTTP/1.1 server: one acceptor and one io_context per worker thread (SO_REUSEPORT), one
+// coroutine per connection, keep-alive, header and body limits, a timeout on every read and
+// write, and graceful shutdown. Handlers get the parsed request and a ResponseWriter; they
+// send one complete response or stream a chunked one.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "core/http.h"
+#include "core/result.h"
+
+namespace bc::net {
+
+using boost::asio::awaitable;
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 9000;
+  int threads = 0;  // 0: one per core
+  std::size_t max_body_bytes = 8 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds read_timeout{30'000};   // a whole request, once it has begun
+  std::chrono::milliseconds write_timeout{30'000};  // each write to the client
+  std::chrono::milliseconds idle_timeout{60'000};   // keep-alive wait for the next request
+  std::chrono::milliseconds shutdown_grace{30'000};
+};
+
+// Lets the gateway learn that the client went away while it waits on an upstream, so the
+// upstream attempt is cancelled at once. Called on the connection's own thread.
+class ClientWatch {
+ public:
+  virtual ~ClientWatch() = default;
+  // Runs `on_gone` once if the client closes its connection before the response is complete.
+  // A later call replaces the earlier callback; an empty function stops watching.
+  virtual void on_client_gone(std::function<void()> on_gone) = 0;
+  virtual bool client_gone() const = 0;
+};
+
+// How a handler answers. Exactly one of send() or begin_stream() ... end_stream() per request.
+class ResponseWriter : public ClientWatch {
+ public:
+  // A complete response. Errors writing (client gone) are absorbed: nothing else can be done.
+  virtual awaitable<void> send(int status, std::string_view content_type, std::string body,
+                               const Headers& extra = {}) = 0;
+  // Starts a chunked response; the head goes out now. An error when the client is gone.
+  virtual awaitable<Status> begin_stream(int status, std::string_view content_type,
+                                         const Headers& extra = {}) = 0;
+  // One chunk, written and flushed before it returns.
+  virtual awaitable<Status> write(std::string_view data) = 0;
+  virtual awaitable<Status> end_stream() = 0;
+  virtual bool started() const = 0;  // a byte of the response has been sent
+  // The id of the worker thread serving this connection.
+  virtual int worker() const = 0;
+};
+
+using Handler = std::function<awaitable<void>(const HttpRequest&, ResponseWriter&)>;
+// Makes the handler of one worker thread; called once per worker with its executor, so the
+// handler may own per-thread state (the upstream connection pool) with no locking.
+using HandlerFactory = std::function<Handler(boost::asio::any_io_executor executor, int worker)>;
+
+class Server {
+ public:
+  Server(ServerOptions options, HandlerFactory factory);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every worker's acceptor; throws std::system_error when the address is taken.
+  // Returns the bound port (useful with port 0).
+  std::uint16_t listen();
+  // Runs the workers until stop() and the graceful shutdown finish. Blocks.
+  void run();
+  // Begins graceful shutdown: stop accepting, let in-flight requests finish within the grace
+  // period, then close what remains. Thread-safe, idempotent.
+  void stop();
+  // Connections open right now, over all workers.
+  std::size_t connections() const;
+
+  // One worker thread's io_context, acceptor and connections (internal to the server).
+  struct Worker;
+
+ private:
+  ServerOptions options_;
+  HandlerFactory factory_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace bc::net

@@ -1,0 +1,294 @@
+#include "providers/openai.h"
+
+#include <boost/json.hpp>
+
+#include "providers/upstream_error.h"
+
+namespace bc::providers {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kMalformedChunk = "invalid_upstream_chunk";
+
+Error classify_openai(int status, const Headers& headers, std::string_view body) {
+  return classify_http("openai", status, headers, body);
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::int64_t to_int(const json::value* v) {
+  if (v == nullptr) return 0;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
+  if (v->is_double()) return static_cast<std::int64_t>(v->as_double());
+  return 0;
+}
+
+Error tagged(Error e, const Dialect& dialect) {
+  e.source = "upstream:" + std::string(dialect.provider);
+  return e;
+}
+
+}  // namespace
+
+Dialect openai_dialect() {
+  return Dialect{"openai", &classify_openai};
+}
+
+std::string join_url(std::string_view base, std::string_view path) {
+  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+  std::string url(base);
+  url.append(path);
+  return url;
+}
+
+json::object openai_body(const ChatRequest& request, const ProviderOptions& options) {
+  json::object body = request.body;
+  body["model"] = options.upstream_model.empty() ? options.model_name : options.upstream_model;
+  if (options.default_temperature) {
+    const auto* t = body.if_contains("temperature");
+    if (t == nullptr || t->is_null()) body["temperature"] = *options.default_temperature;
+  }
+  if (!options.supports_tools) {
+    // parallel_tool_calls without tools is an error at OpenAI; functions/function_call are
+    // the deprecated spelling of the same feature.
+    for (std::string_view key :
+         {"tools", "tool_choice", "parallel_tool_calls", "functions", "function_call"}) {
+      body.erase(key);
+    }
+  }
+  if (request.stream) {
+    body["stream"] = true;
+    const auto* so = body.if_contains("stream_options");
+    if (so == nullptr || so->is_null()) body["stream_options"] = {{"include_usage", true}};
+  } else {
+    body.erase("stream");
+    body.erase("stream_options");  // rejected by OpenAI unless stream is true
+  }
+  return body;
+}
+
+UpstreamRequest openai_request(std::string url, const json::object& body,
+                               const Credential& credential, bool stream) {
+  UpstreamRequest req;
+  req.method = "POST";
+  req.url = std::move(url);
+  if (!credential.secret.empty()) {
+    req.headers.push_back({"Authorization", "Bearer " + credential.secret});
+  }
+  req.headers.push_back({"Content-Type", "application/json"});
+  req.body = json::serialize(body);
+  req.stream = stream;
+  return req;
+}
+
+Usage read_usage(const json::object& usage) {
+  Usage u;
+  u.prompt_tokens = to_int(usage.if_contains("prompt_tokens"));
+  u.completion_tokens = to_int(usage.if_contains("completion_tokens"));
+  const auto* total = usage.if_contains("total_tokens");
+  u.total_tokens = total != nullptr && (total->is_number()) ? to_int(total)
+                                                            : u.prompt_tokens + u.completion_tokens;
+  return u;
+}
+
+Result<json::object> parse_answer(const UpstreamResponse& response, const Dialect& dialect) {
+  json::error_code ec;
+  json::value parsed = json::parse(response.body, ec);
+  if (ec || !parsed.is_object()) {
+    return tagged(Error::upstream("upstream " + std::string(dialect.provider) +
+                                  " answered with a body that is not a JSON object" +
+                                  (ec ? ": " + ec.message() : std::string())),
+                  dialect);
+  }
+  if (read_upstream_error(parsed.as_object()).found) {
+    return dialect.classify(response.status, response.headers, response.body);
+  }
+  return std::move(parsed.as_object());
+}
+
+Result<ChatResponse> completion_response(json::object completion, const Dialect& dialect) {
+  const auto* choices = completion.if_contains("choices");
+  if (choices == nullptr || !choices->is_array()) {
+    return tagged(Error::upstream("upstream " + std::string(dialect.provider) +
+                                  " answered without a 'choices' array"),
+                  dialect);
+  }
+  ChatResponse response;
+  if (const auto* usage = completion.if_contains("usage"); usage != nullptr && usage->is_object()) {
+    response.usage = read_usage(usage->as_object());
+  }
+  response.completion = std::move(completion);
+  return response;
+}
+
+// ---- stream decoder ----
+
+Error OpenAiStreamDecoder::stream_error(std::string message) const {
+  Error e = Error::upstream(std::move(message));
+  e.source = "upstream:" + std::string(dialect_.provider);
+  return e;
+}
+
+Status OpenAiStreamDecoder::fail(Error error) {
+  failed_ = true;
+  error_ = error;
+  return error;
+}
+
+Status OpenAiStreamDecoder::adjust(json::object&, bool&) {
+  return {};
+}
+
+Status OpenAiStreamDecoder::feed(std::string_view bytes, std::vector<ChatDelta>& out) {
+  if (failed_) return error_;
+  if (done_) return {};  // anything after [DONE] carries nothing
+  pending_.clear();
+  const Status parsed = parser_.feed(bytes, pending_);
+  // Events completed before a parser error are still valid: decode them first.
+  if (auto st = events(out); !st) return st;
+  if (!parsed) return fail(tagged(parsed.error(), dialect_));
+  return {};
+}
+
+Status OpenAiStreamDecoder::finish(std::vector<ChatDelta>& out) {
+  if (failed_) return error_;
+  if (done_) return {};
+  pending_.clear();
+  if (const Status parsed = parser_.finish(pending_); !parsed) {
+    return fail(tagged(parsed.error(), dialect_));
+  }
+  // An event the upstream did not close with an empty line: honour [DONE] and whole chunks,
+  // but a chunk cut in half is reported as the cut stream it is.
+  for (auto& ev : pending_) {
+    if (done_) break;
+    std::vector<ChatDelta> decoded;
+    if (const Status st = event(ev, decoded); !st) {
+      if (st.error().code != kMalformedChunk) return fail(st.error());
+      break;
+    }
+    for (auto& d : decoded) out.push_back(std::move(d));
+  }
+  if (done_) return {};
+  return fail(stream_error("upstream stream ended before [DONE]"));
+}
+
+Status OpenAiStreamDecoder::events(std::vector<ChatDelta>& out) {
+  for (auto& ev : pending_) {
+    if (done_) break;
+    if (const Status st = event(ev, out); !st) return fail(st.error());
+  }
+  return {};
+}
+
+Status OpenAiStreamDecoder::event(SseEvent& ev, std::vector<ChatDelta>& out) {
+  if (ev.name == "error") return dialect_.classify(200, {}, ev.data);
+  const std::string_view data = trim(ev.data);
+  if (data.empty()) return {};
+  if (data == "[DONE]") {
+    done_ = true;
+    return {};
+  }
+  json::error_code ec;
+  json::value parsed = json::parse(data, ec);
+  if (ec || !parsed.is_object()) {
+    Error e = stream_error("upstream sent a malformed stream chunk" +
+                           (ec ? ": " + ec.message() : std::string(" (not an object)")));
+    e.code = kMalformedChunk;
+    return e;
+  }
+  json::object& chunk = parsed.as_object();
+  if (read_upstream_error(chunk).found) return dialect_.classify(200, {}, data);
+
+  bool changed = false;
+  const auto* choices = chunk.if_contains("choices");
+  if (choices == nullptr || choices->is_null()) {
+    chunk["choices"] = json::array();
+    changed = true;
+  } else if (!choices->is_array()) {
+    Error e = stream_error("upstream sent a stream chunk whose 'choices' is not an array");
+    e.code = kMalformedChunk;
+    return e;
+  }
+  if (!chunk.contains("object")) {
+    chunk["object"] = "chat.completion.chunk";
+    changed = true;
+  }
+  if (Status st = adjust(chunk, changed); !st) return st;
+
+  ChatDelta delta;
+  for (const auto& choice : chunk.at("choices").as_array()) {
+    if (!choice.is_object()) continue;
+    const auto& c = choice.as_object();
+    if (const auto* d = c.if_contains("delta"); d != nullptr && d->is_object()) {
+      if (const auto* content = d->as_object().if_contains("content");
+          content != nullptr && content->is_string()) {
+        delta.text.append(content->as_string().data(), content->as_string().size());
+      }
+    }
+    if (const auto* fr = c.if_contains("finish_reason");
+        fr != nullptr && fr->is_string() && delta.finish_reason.empty()) {
+      delta.finish_reason = std::string(fr->as_string());
+    }
+    // Moonshot reports usage inside the finishing choice.
+    if (const auto* u = c.if_contains("usage"); u != nullptr && u->is_object()) {
+      delta.usage = read_usage(u->as_object());
+    }
+  }
+  if (const auto* u = chunk.if_contains("usage"); u != nullptr && u->is_object()) {
+    delta.usage = read_usage(u->as_object());
+  }
+  if (changed) {
+    delta.chunk_json = json::serialize(chunk);
+  } else if (data.size() == ev.data.size()) {
+    delta.chunk_json = std::move(ev.data);  // relayed as the upstream sent it
+  } else {
+    delta.chunk_json.assign(data);
+  }
+  out.push_back(std::move(delta));
+  return {};
+}
+
+// ---- provider ----
+
+OpenAiProvider::OpenAiProvider(ProviderOptions options, Dialect dialect)
+    : options_(std::move(options)), dialect_(dialect) {}
+
+Result<UpstreamRequest> OpenAiProvider::encode(const ChatRequest& request,
+                                               const Credential& credential) const {
+  const std::string_view base = options_.base_url.empty() ? kOpenAiBaseUrl : options_.base_url;
+  return openai_request(join_url(base, "/chat/completions"), openai_body(request, options_),
+                        credential, request.stream);
+}
+
+Result<ChatResponse> OpenAiProvider::decode(const UpstreamResponse& response) const {
+  auto parsed = parse_answer(response, dialect_);
+  if (!parsed) return std::move(parsed).error();
+  return completion_response(std::move(parsed).value(), dialect_);
+}
+
+std::unique_ptr<StreamDecoder> OpenAiProvider::stream_decoder() const {
+  return std::make_unique<OpenAiStreamDecoder>(dialect_);
+}
+
+Error OpenAiProvider::classify(int status, const Headers& headers, std::string_view body) const {
+  return dialect_.classify(status, headers, body);
+}
+
+std::unique_ptr<Provider> make_openai(ProviderOptions options) {
+  return std::make_unique<OpenAiProvider>(std::move(options));
+}
+
+}  // namespace bc::providers

@@ -1,0 +1,104 @@
+// The OpenAI Chat Completions wire format (reference §2), and the pieces every
+// OpenAI-compatible adapter reuses: body encoding, completion decoding, the chunk stream
+// decoder. Adapters for upstreams that differ a little (Zhipu, and later DeepSeek, Qwen, …)
+// build on these and change only what differs.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "providers/provider.h"
+#include "providers/sse.h"
+
+namespace bc::providers {
+
+inline constexpr std::string_view kOpenAiBaseUrl = "https://api.openai.com/v1";
+
+// Classifies an error reported inside a 2xx body or a stream (status 200, no headers in a
+// stream). A plain function so decoders never point back at their provider.
+using ErrorClassifier = Error (*)(int status, const Headers& headers, std::string_view body);
+
+// What a decoder needs to know of the provider it decodes for.
+struct Dialect {
+  std::string_view provider;  // "openai", "zhipu", "mock": Error.source is "upstream:<provider>"
+  ErrorClassifier classify;
+};
+
+// OpenAI's own dialect: errors classified by HTTP status (upstream_error.h).
+Dialect openai_dialect();
+
+// `base` with any trailing '/' removed, then `path` (which starts with '/').
+std::string join_url(std::string_view base, std::string_view path);
+
+// The caller's body prepared for an OpenAI-compatible upstream: `model` set to the upstream
+// id, `default_temperature` applied when the caller gave none, tool fields dropped when the
+// model does not support tools, `stream` set from the request, `stream_options` dropped when
+// not streaming and `{"include_usage":true}` added when streaming and the caller gave none.
+boost::json::object openai_body(const ChatRequest& request, const ProviderOptions& options);
+
+// POST `url` with bearer auth (omitted for an empty secret) and the serialized body.
+UpstreamRequest openai_request(std::string url, const boost::json::object& body,
+                               const Credential& credential, bool stream);
+
+// Token counts from an OpenAI `usage` object; total = prompt + completion when absent.
+Usage read_usage(const boost::json::object& usage);
+
+// Parses a 2xx body as a JSON object; an error object inside it is classified.
+Result<boost::json::object> parse_answer(const UpstreamResponse& response, const Dialect& dialect);
+// Checks the shape of a chat.completion (choices is an array) and reads its usage.
+Result<ChatResponse> completion_response(boost::json::object completion, const Dialect& dialect);
+
+// SSE of chat.completion.chunk objects ending with `data: [DONE]`. Each chunk is relayed as
+// the upstream's own bytes unless it had to be changed: a missing `object` is set to
+// "chat.completion.chunk" and a missing or null `choices` becomes [] (some compatibles send
+// a usage chunk without it), and `adjust` may change more.
+class OpenAiStreamDecoder : public StreamDecoder {
+ public:
+  explicit OpenAiStreamDecoder(Dialect dialect) : dialect_(dialect) {}
+
+  Status feed(std::string_view bytes, std::vector<ChatDelta>& out) override;
+  Status finish(std::vector<ChatDelta>& out) override;
+  bool done() const override { return done_; }
+
+ protected:
+  // A provider's fixes to one chunk; set `changed` when the chunk must be re-serialized.
+  // An error ends the stream (a finish reason that means failure, for example).
+  virtual Status adjust(boost::json::object& chunk, bool& changed);
+  Error stream_error(std::string message) const;
+
+ private:
+  Status events(std::vector<ChatDelta>& out);
+  Status event(SseEvent& ev, std::vector<ChatDelta>& out);
+  Status fail(Error error);
+
+  Dialect dialect_;
+  SseParser parser_;
+  std::vector<SseEvent> pending_;
+  bool done_ = false;
+  bool failed_ = false;
+  Error error_;
+};
+
+// The OpenAI adapter. Also the base of adapters that differ only a little.
+class OpenAiProvider : public Provider {
+ public:
+  explicit OpenAiProvider(ProviderOptions options, Dialect dialect = openai_dialect());
+
+  Result<UpstreamRequest> encode(const ChatRequest& request,
+                                 const Credential& credential) const override;
+  Result<ChatResponse> decode(const UpstreamResponse& response) const override;
+  std::unique_ptr<StreamDecoder> stream_decoder() const override;
+  // Delegates to the dialect's classifier.
+  Error classify(int status, const Headers& headers, std::string_view body) const override;
+
+ protected:
+  ProviderOptions options_;
+  Dialect dialect_;
+};
+
+std::unique_ptr<Provider> make_openai(ProviderOptions options);
+
+}  // namespace bc::providers

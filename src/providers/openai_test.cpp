@@ -1,0 +1,354 @@
+#include "providers/openai.h"
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "providers/stream_testing.h"
+
+namespace bc::providers {
+namespace {
+
+namespace json = boost::json;
+using testing::Decoded;
+using testing::expect_split_invariant;
+
+ChatRequest request(std::string_view body) {
+  auto r = ChatRequest::parse(body);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return std::move(r).value();
+}
+
+ProviderOptions options() {
+  ProviderOptions o;
+  o.model_name = "gpt";
+  o.upstream_model = "gpt-4o-mini";
+  return o;
+}
+
+json::value body_of(const UpstreamRequest& r) {
+  return json::parse(r.body);
+}
+
+std::optional<std::string> header(const UpstreamRequest& r, std::string_view name) {
+  const auto v = find_header(r.headers, name);
+  if (!v) return std::nullopt;
+  return std::string(*v);
+}
+
+const Credential kKey{"sk-test-0123456789abcdef", "key-1"};
+
+TEST(OpenAiEncode, GoldenRequestWithDefaultsApplied) {
+  ProviderOptions o = options();
+  o.default_temperature = 0.3;
+  o.base_url = "https://api.deepseek.com/v1/";
+  OpenAiProvider p(o);
+  auto r = p.encode(request(R"({"model":"gpt","messages":[{"role":"user","content":"hi"}],)"
+                            R"("tools":[{"type":"function","function":{"name":"f"}}],)"
+                            R"("tool_choice":"auto","parallel_tool_calls":false,"max_tokens":5})"),
+                    kKey);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->method, "POST");
+  EXPECT_EQ(r->url, "https://api.deepseek.com/v1/chat/completions");
+  EXPECT_EQ(header(*r, "authorization"), "Bearer sk-test-0123456789abcdef");
+  EXPECT_EQ(header(*r, "content-type"), "application/json");
+  EXPECT_FALSE(r->stream);
+  EXPECT_EQ(body_of(*r), json::parse(R"({"model":"gpt-4o-mini","temperature":0.3,"max_tokens":5,)"
+                                     R"("messages":[{"role":"user","content":"hi"}]})"));
+}
+
+TEST(OpenAiEncode, DefaultBaseUrlAndCallerTemperatureKept) {
+  ProviderOptions o = options();
+  o.default_temperature = 0.9;
+  OpenAiProvider p(o);
+  auto r = p.encode(
+      request(R"({"messages":[{"role":"user","content":"hi"}],"temperature":0,"stream":false})"),
+      kKey);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->url, "https://api.openai.com/v1/chat/completions");
+  EXPECT_EQ(body_of(*r), json::parse(R"({"model":"gpt-4o-mini","temperature":0,)"
+                                     R"("messages":[{"role":"user","content":"hi"}]})"));
+  auto null_temp = p.encode(
+      request(R"({"messages":[{"role":"user","content":"hi"}],"temperature":null})"), kKey);
+  EXPECT_EQ(body_of(*null_temp).at("temperature"), json::value(0.9));
+}
+
+TEST(OpenAiEncode, KeepsToolsWhenTheModelSupportsThem) {
+  ProviderOptions o = options();
+  o.supports_tools = true;
+  const std::string in =
+      R"({"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"})";
+  auto r = OpenAiProvider(o).encode(request(in), kKey);
+  ASSERT_TRUE(r.ok());
+  json::value want = json::parse(in);
+  want.as_object()["model"] = "gpt-4o-mini";
+  EXPECT_EQ(body_of(*r), want);
+}
+
+TEST(OpenAiEncode, StreamingAsksForUsageUnlessTheCallerChose) {
+  OpenAiProvider p(options());
+  auto r =
+      p.encode(request(R"({"messages":[{"role":"user","content":"hi"}],"stream":true})"), kKey);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->stream);
+  EXPECT_EQ(body_of(*r), json::parse(R"({"model":"gpt-4o-mini","stream":true,)"
+                                     R"("stream_options":{"include_usage":true},)"
+                                     R"("messages":[{"role":"user","content":"hi"}]})"));
+  auto own = p.encode(request(R"({"messages":[{"role":"user","content":"hi"}],"stream":true,)"
+                              R"("stream_options":{"include_usage":false}})"),
+                      kKey);
+  EXPECT_EQ(body_of(*own).at("stream_options"), json::parse(R"({"include_usage":false})"));
+  // The gateway may ask for a stream the body did not (the /llm/chat/stream endpoint).
+  ChatRequest forced = request(R"({"messages":[{"role":"user","content":"hi"}]})");
+  forced.stream = true;
+  auto f = p.encode(forced, kKey);
+  EXPECT_EQ(body_of(*f).at("stream"), json::value(true));
+  EXPECT_TRUE(f->stream);
+}
+
+TEST(OpenAiEncode, NonStreamDropsStreamOptions) {
+  OpenAiProvider p(options());
+  auto r = p.encode(request(R"({"messages":[{"role":"user","content":"hi"}],)"
+                            R"("stream_options":{"include_usage":true}})"),
+                    kKey);
+  EXPECT_EQ(body_of(*r), json::parse(R"({"model":"gpt-4o-mini",)"
+                                     R"("messages":[{"role":"user","content":"hi"}]})"));
+}
+
+TEST(OpenAiEncode, NoAuthorizationHeaderWithoutASecret) {
+  auto r = OpenAiProvider(options()).encode(
+      request(R"({"messages":[{"role":"user","content":"hi"}]})"), Credential{});
+  EXPECT_EQ(header(*r, "authorization"), std::nullopt);
+}
+
+TEST(OpenAiEncode, UsesTheConfiguredNameWhenNoUpstreamModel) {
+  ProviderOptions o = options();
+  o.upstream_model.clear();
+  auto r =
+      OpenAiProvider(o).encode(request(R"({"messages":[{"role":"user","content":"hi"}]})"), kKey);
+  EXPECT_EQ(body_of(*r).at("model"), json::value("gpt"));
+}
+
+constexpr std::string_view kCompletion = R"({
+  "id": "chatcmpl-9xYz", "object": "chat.completion", "created": 1730000000,
+  "model": "gpt-4o-mini-2024-07-18", "system_fingerprint": "fp_abc123",
+  "choices": [{"index": 0, "message": {"role": "assistant", "content": "Paris.", "refusal": null,
+               "annotations": []}, "logprobs": null, "finish_reason": "stop"}],
+  "usage": {"prompt_tokens": 14, "completion_tokens": 2, "total_tokens": 16,
+            "prompt_tokens_details": {"cached_tokens": 0}}})";
+
+TEST(OpenAiDecode, CompletionAndUsage) {
+  auto r = OpenAiProvider(options()).decode(UpstreamResponse{200, {}, std::string(kCompletion)});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(json::value(r->completion), json::parse(kCompletion));
+  EXPECT_EQ(r->text(), "Paris.");
+  EXPECT_EQ(r->usage.prompt_tokens, 14);
+  EXPECT_EQ(r->usage.completion_tokens, 2);
+  EXPECT_EQ(r->usage.total_tokens, 16);
+}
+
+TEST(OpenAiDecode, ToleratesLeadingBlankLinesAndMissingTotal) {
+  // DeepSeek sends empty lines while a request is queued.
+  auto r = OpenAiProvider(options()).decode(
+      UpstreamResponse{200,
+                       {},
+                       "\n\n\n"
+                       R"({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}})"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->usage.total_tokens, 7);
+}
+
+TEST(OpenAiDecode, ErrorInsideA200BodyIsClassified) {
+  auto r = OpenAiProvider(options()).decode(UpstreamResponse{
+      200,
+      {},
+      R"({"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}})"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kRateLimited);
+  EXPECT_EQ(r.error().key_action, KeyAction::kCooldown);
+  EXPECT_EQ(r.error().source, "upstream:openai");
+}
+
+TEST(OpenAiDecode, MalformedBodiesAreUpstreamErrors) {
+  for (std::string_view body : {"not json", "[1,2]", R"({"choices":{}})", R"({"id":"x"})", ""}) {
+    auto r = OpenAiProvider(options()).decode(UpstreamResponse{200, {}, std::string(body)});
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.error().kind, ErrorKind::kUpstream) << body;
+    EXPECT_TRUE(r.error().retryable) << body;
+    EXPECT_EQ(r.error().source, "upstream:openai") << body;
+  }
+}
+
+// §2.4, with a keep-alive comment, an obfuscation field, reasoning_content and CRLF lines.
+const std::string kChunk1 =
+    R"({"id":"chatcmpl-K0X","object":"chat.completion.chunk","created":1758884655,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"LX9o"})";
+const std::string kChunk2 =
+    R"({"id":"chatcmpl-K0X","object":"chat.completion.chunk","created":1758884655,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"reasoning_content":"think","content":"Hel"},"logprobs":null,"finish_reason":null}],"usage":null})";
+const std::string kChunk3 =
+    R"({"id":"chatcmpl-K0X","object":"chat.completion.chunk","created":1758884655,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"lo, 世界"},"logprobs":null,"finish_reason":null}],"usage":null})";
+const std::string kChunk4 =
+    R"({"id":"chatcmpl-K0X","object":"chat.completion.chunk","created":1758884655,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null})";
+const std::string kChunk5 =
+    R"({"id":"chatcmpl-K0X","object":"chat.completion.chunk","created":1758884655,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":61,"completion_tokens":16,"total_tokens":77}})";
+
+std::string stream_bytes() {
+  return ": keep-alive\n\ndata: " + kChunk1 + "\n\ndata:" + kChunk2 +
+         "\r\n\r\n: ping\ndata: " + kChunk3 + "\n\ndata: " + kChunk4 + "\n\ndata: " + kChunk5 +
+         "\n\ndata: [DONE]\n\n";
+}
+
+testing::DecoderFactory openai_decoder() {
+  return [] { return OpenAiProvider(options()).stream_decoder(); };
+}
+
+TEST(OpenAiStream, DecodesChunksRelayedByteForByte) {
+  const Decoded d = testing::decode_whole(openai_decoder(), stream_bytes());
+  ASSERT_FALSE(d.error) << d.error->message;
+  EXPECT_TRUE(d.done);
+  ASSERT_EQ(d.deltas.size(), 5u);
+  EXPECT_EQ(d.deltas[0].chunk_json, kChunk1);
+  EXPECT_EQ(d.deltas[1].chunk_json, kChunk2);
+  EXPECT_EQ(d.deltas[2].chunk_json, kChunk3);
+  EXPECT_EQ(d.deltas[4].chunk_json, kChunk5);
+  EXPECT_EQ(d.deltas[0].text, "");
+  EXPECT_EQ(d.deltas[1].text, "Hel");  // reasoning_content is not answer text
+  EXPECT_EQ(d.deltas[2].text, "lo, 世界");
+  EXPECT_EQ(d.deltas[3].finish_reason, "stop");
+  EXPECT_EQ(d.deltas[2].finish_reason, "");
+  EXPECT_FALSE(d.deltas[3].usage);
+  ASSERT_TRUE(d.deltas[4].usage);
+  EXPECT_EQ(d.deltas[4].usage->prompt_tokens, 61);
+  EXPECT_EQ(d.deltas[4].usage->completion_tokens, 16);
+  EXPECT_EQ(d.deltas[4].usage->total_tokens, 77);
+}
+
+TEST(OpenAiStream, SameChunksAtEverySplitAndByteByByte) {
+  const Decoded d = expect_split_invariant(openai_decoder(), stream_bytes());
+  EXPECT_EQ(d.deltas.size(), 5u);
+}
+
+TEST(OpenAiStream, ConcatenatesTextOfAllChoices) {
+  const Decoded d = testing::decode_whole(
+      openai_decoder(),
+      R"(data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a"}},{"index":1,"delta":{"content":"b"},"finish_reason":"length"}]})"
+      "\n\ndata: [DONE]\n\n");
+  ASSERT_FALSE(d.error);
+  ASSERT_EQ(d.deltas.size(), 1u);
+  EXPECT_EQ(d.deltas[0].text, "ab");
+  EXPECT_EQ(d.deltas[0].finish_reason, "length");
+}
+
+TEST(OpenAiStream, NormalizesAUsageChunkWithoutChoices) {
+  const Decoded d = testing::decode_whole(
+      openai_decoder(),
+      R"(data: {"id":"x","object":"chat.completion.chunk","choices":null,"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}})"
+      "\n\n"
+      R"(data: {"id":"x","usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}})"
+      "\n\ndata: [DONE]\n\n");
+  ASSERT_FALSE(d.error);
+  ASSERT_EQ(d.deltas.size(), 2u);
+  for (const auto& delta : d.deltas) {
+    const json::value chunk = json::parse(delta.chunk_json);
+    EXPECT_EQ(chunk.at("choices"), json::array()) << delta.chunk_json;
+    EXPECT_EQ(chunk.at("object"), json::value("chat.completion.chunk")) << delta.chunk_json;
+    ASSERT_TRUE(delta.usage);
+    EXPECT_EQ(delta.usage->total_tokens, 3);
+  }
+}
+
+TEST(OpenAiStream, ReadsUsageInsideTheFinishingChoice) {
+  // Moonshot puts usage in choices[0].
+  const Decoded d = testing::decode_whole(
+      openai_decoder(),
+      R"(data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop","usage":{"prompt_tokens":5,"completion_tokens":6,"total_tokens":11}}]})"
+      "\n\ndata: [DONE]\n\n");
+  ASSERT_EQ(d.deltas.size(), 1u);
+  ASSERT_TRUE(d.deltas[0].usage);
+  EXPECT_EQ(d.deltas[0].usage->total_tokens, 11);
+}
+
+TEST(OpenAiStream, ErrorInsideTheStreamEndsItAfterTheEarlierChunks) {
+  const std::string bytes = "data: " + kChunk1 +
+                            "\n\ndata: {\"error\":{\"message\":\"The server had an error while "
+                            "processing your request.\",\"type\":\"server_error\"}}\n\n";
+  const Decoded d = expect_split_invariant(openai_decoder(), bytes);
+  ASSERT_TRUE(d.error);
+  EXPECT_EQ(d.deltas.size(), 1u);
+  EXPECT_EQ(d.error->kind, ErrorKind::kUpstream);
+  EXPECT_EQ(d.error->source, "upstream:openai");
+  EXPECT_NE(d.error->message.find("The server had an error"), std::string::npos);
+  EXPECT_FALSE(d.done);
+}
+
+TEST(OpenAiStream, RateLimitInsideTheStreamIsClassified) {
+  const Decoded d = testing::decode_whole(
+      openai_decoder(),
+      R"(data: {"error":{"message":"Rate limit","type":"requests","code":"rate_limit_exceeded"}})"
+      "\n\n");
+  ASSERT_TRUE(d.error);
+  EXPECT_EQ(d.error->kind, ErrorKind::kRateLimited);
+}
+
+TEST(OpenAiStream, CutStreamIsARetryableUpstreamError) {
+  for (const std::string& bytes :
+       {"data: " + kChunk1 + "\n\n", "data: " + kChunk1 + "\n\ndata: " + kChunk2.substr(0, 40),
+        std::string()}) {
+    const Decoded d = expect_split_invariant(openai_decoder(), bytes);
+    ASSERT_TRUE(d.error) << bytes;
+    EXPECT_EQ(d.error->message, "upstream stream ended before [DONE]");
+    EXPECT_EQ(d.error->kind, ErrorKind::kUpstream);
+    EXPECT_TRUE(d.error->retryable);
+    EXPECT_EQ(d.error->source, "upstream:openai");
+    EXPECT_FALSE(d.done);
+    EXPECT_EQ(d.deltas.size(), bytes.empty() ? 0u : 1u);
+  }
+}
+
+TEST(OpenAiStream, DoneWithoutTheClosingEmptyLineEndsTheStream) {
+  const Decoded d =
+      expect_split_invariant(openai_decoder(), "data: " + kChunk1 + "\n\ndata: [DONE]");
+  EXPECT_FALSE(d.error);
+  EXPECT_TRUE(d.done);
+  EXPECT_EQ(d.deltas.size(), 1u);
+}
+
+TEST(OpenAiStream, MalformedChunksAreErrors) {
+  for (std::string_view bad : {"data: {not json}\n\n", "data: [1,2]\n\n", "data: \"text\"\n\n",
+                               "data: {\"choices\":{}}\n\n"}) {
+    const Decoded d = testing::decode_whole(openai_decoder(), bad);
+    ASSERT_TRUE(d.error) << bad;
+    EXPECT_EQ(d.error->kind, ErrorKind::kUpstream) << bad;
+    EXPECT_EQ(d.error->source, "upstream:openai") << bad;
+    EXPECT_TRUE(d.deltas.empty());
+  }
+}
+
+TEST(OpenAiStream, OversizedEventIsAnError) {
+  const std::string huge = "data: {\"x\":\"" + std::string(SseParser::kDefaultMaxEventBytes, 'a');
+  const Decoded d = testing::decode_whole(openai_decoder(), huge);
+  ASSERT_TRUE(d.error);
+  EXPECT_EQ(d.error->source, "upstream:openai");
+}
+
+TEST(OpenAiStream, IgnoresBytesAfterDoneAndStaysFailedAfterAnError) {
+  auto decoder = OpenAiProvider(options()).stream_decoder();
+  std::vector<ChatDelta> out;
+  ASSERT_TRUE(decoder->feed("data: [DONE]\n\ndata: garbage\n\n", out));
+  EXPECT_TRUE(decoder->done());
+  EXPECT_TRUE(decoder->feed("data: more garbage\n\n", out));
+  EXPECT_TRUE(decoder->finish(out));
+  EXPECT_TRUE(out.empty());
+
+  auto failing = OpenAiProvider(options()).stream_decoder();
+  EXPECT_FALSE(failing->feed("data: {oops\n\n", out));
+  EXPECT_FALSE(failing->feed("data: " + kChunk1 + "\n\n", out));
+  EXPECT_FALSE(failing->finish(out));
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(JoinUrl, StripsTrailingSlashes) {
+  EXPECT_EQ(join_url("http://h:1/v1//", "/chat/completions"), "http://h:1/v1/chat/completions");
+  EXPECT_EQ(join_url("http://h:1/v1", "/chat/completions"), "http://h:1/v1/chat/completions");
+}
+
+}  // namespace
+}  // namespace bc::providers

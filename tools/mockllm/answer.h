@@ -1,0 +1,30 @@
+// The answer the mock gives, independent of the wire format that carries it. The text is
+// deterministic so tests can tell which model and key served a request: "Hello", " from",
+// " <model>", " via", " <key name>", "." repeated and cut to the requested number of pieces.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bc::mockllm {
+
+struct Answer {
+  std::string id;
+  std::int64_t created = 0;  // Unix seconds
+  std::string model;
+  std::vector<std::string> pieces;  // one per content chunk; one token each
+  std::int64_t prompt_tokens = 0;
+  bool include_usage = false;  // OpenAI stream_options.include_usage
+
+  std::int64_t completion_tokens() const { return static_cast<std::int64_t>(pieces.size()); }
+  std::int64_t total_tokens() const { return prompt_tokens + completion_tokens(); }
+  // The concatenation of the pieces: the non-stream content.
+  std::string text() const;
+};
+
+std::vector<std::string> answer_pieces(std::string_view model, std::string_view key_name,
+                                       int count);
+
+}  // namespace bc::mockllm

@@ -1,0 +1,46 @@
+// How one request to the mock should behave, read from the API key it carries:
+// "<name>[;opt=value]...", e.g. "k1;latency=200;status=429;retry_after=3". The key name (the
+// part before the first ';') is what the stats count by. Pure: no clock, no I/O.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bc::mockllm {
+
+struct FaultPlan {
+  std::string key_name;
+  // Delay before the response head (and so before the first chunk of a stream).
+  std::chrono::milliseconds latency{0};
+  // Delay after each content chunk of a stream.
+  std::chrono::milliseconds gap{5};
+  // Number of content pieces in the answer.
+  int tokens = 5;
+  // An HTTP error status (400..599) to answer with; 0 answers normally.
+  int status = 0;
+  // Seconds for a Retry-After header on an error answer.
+  std::optional<int> retry_after;
+  // Stream: close the connection after this many content chunks (no [DONE]).
+  // Non-stream: announce the whole Content-Length, send part of the body, close.
+  std::optional<int> cut_after;
+  // Non-stream: a 200 body that is not JSON. Stream: a broken data line after the first piece.
+  bool malformed = false;
+  // The first `fail_first` requests of this key name fail (with `status`, or 500), later ones
+  // succeed. 0: `status` applies to every request.
+  int fail_first = 0;
+  // Stream: an error event after the first content chunk, then the body ends without [DONE].
+  bool error_in_stream = false;
+
+  // The error status for the request that is number `ordinal` (0-based) of its key name since
+  // the stats were last reset; 0 when it should succeed.
+  int error_status(std::uint64_t ordinal) const;
+};
+
+// Never fails: unknown options and values that do not parse are ignored, numbers are clamped
+// to sane ranges.
+FaultPlan parse_fault_plan(std::string_view api_key);
+
+}  // namespace bc::mockllm

@@ -1,0 +1,121 @@
+#include "mockllm/zhipu_format.h"
+
+#include <boost/json.hpp>
+
+namespace bc::mockllm {
+namespace {
+namespace json = boost::json;
+
+json::object usage_json(const Answer& a) {
+  return {{"prompt_tokens", a.prompt_tokens},
+          {"completion_tokens", a.completion_tokens()},
+          {"total_tokens", a.total_tokens()}};
+}
+
+struct ErrorShape {
+  std::string_view code;
+  std::string_view message;
+};
+
+// Business code and wording per HTTP status (providers.md §1.7).
+ErrorShape error_shape(int status) {
+  switch (status) {
+    case 400:
+      return {"1214", "Invalid request parameters."};
+    case 401:
+      return {"1000", "Authentication failed."};
+    case 403:
+      return {"1220", "You do not have permission to access this API."};
+    case 404:
+      return {"1211", "Model does not exist."};
+    case 429:
+      return {"1302", "Rate limit reached for requests."};
+    // The SDK calls 503 "server flow exceeded"; 1305 is the overload code.
+    case 503:
+      return {"1305", "The service may be temporarily overloaded, please try again later."};
+    default:
+      if (status < 500) return {"1210", "Invalid API call parameters."};
+      return {"500", "Internal error."};
+  }
+}
+
+class ZhipuFormat final : public WireFormat {
+ public:
+  std::string_view name() const override { return "zhipu"; }
+
+  Result<ChatCall> parse(const IncomingRequest& request) const override {
+    return parse_openai_like_call(request.body);
+  }
+
+  std::string new_id(std::uint64_t seq) const override { return "mockglm" + std::to_string(seq); }
+
+  std::string completion(const Answer& a) const override {
+    json::object out{
+        {"id", a.id},
+        {"request_id", a.id},
+        {"created", a.created},
+        {"model", a.model},
+        {"choices", json::array{{{"index", 0},
+                                 {"finish_reason", "stop"},
+                                 {"message", {{"role", "assistant"}, {"content", a.text()}}}}}},
+        {"usage", usage_json(a)},
+    };
+    return json::serialize(out);
+  }
+
+  std::string_view stream_content_type() const override {
+    return "text/event-stream;charset=UTF-8";
+  }
+
+  std::vector<std::string> stream_open(const Answer&) const override { return {}; }
+
+  std::string stream_piece(const Answer& a, std::size_t index) const override {
+    json::object out = header(a);
+    out["choices"] = json::array{
+        {{"index", 0}, {"delta", {{"role", "assistant"}, {"content", a.pieces.at(index)}}}}};
+    return sse_event(json::serialize(out));
+  }
+
+  // The final chunk carries finish_reason and usage whether or not include_usage was asked.
+  std::vector<std::string> stream_close(const Answer& a) const override {
+    json::object out = header(a);
+    out["choices"] = json::array{{{"index", 0},
+                                  {"finish_reason", "stop"},
+                                  {"delta", {{"role", "assistant"}, {"content", ""}}}}};
+    out["usage"] = usage_json(a);
+    return {sse_event(json::serialize(out)), sse_event("[DONE]")};
+  }
+
+  std::string stream_error(const Answer&) const override {
+    json::object out{
+        {"error", {{"code", "1234"}, {"message", "Network error, please try again later."}}}};
+    return sse_event(json::serialize(out));
+  }
+
+  std::string stream_malformed(const Answer& a) const override {
+    const auto whole = stream_piece(a, 0);
+    // Keep "data: " and half of the JSON.
+    return std::string(std::string_view(whole).substr(0, whole.size() / 2)) + "\n\n";
+  }
+
+  std::string error_body(int status, std::string_view message) const override {
+    const auto shape = error_shape(status);
+    json::object out{
+        {"error", {{"code", shape.code}, {"message", message.empty() ? shape.message : message}}}};
+    return json::serialize(out);
+  }
+
+ private:
+  static json::object header(const Answer& a) {
+    return {{"id", a.id}, {"created", a.created}, {"model", a.model}};
+  }
+};
+
+}  // namespace
+
+const WireFormat& zhipu_format() {
+  static const ZhipuFormat format;
+  return format;
+}
+
+}  // namespace bc::mockllm
