@@ -7,11 +7,11 @@
 #include <memory>
 #include <thread>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "api/routes.h"
 #include "config/demo_config.h"
@@ -54,8 +54,7 @@ int check(const std::string& path) {
   Config cfg;
   if (!build_gateway(path, cfg)) return 1;
   std::cout << (path.empty() ? std::string(bc::config::kDemoConfigName) : path) << ": OK, "
-            << cfg.active_models().size() << " active model(s), " << count_keys(cfg)
-            << " key(s)\n";
+            << cfg.active_models().size() << " active model(s), " << count_keys(cfg) << " key(s)\n";
   return 0;
 }
 
@@ -126,7 +125,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("-c,--config", config_path,
                         "YAML config file (default: the embedded demo config)");
   serve_cmd->add_option("--host", host, "listen address (overrides server.host)");
-  serve_cmd->add_option("-p,--port", port, "listen port; 0 picks a free one (overrides server.port)")
+  serve_cmd
+      ->add_option("-p,--port", port, "listen port; 0 picks a free one (overrides server.port)")
       ->check(CLI::Range(0, 65535));
 
   auto* check_cmd = app.add_subcommand("check", "validate a config file and exit");

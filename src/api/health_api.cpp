@@ -6,8 +6,7 @@ namespace bc::api {
 
 namespace {
 awaitable<void> health(const net::HttpRequest&, net::ResponseWriter& writer) {
-  co_await send_json(writer, 200,
-                     R"({"status":"ok","timestamp":")" + utc_timestamp() + R"("})");
+  co_await send_json(writer, 200, R"({"status":"ok","timestamp":")" + utc_timestamp() + R"("})");
 }
 }  // namespace
 

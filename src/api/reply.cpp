@@ -19,7 +19,9 @@ awaitable<void> send_error(net::ResponseWriter& writer, const Error& error, Head
   co_await writer.send(status, "application/json", error.to_json(), extra);
 }
 
-std::string sse_error_event(const Error& error) { return "data: " + error.to_json() + "\n\n"; }
+std::string sse_error_event(const Error& error) {
+  return "data: " + error.to_json() + "\n\n";
+}
 
 std::string utc_timestamp() {
   const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());

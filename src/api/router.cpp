@@ -44,8 +44,8 @@ awaitable<void> Router::dispatch(const net::HttpRequest& request,
     co_await send_error(writer, e, std::move(extra));
     co_return;
   }
-  co_await send_error(writer, Error::not_found("no such endpoint: " + std::string(path),
-                                               "unknown_endpoint"));
+  co_await send_error(
+      writer, Error::not_found("no such endpoint: " + std::string(path), "unknown_endpoint"));
 }
 
 }  // namespace bc::api

@@ -2,6 +2,7 @@
 
 #include "api/chat_api.h"
 #include "api/health_api.h"
+#include "api/load_api.h"
 #include "api/router.h"
 #include "gateway/forwarder.h"
 #include "net/http_client.h"
@@ -16,6 +17,7 @@ struct WorkerApi {
       : forwarder(gateway, executor, make_client(*gateway, executor)) {
     add_health_routes(router);
     add_chat_routes(router, forwarder);
+    add_load_routes(router, *gateway);
   }
 
   static std::unique_ptr<net::Upstream> make_client(const gateway::Gateway& gateway,

@@ -46,7 +46,9 @@ awaitable<Status> PlainTextSink::write(const ChatDelta& delta) {
   co_return co_await writer_.write(delta.text);
 }
 
-awaitable<Status> PlainTextSink::end() { co_return co_await writer_.end_stream(); }
+awaitable<Status> PlainTextSink::end() {
+  co_return co_await writer_.end_stream();
+}
 
 awaitable<void> PlainTextSink::fail(const Error& error) {
   const Status wrote = co_await writer_.write("\n[ERROR] " + error.message + "\n");

@@ -12,10 +12,10 @@
 namespace bc::config {
 
 struct KeyConfig {
-  std::string key;     // the secret, after ${ENV} substitution
-  double weight = 1;   // share of this model's traffic
-  std::string name;    // public id; empty: the masked key is used
-  int line = 0;        // line in the config file, for messages
+  std::string key;    // the secret, after ${ENV} substitution
+  double weight = 1;  // share of this model's traffic
+  std::string name;   // public id; empty: the masked key is used
+  int line = 0;       // line in the config file, for messages
 };
 
 struct MockConfig {
@@ -32,8 +32,15 @@ struct ModelConfig {
   std::vector<KeyConfig> api_keys;
   double model_weight = 1;
   std::string strategy = "concurrency";
-  int max_concurrency = 0;  // 0: unlimited
-  double max_qps = 0;       // 0: unlimited
+  int max_concurrency = 0;    // per key; 0: unlimited
+  double max_qps = 0;         // per key, in any one-second window; 0: unlimited
+  int rpm = 0;                // requests per key in any minute (strategy `tokens`); 0: unlimited
+  int tpm = 0;                // tokens per key in any minute (strategy `tokens`); 0: unlimited
+  double decay_factor = 0.8;  // latency EWMA decay (strategy `response_time`)
+  bool auto_weight = false;   // effective key weights follow live load and latency
+  int cooldown_ms = 5000;     // key cooldown after a rate-limit answer with no hint
+  // How long a request may wait for a free key of this model; -1: the global queue setting.
+  int queue_timeout_ms = -1;
   std::optional<double> default_temperature;
   int max_retries = 2;
   bool supports_tools = false;
@@ -51,10 +58,10 @@ struct ServerConfig {
   int threads = 0;  // 0: one per core
   std::size_t max_body_bytes = 8 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
-  int read_timeout_ms = 30'000;   // a whole request must arrive within this
-  int write_timeout_ms = 30'000;  // each write to the client
-  int idle_timeout_ms = 60'000;   // keep-alive connection with no request
-  int shutdown_grace_ms = 30'000; // on SIGTERM/SIGINT, in-flight requests get this long
+  int read_timeout_ms = 30'000;    // a whole request must arrive within this
+  int write_timeout_ms = 30'000;   // each write to the client
+  int idle_timeout_ms = 60'000;    // keep-alive connection with no request
+  int shutdown_grace_ms = 30'000;  // on SIGTERM/SIGINT, in-flight requests get this long
 };
 
 struct UpstreamConfig {
@@ -66,9 +73,25 @@ struct UpstreamConfig {
   std::size_t max_response_bytes = 64 * 1024 * 1024;
 };
 
+// Requests that find every key at its limit wait in a FIFO queue rather than failing at once.
+struct QueueConfig {
+  int timeout_ms = 10'000;   // past this a queued request gets 429 with Retry-After; 0: no queue
+  int max_waiting = 10'000;  // more waiting requests than this are refused at once
+};
+
+struct AdminConfig {
+  // The seed's key-exposing endpoints (/llm/model-load, /llm/models, /llm/keys) answer 404
+  // unless this is true.
+  bool expose_keys = false;
+  // When set, /admin/* and the key-exposing endpoints require `Authorization: Bearer <token>`.
+  std::string token;
+};
+
 struct Config {
   ServerConfig server;
   UpstreamConfig upstream;
+  QueueConfig queue;
+  AdminConfig admin;
   // Names of the models that serve traffic; empty: every model under `models`.
   std::vector<std::string> enabled_models;
   std::vector<ModelConfig> models;  // in file order

@@ -22,7 +22,10 @@ using detail::Reader;
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"server", "upstream", "enabled_models", "models"};
+const std::vector<std::string> kTopKeys = {"server", "upstream",       "queue",
+                                           "admin",  "enabled_models", "models"};
+const std::vector<std::string> kQueueKeys = {"timeout_ms", "max_waiting"};
+const std::vector<std::string> kAdminKeys = {"expose_keys", "token"};
 const std::vector<std::string> kServerKeys = {"host",
                                               "port",
                                               "threads",
@@ -43,6 +46,12 @@ const std::vector<std::string> kModelKeys = {"provider",
                                              "strategy",
                                              "max_concurrency",
                                              "max_qps",
+                                             "rpm",
+                                             "tpm",
+                                             "decay_factor",
+                                             "auto_weight",
+                                             "cooldown_ms",
+                                             "queue_timeout_ms",
                                              "default_temperature",
                                              "max_retries",
                                              "supports_tools",
@@ -109,6 +118,8 @@ class Loader {
     if (!top.ok()) return;
     if (const Entry* e = top.find("server")) read_server(*e);
     if (const Entry* e = top.find("upstream")) read_upstream(*e);
+    if (const Entry* e = top.find("queue")) read_queue(*e);
+    if (const Entry* e = top.find("admin")) read_admin(*e);
     if (const Entry* e = top.find("models")) {
       read_models(*e);
     } else {
@@ -142,6 +153,20 @@ class Loader {
     m.get("pool_max_idle_per_origin", u.pool_max_idle_per_origin, 0);
     m.get("pool_idle_ttl_ms", u.pool_idle_ttl_ms, 1);
     m.get_size("max_response_bytes", u.max_response_bytes);
+  }
+
+  void read_queue(const Entry& e) {
+    MapReader m(reader_, e.value, e.line, "queue", kQueueKeys);
+    if (!m.ok()) return;
+    m.get("timeout_ms", config_.queue.timeout_ms, 0);
+    m.get("max_waiting", config_.queue.max_waiting, 0);
+  }
+
+  void read_admin(const Entry& e) {
+    MapReader m(reader_, e.value, e.line, "admin", kAdminKeys);
+    if (!m.ok()) return;
+    m.get("expose_keys", config_.admin.expose_keys);
+    if (m.find("token") != nullptr) m.get("token", config_.admin.token);
   }
 
   void read_models(const Entry& e) {
@@ -181,6 +206,12 @@ class Loader {
     r.get("strategy", m.strategy);
     r.get("max_concurrency", m.max_concurrency, 0);
     r.get("max_qps", m.max_qps, kNonNegative);
+    r.get("rpm", m.rpm, 0);
+    r.get("tpm", m.tpm, 0);
+    r.get("decay_factor", m.decay_factor, Bounds{0, true, 1});
+    r.get("auto_weight", m.auto_weight);
+    r.get("cooldown_ms", m.cooldown_ms, 0);
+    r.get("queue_timeout_ms", m.queue_timeout_ms, 0);
     double temperature = 0;
     if (r.get("default_temperature", temperature, Bounds{0, false, 2})) {
       m.default_temperature = temperature;

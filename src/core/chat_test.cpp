@@ -1,7 +1,7 @@
 #include "core/chat.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace bc {
 namespace {
@@ -53,9 +53,10 @@ TEST(ChatRequest, RejectsBadInputWithCodes) {
 
 TEST(ChatResponse, TextOfFirstChoice) {
   ChatResponse resp;
-  resp.completion = boost::json::parse(
-                        R"({"choices":[{"index":0,"message":{"role":"assistant","content":"hello"}}]})")
-                        .as_object();
+  resp.completion =
+      boost::json::parse(
+          R"({"choices":[{"index":0,"message":{"role":"assistant","content":"hello"}}]})")
+          .as_object();
   EXPECT_EQ(resp.text(), "hello");
   ChatResponse empty;
   EXPECT_EQ(empty.text(), "");

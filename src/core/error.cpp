@@ -6,36 +6,55 @@ namespace bc {
 
 int default_status(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kInvalidRequest: return 400;
-    case ErrorKind::kAuthentication: return 401;
-    case ErrorKind::kPermission: return 403;
-    case ErrorKind::kNotFound: return 404;
-    case ErrorKind::kMethodNotAllowed: return 405;
-    case ErrorKind::kPayloadTooLarge: return 413;
-    case ErrorKind::kRateLimited: return 429;
-    case ErrorKind::kUpstream: return 502;
-    case ErrorKind::kUnavailable: return 503;
-    case ErrorKind::kTimeout: return 504;
-    case ErrorKind::kInternal: return 500;
+    case ErrorKind::kInvalidRequest:
+      return 400;
+    case ErrorKind::kAuthentication:
+      return 401;
+    case ErrorKind::kPermission:
+      return 403;
+    case ErrorKind::kNotFound:
+      return 404;
+    case ErrorKind::kMethodNotAllowed:
+      return 405;
+    case ErrorKind::kPayloadTooLarge:
+      return 413;
+    case ErrorKind::kRateLimited:
+      return 429;
+    case ErrorKind::kUpstream:
+      return 502;
+    case ErrorKind::kUnavailable:
+      return 503;
+    case ErrorKind::kTimeout:
+      return 504;
+    case ErrorKind::kInternal:
+      return 500;
   }
   return 500;
 }
 
-int Error::status() const { return http_status != 0 ? http_status : default_status(kind); }
+int Error::status() const {
+  return http_status != 0 ? http_status : default_status(kind);
+}
 
 std::string_view Error::type() const {
   switch (kind) {
     case ErrorKind::kInvalidRequest:
     case ErrorKind::kNotFound:
     case ErrorKind::kMethodNotAllowed:
-    case ErrorKind::kPayloadTooLarge: return "invalid_request_error";
-    case ErrorKind::kAuthentication: return "authentication_error";
-    case ErrorKind::kPermission: return "permission_error";
-    case ErrorKind::kRateLimited: return "rate_limit_error";
+    case ErrorKind::kPayloadTooLarge:
+      return "invalid_request_error";
+    case ErrorKind::kAuthentication:
+      return "authentication_error";
+    case ErrorKind::kPermission:
+      return "permission_error";
+    case ErrorKind::kRateLimited:
+      return "rate_limit_error";
     case ErrorKind::kUpstream:
     case ErrorKind::kUnavailable:
-    case ErrorKind::kTimeout: return "api_error";
-    case ErrorKind::kInternal: return "server_error";
+    case ErrorKind::kTimeout:
+      return "api_error";
+    case ErrorKind::kInternal:
+      return "server_error";
   }
   return "server_error";
 }

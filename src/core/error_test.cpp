@@ -1,7 +1,7 @@
 #include "core/error.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "core/result.h"
 

@@ -77,6 +77,8 @@ struct Forwarder::CallState {
   std::vector<balance::Target> tried;
   std::optional<Error> last_error;
   int max_attempts = 1;
+  std::optional<TimePoint> deadline;  // for waiting in the admission queue
+  AdmissionQueue::Ticket ticket;
 };
 
 Forwarder::Forwarder(std::shared_ptr<Gateway> gateway, boost::asio::any_io_executor executor,
@@ -101,8 +103,10 @@ net::Upstream& Forwarder::upstream_for(std::string_view url) {
   return url.starts_with("mock://") ? *mock_ : *http_;
 }
 
-awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(
-    const ChatRequest& request, net::ClientWatch& client, CallReport& report, CallState& state) {
+awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const ChatRequest& request,
+                                                                       net::ClientWatch& client,
+                                                                       CallReport& report,
+                                                                       CallState& state) {
   auto& pool = gateway_->pool();
   balance::Demand demand;
   if (!request.model.empty()) {
@@ -117,27 +121,53 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(
   demand.needs_tools = request.has_tools();
   demand.estimated_tokens = estimate_tokens(request);
   if (state.tried.empty()) {
-    // The retry budget: the named model's max_retries, or the largest of any model's.
     int retries = 0;
+    bool any_tools = false;
     for (std::size_t i = 0; i < gateway_->model_count(); ++i) {
       if (demand.model && *demand.model != i) continue;
+      // The retry budget: the named model's max_retries, or the largest of any model's.
       retries = std::max(retries, gateway_->model(i).config->max_retries);
+      any_tools = any_tools || gateway_->model(i).config->supports_tools;
     }
     state.max_attempts = retries + 1;
+    if (demand.needs_tools && !any_tools) {
+      co_return Error::invalid_request(demand.model
+                                           ? "model '" + request.model + "' does not support tools"
+                                           : "no enabled model supports tools",
+                                       "tools_not_supported");
+    }
   }
   // Enough candidates to find an untried one each time; building the whole list costs far more.
   demand.max_candidates = static_cast<std::size_t>(state.max_attempts);
+  auto& queue = gateway_->queue();
 
   while (static_cast<int>(state.tried.size()) < state.max_attempts) {
     if (client.client_gone()) co_return client_gone_error();
     const auto now = Clock::now();
     std::optional<balance::Lease> lease;
-    for (const auto& target : pool.candidates(demand, now, rng_)) {
-      if (std::find(state.tried.begin(), state.tried.end(), target) != state.tried.end()) continue;
-      lease = pool.try_acquire(target, demand, now);
-      if (lease) break;
+    // Requests already waiting go first: a newcomer queues behind them instead of overtaking.
+    if (state.ticket.queued() || !queue.has_waiters(demand)) {
+      for (const auto& target : pool.candidates(demand, now, rng_)) {
+        if (std::find(state.tried.begin(), state.tried.end(), target) != state.tried.end()) {
+          continue;
+        }
+        lease = pool.try_acquire(target, demand, now);
+        if (lease) break;
+      }
     }
-    if (!lease) break;
+    if (!lease) {
+      const auto timeout = gateway_->queue_timeout(demand);
+      if (timeout.count() <= 0) break;
+      if (!state.deadline) state.deadline = now + timeout;
+      const auto wake =
+          co_await queue.wait(demand, *state.deadline, executor_, client, state.ticket);
+      if (wake == AdmissionQueue::Wake::kRetry) continue;
+      if (wake == AdmissionQueue::Wake::kClientGone) co_return client_gone_error();
+      state.ticket = {};
+      co_return busy_error(request, demand, wake == AdmissionQueue::Wake::kFull, timeout);
+    }
+    // Admitted: leave the queue now, so a wake-up meant for the next waiter is passed on.
+    state.ticket = {};
     const auto target = lease->target();
     state.tried.push_back(target);
     const auto& rt = gateway_->model(target.model);
@@ -186,28 +216,37 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(
     }
     co_return e;
   }
-  if (demand.needs_tools) {
-    bool any_tools = false;
-    for (std::size_t i = 0; i < gateway_->model_count(); ++i) {
-      if (demand.model && *demand.model != i) continue;
-      any_tools = any_tools || gateway_->model(i).config->supports_tools;
-    }
-    if (!any_tools) {
-      co_return Error::invalid_request(
-          demand.model ? "model '" + request.model + "' does not support tools"
-                       : "no enabled model supports tools",
-          "tools_not_supported");
-    }
-  }
+  co_return busy_error(request, demand, false, std::chrono::milliseconds(0));
+}
+
+Error Forwarder::busy_error(const ChatRequest& request, const balance::Demand& demand,
+                            bool queue_full, std::chrono::milliseconds waited) const {
   Error busy;
   busy.kind = ErrorKind::kRateLimited;
-  busy.code = "capacity_exhausted";
-  busy.message = demand.model ? "every key of model '" + request.model +
-                                    "' is at its limit or cooling down; retry shortly"
-                              : "every key of every model is at its limit or cooling down; "
-                                "retry shortly";
+  const std::string scope =
+      demand.model ? "every key of model '" + request.model + "'" : "every key of every model";
+  if (queue_full) {
+    busy.code = "queue_full";
+    busy.message = "the gateway's admission queue is full (" +
+                   std::to_string(gateway_->queue().waiting()) +
+                   " requests waiting); retry shortly";
+  } else {
+    busy.code = "capacity_exhausted";
+    busy.message = scope + " is at its limit or cooling down";
+    if (waited.count() > 0) {
+      busy.message +=
+          ", and none freed within the " + std::to_string(waited.count()) + " ms queue timeout";
+    }
+    busy.message += "; retry shortly";
+  }
+  // Retry-After: when the pool knows when capacity returns by itself, else one second.
+  const auto now = Clock::now();
   busy.cooldown = std::chrono::seconds(1);
-  co_return busy;
+  if (const auto next = gateway_->pool().next_available(demand, now); next && *next > now) {
+    busy.cooldown =
+        std::max(busy.cooldown, std::chrono::duration_cast<std::chrono::milliseconds>(*next - now));
+  }
+  return busy;
 }
 
 awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,

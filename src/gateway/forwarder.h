@@ -50,6 +50,8 @@ class Forwarder {
                                                    net::ClientWatch& client, CallReport& report,
                                                    CallState& state);
   net::Upstream& upstream_for(std::string_view url);
+  Error busy_error(const ChatRequest& request, const balance::Demand& demand, bool queue_full,
+                   std::chrono::milliseconds waited) const;
 
   std::shared_ptr<Gateway> gateway_;
   boost::asio::any_io_executor executor_;

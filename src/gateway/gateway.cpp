@@ -52,6 +52,13 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
     spec.strategy = m->strategy;
     spec.max_concurrency = m->max_concurrency;
     spec.max_qps = m->max_qps;
+    spec.rpm = m->rpm;
+    spec.tpm = m->tpm;
+    spec.decay_factor = m->decay_factor;
+    spec.auto_weight = m->auto_weight;
+    spec.cooldown = std::chrono::milliseconds(m->cooldown_ms);
+    spec.queue_timeout = std::chrono::milliseconds(m->queue_timeout_ms >= 0 ? m->queue_timeout_ms
+                                                                            : cfg.queue.timeout_ms);
     spec.supports_tools = m->supports_tools;
     for (const auto& k : m->api_keys) {
       providers::Credential cred;
@@ -74,7 +81,15 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
     return Error::invalid_request(cfg.source + ": " + pool.error().message, "invalid_config");
   }
   gw->pool_ = std::move(pool).value();
+  gw->queue_ = std::make_unique<AdmissionQueue>(*gw->pool_, cfg.queue.max_waiting);
+  auto* queue = gw->queue_.get();
+  gw->pool_->set_release_listener([queue](balance::Target freed) { queue->notify(freed); });
   return gw;
+}
+
+std::chrono::milliseconds Gateway::queue_timeout(const balance::Demand& demand) const {
+  if (demand.model) return pool_->model(*demand.model).queue_timeout;
+  return std::chrono::milliseconds(config_->queue.timeout_ms);
 }
 
 }  // namespace bc::gateway

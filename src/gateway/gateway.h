@@ -10,6 +10,7 @@
 #include "balance/pool.h"
 #include "config/config.h"
 #include "core/result.h"
+#include "gateway/admission.h"
 #include "net/upstream.h"
 #include "providers/provider.h"
 
@@ -33,12 +34,18 @@ class Gateway {
   // Indexed like the pool's models.
   const ModelRuntime& model(std::size_t index) const { return models_[index]; }
   std::size_t model_count() const { return models_.size(); }
+  AdmissionQueue& queue() { return *queue_; }
+  const AdmissionQueue& queue() const { return *queue_; }
+  // How long a request for `demand` may wait for a free key: the named model's
+  // queue_timeout_ms when set, else the global queue.timeout_ms.
+  std::chrono::milliseconds queue_timeout(const balance::Demand& demand) const;
 
  private:
   Gateway() = default;
   std::shared_ptr<const config::Config> config_;
   std::unique_ptr<balance::Pool> pool_;
   std::vector<ModelRuntime> models_;
+  std::unique_ptr<AdmissionQueue> queue_;
 };
 
 }  // namespace bc::gateway

@@ -19,7 +19,9 @@ namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-Error cancelled() { return Error::upstream("mock upstream call cancelled", "cancelled"); }
+Error cancelled() {
+  return Error::upstream("mock upstream call cancelled", "cancelled");
+}
 
 std::string next_id() {
   static std::atomic<std::uint64_t> counter{0};

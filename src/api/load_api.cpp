@@ -1,0 +1,265 @@
+#include "api/load_api.h"
+
+#include <cmath>
+
+#include <boost/json.hpp>
+
+#include "api/reply.h"
+#include "balance/capacity.h"
+
+namespace bc::api {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+// Whole numbers print as integers, so the seed's clients that expect ints keep working.
+json::value number(double v) {
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15) {
+    return static_cast<std::int64_t>(v);
+  }
+  return v;
+}
+
+json::object key_json(const balance::KeyReport& k) {
+  json::object o;
+  o["key"] = k.id;
+  o["weight"] = number(k.weight);
+  o["effective_weight"] = number(k.effective_weight);
+  o["current"] = number(k.current);
+  o["max"] = number(k.max);
+  o["in_flight"] = k.in_flight;
+  o["state"] = k.state;
+  if (k.latency_ms) {
+    o["latency_ms"] = number(std::round(*k.latency_ms * 10) / 10);
+  } else {
+    o["latency_ms"] = nullptr;
+  }
+  return o;
+}
+
+json::object model_json(const balance::ModelReport& m) {
+  json::object o;
+  o["type"] = m.type;
+  o["strategy"] = m.strategy;
+  o["current"] = number(m.current);
+  o["max"] = number(m.max);
+  o["weight"] = number(m.weight);
+  o["effective_weight"] = number(m.effective_weight);
+  o["in_flight"] = m.in_flight;
+  json::array keys;
+  for (const auto& k : m.keys) keys.push_back(key_json(k));
+  o["keys"] = std::move(keys);
+  return o;
+}
+
+// "/llm/key-load/<model>/<key>" -> the parts after the prefix, split at the first '/'. Key ids
+// may contain characters a client percent-encodes (a masked id has "…"), so decode them.
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      const int hi = hex(s[i + 1]);
+      const int lo = hex(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+std::string_view tail(const net::HttpRequest& request, std::string_view prefix) {
+  return request_path(request).substr(prefix.size());
+}
+
+// The key-exposing endpoints: hidden (404) unless enabled, then guarded by the admin token.
+std::optional<Error> exposing_refused(const gateway::Gateway& gateway,
+                                      const net::HttpRequest& request) {
+  const auto& admin = gateway.config().admin;
+  if (!admin.expose_keys) {
+    return Error::not_found("no such endpoint: " + std::string(request_path(request)) +
+                                " (key-exposing endpoints are off; see admin.expose_keys)",
+                            "unknown_endpoint");
+  }
+  if (!admin.token.empty() && !bearer_matches(request, admin.token)) {
+    Error e;
+    e.kind = ErrorKind::kAuthentication;
+    e.code = "invalid_admin_token";
+    e.message = "this endpoint requires the admin token: Authorization: Bearer <admin token>";
+    return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool bearer_matches(const net::HttpRequest& request, std::string_view token) {
+  const std::string_view header = request[http::field::authorization];
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() < kBearer.size() || header.substr(0, kBearer.size()) != kBearer) return false;
+  const auto given = header.substr(kBearer.size());
+  // Constant time in the token's content: every byte is compared whatever differs first.
+  unsigned char diff = given.size() == token.size() ? 0 : 1;
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    const char g = i < given.size() ? given[i] : 0;
+    diff |= static_cast<unsigned char>(g ^ token[i]);
+  }
+  return diff == 0;
+}
+
+void add_load_routes(Router& router, gateway::Gateway& gateway) {
+  auto* gw = &gateway;
+  router.add(http::verb::get, "/llm/system-load",
+             [gw](const net::HttpRequest&, net::ResponseWriter& w) -> awaitable<void> {
+               json::object o;
+               const double load = balance::load_percent(gw->pool(), Clock::now());
+               o["load_percent"] = number(std::round(load * 100) / 100);
+               co_await send_json(w, 200, json::serialize(o));
+             });
+
+  router.add(http::verb::get, "/llm/system-capacity",
+             [gw](const net::HttpRequest&, net::ResponseWriter& w) -> awaitable<void> {
+               const auto report = balance::capacity_report(gw->pool(), Clock::now());
+               json::object total;
+               for (const auto& [type, max] : report.total_max) total[type] = number(max);
+               json::object details;
+               for (const auto& m : report.details) details[m.name] = model_json(m);
+               json::object o;
+               o["load_percent"] = number(std::round(report.load_percent * 100) / 100);
+               o["total_max"] = std::move(total);
+               o["details"] = std::move(details);
+               o["queued"] = gw->queue().waiting();
+               co_await send_json(w, 200, json::serialize(o));
+             });
+
+  router.add_prefix(
+      http::verb::get, "/llm/key-load/",
+      [gw](const net::HttpRequest& r, net::ResponseWriter& w) -> awaitable<void> {
+        const auto rest = tail(r, "/llm/key-load/");
+        const auto slash = rest.find('/');
+        if (slash == std::string_view::npos) {
+          co_await send_error(w, Error::not_found("use /llm/key-load/<model>/<key-id>"));
+          co_return;
+        }
+        const auto model = percent_decode(rest.substr(0, slash));
+        const auto key = percent_decode(rest.substr(slash + 1));
+        const auto report = balance::key_report(gw->pool(), model, key, Clock::now());
+        if (!report) {
+          co_await send_error(w, Error::not_found("no key '" + key + "' in model '" + model +
+                                                      "' (GET /llm/system-capacity lists them)",
+                                                  "key_not_found"));
+          co_return;
+        }
+        auto o = key_json(*report);
+        o["model"] = model;
+        co_await send_json(w, 200, json::serialize(o));
+      });
+
+  router.add_prefix(
+      http::verb::get, "/llm/model-load/",
+      [gw](const net::HttpRequest& r, net::ResponseWriter& w) -> awaitable<void> {
+        if (auto refused = exposing_refused(*gw, r)) {
+          co_await send_error(w, *refused);
+          co_return;
+        }
+        const auto name = percent_decode(tail(r, "/llm/model-load/"));
+        const auto index = gw->pool().find_model(name);
+        if (!index) {
+          co_await send_error(
+              w, Error::not_found("model '" + name + "' is not configured", "model_not_found"));
+          co_return;
+        }
+        auto o = model_json(balance::model_report(gw->pool(), *index, Clock::now()));
+        // The operator asked for raw keys here (admin.expose_keys): add them beside the ids.
+        auto& keys = o["keys"].as_array();
+        const auto& creds = gw->model(*index).credentials;
+        for (std::size_t i = 0; i < keys.size() && i < creds.size(); ++i) {
+          keys[i].as_object()["api_key"] = creds[i].secret;
+        }
+        o["model"] = name;
+        co_await send_json(w, 200, json::serialize(o));
+      });
+
+  router.add(http::verb::get, "/llm/models",
+             [gw](const net::HttpRequest& r, net::ResponseWriter& w) -> awaitable<void> {
+               if (auto refused = exposing_refused(*gw, r)) {
+                 co_await send_error(w, *refused);
+                 co_return;
+               }
+               json::object models;
+               for (std::size_t i = 0; i < gw->model_count(); ++i) {
+                 const auto& m = *gw->model(i).config;
+                 json::object o;
+                 o["provider"] = m.provider;
+                 o["model"] = m.model;
+                 o["base_url"] = m.base_url;
+                 o["model_weight"] = number(m.model_weight);
+                 o["strategy"] = m.strategy;
+                 o["max_concurrency"] = m.max_concurrency;
+                 o["max_qps"] = number(m.max_qps);
+                 o["max_retries"] = m.max_retries;
+                 o["supports_tools"] = m.supports_tools;
+                 if (m.default_temperature) {
+                   o["default_temperature"] = *m.default_temperature;
+                 } else {
+                   o["default_temperature"] = nullptr;
+                 }
+                 json::array keys;
+                 for (const auto& c : gw->model(i).credentials) {
+                   json::object k;
+                   k["key"] = c.secret;
+                   k["id"] = c.id;
+                   keys.push_back(std::move(k));
+                 }
+                 o["api_keys"] = std::move(keys);
+                 models[m.name] = std::move(o);
+               }
+               json::object out;
+               out["models"] = std::move(models);
+               co_await send_json(w, 200, json::serialize(out));
+             });
+
+  router.add_prefix(
+      http::verb::get, "/llm/keys/",
+      [gw](const net::HttpRequest& r, net::ResponseWriter& w) -> awaitable<void> {
+        if (auto refused = exposing_refused(*gw, r)) {
+          co_await send_error(w, *refused);
+          co_return;
+        }
+        const auto name = percent_decode(tail(r, "/llm/keys/"));
+        const auto index = gw->pool().find_model(name);
+        if (!index) {
+          co_await send_error(
+              w, Error::not_found("model '" + name + "' is not configured", "model_not_found"));
+          co_return;
+        }
+        json::array keys;
+        const auto& model = *gw->model(*index).config;
+        const auto& creds = gw->model(*index).credentials;
+        for (std::size_t i = 0; i < creds.size(); ++i) {
+          json::object k;
+          k["key"] = creds[i].secret;
+          k["id"] = creds[i].id;
+          k["weight"] = number(i < model.api_keys.size() ? model.api_keys[i].weight : 1.0);
+          keys.push_back(std::move(k));
+        }
+        json::object out;
+        out["model"] = name;
+        out["keys"] = std::move(keys);
+        co_await send_json(w, 200, json::serialize(out));
+      });
+}
+
+}  // namespace bc::api

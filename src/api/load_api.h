@@ -1,0 +1,20 @@
+// The seed's load and capacity endpoints:
+//   GET /llm/system-load                 {"load_percent": n}
+//   GET /llm/system-capacity             total_max per capacity type, details per model
+//   GET /llm/key-load/<model>/<key-id>   one key's load (by its public id)
+// and the key-exposing ones, which answer 404 unless admin.expose_keys is true and then
+// require the admin token when one is configured:
+//   GET /llm/model-load/<model>   GET /llm/models   GET /llm/keys/<model>
+#pragma once
+
+#include "api/router.h"
+#include "gateway/gateway.h"
+
+namespace bc::api {
+
+void add_load_routes(Router& router, gateway::Gateway& gateway);
+
+// True when the request carries `Authorization: Bearer <token>`; compares in constant time.
+bool bearer_matches(const net::HttpRequest& request, std::string_view token);
+
+}  // namespace bc::api

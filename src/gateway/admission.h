@@ -1,0 +1,77 @@
+// The admission queue: when no key can take a request now, it waits here, first come first
+// served, until a lease ends or a rate window opens, or until its deadline. Shared by every
+// worker thread; a waiter is woken on its own thread (its executor).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "balance/pool.h"
+#include "core/clock.h"
+#include "net/http_server.h"
+
+namespace bc::gateway {
+
+class AdmissionQueue {
+ public:
+  struct Waiter;
+
+  // A request's place in the queue, kept across wake-ups so a woken request that loses the
+  // race for the freed slot goes back to the front, not the end. Leaves the queue when
+  // destroyed.
+  class Ticket {
+   public:
+    Ticket() = default;
+    Ticket(Ticket&&) = default;
+    Ticket& operator=(Ticket&&) = default;
+    ~Ticket();
+    bool queued() const { return waiter_ != nullptr; }
+
+   private:
+    friend class AdmissionQueue;
+    AdmissionQueue* queue_ = nullptr;
+    std::shared_ptr<Waiter> waiter_;
+  };
+
+  enum class Wake { kRetry, kDeadline, kClientGone, kFull };
+
+  AdmissionQueue(balance::Pool& pool, int max_waiting);
+
+  // Waits for capacity that may serve `demand`. kRetry: try to acquire again (the ticket keeps
+  // the request's place if that fails); kDeadline: `deadline` passed; kClientGone: the client
+  // left (it leaves the queue at once); kFull: the queue already holds max_waiting requests.
+  boost::asio::awaitable<Wake> wait(const balance::Demand& demand, TimePoint deadline,
+                                    boost::asio::any_io_executor executor, net::ClientWatch& client,
+                                    Ticket& ticket);
+
+  // True when earlier requests wait for capacity this demand could take: a newcomer then
+  // queues behind them instead of overtaking. Cheap when nobody waits.
+  bool has_waiters(const balance::Demand& demand) const;
+
+  // From the pool's release listener, on any thread: wakes the first waiter the freed key can
+  // serve.
+  void notify(balance::Target freed);
+
+  std::size_t waiting() const { return count_.load(std::memory_order_relaxed); }
+
+ private:
+  bool matches(const Waiter& w, std::size_t model) const;
+  void leave(const std::shared_ptr<Waiter>& w);
+  // Wakes the first un-notified waiter that a key of `model` (or any model) can serve.
+  void wake_first(std::optional<std::size_t> model);
+
+  balance::Pool& pool_;
+  const std::size_t max_waiting_;
+  mutable std::mutex mutex_;
+  std::list<std::shared_ptr<Waiter>> waiters_;  // in arrival order
+  std::atomic<std::size_t> count_{0};
+  std::uint64_t next_seq_ = 0;
+};
+
+}  // namespace bc::gateway
