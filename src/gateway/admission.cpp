@@ -23,8 +23,10 @@ struct AdmissionQueue::Waiter {
 AdmissionQueue::AdmissionQueue(balance::Pool& pool, int max_waiting)
     : pool_(pool), max_waiting_(static_cast<std::size_t>(max_waiting)) {}
 
-AdmissionQueue::Ticket::~Ticket() {
+void AdmissionQueue::Ticket::reset() {
   if (queue_ != nullptr && waiter_) queue_->leave(waiter_);
+  waiter_.reset();
+  queue_ = nullptr;
 }
 
 bool AdmissionQueue::matches(const Waiter& w, std::size_t model) const {

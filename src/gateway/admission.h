@@ -28,10 +28,12 @@ class AdmissionQueue {
   class Ticket {
    public:
     Ticket() = default;
-    Ticket(Ticket&&) = default;
-    Ticket& operator=(Ticket&&) = default;
-    ~Ticket();
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+    ~Ticket() { reset(); }
     bool queued() const { return waiter_ != nullptr; }
+    // Leaves the queue (passing on a wake-up it received but did not use).
+    void reset();
 
    private:
     friend class AdmissionQueue;

@@ -158,16 +158,19 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     if (!lease) {
       const auto timeout = gateway_->queue_timeout(demand);
       if (timeout.count() <= 0) break;
+      // After failed attempts, wait only if capacity can come back: a lease still running or
+      // a cooldown or rate window ending. Keys that are all disabled will not; fail now.
+      if (state.last_error && !capacity_may_return(demand, now)) break;
       if (!state.deadline) state.deadline = now + timeout;
       const auto wake =
           co_await queue.wait(demand, *state.deadline, executor_, client, state.ticket);
       if (wake == AdmissionQueue::Wake::kRetry) continue;
       if (wake == AdmissionQueue::Wake::kClientGone) co_return client_gone_error();
-      state.ticket = {};
+      state.ticket.reset();
       co_return busy_error(request, demand, wake == AdmissionQueue::Wake::kFull, timeout);
     }
     // Admitted: leave the queue now, so a wake-up meant for the next waiter is passed on.
-    state.ticket = {};
+    state.ticket.reset();
     const auto target = lease->target();
     state.tried.push_back(target);
     const auto& rt = gateway_->model(target.model);
@@ -210,6 +213,11 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
 
   if (state.last_error) {
     auto e = *state.last_error;
+    // An upstream that refused the gateway's key is the gateway's problem, not the caller's
+    // credentials: a 401/403 here would send the caller hunting for a wrong key of their own.
+    if (e.kind == ErrorKind::kAuthentication || e.kind == ErrorKind::kPermission) {
+      e.http_status = 502;
+    }
     if (state.tried.size() > 1) {
       e.message = "all " + std::to_string(state.tried.size()) +
                   " attempts failed; the last one: " + e.message;
@@ -217,6 +225,16 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     co_return e;
   }
   co_return busy_error(request, demand, false, std::chrono::milliseconds(0));
+}
+
+bool Forwarder::capacity_may_return(const balance::Demand& demand, TimePoint now) const {
+  const auto& pool = gateway_->pool();
+  if (pool.next_available(demand, now)) return true;
+  for (std::size_t i = 0; i < pool.model_count(); ++i) {
+    if (demand.model && *demand.model != i) continue;
+    if (pool.model_in_flight(i) > 0) return true;
+  }
+  return false;
 }
 
 Error Forwarder::busy_error(const ChatRequest& request, const balance::Demand& demand,

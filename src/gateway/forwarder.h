@@ -50,6 +50,7 @@ class Forwarder {
                                                    net::ClientWatch& client, CallReport& report,
                                                    CallState& state);
   net::Upstream& upstream_for(std::string_view url);
+  bool capacity_may_return(const balance::Demand& demand, TimePoint now) const;
   Error busy_error(const ChatRequest& request, const balance::Demand& demand, bool queue_full,
                    std::chrono::milliseconds waited) const;
 

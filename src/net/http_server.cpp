@@ -270,6 +270,12 @@ awaitable<void> Connection::run() {
         co_await send_error(
             431, "request headers exceed " + std::to_string(options_.max_header_bytes) + " bytes",
             "headers_too_large");
+      } else if (hec == http::error::body_limit) {
+        // Beast checks a declared Content-Length against the body limit with the header.
+        co_await send_error(413,
+                            "request body exceeds the " + std::to_string(options_.max_body_bytes) +
+                                "-byte limit",
+                            "body_too_large");
       } else if (hec == beast::error::timeout) {
         co_await send_error(408, "request not received in time", "request_timeout");
       } else if (hec != http::error::end_of_stream && hec != asio::error::eof &&

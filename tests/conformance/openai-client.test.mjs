@@ -1,0 +1,105 @@
+// The official `openai` npm client, used as any application would, against the gateway:
+// chat.completions.create non-stream and streamed (async iterator), models.list, and the
+// client's typed errors. Backed by mockllm (openai and zhipu upstreams) and by the built-in
+// mock provider.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import OpenAI from 'openai';
+import {
+  gatewayConfig, mockModel, openaiModel, startGateway, startMockllm, stopAll, zhipuModel,
+} from '../integration/harness.mjs';
+
+const REPLY = 'Conformance reply from the built-in mock.';
+
+describe('official openai client', { timeout: 60000 }, () => {
+  let client;
+  before(async () => {
+    const mock = await startMockllm();
+    const gw = await startGateway(gatewayConfig({
+      'gpt-upstream': openaiModel(mock, [{ key: 'conf-oa;tokens=6', weight: 1, name: 'conf-oa' }]),
+      'glm-upstream': zhipuModel(mock, [{ key: 'conf-zp;tokens=6', weight: 1, name: 'conf-zp' }]),
+      'builtin': mockModel({ reply: REPLY }),
+    }));
+    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'anything', maxRetries: 0, timeout: 10000 });
+  });
+  after(stopAll);
+
+  const cases = [
+    { model: 'gpt-upstream', check: (t) => assert.ok(t.includes('conf-oa'), t) },
+    { model: 'glm-upstream', check: (t) => assert.ok(t.includes('conf-zp'), t) },
+    { model: 'builtin', check: (t) => assert.equal(t, REPLY) },
+  ];
+
+  for (const c of cases) {
+    test(`${c.model}: chat.completions.create`, { timeout: 15000 }, async () => {
+      const completion = await client.chat.completions.create({
+        model: c.model,
+        messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello.' }],
+        temperature: 0.2,
+      });
+      assert.equal(completion.object, 'chat.completion');
+      assert.equal(typeof completion.id, 'string');
+      assert.equal(completion.choices[0].message.role, 'assistant');
+      assert.ok(completion.choices[0].finish_reason, 'finish_reason');
+      c.check(completion.choices[0].message.content);
+    });
+
+    test(`${c.model}: chat.completions.create with stream: true, read with for await`, { timeout: 15000 }, async () => {
+      const stream = await client.chat.completions.create({
+        model: c.model,
+        messages: [{ role: 'user', content: 'Say hello.' }],
+        stream: true,
+      });
+      let text = '';
+      let chunks = 0;
+      let finish = null;
+      for await (const chunk of stream) {
+        assert.equal(chunk.object, 'chat.completion.chunk');
+        chunks += 1;
+        const choice = chunk.choices[0];
+        if (!choice) continue;
+        text += choice.delta?.content ?? '';
+        if (choice.finish_reason) finish = choice.finish_reason;
+      }
+      assert.ok(chunks >= 2, `${chunks} chunks`);
+      assert.ok(finish, 'no chunk carried a finish_reason');
+      c.check(text);
+    });
+  }
+
+  test('streamed with the stream helper: finalChatCompletion()', { timeout: 15000 }, async () => {
+    const runner = client.chat.completions.stream({
+      model: 'builtin',
+      messages: [{ role: 'user', content: 'Say hello.' }],
+    });
+    const final = await runner.finalChatCompletion();
+    assert.equal(final.choices[0].message.content, REPLY);
+  });
+
+  test('models.list returns the configured models', { timeout: 10000 }, async () => {
+    const ids = [];
+    for await (const m of client.models.list()) ids.push(m.id);
+    assert.deepEqual(ids.sort(), ['builtin', 'glm-upstream', 'gpt-upstream']);
+  });
+
+  test('an unknown model raises NotFoundError with code model_not_found', { timeout: 10000 }, async () => {
+    await assert.rejects(
+      client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }),
+      (err) => {
+        assert.ok(err instanceof OpenAI.NotFoundError, `${err?.constructor?.name}: ${err?.message}`);
+        assert.equal(err.status, 404);
+        assert.equal(err.code, 'model_not_found');
+        return true;
+      });
+  });
+
+  test('a request without messages raises BadRequestError', { timeout: 10000 }, async () => {
+    await assert.rejects(
+      client.chat.completions.create({ model: 'builtin', messages: undefined }),
+      (err) => {
+        assert.ok(err instanceof OpenAI.BadRequestError, `${err?.constructor?.name}: ${err?.message}`);
+        assert.equal(err.status, 400);
+        return true;
+      });
+  });
+});
