@@ -14,7 +14,7 @@ packages=(
   libssl-dev ca-certificates libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   prometheus-cpp-dev libhiredis-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang clang-format curl git
+  clang libclang-rt-14-dev clang-format curl git
 )
 
 missing=()

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the layer check, the GoogleTest
-# suites through CTest, then the Node integration and conformance tests (tests/integration,
-# tests/conformance) against the built balancedcall and mockllm. Exits non-zero if anything
-# fails and ends with one line of counts.
+# suites through CTest, the libFuzzer targets for a bounded time (scripts/fuzz.sh, its own
+# clang build in build-fuzz/), then the Node integration and conformance tests
+# (tests/integration, tests/conformance) against the built balancedcall and mockllm. Exits
+# non-zero if anything fails and ends with one line of counts.
 #
 #   BC_BUILD_DIR=dir   build directory (default build)
-#   BC_SKIP_BUILD=1    use the existing build as it is (no setup, no build)
+#   BC_SKIP_BUILD=1    use the existing build as it is (no setup, no build; fuzz.sh still
+#                      brings build-fuzz/ up to date, which is quick when nothing changed)
+#   BC_SKIP_FUZZ=1     skip the fuzz step
+#   BC_FUZZ_SECONDS=n  fuzzing time per fuzz target (default 15)
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,6 +38,17 @@ if summary="$(grep -E '[0-9]+ tests failed out of [0-9]+' "$work/ctest.out")"; t
   unit_total="$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$summary")"
 fi
 
+# Fuzzing: every stream decoder, answer decoder, the SSE parser and the request parser.
+fuzz_rc=0 fuzz_pass=0 fuzz_fail=0
+if [[ "${BC_SKIP_FUZZ:-}" != 1 ]]; then
+  bash scripts/fuzz.sh 2>&1 | tee "$work/fuzz.out"
+  fuzz_rc=${PIPESTATUS[0]}
+  if summary="$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' "$work/fuzz.out" | tail -1)"; then
+    fuzz_pass="$(sed -E 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed$/\1/' <<<"$summary")"
+    fuzz_fail="$(sed -E 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed$/\2/' <<<"$summary")"
+  fi
+fi
+
 # Integration and conformance tests. Files are listed explicitly: how `node --test` treats
 # a directory argument differs between Node 18, 20 and 22.
 mapfile -t files < <(find tests/integration tests/conformance -name '*.test.mjs' | sort)
@@ -56,11 +71,16 @@ fi
 
 echo
 echo "unit (ctest): $((unit_total - unit_failed)) passed, $unit_failed failed"
+if [[ "${BC_SKIP_FUZZ:-}" == 1 ]]; then
+  echo "fuzz (libFuzzer): skipped (BC_SKIP_FUZZ=1)"
+else
+  echo "fuzz (libFuzzer): $fuzz_pass passed, $fuzz_fail failed"
+fi
 echo "integration+conformance (node): $node_pass passed, $node_fail failed"
-passed=$((unit_total - unit_failed + node_pass))
-failed=$((unit_failed + node_fail))
-if (( ctest_rc != 0 || node_rc != 0 || layers_rc != 0 )) && (( failed == 0 )); then
+passed=$((unit_total - unit_failed + fuzz_pass + node_pass))
+failed=$((unit_failed + fuzz_fail + node_fail))
+if (( ctest_rc != 0 || fuzz_rc != 0 || node_rc != 0 || layers_rc != 0 )) && (( failed == 0 )); then
   failed=1  # a check or runner failed without a counted test failure (layers, crash, no tests)
 fi
 echo "total: $passed passed, $failed failed"
-(( ctest_rc == 0 && node_rc == 0 && layers_rc == 0 ))
+(( ctest_rc == 0 && fuzz_rc == 0 && node_rc == 0 && layers_rc == 0 ))

@@ -18,6 +18,7 @@
 #include "config/loader.h"
 #include "gateway/gateway.h"
 #include "net/http_server.h"
+#include "telemetry/access_log.h"
 
 namespace {
 
@@ -74,7 +75,18 @@ int serve(const std::string& path, const std::string& host, int port) {
   options.idle_timeout = std::chrono::milliseconds(cfg.server.idle_timeout_ms);
   options.shutdown_grace = std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
 
-  bc::net::Server server(options, bc::api::make_handler_factory(gateway));
+  // The access log has its own writer thread and never shares a stream with spdlog's logger.
+  std::shared_ptr<bc::telemetry::AccessLog> access_log;
+  if (cfg.log.access != "off") {
+    auto opened = bc::telemetry::AccessLog::open(cfg.log.access);
+    if (!opened) {
+      std::cerr << cfg.source << ": log.access: " << opened.error().message << "\n";
+      return 1;
+    }
+    access_log = std::move(opened).value();
+  }
+
+  bc::net::Server server(options, bc::api::make_handler_factory(gateway, access_log));
   std::uint16_t bound = 0;
   try {
     bound = server.listen();

@@ -4,6 +4,7 @@
 
 #include "api/reply.h"
 #include "api/sinks.h"
+#include "core/json_text.h"
 
 namespace bc::api {
 
@@ -14,8 +15,32 @@ namespace {
 
 enum class Dialect { kOpenAI, kNative };
 
+// Why `client` may not make this call, if it may not: a model outside its list, or (native
+// dialect, which balances over every model) a list that leaves out some active model.
+std::optional<Error> model_refused(const gateway::Gateway& gateway, const ClientKey* client,
+                                   const ChatRequest& chat, Dialect dialect) {
+  if (client == nullptr || client->models.empty()) return std::nullopt;
+  Error e;
+  e.kind = ErrorKind::kPermission;
+  e.code = "model_not_allowed";
+  if (dialect == Dialect::kOpenAI && !chat.model.empty()) {
+    if (client->allows(chat.model)) return std::nullopt;
+    e.message = "client '" + client->name + "' may not use model '" + chat.model + "'";
+    return e;
+  }
+  for (std::size_t i = 0; i < gateway.model_count(); ++i) {
+    if (!client->allows(gateway.model(i).config->name)) {
+      e.message = "client '" + client->name +
+                  "' may use only some models; this call would balance over every model: name "
+                  "an allowed model in /v1/chat/completions";
+      return e;
+    }
+  }
+  return std::nullopt;
+}
+
 awaitable<void> chat(gateway::Forwarder& forwarder, const net::HttpRequest& request,
-                     net::ResponseWriter& writer, Dialect dialect, bool native_stream) {
+                     Exchange& writer, Dialect dialect, bool native_stream) {
   auto parsed = ChatRequest::parse(request.body());
   if (!parsed) {
     co_await send_error(writer, parsed.error());
@@ -28,8 +53,12 @@ awaitable<void> chat(gateway::Forwarder& forwarder, const net::HttpRequest& requ
     chat.stream = native_stream;
     chat.body["stream"] = native_stream;
   }
+  if (auto refused = model_refused(forwarder.gateway(), writer.client, chat, dialect)) {
+    co_await send_error(writer, *refused);
+    co_return;
+  }
 
-  gateway::CallReport report;
+  auto& report = writer.report;
   if (chat.stream) {
     Status status;
     if (dialect == Dialect::kOpenAI) {
@@ -49,18 +78,19 @@ awaitable<void> chat(gateway::Forwarder& forwarder, const net::HttpRequest& requ
     co_return;
   }
   if (dialect == Dialect::kOpenAI) {
-    co_await send_json(writer, 200, json::serialize(response->completion));
+    co_await send_json(writer, 200, json_text(response->completion));
   } else {
     json::object out;
     out["result"] = response->text();
-    co_await send_json(writer, 200, json::serialize(out));
+    co_await send_json(writer, 200, json_text(out));
   }
 }
 
-awaitable<void> list_models(const gateway::Gateway& gateway, net::ResponseWriter& writer) {
+awaitable<void> list_models(const gateway::Gateway& gateway, Exchange& writer) {
   json::array data;
   for (std::size_t i = 0; i < gateway.model_count(); ++i) {
     const auto& m = *gateway.model(i).config;
+    if (writer.client != nullptr && !writer.client->allows(m.name)) continue;
     json::object entry;
     entry["id"] = m.name;
     entry["object"] = "model";
@@ -71,27 +101,24 @@ awaitable<void> list_models(const gateway::Gateway& gateway, net::ResponseWriter
   json::object out;
   out["object"] = "list";
   out["data"] = std::move(data);
-  co_await send_json(writer, 200, json::serialize(out));
+  co_await send_json(writer, 200, json_text(out));
 }
 
 }  // namespace
 
 void add_chat_routes(Router& router, gateway::Forwarder& forwarder) {
   auto* f = &forwarder;
-  router.add(http::verb::post, "/v1/chat/completions",
-             [f](const net::HttpRequest& r, net::ResponseWriter& w) {
-               return chat(*f, r, w, Dialect::kOpenAI, false);
-             });
-  router.add(http::verb::get, "/v1/models", [f](const net::HttpRequest&, net::ResponseWriter& w) {
-    return list_models(f->gateway(), w);
+  router.add(http::verb::post, "/v1/chat/completions", [f](const net::HttpRequest& r, Exchange& w) {
+    return chat(*f, r, w, Dialect::kOpenAI, false);
   });
-  router.add(http::verb::post, "/llm/chat", [f](const net::HttpRequest& r, net::ResponseWriter& w) {
+  router.add(http::verb::get, "/v1/models",
+             [f](const net::HttpRequest&, Exchange& w) { return list_models(f->gateway(), w); });
+  router.add(http::verb::post, "/llm/chat", [f](const net::HttpRequest& r, Exchange& w) {
     return chat(*f, r, w, Dialect::kNative, false);
   });
-  router.add(http::verb::post, "/llm/chat/stream",
-             [f](const net::HttpRequest& r, net::ResponseWriter& w) {
-               return chat(*f, r, w, Dialect::kNative, true);
-             });
+  router.add(http::verb::post, "/llm/chat/stream", [f](const net::HttpRequest& r, Exchange& w) {
+    return chat(*f, r, w, Dialect::kNative, true);
+  });
 }
 
 }  // namespace bc::api

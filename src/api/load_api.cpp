@@ -6,6 +6,7 @@
 
 #include "api/reply.h"
 #include "balance/capacity.h"
+#include "core/json_text.h"
 
 namespace bc::api {
 
@@ -126,7 +127,7 @@ void add_load_routes(Router& router, gateway::Gateway& gateway) {
                json::object o;
                const double load = balance::load_percent(gw->pool(), Clock::now());
                o["load_percent"] = number(std::round(load * 100) / 100);
-               co_await send_json(w, 200, json::serialize(o));
+               co_await send_json(w, 200, json_text(o));
              });
 
   router.add(http::verb::get, "/llm/system-capacity",
@@ -141,7 +142,7 @@ void add_load_routes(Router& router, gateway::Gateway& gateway) {
                o["total_max"] = std::move(total);
                o["details"] = std::move(details);
                o["queued"] = gw->queue().waiting();
-               co_await send_json(w, 200, json::serialize(o));
+               co_await send_json(w, 200, json_text(o));
              });
 
   router.add_prefix(
@@ -164,7 +165,7 @@ void add_load_routes(Router& router, gateway::Gateway& gateway) {
         }
         auto o = key_json(*report);
         o["model"] = model;
-        co_await send_json(w, 200, json::serialize(o));
+        co_await send_json(w, 200, json_text(o));
       });
 
   router.add_prefix(
@@ -189,7 +190,7 @@ void add_load_routes(Router& router, gateway::Gateway& gateway) {
           keys[i].as_object()["api_key"] = creds[i].secret;
         }
         o["model"] = name;
-        co_await send_json(w, 200, json::serialize(o));
+        co_await send_json(w, 200, json_text(o));
       });
 
   router.add(http::verb::get, "/llm/models",
@@ -228,7 +229,7 @@ void add_load_routes(Router& router, gateway::Gateway& gateway) {
                }
                json::object out;
                out["models"] = std::move(models);
-               co_await send_json(w, 200, json::serialize(out));
+               co_await send_json(w, 200, json_text(out));
              });
 
   router.add_prefix(
@@ -258,7 +259,7 @@ void add_load_routes(Router& router, gateway::Gateway& gateway) {
         json::object out;
         out["model"] = name;
         out["keys"] = std::move(keys);
-        co_await send_json(w, 200, json::serialize(out));
+        co_await send_json(w, 200, json_text(out));
       });
 }
 

@@ -19,8 +19,15 @@ std::string_view request_path(const net::HttpRequest& request) {
   return target.substr(0, target.find('?'));
 }
 
-awaitable<void> Router::dispatch(const net::HttpRequest& request,
-                                 net::ResponseWriter& writer) const {
+std::string_view Router::route_of(const net::HttpRequest& request) const {
+  const auto path = request_path(request);
+  for (const auto& r : routes_) {
+    if (r.prefix ? path.starts_with(r.path) : path == r.path) return r.path;
+  }
+  return "-";
+}
+
+awaitable<void> Router::dispatch(const net::HttpRequest& request, Exchange& writer) const {
   const auto path = request_path(request);
   std::string allow;
   for (const auto& r : routes_) {

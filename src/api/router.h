@@ -8,12 +8,15 @@
 
 #include <boost/beast/http/verb.hpp>
 
+#include "api/exchange.h"
 #include "net/http_server.h"
 
 namespace bc::api {
 
 using boost::asio::awaitable;
-using RouteHandler = std::function<awaitable<void>(const net::HttpRequest&, net::ResponseWriter&)>;
+// Handlers that only answer take a net::ResponseWriter&; those that report what they did
+// (the chat handlers) take the Exchange.
+using RouteHandler = std::function<awaitable<void>(const net::HttpRequest&, Exchange&)>;
 
 class Router {
  public:
@@ -22,7 +25,10 @@ class Router {
   // Any path that starts with `prefix` (e.g. "/llm/key-load/").
   void add_prefix(boost::beast::http::verb method, std::string prefix, RouteHandler handler);
 
-  awaitable<void> dispatch(const net::HttpRequest& request, net::ResponseWriter& writer) const;
+  awaitable<void> dispatch(const net::HttpRequest& request, Exchange& exchange) const;
+  // The pattern of the route a path belongs to (whatever the method), "-" when none: the
+  // bounded `route` label of metrics and the access log.
+  std::string_view route_of(const net::HttpRequest& request) const;
 
  private:
   struct Route {

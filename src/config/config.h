@@ -44,6 +44,9 @@ struct ModelConfig {
   std::optional<double> default_temperature;
   int max_retries = 2;
   bool supports_tools = false;
+  // Zhipu: sign requests with a short-lived JWT made from an `id.secret` key instead of
+  // sending the key itself (the older scheme, still accepted).
+  bool jwt_auth = false;
   MockConfig mock;
   // Per-model upstream timeouts; 0: the global `upstream` value.
   int connect_timeout_ms = 0;
@@ -87,11 +90,33 @@ struct AdminConfig {
   std::string token;
 };
 
+// A caller of the gateway: when any are configured, every /v1 and /llm call (health aside)
+// needs `Authorization: Bearer <key>` with one of them.
+struct ClientKeyConfig {
+  std::string name;                 // shown in the access log; never the key
+  std::string key;                  // the secret, after ${ENV} substitution
+  std::vector<std::string> models;  // the models it may use; empty: every model
+  int rpm = 0;                      // requests in any 60 s; 0: unlimited
+  int line = 0;
+};
+
+struct AuthConfig {
+  std::vector<ClientKeyConfig> client_keys;  // empty: the API is open
+};
+
+struct LogConfig {
+  // The access log: "off", "stdout", "stderr" or a file path. Off by default: stdout carries
+  // only the "listening on" line unless asked for.
+  std::string access = "off";
+};
+
 struct Config {
   ServerConfig server;
   UpstreamConfig upstream;
   QueueConfig queue;
   AdminConfig admin;
+  AuthConfig auth;
+  LogConfig log;
   // Names of the models that serve traffic; empty: every model under `models`.
   std::vector<std::string> enabled_models;
   std::vector<ModelConfig> models;  // in file order

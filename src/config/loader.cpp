@@ -22,8 +22,11 @@ using detail::Reader;
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"server", "upstream",       "queue",
-                                           "admin",  "enabled_models", "models"};
+const std::vector<std::string> kTopKeys = {"server", "upstream", "queue",          "admin",
+                                           "auth",   "log",      "enabled_models", "models"};
+const std::vector<std::string> kAuthKeys = {"client_keys"};
+const std::vector<std::string> kClientKeyKeys = {"name", "key", "models", "rpm"};
+const std::vector<std::string> kLogKeys = {"access"};
 const std::vector<std::string> kQueueKeys = {"timeout_ms", "max_waiting"};
 const std::vector<std::string> kAdminKeys = {"expose_keys", "token"};
 const std::vector<std::string> kServerKeys = {"host",
@@ -55,6 +58,7 @@ const std::vector<std::string> kModelKeys = {"provider",
                                              "default_temperature",
                                              "max_retries",
                                              "supports_tools",
+                                             "jwt_auth",
                                              "connect_timeout_ms",
                                              "first_byte_timeout_ms",
                                              "idle_timeout_ms",
@@ -126,6 +130,95 @@ class Loader {
       top.missing("models", "at least one model must be configured");
     }
     if (const Entry* e = top.find("enabled_models")) read_enabled(*e, top.find("models"));
+    if (const Entry* e = top.find("auth")) read_auth(*e);
+    if (const Entry* e = top.find("log")) read_log(*e);
+  }
+
+  void read_log(const Entry& e) {
+    MapReader m(reader_, e.value, e.line, "log", kLogKeys);
+    if (!m.ok()) return;
+    m.get("access", config_.log.access);
+  }
+
+  void read_auth(const Entry& e) {
+    MapReader m(reader_, e.value, e.line, "auth", kAuthKeys);
+    if (!m.ok()) return;
+    const Entry* keys = m.find("client_keys");
+    if (keys == nullptr) return;
+    const std::string path = m.field("client_keys");
+    if (!keys->value.IsSequence()) {
+      diag_.add(keys->line, path,
+                "expected a list of client keys, got " + Reader::describe(keys->value));
+      return;
+    }
+    std::vector<std::string> model_names;
+    for (const auto& model : config_.models) model_names.push_back(model.name);
+    auto& clients = config_.auth.client_keys;
+    for (std::size_t i = 0; i < keys->value.size(); ++i) {
+      const YAML::Node item = keys->value[i];
+      const std::string item_path = path + "[" + std::to_string(i) + "]";
+      const int line = item.IsNull() ? keys->line : std::max(detail::line_of(item), keys->line);
+      MapReader r(reader_, item, line, item_path, kClientKeyKeys);
+      if (!r.ok()) continue;
+      ClientKeyConfig c;
+      c.line = line;
+      bool ok = true;
+      for (const char* required : {"name", "key"}) {
+        if (r.find(required) == nullptr) {
+          r.missing(required);
+          ok = false;
+        }
+      }
+      ok = r.get("name", c.name) && ok;
+      ok = r.get("key", c.key) && ok;
+      if (r.find("rpm") != nullptr) ok = r.get("rpm", c.rpm, 0) && ok;
+      if (const Entry* models = r.find("models")) {
+        ok = read_client_models(*models, r.field("models"), model_names, c.models) && ok;
+      }
+      if (!ok) continue;
+      for (const auto& other : clients) {
+        const std::string where =
+            " (also " + path + " entry on line " + std::to_string(other.line) + ")";
+        if (other.name == c.name) {
+          diag_.add(line, item_path, "duplicate client name '" + c.name + "'" + where);
+          ok = false;
+        } else if (other.key == c.key) {
+          diag_.add(line, item_path, "the same key as another client" + where);
+          ok = false;
+        }
+      }
+      if (ok) clients.push_back(std::move(c));
+    }
+  }
+
+  bool read_client_models(const Entry& e, const std::string& path,
+                          const std::vector<std::string>& known, std::vector<std::string>& out) {
+    if (!e.value.IsSequence() || e.value.size() == 0) {
+      diag_.add(e.line, path,
+                "expected a non-empty list of model names (omit it to allow every model), got " +
+                    Reader::describe(e.value));
+      return false;
+    }
+    bool ok = true;
+    for (std::size_t i = 0; i < e.value.size(); ++i) {
+      const YAML::Node item = e.value[i];
+      const std::string item_path = path + "[" + std::to_string(i) + "]";
+      const int line = item.IsNull() ? e.line : std::max(detail::line_of(item), e.line);
+      auto name = reader_.string(item, line, item_path, true);
+      if (!name) {
+        ok = false;
+        continue;
+      }
+      if (!contains(known, *name)) {
+        std::string message = "model '" + *name + "' is not configured under 'models'";
+        if (auto near = closest_match(*name, known)) message += " (did you mean '" + *near + "'?)";
+        diag_.add(line, item_path, std::move(message));
+        ok = false;
+        continue;
+      }
+      out.push_back(std::move(*name));
+    }
+    return ok;
   }
 
   void read_server(const Entry& e) {
@@ -208,7 +301,7 @@ class Loader {
     r.get("max_qps", m.max_qps, kNonNegative);
     r.get("rpm", m.rpm, 0);
     r.get("tpm", m.tpm, 0);
-    r.get("decay_factor", m.decay_factor, Bounds{0, true, 1});
+    r.get("decay_factor", m.decay_factor, Bounds{0, true, 1, true});
     r.get("auto_weight", m.auto_weight);
     r.get("cooldown_ms", m.cooldown_ms, 0);
     r.get("queue_timeout_ms", m.queue_timeout_ms, 0);
@@ -218,6 +311,7 @@ class Loader {
     }
     r.get("max_retries", m.max_retries, 0, 10);
     r.get("supports_tools", m.supports_tools);
+    r.get("jwt_auth", m.jwt_auth);
     r.get("connect_timeout_ms", m.connect_timeout_ms, 0);
     r.get("first_byte_timeout_ms", m.first_byte_timeout_ms, 0);
     r.get("idle_timeout_ms", m.idle_timeout_ms, 0);

@@ -44,7 +44,8 @@ std::string int_bounds_text(std::int64_t min, std::int64_t max) {
 std::string bounds_text(const Bounds& b) {
   const std::string lo = (b.min_exclusive ? "> " : ">= ") + format_number(b.min);
   if (std::isinf(b.max)) return "must be " + lo;
-  if (b.min_exclusive) return "must be " + lo + " and <= " + format_number(b.max);
+  const std::string hi = (b.max_exclusive ? "< " : "<= ") + format_number(b.max);
+  if (b.min_exclusive || b.max_exclusive) return "must be " + lo + " and " + hi;
   return "must be between " + format_number(b.min) + " and " + format_number(b.max);
 }
 
@@ -150,7 +151,8 @@ std::optional<double> Reader::number(const YAML::Node& node, int line, const std
     return std::nullopt;
   }
   const bool low = bounds.min_exclusive ? *v <= bounds.min : *v < bounds.min;
-  if (low || *v > bounds.max) {
+  const bool high = bounds.max_exclusive ? *v >= bounds.max : *v > bounds.max;
+  if (low || high) {
     diag_.add(line, path, bounds_text(bounds) + ", got " + format_number(*v));
     return std::nullopt;
   }

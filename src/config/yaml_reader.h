@@ -43,6 +43,7 @@ struct Bounds {
   double min = -std::numeric_limits<double>::infinity();
   bool min_exclusive = false;
   double max = std::numeric_limits<double>::infinity();
+  bool max_exclusive = false;
 };
 
 // One entry of a mapping: the key as written and its line, and the value.

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
+
 namespace bc {
 
 int default_status(ErrorKind kind) {
@@ -70,7 +72,7 @@ std::string Error::to_json() const {
   }
   boost::json::object outer;
   outer["error"] = std::move(inner);
-  return boost::json::serialize(outer);
+  return json_text(outer);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "gateway/mock_upstream.h"
+#include "telemetry/metrics.h"
 
 namespace bc::gateway {
 
@@ -77,8 +78,11 @@ struct Forwarder::CallState {
   std::vector<balance::Target> tried;
   std::optional<Error> last_error;
   int max_attempts = 1;
-  std::optional<TimePoint> deadline;  // for waiting in the admission queue
+  std::optional<TimePoint> deadline;       // for waiting in the admission queue
+  std::vector<balance::Target> refreshed;  // keys whose derived token was renewed once
   AdmissionQueue::Ticket ticket;
+  int started = 0;             // attempts begun, for counting retries
+  std::size_t last_model = 0;  // the model of the previous attempt, for counting failovers
 };
 
 Forwarder::Forwarder(std::shared_ptr<Gateway> gateway, boost::asio::any_io_executor executor,
@@ -158,12 +162,18 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     if (!lease) {
       const auto timeout = gateway_->queue_timeout(demand);
       if (timeout.count() <= 0) break;
-      // After failed attempts, wait only if capacity can come back: a lease still running or
-      // a cooldown or rate window ending. Keys that are all disabled will not; fail now.
-      if (state.last_error && !capacity_may_return(demand, now)) break;
+      // Wait only if capacity can come back: a lease still running, or a cooldown or rate
+      // window ending. Keys that are all disabled will not; fail now instead of at the
+      // deadline.
+      if (!capacity_may_return(demand, now)) {
+        if (state.last_error) break;
+        co_return no_usable_key_error(request, demand);
+      }
       if (!state.deadline) state.deadline = now + timeout;
+      const auto wait_start = Clock::now();
       const auto wake =
           co_await queue.wait(demand, *state.deadline, executor_, client, state.ticket);
+      report.queue_time += Clock::now() - wait_start;
       if (wake == AdmissionQueue::Wake::kRetry) continue;
       if (wake == AdmissionQueue::Wake::kClientGone) co_return client_gone_error();
       state.ticket.reset();
@@ -173,11 +183,43 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     state.ticket.reset();
     const auto target = lease->target();
     state.tried.push_back(target);
+    if (metrics_ != nullptr && state.started > 0) {
+      metrics_->retry(target.model != state.last_model);
+    }
+    ++state.started;
+    state.last_model = target.model;
+    report.target = target;
     const auto& rt = gateway_->model(target.model);
-    const auto& credential = rt.credentials[target.key];
+    providers::Credential credential = rt.credentials[target.key];
+    credential.now_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
     report.attempts = static_cast<int>(state.tried.size());
     report.model = rt.config->name;
     report.key_id = credential.id;
+
+    if (auto exchange = rt.provider->credential_request(credential)) {
+      // A provider whose keys are exchanged for short-lived tokens (Baidu legacy).
+      auto token = gateway_->credentials().get(target, Clock::now());
+      if (!token) {
+        const auto sent = Clock::now();
+        auto minted = co_await exchange_credential(rt, *exchange, client);
+        report.upstream_time += Clock::now() - sent;
+        if (!minted) {
+          count_attempt(target, &minted.error());
+          lease->settle(failure(minted.error(), Clock::now() - sent), Clock::now());
+          if (client.client_gone()) co_return client_gone_error();
+          state.last_error = std::move(minted).error();
+          if (!state.last_error->retryable) co_return *state.last_error;
+          continue;
+        }
+        const auto lifetime =
+            minted->refresh_after.count() > 0 ? minted->refresh_after : std::chrono::hours(1);
+        gateway_->credentials().put(target, minted->token, sent + lifetime);
+        token = std::move(minted->token);
+      }
+      credential.derived_token = std::move(*token);
+    }
 
     auto encoded = rt.provider->encode(request, credential);
     if (!encoded) {
@@ -191,20 +233,21 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     client.on_client_gone([call] { call->cancel(); });
 
     auto started = co_await call->start(*encoded, rt.timeouts);
+    report.upstream_time += attempt->elapsed();
     if (!started) {
-      attempt->settle(failure(started.error(), attempt->elapsed()));
+      settle_failure(*attempt, started.error(), state);
       if (client.client_gone()) co_return client_gone_error();
-      state.last_error = std::move(started).error();
       if (!state.last_error->retryable) co_return *state.last_error;
       continue;
     }
     if (call->status() / 100 != 2) {
+      const auto read_start = Clock::now();
       auto body = co_await call->read_all(64 * 1024);
+      report.upstream_time += Clock::now() - read_start;
       auto error = rt.provider->classify(call->status(), call->headers(),
                                          body ? std::string_view(*body) : std::string_view());
-      attempt->settle(failure(error, attempt->elapsed()));
+      settle_failure(*attempt, std::move(error), state);
       if (client.client_gone()) co_return client_gone_error();
-      state.last_error = std::move(error);
       if (!state.last_error->retryable) co_return *state.last_error;
       continue;
     }
@@ -227,6 +270,59 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
   co_return busy_error(request, demand, false, std::chrono::milliseconds(0));
 }
 
+void Forwarder::settle_failure(Attempt& attempt, Error error, CallState& state) {
+  const auto target = attempt.lease.target();
+  if (error.key_action == KeyAction::kRefreshCredential) {
+    // The key's derived token (Baidu access_token, Zhipu JWT) is dead: forget it and retry
+    // the same key once with a fresh one. A second refusal means the key itself is bad.
+    gateway_->credentials().drop(target);
+    if (std::find(state.refreshed.begin(), state.refreshed.end(), target) ==
+        state.refreshed.end()) {
+      state.refreshed.push_back(target);
+      state.tried.erase(std::remove(state.tried.begin(), state.tried.end(), target),
+                        state.tried.end());
+      error.key_action = KeyAction::kNone;
+      error.retryable = true;
+    } else {
+      error.key_action = KeyAction::kDisable;
+    }
+  }
+  attempt.settle(failure(error, attempt.elapsed()));
+  count_attempt(target, &error);
+  state.last_error = std::move(error);
+}
+
+void Forwarder::count_attempt(balance::Target target, const Error* error, bool cancelled) {
+  if (metrics_ == nullptr) return;
+  auto outcome = telemetry::AttemptOutcome::kOk;
+  if (cancelled) {
+    outcome = telemetry::AttemptOutcome::kCancelled;
+  } else if (error != nullptr) {
+    outcome = error->kind == ErrorKind::kRateLimited ? telemetry::AttemptOutcome::kRateLimited
+              : error->kind == ErrorKind::kTimeout   ? telemetry::AttemptOutcome::kTimeout
+                                                     : telemetry::AttemptOutcome::kError;
+  }
+  metrics_->attempt(target, outcome);
+}
+
+awaitable<Result<providers::DerivedCredential>> Forwarder::exchange_credential(
+    const ModelRuntime& rt, const UpstreamRequest& exchange, net::ClientWatch& client) {
+  auto call = upstream_for(exchange.url).call();
+  auto* raw = call.get();
+  client.on_client_gone([raw] { raw->cancel(); });
+  auto started = co_await call->start(exchange, rt.timeouts);
+  Result<std::string> body = Error::internal("unreachable");
+  if (started) {
+    body = co_await call->read_all(64 * 1024);
+  } else {
+    body = std::move(started).error();
+  }
+  client.on_client_gone({});
+  if (!body) co_return std::move(body).error();
+  UpstreamResponse response{call->status(), call->headers(), std::move(body).value()};
+  co_return rt.provider->decode_credential(response);
+}
+
 bool Forwarder::capacity_may_return(const balance::Demand& demand, TimePoint now) const {
   const auto& pool = gateway_->pool();
   if (pool.next_available(demand, now)) return true;
@@ -235,6 +331,17 @@ bool Forwarder::capacity_may_return(const balance::Demand& demand, TimePoint now
     if (pool.model_in_flight(i) > 0) return true;
   }
   return false;
+}
+
+Error Forwarder::no_usable_key_error(const ChatRequest& request,
+                                     const balance::Demand& demand) const {
+  auto e = Error::unavailable(
+      (demand.model ? "no key of model '" + request.model + "'" : std::string("no key")) +
+          " can serve requests: every one is disabled after its upstream refused it (bad "
+          "credentials or no balance); an operator must fix the keys and reload",
+      "no_usable_key");
+  e.source = "gateway";
+  return e;
 }
 
 Error Forwarder::busy_error(const ChatRequest& request, const balance::Demand& demand,
@@ -277,7 +384,9 @@ awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,
     auto& attempt = **opened;
     const auto& rt = gateway_->model(attempt.model);
 
+    const auto read_start = Clock::now();
     auto body = co_await attempt.call->read_all(max_bytes);
+    report.upstream_time += Clock::now() - read_start;
     Result<ChatResponse> decoded = Error::internal("unreachable");
     if (body) {
       UpstreamResponse response{attempt.call->status(), attempt.call->headers(),
@@ -287,17 +396,17 @@ awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,
       decoded = std::move(body).error();
     }
     if (!decoded) {
-      attempt.settle(failure(decoded.error(), attempt.elapsed()));
+      settle_failure(attempt, std::move(decoded).error(), state);
       if (client.client_gone()) co_return client_gone_error();
-      state.last_error = decoded.error();
-      if (decoded.error().retryable) continue;
-      co_return std::move(decoded).error();
+      if (state.last_error->retryable) continue;
+      co_return *state.last_error;
     }
     balance::Outcome ok;
     ok.ok = true;
     ok.latency = attempt.elapsed();
     ok.usage = decoded->usage;
     attempt.settle(ok);
+    count_attempt(attempt.lease.target(), nullptr);
     report.usage = decoded->usage;
     co_return decoded;
   }
@@ -346,7 +455,9 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
     };
 
     for (;;) {
+      const auto read_start = Clock::now();
       auto piece = co_await attempt.call->read_some();
+      report.upstream_time += Clock::now() - read_start;
       if (!piece) {
         failed = std::move(piece).error();
         break;
@@ -374,16 +485,16 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
       // Settling as a failure with no key action: the key did nothing wrong.
       attempt.call->cancel();
       attempt.settle(failure(Error{}, attempt.elapsed()));
+      count_attempt(attempt.lease.target(), nullptr, true);
       co_return Status{};
     }
     if (failed) {
-      attempt.settle(failure(*failed, attempt.elapsed()));
+      settle_failure(attempt, std::move(*failed), state);
       if (!begun) {
-        state.last_error = *failed;
-        if (failed->retryable) continue;
-        co_return *failed;
+        if (state.last_error->retryable) continue;
+        co_return *state.last_error;
       }
-      co_await sink.fail(*failed);
+      co_await sink.fail(*state.last_error);
       co_return Status{};
     }
     if (!begun) {
@@ -401,6 +512,7 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
     ok.latency = attempt.elapsed();
     ok.usage = usage;
     attempt.settle(ok);
+    count_attempt(attempt.lease.target(), nullptr);
     report.usage = usage;
     co_await sink.end();
     co_return Status{};

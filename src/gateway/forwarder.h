@@ -17,6 +17,10 @@
 #include "net/http_server.h"
 #include "net/upstream.h"
 
+namespace bc::telemetry {
+class Metrics;
+}
+
 namespace bc::gateway {
 
 // What the access log and metrics want to know about one call.
@@ -25,6 +29,9 @@ struct CallReport {
   std::string key_id;
   int attempts = 0;
   std::optional<Usage> usage;
+  std::optional<balance::Target> target;  // the last target tried
+  Duration upstream_time{};  // awaiting upstreams (connect, first byte, body, stream reads)
+  Duration queue_time{};     // waiting in the admission queue
 };
 
 class Forwarder {
@@ -42,6 +49,8 @@ class Forwarder {
                            CallReport& report);
 
   const Gateway& gateway() const { return *gateway_; }
+  // Where attempts, retries and failovers are counted; none by default. Set before any call.
+  void set_metrics(telemetry::Metrics* metrics) { metrics_ = metrics; }
 
  private:
   struct Attempt;
@@ -50,7 +59,15 @@ class Forwarder {
                                                    net::ClientWatch& client, CallReport& report,
                                                    CallState& state);
   net::Upstream& upstream_for(std::string_view url);
+  // Settles a failed attempt and records its error in `state`, turning an expired derived
+  // credential into one retry of the same key.
+  void settle_failure(Attempt& attempt, Error error, CallState& state);
+  awaitable<Result<providers::DerivedCredential>> exchange_credential(
+      const ModelRuntime& rt, const UpstreamRequest& exchange, net::ClientWatch& client);
+  // Counts a finished upstream attempt: ok when `error` is null.
+  void count_attempt(balance::Target target, const Error* error, bool cancelled = false);
   bool capacity_may_return(const balance::Demand& demand, TimePoint now) const;
+  Error no_usable_key_error(const ChatRequest& request, const balance::Demand& demand) const;
   Error busy_error(const ChatRequest& request, const balance::Demand& demand, bool queue_full,
                    std::chrono::milliseconds waited) const;
 
@@ -59,6 +76,7 @@ class Forwarder {
   std::unique_ptr<net::Upstream> http_;
   std::unique_ptr<net::Upstream> mock_;
   Rng rng_;
+  telemetry::Metrics* metrics_ = nullptr;
 };
 
 }  // namespace bc::gateway

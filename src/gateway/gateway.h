@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "core/result.h"
 #include "gateway/admission.h"
+#include "gateway/credential_cache.h"
 #include "net/upstream.h"
 #include "providers/provider.h"
 
@@ -35,6 +36,7 @@ class Gateway {
   const ModelRuntime& model(std::size_t index) const { return models_[index]; }
   std::size_t model_count() const { return models_.size(); }
   AdmissionQueue& queue() { return *queue_; }
+  CredentialCache& credentials() { return credentials_; }
   const AdmissionQueue& queue() const { return *queue_; }
   // How long a request for `demand` may wait for a free key: the named model's
   // queue_timeout_ms when set, else the global queue.timeout_ms.
@@ -46,6 +48,7 @@ class Gateway {
   std::unique_ptr<balance::Pool> pool_;
   std::vector<ModelRuntime> models_;
   std::unique_ptr<AdmissionQueue> queue_;
+  CredentialCache credentials_;
 };
 
 }  // namespace bc::gateway

@@ -1,4 +1,5 @@
 #include "providers/mock_answer.h"
+#include "core/json_text.h"
 
 #include <boost/json.hpp>
 
@@ -101,7 +102,7 @@ json::object chunk(const MockAnswer& a, json::object delta, json::value finish_r
 }
 
 std::string event(const json::object& chunk) {
-  return "data: " + json::serialize(chunk) + "\n\n";
+  return "data: " + json_text(chunk) + "\n\n";
 }
 
 }  // namespace
@@ -166,7 +167,7 @@ std::string mock_completion_json(const MockAnswer& a) {
                           {"model", a.model},
                           {"choices", json::array{std::move(choice)}},
                           {"usage", usage_json(a.usage)}};
-  return json::serialize(completion);
+  return json_text(completion);
 }
 
 std::vector<std::string> mock_sse_events(const MockAnswer& a) {

@@ -1,4 +1,5 @@
 #include "providers/openai.h"
+#include "core/json_text.h"
 
 #include <boost/json.hpp>
 
@@ -89,7 +90,7 @@ UpstreamRequest openai_request(std::string url, const json::object& body,
     req.headers.push_back({"Authorization", "Bearer " + credential.secret});
   }
   req.headers.push_back({"Content-Type", "application/json"});
-  req.body = json::serialize(body);
+  req.body = json_text(body);
   req.stream = stream;
   return req;
 }
@@ -251,7 +252,7 @@ Status OpenAiStreamDecoder::event(SseEvent& ev, std::vector<ChatDelta>& out) {
     delta.usage = read_usage(u->as_object());
   }
   if (changed) {
-    delta.chunk_json = json::serialize(chunk);
+    delta.chunk_json = json_text(chunk);
   } else if (data.size() == ev.data.size()) {
     delta.chunk_json = std::move(ev.data);  // relayed as the upstream sent it
   } else {

@@ -4,6 +4,8 @@
 // after construction and safe to share between threads.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,22 +27,42 @@ using bc::UpstreamResponse;
 struct Credential {
   std::string secret;  // the raw key; never logged, never returned to a client
   std::string id;      // the key's public id (configured name or masked key)
+  // The token minted from `secret` by the provider's credential exchange
+  // (Provider::credential_request / decode_credential), cached by the gateway; empty when the
+  // provider needs none. Secret like `secret`.
+  std::string derived_token{};
+  // The attempt's wall-clock time in ms since the Unix epoch, set by the gateway for adapters
+  // that sign each request with a timestamp (Zhipu JWT); adapters never read a clock.
+  std::int64_t now_unix_ms = 0;
+};
+
+// The result of a credential exchange (Baidu legacy access_token).
+struct DerivedCredential {
+  std::string token;  // goes into Credential::derived_token
+  // Lifetime the upstream granted, from when the exchange was sent; 0 when it gave none.
+  std::chrono::milliseconds expires_in{0};
+  // Use the token until this long after the exchange was sent, then mint a new one: a margin
+  // before `expires_in` so that a request never starts with a token about to expire.
+  std::chrono::milliseconds refresh_after{0};
 };
 
 // Settings of the mock provider (built into the binary, no network).
 struct MockOptions {
-  int latency_ms = 150;            // time before the first token
-  double tokens_per_second = 40;   // streaming pace after the first token
-  std::string reply;               // fixed answer text; empty: a short answer about the prompt
+  int latency_ms = 150;           // time before the first token
+  double tokens_per_second = 40;  // streaming pace after the first token
+  std::string reply;              // fixed answer text; empty: a short answer about the prompt
 };
 
 // What an adapter knows of the model it serves, from the config.
 struct ProviderOptions {
-  std::string model_name;                    // the configured name clients use
-  std::string upstream_model;                // the provider's model id
-  std::string base_url;                      // e.g. https://open.bigmodel.cn/api/paas/v4
-  std::optional<double> default_temperature; // applied when the caller gave none
+  std::string model_name;                     // the configured name clients use
+  std::string upstream_model;                 // the provider's model id
+  std::string base_url;                       // e.g. https://open.bigmodel.cn/api/paas/v4
+  std::optional<double> default_temperature;  // applied when the caller gave none
   bool supports_tools = false;
+  // Zhipu: sign each request with a short-lived HS256 JWT made from an `id.secret` key
+  // (reference §1.2) instead of sending the key itself. Ignored by other providers.
+  bool jwt_auth = false;
   MockOptions mock;
 };
 
@@ -71,8 +93,17 @@ class Provider {
   virtual std::unique_ptr<StreamDecoder> stream_decoder() const = 0;
   // Classifies a non-2xx upstream answer: fail, retry on another key, cool the key down,
   // disable it. The default follows HTTP semantics and Retry-After.
-  virtual Error classify(int status, const Headers& headers,
-                         std::string_view body) const;
+  virtual Error classify(int status, const Headers& headers, std::string_view body) const;
+
+  // Derived credentials (Baidu legacy). The request that exchanges `credential.secret` for a
+  // token, or nullopt when this provider, or this key, needs no exchange (the default). The
+  // gateway sends it, passes the answer (any status) to decode_credential(), caches the token
+  // per key for DerivedCredential::refresh_after, and sets Credential::derived_token before
+  // encode(). An error classified as KeyAction::kRefreshCredential means the cached token is
+  // dead: drop it, exchange again, retry the same key once.
+  virtual std::optional<UpstreamRequest> credential_request(const Credential& credential) const;
+  // Reads the exchange's answer. Errors carry their KeyAction (a rejected key pair: kDisable).
+  virtual Result<DerivedCredential> decode_credential(const UpstreamResponse& response) const;
 };
 
 }  // namespace bc::providers

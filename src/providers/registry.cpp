@@ -1,7 +1,12 @@
 #include "providers/registry.h"
 
+#include "providers/anthropic.h"
+#include "providers/baidu.h"
+#include "providers/gemini.h"
 #include "providers/mock.h"
+#include "providers/ollama.h"
 #include "providers/openai.h"
+#include "providers/spark.h"
 #include "providers/zhipu.h"
 
 namespace bc::providers {
@@ -15,9 +20,10 @@ struct Entry {
 };
 
 constexpr Entry kProviders[] = {
-    {"mock", &make_mock, false},
-    {"openai", &make_openai, true},
-    {"zhipu", &make_zhipu, true},
+    {"mock", &make_mock, false},    {"openai", &make_openai, true},
+    {"zhipu", &make_zhipu, true},   {"anthropic", &make_anthropic, true},
+    {"gemini", &make_gemini, true}, {"ollama", &make_ollama, true},
+    {"baidu", &make_baidu, true},   {"spark", &make_spark, true},
 };
 
 Error config_error(std::string message, std::string code) {

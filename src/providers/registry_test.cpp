@@ -13,13 +13,17 @@ TEST(Registry, MakesEveryKnownProvider) {
     ASSERT_TRUE(p.ok()) << name;
     EXPECT_NE(p->get(), nullptr) << name;
   }
-  EXPECT_EQ(provider_names(), (std::vector<std::string_view>{"mock", "openai", "zhipu"}));
+  EXPECT_EQ(provider_names(),
+            (std::vector<std::string_view>{"mock", "openai", "zhipu", "anthropic", "gemini",
+                                           "ollama", "baidu", "spark"}));
 }
 
 TEST(Registry, UnknownNameListsTheKnownOnes) {
   auto p = make_provider("anthropik", {});
   ASSERT_FALSE(p.ok());
-  EXPECT_EQ(p.error().message, "unknown provider 'anthropik' (known: mock, openai, zhipu)");
+  EXPECT_EQ(p.error().message,
+            "unknown provider 'anthropik' (known: mock, openai, zhipu, anthropic, gemini, ollama, "
+            "baidu, spark)");
 }
 
 TEST(Registry, RejectsABaseUrlThatIsNotHttp) {

@@ -1,4 +1,5 @@
 #include "providers/upstream_error.h"
+#include "core/json_text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -26,7 +27,7 @@ std::string to_text(const json::value* v) {
   if (v->is_double()) {
     const double d = v->as_double();
     if (std::floor(d) == d && std::abs(d) < 1e15) return std::to_string(static_cast<long long>(d));
-    return json::serialize(*v);
+    return json_text(*v);
   }
   return {};
 }

@@ -1,4 +1,5 @@
 #include "providers/zhipu.h"
+#include "core/json_text.h"
 
 #include <algorithm>
 #include <charconv>
@@ -8,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include "providers/jwt.h"
 #include "providers/openai.h"
 #include "providers/upstream_error.h"
 
@@ -146,8 +148,42 @@ Error classify_zhipu(int status, const Headers& headers, std::string_view body) 
   return e;
 }
 
+// JWT mode (reference §1.2, §1.7): a rejected or expired token is re-signed and the same key
+// tried once more (the gateway disables the key if that fails the same way).
+Error classify_zhipu_jwt(int status, const Headers& headers, std::string_view body) {
+  Error e = classify_zhipu(status, headers, body);
+  const std::string code = read_upstream_error(body).code;
+  if (code == "1000" || code == "1001" || code == "1002" || code == "1003" || code == "1004") {
+    e.key_action = KeyAction::kRefreshCredential;
+  }
+  return e;
+}
+
 Dialect zhipu_dialect() {
   return Dialect{"zhipu", &classify_zhipu};
+}
+
+Dialect zhipu_jwt_dialect() {
+  return Dialect{"zhipu", &classify_zhipu_jwt};
+}
+
+// Lifetime of a signed token. One is minted per request, so it only has to outlive the
+// request's trip to the server, with room for clock skew.
+constexpr std::int64_t kJwtTtlMs = 30 * 60 * 1000;
+
+// `id.secret` signed as an HS256 JWT with Zhipu's extra header member and millisecond times.
+Result<std::string> zhipu_jwt(const Credential& credential) {
+  const std::string_view key = credential.secret;
+  const auto dot = key.find('.');
+  if (credential.now_unix_ms <= 0) {
+    return Error::internal("zhipu JWT auth needs the request time (Credential::now_unix_ms)",
+                           "missing_time");
+  }
+  const json::object payload{{"api_key", key.substr(0, dot)},
+                             {"exp", credential.now_unix_ms + kJwtTtlMs},
+                             {"timestamp", credential.now_unix_ms}};
+  return hs256_jwt(R"({"alg":"HS256","sign_type":"SIGN"})", json_text(payload),
+                   key.substr(dot + 1));
 }
 
 Error network_error() {
@@ -225,7 +261,9 @@ class ZhipuStreamDecoder final : public OpenAiStreamDecoder {
 class ZhipuProvider final : public OpenAiProvider {
  public:
   explicit ZhipuProvider(ProviderOptions options)
-      : OpenAiProvider(std::move(options), zhipu_dialect()) {}
+      : OpenAiProvider(std::move(options), zhipu_dialect()) {
+    if (options_.jwt_auth) dialect_ = zhipu_jwt_dialect();
+  }
 
   Result<UpstreamRequest> encode(const ChatRequest& request,
                                  const Credential& credential) const override {
@@ -268,7 +306,16 @@ class ZhipuProvider final : public OpenAiProvider {
     }
 
     const std::string_view base = options_.base_url.empty() ? kZhipuBaseUrl : options_.base_url;
-    return openai_request(join_url(base, "/chat/completions"), body, credential, request.stream);
+    const std::string url = join_url(base, "/chat/completions");
+    const auto dot = credential.secret.find('.');
+    if (!options_.jwt_auth || dot == std::string::npos || dot == 0 ||
+        dot + 1 == credential.secret.size()) {
+      return openai_request(url, body, credential, request.stream);  // the plain key
+    }
+    auto token = zhipu_jwt(credential);
+    if (!token) return std::move(token).error();
+    Credential signed_credential{std::move(token).value(), credential.id};
+    return openai_request(url, body, signed_credential, request.stream);
   }
 
   Result<ChatResponse> decode(const UpstreamResponse& response) const override {

@@ -69,10 +69,12 @@ describe('balancing under load', { timeout: 120000 }, () => {
     const keys = (await mockStats(mock)).keys;
     for (const name of ['bl-q1', 'bl-q2']) {
       const starts = [...keys[name].starts_ms].sort((a, b) => a - b);
-      // A 990 ms window: 10 ms of slack for admission (gateway) and arrival (mock) times
-      // not being the same instant.
-      assert.ok(maxInWindow(starts, 990) <= 4,
-        `${name}: ${maxInWindow(starts, 990)} starts in one second: ${starts.join(',')}`);
+      // The gateway limits starts when it admits them; the mock stamps them when they arrive,
+      // after a connect and a write that take tens of ms on a loaded 2-core machine. A 900 ms
+      // window leaves that jitter out and still catches a burst at a window edge (which
+      // would put 2 x max_qps into one window).
+      assert.ok(maxInWindow(starts, 900) <= 4,
+        `${name}: ${maxInWindow(starts, 900)} starts in 900 ms: ${starts.join(',')}`);
     }
     // 24 requests at 8 per second cannot finish much faster than 2 s.
     assert.ok(Date.now() - t0 >= 1900, `24 requests at 8/s took only ${Date.now() - t0} ms`);

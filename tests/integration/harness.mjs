@@ -238,6 +238,27 @@ export function zhipuModel(mock, keys, extra = {}) {
   return { provider: 'zhipu', model: 'glm-4-flash', base_url: `${mock.url}/api/paas/v4`, api_keys: keyList(keys), ...extra };
 }
 
+// Where each provider type lives on mockllm, and an upstream model id for it. `baidu-legacy`
+// is provider `baidu` with a wenxinworkshop base_url (keys `<API Key>:<Secret Key>`; the
+// model is the ERNIE endpoint name).
+export const mockProviders = {
+  openai: { provider: 'openai', model: 'gpt-4o-mini', path: '/v1' },
+  zhipu: { provider: 'zhipu', model: 'glm-4-flash', path: '/api/paas/v4' },
+  anthropic: { provider: 'anthropic', model: 'claude-3-5-haiku-latest', path: '/v1' },
+  gemini: { provider: 'gemini', model: 'gemini-2.0-flash', path: '/v1beta' },
+  ollama: { provider: 'ollama', model: 'llama3.2', path: '' },
+  'baidu-v2': { provider: 'baidu', model: 'ernie-4.0-8k', path: '/v2' },
+  'baidu-legacy': { provider: 'baidu', model: 'completions_pro', path: '/rpc/2.0/ai_custom/v1/wenxinworkshop/chat' },
+  spark: { provider: 'spark', model: 'lite', path: '/spark/v1' },
+};
+
+// A model of any provider type in `mockProviders`, on mockllm's endpoint for that format.
+export function providerModel(mock, type, keys, extra = {}) {
+  const p = mockProviders[type];
+  if (!p) throw new Error(`providerModel: unknown provider type '${type}'`);
+  return { provider: p.provider, model: p.model, base_url: `${mock.url}${p.path}`, api_keys: keyList(keys), ...extra };
+}
+
 // A model on the gateway's built-in mock provider (no network).
 export function mockModel({ reply, latency_ms = 20, tokens_per_second = 200, keys = ['sk-mock-builtin-0000'] } = {}, extra = {}) {
   return { provider: 'mock', api_keys: keyList(keys), mock: { latency_ms, tokens_per_second, reply }, ...extra };

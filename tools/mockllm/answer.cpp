@@ -10,6 +10,12 @@ std::string Answer::text() const {
   return out;
 }
 
+std::vector<std::string> tool_argument_fragments() {
+  const std::string_view all = kToolArguments;
+  return {std::string(all.substr(0, 6)), std::string(all.substr(6, 5)),
+          std::string(all.substr(11))};
+}
+
 std::vector<std::string> answer_pieces(std::string_view model, std::string_view key_name,
                                        int count) {
   const std::array<std::string, 6> cycle = {

@@ -42,10 +42,17 @@ std::int64_t unix_seconds() {
       .count();
 }
 
+// The error in the format's shape, with the HTTP status the format (or `force_200`) sends it
+// with, and the retry hint as a header when the format uses one.
 http::response<http::string_body> error_response(const Request& request, const WireFormat& format,
-                                                 int status, std::string_view message) {
-  return json_response(request, static_cast<http::status>(status),
-                       format.error_body(status, message));
+                                                 const ErrorSpec& error, bool force_200 = false) {
+  const int status = force_200 ? 200 : format.error_http_status(error.status);
+  auto response =
+      json_response(request, static_cast<http::status>(status), format.error_body(error));
+  if (error.retry_after && format.retry_after_header()) {
+    response.set(http::field::retry_after, std::to_string(*error.retry_after));
+  }
+  return response;
 }
 
 awaitable<bool> answer_whole(Connection& connection, const WireFormat& format,
@@ -83,12 +90,13 @@ awaitable<bool> answer_stream(Connection& connection, const WireFormat& format,
     if (!co_await connection.write_chunk(event)) co_return false;
   }
   const auto cut_at = plan.cut_after ? static_cast<std::size_t>(*plan.cut_after) : SIZE_MAX;
-  for (std::size_t i = 0; i < answer.pieces.size(); ++i) {
+  const std::size_t pieces = format.stream_piece_count(answer);
+  for (std::size_t i = 0; i < pieces; ++i) {
     if (i == cut_at) break;
     if (!co_await connection.write_chunk(format.stream_piece(answer, i))) co_return false;
     if (i == 0 && plan.error_in_stream) {
       // The provider reports a failure inside the 200 stream and ends it without [DONE].
-      const bool ok = co_await connection.write_chunk(format.stream_error(answer)) &&
+      const bool ok = co_await connection.write_chunk(format.stream_error(answer, plan.code)) &&
                       co_await connection.write_last_chunk();
       co_return flight.complete_if(ok) && request.keep_alive();
     }
@@ -125,12 +133,13 @@ http::response<http::string_body> json_response(const Request& request, http::st
 awaitable<bool> serve_chat(Connection& connection, const WireFormat& format, const Request& request,
                            MockState& state) {
   const Headers headers = to_headers(request);
-  const IncomingRequest incoming{request.target(), headers, request.body()};
+  const IncomingRequest incoming{request.target(), headers, request.body(), unix_seconds()};
 
   const auto key = format.api_key(incoming);
   if (!key) {
     // Not counted: there is no key name to count it under.
-    auto response = error_response(request, format, 401, "Missing bearer API key.");
+    auto response = error_response(
+        request, format, {.status = 401, .message = key.error().message, .code = key.error().code});
     co_return co_await connection.write(response) && request.keep_alive();
   }
   const FaultPlan plan = parse_fault_plan(*key);
@@ -142,12 +151,14 @@ awaitable<bool> serve_chat(Connection& connection, const WireFormat& format, con
   if (!co_await connection.pause(plan.latency)) co_return false;
 
   if (!call) {
-    auto response = error_response(request, format, 400, call.error().message);
+    auto response =
+        error_response(request, format, {.status = 400, .message = call.error().message});
     co_return flight.complete_if(co_await connection.write(response)) && request.keep_alive();
   }
   if (const int status = plan.error_status(ordinal); status != 0) {
-    auto response = error_response(request, format, status, "");
-    if (plan.retry_after) response.set(http::field::retry_after, std::to_string(*plan.retry_after));
+    auto response = error_response(
+        request, format, {.status = status, .code = plan.code, .retry_after = plan.retry_after},
+        plan.error_200);
     co_return flight.complete_if(co_await connection.write(response)) && request.keep_alive();
   }
 
@@ -155,7 +166,12 @@ awaitable<bool> serve_chat(Connection& connection, const WireFormat& format, con
   answer.id = call->request_id.empty() ? format.new_id(state.next_seq++) : call->request_id;
   answer.created = unix_seconds();
   answer.model = call->model;
-  answer.pieces = answer_pieces(call->model, plan.key_name, plan.tokens);
+  if (plan.tool_call && !call->first_tool.empty()) {
+    answer.tool_call = ToolCall{call->first_tool};
+    answer.pieces = tool_argument_fragments();
+  } else {
+    answer.pieces = answer_pieces(call->model, plan.key_name, plan.tokens);
+  }
   answer.prompt_tokens = call->prompt_tokens;
   answer.include_usage = call->include_usage;
 

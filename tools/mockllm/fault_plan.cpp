@@ -42,6 +42,14 @@ void apply_option(FaultPlan& plan, std::string_view name, std::string_view value
     set(plan.fail_first, 0, 1'000'000'000);
   } else if (name == "error_in_stream") {
     plan.error_in_stream = true;
+  } else if (name == "tool_call") {
+    plan.tool_call = true;
+  } else if (name == "code") {
+    if (!value.empty()) plan.code = std::string(value);
+  } else if (name == "error_200") {
+    plan.error_200 = true;
+  } else if (name == "token_ttl") {
+    if (auto v = parse_int(value, 0, 1'000'000'000)) plan.token_ttl = *v;
   }
   // Anything else is ignored, so keys written for later versions still work here.
 }

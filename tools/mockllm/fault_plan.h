@@ -33,6 +33,14 @@ struct FaultPlan {
   int fail_first = 0;
   // Stream: an error event after the first content chunk, then the body ends without [DONE].
   bool error_in_stream = false;
+  // When the request offers tools, answer with a call to the first one instead of text.
+  bool tool_call = false;
+  // Replaces the provider's business code in an error body (Zhipu "1113", Baidu 336502, ...).
+  std::string code;
+  // Send an error answer with HTTP 200 and the error body (as Baidu and Spark may do).
+  bool error_200 = false;
+  // Baidu legacy: the lifetime in seconds of the access tokens issued for this key.
+  std::int64_t token_ttl = 2'592'000;
 
   // The error status for the request that is number `ordinal` (0-based) of its key name since
   // the stats were last reset; 0 when it should succeed.

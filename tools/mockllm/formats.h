@@ -9,11 +9,16 @@
 namespace bc::mockllm {
 
 struct Route {
-  std::string_view path;  // exact match on the target without its query string
+  // Matched against the target without its query string. One '*' may stand for a non-empty
+  // path segment part without '/' (Gemini's model, Baidu legacy's endpoint name).
+  std::string_view path;
   const WireFormat* format;
 };
 
 std::span<const Route> chat_routes();
+
+// Whether `path` matches the route pattern `pattern`.
+bool route_matches(std::string_view pattern, std::string_view path);
 
 // The format serving `path`, or nullptr.
 const WireFormat* find_format(std::string_view path);

@@ -46,109 +46,125 @@ ErrorShape error_shape(int status) {
   }
 }
 
-json::object error_object(int status, std::string_view message) {
-  const auto shape = error_shape(status);
-  return {{"error",
-           {{"message", message.empty() ? shape.message : message},
-            {"type", shape.type},
-            {"param", nullptr},
-            {"code", shape.code}}}};
+}  // namespace
+
+Result<ChatCall> OpenAiFormat::parse(const IncomingRequest& request) const {
+  auto call = parse_openai_like_call(request.body);
+  if (call) call->request_id.clear();  // not an OpenAI field
+  return call;
 }
 
-class OpenAiFormat final : public WireFormat {
- public:
-  std::string_view name() const override { return "openai"; }
+std::string OpenAiFormat::new_id(std::uint64_t seq) const {
+  return "chatcmpl-mock" + std::to_string(seq);
+}
 
-  Result<ChatCall> parse(const IncomingRequest& request) const override {
-    auto call = parse_openai_like_call(request.body);
-    if (call) call->request_id.clear();  // not an OpenAI field
-    return call;
+std::string OpenAiFormat::completion(const Answer& a) const {
+  json::object message{{"role", "assistant"}, {"content", a.text()}, {"refusal", nullptr}};
+  if (a.tool_call) {
+    message["content"] = nullptr;
+    message["tool_calls"] =
+        json::array{{{"id", tool_call_id(a)},
+                     {"type", "function"},
+                     {"function", {{"name", a.tool_call->name}, {"arguments", a.text()}}}}};
   }
+  json::object out{
+      {"id", a.id},
+      {"object", "chat.completion"},
+      {"created", a.created},
+      {"model", a.model},
+      {"system_fingerprint", kFingerprint},
+      {"choices", json::array{{{"index", 0},
+                               {"message", std::move(message)},
+                               {"logprobs", nullptr},
+                               {"finish_reason", a.tool_call ? "tool_calls" : "stop"}}}},
+      {"usage", usage_json(a)},
+  };
+  return json::serialize(out);
+}
 
-  std::string new_id(std::uint64_t seq) const override {
-    return "chatcmpl-mock" + std::to_string(seq);
+std::string_view OpenAiFormat::stream_content_type() const {
+  return "text/event-stream; charset=utf-8";
+}
+
+std::vector<std::string> OpenAiFormat::stream_open(const Answer& a) const {
+  json::object delta{{"role", "assistant"}, {"content", ""}, {"refusal", nullptr}};
+  if (a.tool_call) {
+    delta["content"] = nullptr;
+    delta["tool_calls"] =
+        json::array{{{"index", 0},
+                     {"id", tool_call_id(a)},
+                     {"type", "function"},
+                     {"function", {{"name", a.tool_call->name}, {"arguments", ""}}}}};
   }
+  return {sse_event(json::serialize(chunk(a, std::move(delta), nullptr)))};
+}
 
-  std::string completion(const Answer& a) const override {
-    json::object out{
-        {"id", a.id},
-        {"object", "chat.completion"},
-        {"created", a.created},
-        {"model", a.model},
-        {"system_fingerprint", kFingerprint},
-        {"choices",
-         json::array{
-             {{"index", 0},
-              {"message", {{"role", "assistant"}, {"content", a.text()}, {"refusal", nullptr}}},
-              {"logprobs", nullptr},
-              {"finish_reason", "stop"}}}},
-        {"usage", usage_json(a)},
-    };
-    return json::serialize(out);
+std::string OpenAiFormat::stream_piece(const Answer& a, std::size_t index) const {
+  json::object delta;
+  if (a.tool_call) {
+    delta["tool_calls"] =
+        json::array{{{"index", 0}, {"function", {{"arguments", a.pieces.at(index)}}}}};
+  } else {
+    delta["content"] = a.pieces.at(index);
   }
+  return sse_event(json::serialize(chunk(a, std::move(delta), nullptr)));
+}
 
-  std::string_view stream_content_type() const override {
-    return "text/event-stream; charset=utf-8";
+std::vector<std::string> OpenAiFormat::stream_close(const Answer& a) const {
+  std::vector<std::string> events;
+  events.push_back(
+      sse_event(json::serialize(chunk(a, json::object{}, a.tool_call ? "tool_calls" : "stop"))));
+  if (a.include_usage) {
+    json::object usage_chunk = header(a);
+    usage_chunk["choices"] = json::array{};
+    usage_chunk["usage"] = usage_json(a);
+    events.push_back(sse_event(json::serialize(usage_chunk)));
   }
+  events.push_back(sse_event("[DONE]"));
+  return events;
+}
 
-  std::vector<std::string> stream_open(const Answer& a) const override {
-    return {sse_event(json::serialize(
-        chunk(a, {{"role", "assistant"}, {"content", ""}, {"refusal", nullptr}}, nullptr)))};
-  }
+std::string OpenAiFormat::stream_error(const Answer&, std::string_view code) const {
+  return sse_event(json::serialize(error_object({.status = 500, .code = code})));
+}
 
-  std::string stream_piece(const Answer& a, std::size_t index) const override {
-    return sse_event(json::serialize(chunk(a, {{"content", a.pieces.at(index)}}, nullptr)));
-  }
+std::string OpenAiFormat::stream_malformed(const Answer& a) const {
+  const auto whole = json::serialize(chunk(a, {{"content", "broken"}}, nullptr));
+  return sse_event(broken_half(whole));
+}
 
-  std::vector<std::string> stream_close(const Answer& a) const override {
-    std::vector<std::string> events;
-    events.push_back(sse_event(json::serialize(chunk(a, json::object{}, "stop"))));
-    if (a.include_usage) {
-      json::object usage_chunk = header(a);
-      usage_chunk["choices"] = json::array{};
-      usage_chunk["usage"] = usage_json(a);
-      events.push_back(sse_event(json::serialize(usage_chunk)));
-    }
-    events.push_back(sse_event("[DONE]"));
-    return events;
-  }
+std::string OpenAiFormat::error_body(const ErrorSpec& error) const {
+  return json::serialize(error_object(error));
+}
 
-  std::string stream_error(const Answer&) const override {
-    return sse_event(json::serialize(error_object(500, "")));
-  }
+json::object OpenAiFormat::error_object(const ErrorSpec& error) const {
+  const auto shape = error_shape(error.status);
+  return {{"error",
+           {{"message", error.message.empty() ? shape.message : error.message},
+            {"type", shape.type},
+            {"param", nullptr},
+            {"code", error.code.empty() ? shape.code : error.code}}}};
+}
 
-  std::string stream_malformed(const Answer& a) const override {
-    const auto whole = json::serialize(chunk(a, {{"content", "broken"}}, nullptr));
-    return sse_event(std::string_view(whole).substr(0, whole.size() / 2));
-  }
+json::object OpenAiFormat::header(const Answer& a) {
+  return {{"id", a.id},
+          {"object", "chat.completion.chunk"},
+          {"created", a.created},
+          {"model", a.model},
+          {"system_fingerprint", kFingerprint}};
+}
 
-  std::string error_body(int status, std::string_view message) const override {
-    return json::serialize(error_object(status, message));
-  }
-
- private:
-  static json::object header(const Answer& a) {
-    return {{"id", a.id},
-            {"object", "chat.completion.chunk"},
-            {"created", a.created},
-            {"model", a.model},
-            {"system_fingerprint", kFingerprint}};
-  }
-
-  // A chat.completion.chunk with one choice; every chunk before the usage chunk carries
-  // "usage": null when usage was asked for (§2.4).
-  static json::object chunk(const Answer& a, json::object delta, json::value finish_reason) {
-    json::object out = header(a);
-    out["choices"] = json::array{{{"index", 0},
-                                  {"delta", std::move(delta)},
-                                  {"logprobs", nullptr},
-                                  {"finish_reason", std::move(finish_reason)}}};
-    if (a.include_usage) out["usage"] = nullptr;
-    return out;
-  }
-};
-
-}  // namespace
+// A chat.completion.chunk with one choice; every chunk before the usage chunk carries
+// "usage": null when usage was asked for (§2.4).
+json::object OpenAiFormat::chunk(const Answer& a, json::object delta, json::value finish_reason) {
+  json::object out = header(a);
+  out["choices"] = json::array{{{"index", 0},
+                                {"delta", std::move(delta)},
+                                {"logprobs", nullptr},
+                                {"finish_reason", std::move(finish_reason)}}};
+  if (a.include_usage) out["usage"] = nullptr;
+  return out;
+}
 
 const WireFormat& openai_format() {
   static const OpenAiFormat format;

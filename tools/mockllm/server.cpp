@@ -10,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/error.h"
+#include "mockllm/baidu_legacy_format.h"
+#include "mockllm/fault_plan.h"
 #include "mockllm/formats.h"
 
 namespace bc::mockllm {
@@ -126,6 +128,22 @@ awaitable<bool> Server::handle(Connection& connection, const Request& request) {
     if (!stats) state_.stats.reset();
     auto response =
         json_response(request, http::status::ok, stats ? state_.stats.to_json() : R"({"ok":true})");
+    co_return co_await connection.write(response) && request.keep_alive();
+  }
+
+  if (path == kBaiduTokenPath) {
+    // Sample code uses GET as well as POST.
+    if (method != http::verb::post && method != http::verb::get) {
+      auto response = mock_error(request, ErrorKind::kMethodNotAllowed, "method not allowed");
+      co_return co_await connection.write(response) && request.keep_alive();
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    auto reply = baidu_token_exchange(request.target(), request.body(), now);
+    if (!reply.api_key.empty()) state_.stats.token_issued(parse_fault_plan(reply.api_key).key_name);
+    auto response =
+        json_response(request, static_cast<http::status>(reply.status), std::move(reply.body));
     co_return co_await connection.write(response) && request.keep_alive();
   }
 

@@ -37,6 +37,7 @@ void Stats::reset() {
     key.max_in_flight = key.in_flight;
     key.completed = 0;
     key.client_closed = 0;
+    key.tokens_issued = 0;
     key.starts_ms.clear();
     ++it;
   }
@@ -50,7 +51,8 @@ std::string Stats::to_json() const {
     for (auto ms : key.starts_ms) starts.emplace_back(ms);
     keys[name] = {{"requests", key.requests},           {"in_flight", key.in_flight},
                   {"max_in_flight", key.max_in_flight}, {"completed", key.completed},
-                  {"client_closed", key.client_closed}, {"starts_ms", std::move(starts)}};
+                  {"client_closed", key.client_closed}, {"tokens_issued", key.tokens_issued},
+                  {"starts_ms", std::move(starts)}};
   }
   json::object out{{"keys", std::move(keys)}, {"connections_open", connections_open_}};
   return json::serialize(out);

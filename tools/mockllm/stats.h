@@ -22,6 +22,8 @@ struct KeyStats {
   std::uint64_t completed = 0;
   // Abandoned by the client before the end: the connection closed before or during the answer.
   std::uint64_t client_closed = 0;
+  // Access tokens issued for the key (Baidu legacy token exchange); not requests.
+  std::uint64_t tokens_issued = 0;
   // Arrival times, ms since the mock started; the last kMaxStarts only.
   std::deque<std::int64_t> starts_ms;
 };
@@ -36,6 +38,8 @@ class Stats {
   // matching finish(), across reset().
   KeyStats& start(const std::string& name, TimePoint now);
   void finish(KeyStats& key, bool completed);
+  // An access token was issued for key `name`.
+  void token_issued(const std::string& name) { ++keys_[name].tokens_issued; }
 
   void connection_opened() { ++connections_open_; }
   void connection_closed() { --connections_open_; }
@@ -44,7 +48,7 @@ class Stats {
   void reset();
 
   // {"keys":{"<name>":{"requests":..,"in_flight":..,"max_in_flight":..,"completed":..,
-  //  "client_closed":..,"starts_ms":[..]}},"connections_open":n}
+  //  "client_closed":..,"tokens_issued":..,"starts_ms":[..]}},"connections_open":n}
   std::string to_json() const;
 
   const KeyStats* find(const std::string& name) const;

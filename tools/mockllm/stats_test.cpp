@@ -86,5 +86,16 @@ TEST(Stats, SerializesKeysAndOpenConnections) {
   EXPECT_EQ(k1.at("starts_ms").as_array(), boost::json::array({7}));
 }
 
+TEST(Stats, CountsIssuedTokensApartFromRequestsUntilReset) {
+  Stats stats(TimePoint{});
+  stats.token_issued("b1");
+  stats.token_issued("b1");
+  const auto doc = boost::json::parse(stats.to_json());
+  EXPECT_EQ(doc.at("keys").at("b1").at("tokens_issued"), 2);
+  EXPECT_EQ(doc.at("keys").at("b1").at("requests"), 0);
+  stats.reset();
+  EXPECT_EQ(stats.find("b1"), nullptr);
+}
+
 }  // namespace
 }  // namespace bc::mockllm

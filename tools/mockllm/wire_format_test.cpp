@@ -53,10 +53,10 @@ TEST(WireFormat, ReadsTheBearerKey) {
   const Headers lower{{"authorization", "bearer k2"}};
   const Headers basic{{"Authorization", "Basic abc"}};
   const Headers none;
-  EXPECT_EQ(openai_format().api_key({"/", bearer, ""}), "k1;latency=5");
-  EXPECT_EQ(openai_format().api_key({"/", lower, ""}), "k2");
-  EXPECT_FALSE(openai_format().api_key({"/", basic, ""}));
-  EXPECT_FALSE(zhipu_format().api_key({"/", none, ""}));
+  EXPECT_EQ(*openai_format().api_key({"/", bearer, ""}), "k1;latency=5");
+  EXPECT_EQ(*openai_format().api_key({"/", lower, ""}), "k2");
+  EXPECT_FALSE(openai_format().api_key({"/", basic, ""}).ok());
+  EXPECT_FALSE(zhipu_format().api_key({"/", none, ""}).ok());
 }
 
 TEST(WireFormat, ParsesModelStreamUsageAndPromptWords) {
@@ -132,13 +132,19 @@ TEST(OpenAiFormat, StreamOpensWithRoleAndClosesWithFinishUsageAndDone) {
 
 TEST(OpenAiFormat, ErrorsUseOpenAiShapeAndTypicalCodes) {
   const auto& f = openai_format();
-  const auto rate = json::parse(f.error_body(429, "")).at("error");
+  const auto rate = json::parse(f.error_body({.status = 429})).at("error");
   EXPECT_EQ(rate.at("type"), "requests");
   EXPECT_EQ(rate.at("code"), "rate_limit_exceeded");
   EXPECT_FALSE(rate.at("message").as_string().empty());
-  EXPECT_EQ(json::parse(f.error_body(401, "no key")).at("error").at("message"), "no key");
-  EXPECT_EQ(json::parse(f.error_body(500, "")).at("error").at("type"), "server_error");
-  const auto in_stream = json::parse(payload(f.stream_error(sample_answer(false))));
+  EXPECT_EQ(
+      json::parse(f.error_body({.status = 401, .message = "no key"})).at("error").at("message"),
+      "no key");
+  EXPECT_EQ(json::parse(f.error_body({.status = 500})).at("error").at("type"), "server_error");
+  EXPECT_EQ(json::parse(f.error_body({.status = 429, .code = "insufficient_quota"}))
+                .at("error")
+                .at("code"),
+            "insufficient_quota");
+  const auto in_stream = json::parse(payload(f.stream_error(sample_answer(false), "")));
   EXPECT_TRUE(in_stream.as_object().contains("error"));
   boost::system::error_code ec;
   json::parse(payload(f.stream_malformed(sample_answer(false))), ec);
@@ -174,11 +180,14 @@ TEST(ZhipuFormat, StreamRepeatsRoleAndPutsUsageOnTheFinalChunk) {
 
 TEST(ZhipuFormat, ErrorsCarryStringBusinessCodes) {
   const auto& f = zhipu_format();
-  EXPECT_EQ(json::parse(f.error_body(429, "")).at("error").at("code"), "1302");
-  EXPECT_EQ(json::parse(f.error_body(401, "")).at("error").at("code"), "1000");
-  EXPECT_EQ(json::parse(f.error_body(400, "bad")).at("error").at("message"), "bad");
-  EXPECT_EQ(json::parse(f.error_body(500, "")).at("error").at("code"), "500");
-  const auto in_stream = json::parse(payload(f.stream_error(sample_answer(false))));
+  EXPECT_EQ(json::parse(f.error_body({.status = 429})).at("error").at("code"), "1302");
+  EXPECT_EQ(json::parse(f.error_body({.status = 401})).at("error").at("code"), "1000");
+  EXPECT_EQ(json::parse(f.error_body({.status = 400, .message = "bad"})).at("error").at("message"),
+            "bad");
+  EXPECT_EQ(json::parse(f.error_body({.status = 500})).at("error").at("code"), "500");
+  EXPECT_EQ(json::parse(f.error_body({.status = 429, .code = "1113"})).at("error").at("code"),
+            "1113");
+  const auto in_stream = json::parse(payload(f.stream_error(sample_answer(false), "")));
   EXPECT_TRUE(in_stream.at("error").at("code").is_string());
 }
 

@@ -50,14 +50,19 @@ class ZhipuFormat final : public WireFormat {
   std::string new_id(std::uint64_t seq) const override { return "mockglm" + std::to_string(seq); }
 
   std::string completion(const Answer& a) const override {
+    json::object message{{"role", "assistant"}, {"content", a.text()}};
+    if (a.tool_call) {
+      message["content"] = "";
+      message["tool_calls"] = tool_calls(a);
+    }
     json::object out{
         {"id", a.id},
         {"request_id", a.id},
         {"created", a.created},
         {"model", a.model},
-        {"choices", json::array{{{"index", 0},
-                                 {"finish_reason", "stop"},
-                                 {"message", {{"role", "assistant"}, {"content", a.text()}}}}}},
+        {"choices",
+         json::array{
+             {{"index", 0}, {"finish_reason", finish_reason(a)}, {"message", std::move(message)}}}},
         {"usage", usage_json(a)},
     };
     return json::serialize(out);
@@ -69,10 +74,21 @@ class ZhipuFormat final : public WireFormat {
 
   std::vector<std::string> stream_open(const Answer&) const override { return {}; }
 
+  // A tool call arrives whole in one chunk that already carries the finish reason.
+  std::size_t stream_piece_count(const Answer& a) const override {
+    return a.tool_call ? 1 : a.pieces.size();
+  }
+
   std::string stream_piece(const Answer& a, std::size_t index) const override {
     json::object out = header(a);
-    out["choices"] = json::array{
-        {{"index", 0}, {"delta", {{"role", "assistant"}, {"content", a.pieces.at(index)}}}}};
+    if (a.tool_call) {
+      out["choices"] = json::array{{{"index", 0},
+                                    {"finish_reason", "tool_calls"},
+                                    {"delta", {{"tool_calls", tool_calls(a)}}}}};
+    } else {
+      out["choices"] = json::array{
+          {{"index", 0}, {"delta", {{"role", "assistant"}, {"content", a.pieces.at(index)}}}}};
+    }
     return sse_event(json::serialize(out));
   }
 
@@ -80,34 +96,49 @@ class ZhipuFormat final : public WireFormat {
   std::vector<std::string> stream_close(const Answer& a) const override {
     json::object out = header(a);
     out["choices"] = json::array{{{"index", 0},
-                                  {"finish_reason", "stop"},
+                                  {"finish_reason", finish_reason(a)},
                                   {"delta", {{"role", "assistant"}, {"content", ""}}}}};
     out["usage"] = usage_json(a);
     return {sse_event(json::serialize(out)), sse_event("[DONE]")};
   }
 
-  std::string stream_error(const Answer&) const override {
-    json::object out{
-        {"error", {{"code", "1234"}, {"message", "Network error, please try again later."}}}};
+  std::string stream_error(const Answer&, std::string_view code) const override {
+    json::object out{{"error",
+                      {{"code", code.empty() ? std::string_view("1234") : code},
+                       {"message", "Network error, please try again later."}}}};
     return sse_event(json::serialize(out));
   }
 
   std::string stream_malformed(const Answer& a) const override {
-    const auto whole = stream_piece(a, 0);
-    // Keep "data: " and half of the JSON.
-    return std::string(std::string_view(whole).substr(0, whole.size() / 2)) + "\n\n";
+    json::object out = header(a);
+    out["choices"] =
+        json::array{{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", "broken"}}}}};
+    return sse_event(broken_half(json::serialize(out)));
   }
 
-  std::string error_body(int status, std::string_view message) const override {
-    const auto shape = error_shape(status);
-    json::object out{
-        {"error", {{"code", shape.code}, {"message", message.empty() ? shape.message : message}}}};
+  std::string error_body(const ErrorSpec& error) const override {
+    const auto shape = error_shape(error.status);
+    json::object out{{"error",
+                      {{"code", error.code.empty() ? shape.code : error.code},
+                       {"message", error.message.empty() ? shape.message : error.message}}}};
     return json::serialize(out);
   }
 
  private:
   static json::object header(const Answer& a) {
     return {{"id", a.id}, {"created", a.created}, {"model", a.model}};
+  }
+
+  static std::string_view finish_reason(const Answer& a) {
+    return a.tool_call ? "tool_calls" : "stop";
+  }
+
+  // The whole call: arguments as one JSON string.
+  static json::array tool_calls(const Answer& a) {
+    return {{{"id", "call_" + a.id},
+             {"index", 0},
+             {"type", "function"},
+             {"function", {{"name", a.tool_call->name}, {"arguments", a.text()}}}}};
   }
 };
 

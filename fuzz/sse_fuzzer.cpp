@@ -1,0 +1,58 @@
+// providers/sse.h fed an arbitrary body. The first input byte picks how the rest is cut into
+// feed() calls and, with its top bit, a small event limit (256 bytes) so that the limit paths
+// are reached too; the same bytes fed whole must give the same events and the same error.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fuzz_support.h"
+#include "providers/sse.h"
+
+namespace {
+
+using bc::providers::SseEvent;
+using bc::providers::SseParser;
+
+struct Parsed {
+  std::vector<SseEvent> events;
+  std::optional<std::string> error;
+};
+
+Parsed parse(std::size_t limit, const std::vector<std::string_view>& pieces) {
+  Parsed p;
+  SseParser parser(limit);
+  for (auto piece : pieces) {
+    if (bc::Status st = parser.feed(piece, p.events); !st) {
+      p.error = st.error().message;
+      return p;
+    }
+  }
+  if (bc::Status st = parser.finish(p.events); !st) p.error = st.error().message;
+  return p;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  bc::fuzz::Input in(data, size);
+  const std::uint8_t seed = in.byte();
+  const std::size_t limit = (seed & 0x80) != 0 ? 256 : SseParser::kDefaultMaxEventBytes;
+  const std::string_view body = in.rest();
+
+  const Parsed cut = parse(limit, bc::fuzz::split(body, seed & 0x7f));
+  for (const auto& ev : cut.events) {
+    if (ev.data.size() > limit || ev.name.size() > limit) bc::fuzz::fail("event over the limit");
+  }
+  if ((seed & 0x7f) == 0) return 0;
+  const Parsed whole = parse(limit, {body});
+  if (whole.error != cut.error) bc::fuzz::fail("split changed the error");
+  if (whole.events.size() != cut.events.size()) bc::fuzz::fail("split changed the event count");
+  for (std::size_t i = 0; i < whole.events.size(); ++i) {
+    if (whole.events[i].name != cut.events[i].name || whole.events[i].data != cut.events[i].data) {
+      bc::fuzz::fail("split changed event " + std::to_string(i));
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,142 @@
+#include "api/admin_api.h"
+
+#include <boost/json.hpp>
+
+#include "api/load_api.h"
+#include "api/reply.h"
+#include "core/mask.h"
+
+namespace bc::api {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+json::array strings(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) a.emplace_back(s);
+  return a;
+}
+
+json::value masked(const std::string& secret) {
+  if (secret.empty()) return nullptr;
+  return json::value(mask_secret(secret));
+}
+
+json::object model_json(const config::ModelConfig& m) {
+  json::object o;
+  o["provider"] = m.provider;
+  o["model"] = m.model;
+  o["base_url"] = m.base_url;
+  json::array keys;
+  for (const auto& k : m.api_keys) {
+    json::object key;
+    key["id"] = k.name.empty() ? mask_secret(k.key) : k.name;
+    key["key"] = masked(k.key);
+    key["weight"] = k.weight;
+    keys.push_back(std::move(key));
+  }
+  o["api_keys"] = std::move(keys);
+  o["model_weight"] = m.model_weight;
+  o["strategy"] = m.strategy;
+  o["max_concurrency"] = m.max_concurrency;
+  o["max_qps"] = m.max_qps;
+  o["rpm"] = m.rpm;
+  o["tpm"] = m.tpm;
+  o["decay_factor"] = m.decay_factor;
+  o["auto_weight"] = m.auto_weight;
+  o["cooldown_ms"] = m.cooldown_ms;
+  o["queue_timeout_ms"] = m.queue_timeout_ms;
+  if (m.default_temperature) {
+    o["default_temperature"] = *m.default_temperature;
+  } else {
+    o["default_temperature"] = nullptr;
+  }
+  o["max_retries"] = m.max_retries;
+  o["supports_tools"] = m.supports_tools;
+  o["connect_timeout_ms"] = m.connect_timeout_ms;
+  o["first_byte_timeout_ms"] = m.first_byte_timeout_ms;
+  o["idle_timeout_ms"] = m.idle_timeout_ms;
+  if (m.provider == "mock") {
+    o["mock"] = {{"latency_ms", m.mock.latency_ms},
+                 {"tokens_per_second", m.mock.tokens_per_second},
+                 {"reply", m.mock.reply}};
+  }
+  return o;
+}
+
+}  // namespace
+
+std::string masked_config_json(const config::Config& c) {
+  json::object o;
+  o["source"] = c.source;
+  o["server"] = {{"host", c.server.host},
+                 {"port", c.server.port},
+                 {"threads", c.server.threads},
+                 {"max_body_bytes", c.server.max_body_bytes},
+                 {"max_header_bytes", c.server.max_header_bytes},
+                 {"read_timeout_ms", c.server.read_timeout_ms},
+                 {"write_timeout_ms", c.server.write_timeout_ms},
+                 {"idle_timeout_ms", c.server.idle_timeout_ms},
+                 {"shutdown_grace_ms", c.server.shutdown_grace_ms}};
+  o["upstream"] = {{"connect_timeout_ms", c.upstream.connect_timeout_ms},
+                   {"first_byte_timeout_ms", c.upstream.first_byte_timeout_ms},
+                   {"idle_timeout_ms", c.upstream.idle_timeout_ms},
+                   {"pool_max_idle_per_origin", c.upstream.pool_max_idle_per_origin},
+                   {"pool_idle_ttl_ms", c.upstream.pool_idle_ttl_ms},
+                   {"max_response_bytes", c.upstream.max_response_bytes}};
+  o["queue"] = {{"timeout_ms", c.queue.timeout_ms}, {"max_waiting", c.queue.max_waiting}};
+  o["admin"] = {{"expose_keys", c.admin.expose_keys}, {"token", masked(c.admin.token)}};
+  json::array clients;
+  for (const auto& k : c.auth.client_keys) {
+    json::object client;
+    client["name"] = k.name;
+    client["key"] = masked(k.key);
+    client["models"] = strings(k.models);
+    client["rpm"] = k.rpm;
+    clients.push_back(std::move(client));
+  }
+  o["auth"] = {{"client_keys", std::move(clients)}};
+  o["log"] = {{"access", c.log.access}};
+  o["enabled_models"] = strings(c.enabled_models);
+  json::object models;
+  for (const auto& m : c.models) models[m.name] = model_json(m);
+  o["models"] = std::move(models);
+  return json::serialize(o);
+}
+
+std::optional<Error> admin_refused(const config::Config& config, const net::HttpRequest& request) {
+  Error e;
+  if (config.admin.token.empty()) {
+    e.kind = ErrorKind::kPermission;
+    e.code = "admin_disabled";
+    e.message = "the admin endpoints are off: set admin.token in the config to enable them";
+    return e;
+  }
+  if (bearer_matches(request, config.admin.token)) return std::nullopt;
+  e.kind = ErrorKind::kAuthentication;
+  e.code = "invalid_admin_token";
+  e.message = "this endpoint requires the admin token: Authorization: Bearer <admin token>";
+  return e;
+}
+
+void add_metrics_route(Router& router, gateway::Gateway& gateway, telemetry::Metrics& metrics) {
+  auto* gw = &gateway;
+  auto* m = &metrics;
+  router.add(http::verb::get, "/metrics",
+             [gw, m](const net::HttpRequest&, net::ResponseWriter& w) -> awaitable<void> {
+               m->refresh_pool(gw->pool(), gw->queue().waiting(), Clock::now());
+               co_await w.send(200, telemetry::kExpositionContentType, m->serialize());
+             });
+}
+
+void add_admin_routes(Router& router, const gateway::Gateway& gateway) {
+  auto* gw = &gateway;
+  router.add(http::verb::get, "/admin/config",
+             [gw](const net::HttpRequest&, net::ResponseWriter& w) -> awaitable<void> {
+               co_await send_json(w, 200, masked_config_json(gw->config()));
+             });
+}
+
+}  // namespace bc::api

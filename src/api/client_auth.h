@@ -1,0 +1,55 @@
+// Client access to the API: the configured client keys (auth.client_keys), checked in
+// constant time, with each client's allowed models and request rate. Shared by every worker
+// thread.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "core/clock.h"
+#include "net/http_server.h"
+
+namespace bc::api {
+
+struct ClientKey {
+  std::string name;
+  std::string key;
+  std::vector<std::string> models;  // empty: every model
+  int rpm = 0;                      // 0: unlimited
+
+  bool allows(std::string_view model) const;
+};
+
+class ClientAuth {
+ public:
+  explicit ClientAuth(const config::AuthConfig& config);
+
+  bool enabled() const { return !clients_.empty(); }
+  // The client whose key the request's `Authorization: Bearer` carries; nullptr when none
+  // matches. Compares against every key, each in constant time, whatever matches first.
+  const ClientKey* authenticate(const net::HttpRequest& request) const;
+  // Takes one request from the client's rate (a sliding 60 s window). nullopt: admitted;
+  // otherwise how long until the window has room again.
+  std::optional<std::chrono::milliseconds> admit(const ClientKey& client, TimePoint now);
+
+ private:
+  struct Window {
+    std::mutex mutex;
+    std::deque<TimePoint> starts;
+  };
+  std::vector<ClientKey> clients_;
+  std::vector<std::unique_ptr<Window>> windows_;  // indexed like clients_
+};
+
+// Paths that need a client key when client keys are configured: /v1/* and /llm/*, except
+// the health checks.
+bool needs_client_key(std::string_view path);
+
+}  // namespace bc::api

@@ -1,0 +1,61 @@
+// One request's exchange as the handlers see it: the connection's ResponseWriter wrapped so
+// that every response carries X-Request-Id and the status and time of the first byte are
+// known afterwards, plus what the handlers learn for the access log and metrics (the call
+// report, the authenticated client). Lives on the connection's coroutine for one request.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "api/client_auth.h"
+#include "core/clock.h"
+#include "gateway/forwarder.h"
+#include "net/http_server.h"
+
+namespace bc::api {
+
+using boost::asio::awaitable;
+
+class Exchange final : public net::ResponseWriter {
+ public:
+  Exchange(net::ResponseWriter& inner, std::string request_id, TimePoint started)
+      : inner_(inner), request_id_(std::move(request_id)), started_(started) {}
+
+  awaitable<void> send(int status, std::string_view content_type, std::string body,
+                       const Headers& extra = {}) override;
+  awaitable<Status> begin_stream(int status, std::string_view content_type,
+                                 const Headers& extra = {}) override;
+  awaitable<Status> write(std::string_view data) override { return inner_.write(data); }
+  awaitable<Status> end_stream() override { return inner_.end_stream(); }
+  bool started() const override { return inner_.started(); }
+  int worker() const override { return inner_.worker(); }
+  void on_client_gone(std::function<void()> on_gone) override {
+    inner_.on_client_gone(std::move(on_gone));
+  }
+  bool client_gone() const override { return inner_.client_gone(); }
+
+  const std::string& request_id() const { return request_id_; }
+  TimePoint started_at() const { return started_; }
+  int status() const { return status_; }
+  bool streamed() const { return streamed_; }
+  std::optional<TimePoint> first_byte() const { return first_byte_; }
+
+  gateway::CallReport report;         // filled by the chat handlers
+  const ClientKey* client = nullptr;  // the authenticated client, when client keys are on
+
+ private:
+  Headers with_id(const Headers& extra) const;
+
+  net::ResponseWriter& inner_;
+  std::string request_id_;
+  TimePoint started_;
+  int status_ = 0;
+  bool streamed_ = false;
+  std::optional<TimePoint> first_byte_;
+};
+
+// The request id for a request: its X-Request-Id when that is 1-128 characters of
+// [A-Za-z0-9._:-], else a new random 32-hex-digit id from `rng`.
+std::string request_id_for(const net::HttpRequest& request, Rng& rng);
+
+}  // namespace bc::api

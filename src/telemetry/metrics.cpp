@@ -1,0 +1,252 @@
+#include "telemetry/metrics.h"
+
+#include <array>
+#include <chrono>
+
+#include <prometheus/text_serializer.h>
+
+#include "balance/capacity.h"
+
+namespace bc::telemetry {
+
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Histogram;
+
+constexpr std::array<std::string_view, 3> kKeyStates = {"ok", "cooling", "disabled"};
+constexpr std::array<AttemptOutcome, 5> kOutcomes = {
+    AttemptOutcome::kOk, AttemptOutcome::kError, AttemptOutcome::kRateLimited,
+    AttemptOutcome::kTimeout, AttemptOutcome::kCancelled};
+
+// Whole requests and time to first token: milliseconds to minutes.
+const Histogram::BucketBoundaries kRequestBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                     1,     2.5,  5,     10,   30,  60,   120};
+const Histogram::BucketBoundaries kTtftBuckets = {0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                  2,     5,    10,  20,   30,  60};
+// The gateway's own time: tens of microseconds to tens of milliseconds.
+const Histogram::BucketBoundaries kOverheadBuckets = {
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25};
+const Histogram::BucketBoundaries kQueueBuckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                   0.5,   1,     2.5,  5,     10,   30};
+
+double seconds(Duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
+
+std::string_view outcome_label(AttemptOutcome outcome) {
+  switch (outcome) {
+    case AttemptOutcome::kOk:
+      return "ok";
+    case AttemptOutcome::kError:
+      return "error";
+    case AttemptOutcome::kRateLimited:
+      return "rate_limited";
+    case AttemptOutcome::kTimeout:
+      return "timeout";
+    case AttemptOutcome::kCancelled:
+      return "cancelled";
+  }
+  return "error";
+}
+
+std::string_view status_class(int status) {
+  switch (status / 100) {
+    case 1:
+      return "1xx";
+    case 2:
+      return "2xx";
+    case 3:
+      return "3xx";
+    case 4:
+      return "4xx";
+    default:
+      return "5xx";
+  }
+}
+
+Metrics::Metrics(const std::vector<ModelLabels>& models)
+    : models_(models),
+      registry_(std::make_shared<prometheus::Registry>()),
+      requests_(BuildCounter()
+                    .Name("bc_requests_total")
+                    .Help("HTTP requests answered, by model, key id, route and status class")
+                    .Register(*registry_)),
+      request_duration_(BuildHistogram()
+                            .Name("bc_request_duration_seconds")
+                            .Help("Time from a request's arrival to the end of its response")
+                            .Register(*registry_)),
+      ttft_(BuildHistogram()
+                .Name("bc_time_to_first_token_seconds")
+                .Help("Streamed chat requests: time from arrival to the first content sent")
+                .Register(*registry_)),
+      overhead_(BuildHistogram()
+                    .Name("bc_gateway_overhead_seconds")
+                    .Help("Chat requests: time spent in the gateway itself (total minus time "
+                          "awaiting upstreams and waiting in the admission queue)")
+                    .Register(*registry_)),
+      attempts_(BuildCounter()
+                    .Name("bc_upstream_attempts_total")
+                    .Help("Upstream attempts by model, key id and outcome")
+                    .Register(*registry_)),
+      retries_(BuildCounter()
+                   .Name("bc_retries_total")
+                   .Help("Upstream attempts after the first one of a request")
+                   .Register(*registry_)),
+      failovers_(BuildCounter()
+                     .Name("bc_failovers_total")
+                     .Help("Retries that moved to another model")
+                     .Register(*registry_)),
+      in_flight_(BuildGauge()
+                     .Name("bc_in_flight")
+                     .Help("Requests in flight per model and key id (sampled at scrape)")
+                     .Register(*registry_)),
+      load_factor_(BuildGauge()
+                       .Name("bc_load_factor")
+                       .Help("Used fraction of a key's limit in its model's capacity type; 0 "
+                             "when unlimited (sampled at scrape)")
+                       .Register(*registry_)),
+      key_state_(BuildGauge()
+                     .Name("bc_key_state")
+                     .Help("1 for the state a key is in (ok, cooling, disabled), else 0")
+                     .Register(*registry_)),
+      queue_length_(BuildGauge()
+                        .Name("bc_queue_length")
+                        .Help("Requests waiting in the admission queue (sampled at scrape)")
+                        .Register(*registry_)),
+      queue_wait_(BuildHistogram()
+                      .Name("bc_queue_wait_seconds")
+                      .Help("Time requests waited in the admission queue")
+                      .Register(*registry_)),
+      tokens_(BuildCounter()
+                  .Name("bc_tokens_total")
+                  .Help("Tokens by model, key id and direction (prompt, completion) as the "
+                        "upstream reported them")
+                  .Register(*registry_)) {
+  keys_.resize(models_.size());
+  for (std::size_t m = 0; m < models_.size(); ++m) {
+    const auto& name = models_[m].name;
+    model_ttft_.push_back(&ttft_.Add({{"model", name}}, kTtftBuckets));
+    for (const auto& id : models_[m].key_ids) {
+      KeyMetrics k;
+      for (const auto outcome : kOutcomes) {
+        k.attempts[static_cast<int>(outcome)] = &attempts_.Add(
+            {{"model", name}, {"key", id}, {"outcome", std::string(outcome_label(outcome))}});
+      }
+      k.prompt_tokens = &tokens_.Add({{"model", name}, {"key", id}, {"direction", "prompt"}});
+      k.completion_tokens =
+          &tokens_.Add({{"model", name}, {"key", id}, {"direction", "completion"}});
+      k.in_flight = &in_flight_.Add({{"model", name}, {"key", id}});
+      k.load_factor = &load_factor_.Add({{"model", name}, {"key", id}});
+      for (std::size_t s = 0; s < kKeyStates.size(); ++s) {
+        k.state[s] =
+            &key_state_.Add({{"model", name}, {"key", id}, {"state", std::string(kKeyStates[s])}});
+      }
+      k.state[0]->Set(1);
+      keys_[m].push_back(k);
+    }
+  }
+  overhead_all_ = &overhead_.Add({}, kOverheadBuckets);
+  retries_all_ = &retries_.Add({});
+  failovers_all_ = &failovers_.Add({});
+  queue_length_all_ = &queue_length_.Add({});
+  queue_wait_all_ = &queue_wait_.Add({}, kQueueBuckets);
+}
+
+const Metrics::KeyMetrics* Metrics::key(balance::Target target) const {
+  if (target.model >= keys_.size() || target.key >= keys_[target.model].size()) return nullptr;
+  return &keys_[target.model][target.key];
+}
+
+void Metrics::attempt(balance::Target target, AttemptOutcome outcome) {
+  if (const auto* k = key(target)) k->attempts[static_cast<int>(outcome)]->Increment();
+}
+
+void Metrics::tokens(balance::Target target, std::int64_t prompt, std::int64_t completion) {
+  const auto* k = key(target);
+  if (k == nullptr) return;
+  if (prompt > 0) k->prompt_tokens->Increment(static_cast<double>(prompt));
+  if (completion > 0) k->completion_tokens->Increment(static_cast<double>(completion));
+}
+
+void Metrics::retry(bool failover) {
+  retries_all_->Increment();
+  if (failover) failovers_all_->Increment();
+}
+
+void Metrics::queue_wait(Duration waited) {
+  queue_wait_all_->Observe(seconds(waited));
+}
+
+void Metrics::time_to_first_token(std::size_t model, Duration ttft) {
+  if (model < model_ttft_.size()) model_ttft_[model]->Observe(seconds(ttft));
+}
+
+void Metrics::gateway_overhead(Duration overhead) {
+  overhead_all_->Observe(std::max(0.0, seconds(overhead)));
+}
+
+prometheus::Counter& Metrics::requests(std::string_view model, std::string_view key,
+                                       std::string_view route, std::string_view status_class) {
+  return requests_.Add({{"model", std::string(model)},
+                        {"key", std::string(key)},
+                        {"route", std::string(route)},
+                        {"status_class", std::string(status_class)}});
+}
+
+prometheus::Histogram& Metrics::request_duration(std::string_view route) {
+  return request_duration_.Add({{"route", std::string(route)}}, kRequestBuckets);
+}
+
+void Metrics::refresh_pool(const balance::Pool& pool, std::size_t queue_length, TimePoint now) {
+  queue_length_all_->Set(static_cast<double>(queue_length));
+  for (std::size_t m = 0; m < pool.model_count() && m < keys_.size(); ++m) {
+    const auto report = balance::model_report(pool, m, now);
+    for (std::size_t i = 0; i < report.keys.size() && i < keys_[m].size(); ++i) {
+      const auto& r = report.keys[i];
+      const auto& k = keys_[m][i];
+      k.in_flight->Set(r.in_flight);
+      k.load_factor->Set(r.max > 0 ? r.current / r.max : 0.0);
+      for (std::size_t s = 0; s < kKeyStates.size(); ++s) {
+        k.state[s]->Set(r.state == kKeyStates[s] ? 1 : 0);
+      }
+    }
+  }
+}
+
+std::string Metrics::serialize() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+void RequestMetrics::request(std::string_view route, std::optional<balance::Target> target,
+                             int status, Duration total) {
+  std::string_view model;
+  std::string_view key;
+  if (target) {
+    if (const auto* m = metrics_.model(target->model); m && target->key < m->key_ids.size()) {
+      model = m->name;
+      key = m->key_ids[target->key];
+    }
+  }
+  const auto cls = status_class(status);
+  // The cache key: every label value, joined with a byte no label value contains.
+  scratch_.assign(route).append(1, '\x1f').append(cls).append(1, '\x1f').append(model);
+  scratch_.append(1, '\x1f').append(key);
+  auto it = requests_.find(scratch_);
+  if (it == requests_.end()) {
+    it = requests_.emplace(scratch_, &metrics_.requests(model, key, route, cls)).first;
+  }
+  it->second->Increment();
+
+  auto d = durations_.find(std::string(route));
+  if (d == durations_.end()) {
+    d = durations_.emplace(std::string(route), &metrics_.request_duration(route)).first;
+  }
+  d->second->Observe(seconds(total));
+}
+
+}  // namespace bc::telemetry

@@ -1,0 +1,131 @@
+// Every Prometheus metric family of the gateway, declared once here, and the cheap calls the
+// hot path makes. Label sets known at startup (model, key) are bound when Metrics is built, so
+// a request touches only atomics; label sets that depend on the request (route, status class)
+// are bound once per worker thread by RequestMetrics and cached there.
+//
+// Thread-safe: every method may be called from any worker thread. /metrics is served by our
+// own HTTP server: refresh_pool() then serialize().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "balance/pool.h"
+#include "core/clock.h"
+
+namespace bc::telemetry {
+
+// One configured model and its keys' public ids, indexed like the balance pool.
+struct ModelLabels {
+  std::string name;
+  std::vector<std::string> key_ids;
+};
+
+// How one upstream attempt ended (the `outcome` label of bc_upstream_attempts_total).
+enum class AttemptOutcome { kOk, kError, kRateLimited, kTimeout, kCancelled };
+std::string_view outcome_label(AttemptOutcome outcome);
+
+// "2xx", "4xx", ... for an HTTP status.
+std::string_view status_class(int status);
+
+// The Content-Type of the text exposition format.
+inline constexpr std::string_view kExpositionContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
+
+class Metrics {
+ public:
+  explicit Metrics(const std::vector<ModelLabels>& models);
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Hot path: label sets bound at construction; an out-of-range target is ignored.
+  void attempt(balance::Target target, AttemptOutcome outcome);
+  void tokens(balance::Target target, std::int64_t prompt, std::int64_t completion);
+  // A retry: an attempt after the first; a failover when it moved to another model.
+  void retry(bool failover);
+  void queue_wait(Duration waited);
+  void time_to_first_token(std::size_t model, Duration ttft);
+  void gateway_overhead(Duration overhead);
+
+  // Binds a label set of the per-request families (slow: the family's lock and a label map).
+  // Cache the result: see RequestMetrics.
+  prometheus::Counter& requests(std::string_view model, std::string_view key,
+                                std::string_view route, std::string_view status_class);
+  prometheus::Histogram& request_duration(std::string_view route);
+
+  // Sets the gauges sampled at scrape time: in-flight, load factor and state of every key,
+  // and the admission queue's length.
+  void refresh_pool(const balance::Pool& pool, std::size_t queue_length, TimePoint now);
+  // The text exposition format (version 0.0.4) of every family.
+  std::string serialize() const;
+
+  const ModelLabels* model(std::size_t index) const {
+    return index < models_.size() ? &models_[index] : nullptr;
+  }
+
+ private:
+  struct KeyMetrics {
+    prometheus::Counter* attempts[5] = {};  // by AttemptOutcome
+    prometheus::Counter* prompt_tokens = nullptr;
+    prometheus::Counter* completion_tokens = nullptr;
+    prometheus::Gauge* in_flight = nullptr;
+    prometheus::Gauge* load_factor = nullptr;
+    prometheus::Gauge* state[3] = {};  // ok, cooling, disabled
+  };
+  const KeyMetrics* key(balance::Target target) const;
+
+  std::vector<ModelLabels> models_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& request_duration_;
+  prometheus::Family<prometheus::Histogram>& ttft_;
+  prometheus::Family<prometheus::Histogram>& overhead_;
+  prometheus::Family<prometheus::Counter>& attempts_;
+  prometheus::Family<prometheus::Counter>& retries_;
+  prometheus::Family<prometheus::Counter>& failovers_;
+  prometheus::Family<prometheus::Gauge>& in_flight_;
+  prometheus::Family<prometheus::Gauge>& load_factor_;
+  prometheus::Family<prometheus::Gauge>& key_state_;
+  prometheus::Family<prometheus::Gauge>& queue_length_;
+  prometheus::Family<prometheus::Histogram>& queue_wait_;
+  prometheus::Family<prometheus::Counter>& tokens_;
+
+  std::vector<std::vector<KeyMetrics>> keys_;  // [model][key]
+  std::vector<prometheus::Histogram*> model_ttft_;
+  prometheus::Histogram* overhead_all_ = nullptr;
+  prometheus::Counter* retries_all_ = nullptr;
+  prometheus::Counter* failovers_all_ = nullptr;
+  prometheus::Gauge* queue_length_all_ = nullptr;
+  prometheus::Histogram* queue_wait_all_ = nullptr;
+};
+
+// One worker thread's cache of the per-request label sets. Not thread-safe: one per worker.
+class RequestMetrics {
+ public:
+  explicit RequestMetrics(Metrics& metrics) : metrics_(metrics) {}
+
+  // Counts one finished request. `route` is the route pattern (bounded: never a raw path);
+  // `target` the model and key that served it, if any.
+  void request(std::string_view route, std::optional<balance::Target> target, int status,
+               Duration total);
+
+ private:
+  Metrics& metrics_;
+  std::unordered_map<std::string, prometheus::Counter*> requests_;
+  std::unordered_map<std::string, prometheus::Histogram*> durations_;
+  std::string scratch_;
+};
+
+}  // namespace bc::telemetry
