@@ -736,6 +736,11 @@ TEST(ConfigLoader, ExampleFileLoadsWithItsEnvironment) {
   ASSERT_EQ(setenv("GEMINI_API_KEY", "gemini-test-key-0001", 1), 0);
   ASSERT_EQ(setenv("QIANFAN_API_KEY", "bce-v3/qianfan-test-0001", 1), 0);
   ASSERT_EQ(setenv("SPARK_API_PASSWORD", "spark-test-password", 1), 0);
+  ASSERT_EQ(setenv("DASHSCOPE_API_KEY", "sk-dashscope-test-0001", 1), 0);
+  ASSERT_EQ(setenv("MOONSHOT_API_KEY", "sk-moonshot-test-0001", 1), 0);
+  ASSERT_EQ(setenv("SILICONFLOW_API_KEY", "sk-siliconflow-test-0001", 1), 0);
+  ASSERT_EQ(setenv("OPENROUTER_API_KEY", "sk-or-test-0001", 1), 0);
+  unsetenv("VLLM_API_KEY");    // optional: ${VLLM_API_KEY:-no-key}
   unsetenv("OLLAMA_API_KEY");  // optional: ${OLLAMA_API_KEY:-ollama}
   const Config c = load_config_file(BC_SOURCE_DIR "/config/example.yaml");
   const ModelConfig* ds = c.find_model("deepseek-chat");
@@ -751,7 +756,7 @@ TEST(ConfigLoader, ExampleFileLoadsWithItsEnvironment) {
   EXPECT_EQ(glm->api_keys[0].key, "zhipu-test-key-0001");
   EXPECT_EQ(glm->api_keys[1].key, "zhipu-test-key-0002");
   EXPECT_EQ(c.active_models().size(), 3u);
-  EXPECT_EQ(c.models.size(), 9u);
+  EXPECT_EQ(c.models.size(), 15u);
   EXPECT_EQ(c.server.port, 9000);
   EXPECT_EQ(c.server.max_body_bytes, 8u * 1024 * 1024);
   EXPECT_EQ(c.queue.timeout_ms, 10'000);
@@ -783,6 +788,12 @@ TEST(ConfigLoader, ExampleFileLoadsWithItsEnvironment) {
       {"llama-local", "ollama", "ollama"},
       {"ernie-speed", "baidu", "bce-v3/qianfan-test-0001"},
       {"spark-lite", "spark", "spark-test-password"},
+      {"qwen-plus", "openai", "sk-dashscope-test-0001"},
+      {"moonshot-8k", "openai", "sk-moonshot-test-0001"},
+      {"siliconflow-qwen", "openai", "sk-siliconflow-test-0001"},
+      {"openrouter-llama", "openai", "sk-or-test-0001"},
+      {"vllm-local", "openai", "no-key"},
+      {"ollama-openai", "openai", "ollama"},
   };
   for (const auto& [name, provider, key] : entries) {
     const ModelConfig* m = c.find_model(name);
@@ -809,6 +820,10 @@ TEST(ConfigLoader, ExampleFileLoadsWithItsEnvironment) {
   unsetenv("GEMINI_API_KEY");
   unsetenv("QIANFAN_API_KEY");
   unsetenv("SPARK_API_PASSWORD");
+  unsetenv("DASHSCOPE_API_KEY");
+  unsetenv("MOONSHOT_API_KEY");
+  unsetenv("SILICONFLOW_API_KEY");
+  unsetenv("OPENROUTER_API_KEY");
 }
 
 TEST(ConfigLoader, ReadsClientKeysAndTheAccessLog) {
