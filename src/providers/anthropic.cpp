@@ -1,5 +1,4 @@
 #include "providers/anthropic.h"
-#include "core/json_text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
 #include "providers/native.h"
 #include "providers/openai.h"
 #include "providers/upstream_error.h"

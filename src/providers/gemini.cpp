@@ -1,5 +1,4 @@
 #include "providers/gemini.h"
-#include "core/json_text.h"
 
 #include <algorithm>
 #include <charconv>
@@ -8,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
 #include "providers/native.h"
 #include "providers/openai.h"
 #include "providers/upstream_error.h"

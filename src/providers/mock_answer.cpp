@@ -1,7 +1,8 @@
 #include "providers/mock_answer.h"
-#include "core/json_text.h"
 
 #include <boost/json.hpp>
+
+#include "core/json_text.h"
 
 namespace bc::providers {
 

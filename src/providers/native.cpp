@@ -1,9 +1,10 @@
 #include "providers/native.h"
-#include "core/json_text.h"
 
 #include <algorithm>
 
 #include <boost/json.hpp>
+
+#include "core/json_text.h"
 
 namespace bc::providers {
 

@@ -1,8 +1,8 @@
 #include "providers/ollama.h"
-#include "core/json_text.h"
 
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
 #include "providers/native.h"
 #include "providers/openai.h"
 #include "providers/upstream_error.h"

@@ -1,8 +1,9 @@
 #include "providers/openai.h"
-#include "core/json_text.h"
 
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
+#include "providers/native.h"
 #include "providers/upstream_error.h"
 
 namespace bc::providers {
@@ -29,12 +30,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Token counts from the upstream, bounded (a huge double would overflow the conversion).
 std::int64_t to_int(const json::value* v) {
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->as_double());
-  return 0;
+  return json_int(v);
 }
 
 Error tagged(Error e, const Dialect& dialect) {

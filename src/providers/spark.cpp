@@ -1,11 +1,11 @@
 #include "providers/spark.h"
-#include "core/json_text.h"
 
 #include <algorithm>
 #include <cctype>
 
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
 #include "providers/adapter_util.h"
 #include "providers/openai.h"
 #include "providers/upstream_error.h"

@@ -1,5 +1,4 @@
 #include "providers/upstream_error.h"
-#include "core/json_text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -8,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
 #include "core/mask.h"
 
 namespace bc::providers {

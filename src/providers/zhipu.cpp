@@ -1,5 +1,4 @@
 #include "providers/zhipu.h"
-#include "core/json_text.h"
 
 #include <algorithm>
 #include <charconv>
@@ -9,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
 #include "providers/jwt.h"
 #include "providers/openai.h"
 #include "providers/upstream_error.h"
