@@ -249,7 +249,9 @@ Status OpenAiStreamDecoder::event(SseEvent& ev, std::vector<ChatDelta>& out) {
   if (const auto* u = chunk.if_contains("usage"); u != nullptr && u->is_object()) {
     delta.usage = read_usage(u->as_object());
   }
-  if (changed) {
+  // A multi-line `data:` event joins its lines with a line feed; relayed raw it
+  // would break the SSE framing towards the client, so such a chunk is rewritten.
+  if (changed || data.find_first_of("\r\n") != std::string_view::npos) {
     delta.chunk_json = json_text(chunk);
   } else if (data.size() == ev.data.size()) {
     delta.chunk_json = std::move(ev.data);  // relayed as the upstream sent it

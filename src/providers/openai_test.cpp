@@ -226,6 +226,23 @@ TEST(OpenAiStream, SameChunksAtEverySplitAndByteByByte) {
   EXPECT_EQ(d.deltas.size(), 5u);
 }
 
+TEST(OpenAiStream, AChunkSpreadOverSeveralDataLinesIsRewrittenOnOneLine) {
+  // SSE joins the `data:` lines of one event with a line feed; relaying that
+  // text raw would end the client's event in the middle of the JSON.
+  const Decoded d =
+      testing::decode_whole(openai_decoder(),
+                            "data: {\"object\":\"chat.completion.chunk\",\n"
+                            "data:  \"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"
+                            "data: [DONE]\n\n");
+  ASSERT_FALSE(d.error) << d.error->message;
+  ASSERT_EQ(d.deltas.size(), 1u);
+  EXPECT_EQ(d.deltas[0].chunk_json.find_first_of("\r\n"), std::string::npos)
+      << d.deltas[0].chunk_json;
+  EXPECT_EQ(d.deltas[0].text, "hi");
+  EXPECT_EQ(json::parse(d.deltas[0].chunk_json).at("choices").at(0).at("delta").at("content"),
+            json::value("hi"));
+}
+
 TEST(OpenAiStream, ConcatenatesTextOfAllChoices) {
   const Decoded d = testing::decode_whole(
       openai_decoder(),
