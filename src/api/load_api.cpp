@@ -32,6 +32,13 @@ json::object key_json(const balance::KeyReport& k) {
   o["max"] = number(k.max);
   o["in_flight"] = k.in_flight;
   o["state"] = k.state;
+  if (k.remaining) {
+    // When the key takes traffic again, as wall-clock time for people and as a countdown.
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(*k.remaining).count();
+    const auto until = std::chrono::system_clock::now() + std::chrono::milliseconds(ms);
+    o["until"] = utc_timestamp(until);
+    o["remaining_ms"] = ms;
+  }
   if (k.latency_ms) {
     o["latency_ms"] = number(std::round(*k.latency_ms * 10) / 10);
   } else {

@@ -23,8 +23,8 @@ std::string sse_error_event(const Error& error) {
   return "data: " + error.to_json() + "\n\n";
 }
 
-std::string utc_timestamp() {
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+std::string utc_timestamp(std::chrono::system_clock::time_point at) {
+  const auto now = std::chrono::system_clock::to_time_t(at);
   std::tm tm{};
   gmtime_r(&now, &tm);
   char buf[32];

@@ -2,6 +2,7 @@
 // right status (and Retry-After on 429/503 when the error knows how long to wait).
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "core/error.h"
@@ -17,7 +18,8 @@ awaitable<void> send_error(net::ResponseWriter& writer, const Error& error, Head
 // The SSE / text event that ends a stream with an error (after the head was sent).
 std::string sse_error_event(const Error& error);
 
-// Current UTC time as ISO 8601 with seconds, e.g. 2026-11-27T15:36:25Z.
-std::string utc_timestamp();
+// A UTC time (default: now) as ISO 8601 with seconds, e.g. 2026-11-27T15:36:25Z.
+std::string utc_timestamp(
+    std::chrono::system_clock::time_point at = std::chrono::system_clock::now());
 
 }  // namespace bc::api

@@ -31,8 +31,16 @@ Gauge gauge(const KeyLoad& load, Capacity capacity, TimePoint now) {
 }
 
 std::string_view state_of(const KeyLoad& load, TimePoint now) {
-  if (load.disabled()) return "disabled";
+  if (load.disabled()) return "quarantined";
   if (load.cooling(now)) return "cooling";
+  switch (load.breaker().state(now)) {
+    case Breaker::State::kOpen:
+      return "open";
+    case Breaker::State::kHalfOpen:
+      return "half_open";
+    case Breaker::State::kClosed:
+      break;
+  }
   return "ok";
 }
 
@@ -50,6 +58,8 @@ KeyReport report_key(const Pool& pool, Target target, TimePoint now) {
   r.max = g.max;
   r.in_flight = load.in_flight();
   r.state = state_of(load, now);
+  if (r.state == "cooling") r.remaining = load.cooling_until() - now;
+  if (r.state == "open") r.remaining = *load.breaker().open_until() - now;
   if (auto latency = load.latency()) {
     r.latency_ms = std::chrono::duration<double, std::milli>(*latency).count();
   }
@@ -72,7 +82,7 @@ ModelReport model_report(const Pool& pool, std::size_t model, TimePoint now) {
     KeyReport key = report_key(pool, {static_cast<std::uint32_t>(model), k}, now);
     r.current += key.current;
     if (key.max <= 0) unlimited = true;
-    if (key.state != "disabled") r.max += key.max;
+    if (key.state != "quarantined") r.max += key.max;
     any_free = any_free || key.effective_weight > 0;
     r.keys.push_back(std::move(key));
   }
@@ -102,7 +112,8 @@ double load_percent(const Pool& pool, TimePoint now) {
       if (load.disabled()) continue;
       const Gauge g = gauge(load, capacity, now);
       if (g.max <= 0) continue;
-      sum += load.cooling(now) ? 1.0 : std::min(1.0, g.current / g.max);
+      const bool out = load.cooling(now) || load.breaker().state(now) == Breaker::State::kOpen;
+      sum += out ? 1.0 : std::min(1.0, g.current / g.max);
       ++counted;
     }
   }

@@ -26,7 +26,12 @@ struct KeyReport {
   double current = 0;           // in the model's capacity type
   double max = 0;               // 0: unlimited
   int in_flight = 0;
-  std::string_view state;            // "ok", "cooling" or "disabled"
+  // "ok"; "cooling" (rate limited); "quarantined" (the upstream refused the key, until an
+  // operator acts or a reload); "open" (its circuit breaker took it out after repeated
+  // upstream faults); "half_open" (one trial request decides whether it comes back).
+  std::string_view state;
+  // For "cooling" and "open": how long until the key may take traffic again.
+  std::optional<Duration> remaining;
   std::optional<double> latency_ms;  // the latency EWMA, once measured
 };
 
@@ -49,7 +54,8 @@ struct CapacityReport {
 };
 
 // How loaded the whole pool is, 0-100: the mean over usable keys with a limit of each key's
-// used fraction (a cooling key counts as full; disabled and unlimited keys are left out).
+// used fraction (a cooling or open key counts as full; quarantined and unlimited keys are left
+// out).
 double load_percent(const Pool& pool, TimePoint now);
 CapacityReport capacity_report(const Pool& pool, TimePoint now);
 ModelReport model_report(const Pool& pool, std::size_t model, TimePoint now);

@@ -62,7 +62,7 @@ TEST(Capacity, ShowsCoolingAndDisabledKeys) {
   const ModelReport chat = model_report(*pool, 0, at(1));
   EXPECT_EQ(chat.keys[0].state, "cooling");
   EXPECT_EQ(chat.keys[0].effective_weight, 0);
-  EXPECT_EQ(chat.keys[1].state, "disabled");
+  EXPECT_EQ(chat.keys[1].state, "quarantined");
   EXPECT_EQ(chat.max, 4);  // the disabled key has no capacity to offer
   EXPECT_EQ(chat.effective_weight, 0);
   // The cooling key counts as full; the disabled one is left out; the qps key is idle.

@@ -44,14 +44,16 @@ struct KeyLoad::Windows {
 };
 
 KeyLimits KeyLimits::of(const ModelSpec& spec) {
-  return KeyLimits{spec.max_concurrency, spec.max_qps, spec.rpm, spec.tpm, spec.decay_factor};
+  return KeyLimits{spec.max_concurrency, spec.max_qps, spec.rpm, spec.tpm,
+                   spec.decay_factor,    spec.breaker};
 }
 
 KeyLoad::KeyLoad(const KeyLimits& limits)
     : max_concurrency_(limits.max_concurrency),
       windowed_(limits.max_qps > 0 || limits.rpm > 0 || limits.tpm > 0),
       limits_(limits),
-      windows_(std::make_unique<Windows>(limits)) {
+      windows_(std::make_unique<Windows>(limits)),
+      breaker_(limits.breaker) {
   publish();
 }
 
@@ -94,7 +96,7 @@ void KeyLoad::publish() const {
 }
 
 bool KeyLoad::can_take(const Demand& demand, TimePoint now) const {
-  if (disabled() || cooling(now)) return false;
+  if (disabled() || cooling(now) || !breaker_.may_pass(now)) return false;
   if (max_concurrency_ > 0 && in_flight() >= max_concurrency_) return false;
   if (!windowed_) return true;
   const std::int64_t tokens = reservation(demand);
@@ -137,6 +139,11 @@ std::optional<Admission> KeyLoad::try_admit(const Demand& demand, TimePoint now)
       in_flight_.fetch_sub(1, std::memory_order_acq_rel);
       return std::nullopt;
     }
+    // The breaker last: a trial it grants is then never given back unused.
+    if (!breaker_.admit(now, admission.trial)) {
+      in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+      return std::nullopt;
+    }
     w.qps.add(1, now);
     w.rpm.add(1, now);
     if (w.tpm.limited()) {
@@ -144,11 +151,17 @@ std::optional<Admission> KeyLoad::try_admit(const Demand& demand, TimePoint now)
       admission.bucket = w.tpm.add(tokens, now);
     }
     publish();
+    return admission;
+  }
+  if (!breaker_.admit(now, admission.trial)) {
+    in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+    return std::nullopt;
   }
   return admission;
 }
 
-void KeyLoad::release() {
+void KeyLoad::release(const Admission& admission, bool settled) {
+  if (!settled) breaker_.abandon(admission.trial);
   in_flight_.fetch_sub(1, std::memory_order_acq_rel);
 }
 
@@ -182,6 +195,10 @@ void KeyLoad::learn(const Admission& admission, const Outcome& outcome,
       publish();
     }
   }
+  const auto verdict = outcome.ok      ? Breaker::Verdict::kSuccess
+                       : outcome.fault ? Breaker::Verdict::kFault
+                                       : Breaker::Verdict::kNeutral;
+  breaker_.record(admission.trial, verdict, now);
   switch (outcome.action) {
     case KeyAction::kCooldown: {
       const auto length = outcome.cooldown.count() > 0 ? outcome.cooldown : default_cooldown;
@@ -238,6 +255,17 @@ std::optional<TimePoint> KeyLoad::next_available(const Demand& demand, TimePoint
   if (disabled()) return std::nullopt;
   if (max_concurrency_ > 0 && in_flight() >= max_concurrency_) return std::nullopt;
   TimePoint at = std::max(now, cooling_until());
+  switch (breaker_.state(now)) {
+    case Breaker::State::kOpen:
+      at = std::max(at, *breaker_.open_until());
+      break;
+    case Breaker::State::kHalfOpen:
+      // Only the trial's end can let the next request through; its release wakes the queue.
+      if (!breaker_.may_pass(now)) return std::nullopt;
+      break;
+    case Breaker::State::kClosed:
+      break;
+  }
   const std::int64_t tokens = reservation(demand);
   Windows& w = *windows_;
   std::lock_guard guard(w.lock);

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 
+#include "balance/breaker.h"
 #include "balance/pool.h"
 #include "balance/rate_window.h"
 #include "balance/spin_lock.h"
@@ -29,6 +30,7 @@ struct KeyLimits {
   std::int64_t rpm = 0;     // 0: unlimited
   std::int64_t tpm = 0;     // 0: unlimited
   double decay_factor = 0.8;
+  BreakerSettings breaker;
 
   static KeyLimits of(const ModelSpec& spec);
 };
@@ -37,6 +39,7 @@ struct KeyLimits {
 struct Admission {
   std::int64_t tokens = 0;  // the reserved estimate
   std::int64_t bucket = 0;  // where in the token window it sits
+  bool trial = false;       // the half-open trial of the breaker
 };
 
 class alignas(64) KeyLoad {
@@ -62,13 +65,15 @@ class alignas(64) KeyLoad {
   // Checks every limit and takes a slot, a start and the token estimate, all or nothing.
   std::optional<Admission> try_admit(const Demand& demand, TimePoint now);
   // Frees the in-flight slot. The start stays counted; the reservation stays as estimated.
-  void release();
+  // `settled`: learn() has already had the outcome; otherwise a breaker trial is abandoned.
+  void release(const Admission& admission, bool settled);
   // Learns from an ended attempt: latency, real token use, cooldown or disable. Does not free
   // the slot (release() does).
   void learn(const Admission& admission, const Outcome& outcome,
              std::chrono::milliseconds default_cooldown, TimePoint now);
 
   void set_disabled(bool disabled) { disabled_.store(disabled, std::memory_order_relaxed); }
+  const Breaker& breaker() const { return breaker_; }
   // Extends the cooldown to `until` (never shortens it).
   void cool_down(TimePoint until);
 
@@ -107,6 +112,7 @@ class alignas(64) KeyLoad {
 
   const KeyLimits limits_;
   const std::unique_ptr<Windows> windows_;
+  Breaker breaker_;
 };
 
 }  // namespace bc::balance

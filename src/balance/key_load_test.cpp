@@ -28,7 +28,7 @@ TEST(KeyLoad, AdmitsUpToMaxConcurrencyAndReleaseFreesASlot) {
   EXPECT_FALSE(load.can_take(demand, at(0)));
   EXPECT_FALSE(load.try_admit(demand, at(0)));
   EXPECT_EQ(load.in_flight(), 2);
-  load.release();
+  load.release(Admission{}, true);
   EXPECT_TRUE(load.can_take(demand, at(0)));
   EXPECT_TRUE(load.try_admit(demand, at(0)));
 }
@@ -107,13 +107,14 @@ TEST(KeyLoad, ConcurrentAdmittersNeverExceedMaxConcurrency) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 20000; ++i) {
-        if (!load.try_admit({}, at(0))) continue;
+        const auto admission = load.try_admit({}, at(0));
+        if (!admission) continue;
         const int now = held.fetch_add(1) + 1;
         int seen = observed.load();
         while (now > seen && !observed.compare_exchange_weak(seen, now)) {
         }
         held.fetch_sub(1);
-        load.release();
+        load.release(*admission, false);
       }
     });
   }
@@ -145,7 +146,7 @@ TEST(KeyLoad, CanTakeAgreesWithTryAdmitUnderEveryLimit) {
       continue;
     }
     ++admitted;
-    load.release();
+    load.release(*admission, true);
     if (rng.next() % 2 == 0) {
       Outcome outcome = testing::ok_outcome();
       const auto real = static_cast<std::int64_t>(rng.next() % 400);

@@ -166,7 +166,8 @@ Lease::Lease(Lease&& other) noexcept
       target_(other.target_),
       started_(other.started_),
       reserved_tokens_(other.reserved_tokens_),
-      reserved_bucket_(other.reserved_bucket_) {}
+      reserved_bucket_(other.reserved_bucket_),
+      breaker_trial_(other.breaker_trial_) {}
 
 Lease& Lease::operator=(Lease&& other) noexcept {
   if (this != &other) {
@@ -176,6 +177,7 @@ Lease& Lease::operator=(Lease&& other) noexcept {
     started_ = other.started_;
     reserved_tokens_ = other.reserved_tokens_;
     reserved_bucket_ = other.reserved_bucket_;
+    breaker_trial_ = other.breaker_trial_;
   }
   return *this;
 }
@@ -303,18 +305,17 @@ std::optional<Lease> Pool::try_acquire(Target target, const Demand& demand, Time
   Lease lease(this, target, now);
   lease.reserved_tokens_ = admission->tokens;
   lease.reserved_bucket_ = admission->bucket;
+  lease.breaker_trial_ = admission->trial;
   return std::optional<Lease>(std::move(lease));
 }
 
 void Pool::release(const Lease& lease, const Outcome* outcome, TimePoint now) {
   ModelState& model = impl_->models[lease.target_.model];
   KeyLoad& load = model.keys[lease.target_.key];
+  const Admission admission{lease.reserved_tokens_, lease.reserved_bucket_, lease.breaker_trial_};
   // Learn first, so a cooldown is in place before the slot shows as free.
-  if (outcome != nullptr) {
-    load.learn(Admission{lease.reserved_tokens_, lease.reserved_bucket_}, *outcome,
-               model.spec.cooldown, now);
-  }
-  load.release();
+  if (outcome != nullptr) load.learn(admission, *outcome, model.spec.cooldown, now);
+  load.release(admission, outcome != nullptr);
   model.in_flight.fetch_sub(1, std::memory_order_relaxed);
   if (impl_->listener) impl_->listener(lease.target_);
 }

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "balance/breaker.h"
 #include "core/chat.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -46,6 +47,8 @@ struct ModelSpec {
   // How long a request may wait for a free key of this model; 0: the gateway's global setting.
   // Data only: the gateway runs the queue (see Pool::next_available and the release listener).
   std::chrono::milliseconds queue_timeout{0};
+  // When repeated upstream faults take a key out of selection (balance/breaker.h).
+  BreakerSettings breaker;
 };
 
 // What a request needs from a target.
@@ -71,6 +74,9 @@ struct Outcome {
   std::optional<Usage> usage;
   KeyAction action = KeyAction::kNone;
   std::chrono::milliseconds cooldown{0};
+  // The upstream itself failed (5xx, connect error, timeout, broken answer): counts towards
+  // the key's circuit breaker. Never set for the caller's own errors or rate limits.
+  bool fault = false;
 };
 
 class Pool;
@@ -98,6 +104,7 @@ class Lease {
   TimePoint started_;
   std::int64_t reserved_tokens_ = 0;  // the token estimate reserved at admission
   std::int64_t reserved_bucket_ = 0;  // where in the token window it was reserved
+  bool breaker_trial_ = false;        // the half-open trial of the key's breaker
 };
 
 class Pool {

@@ -269,6 +269,57 @@ TEST(PoolLease, AnUnsettledLeaseFreesItsSlotAndTeachesNothing) {
   EXPECT_FALSE(pool->load({0, 0}).latency().has_value());
 }
 
+Outcome fault_outcome() {
+  Outcome o;
+  o.fault = true;
+  o.latency = std::chrono::milliseconds(5);
+  return o;
+}
+
+TEST(PoolBreaker, RepeatedFaultsTakeAKeyOutAndOneTrialBringsItBack) {
+  ModelSpec spec = model_spec("m", {1, 1});
+  spec.breaker.failures = 2;
+  spec.breaker.window = std::chrono::seconds(10);
+  spec.breaker.open_for = std::chrono::seconds(30);
+  auto pool = make_pool({spec});
+  Rng rng(1);
+  for (double t : {1.0, 2.0}) pool->try_acquire({0, 0}, {}, at(t))->settle(fault_outcome(), at(t));
+  // Open: only the other key is offered, and the pool knows when the first returns.
+  for (int i = 0; i < 50; ++i) {
+    for (const auto& target : pool->candidates({}, at(3), rng)) EXPECT_EQ(target.key, 1u);
+  }
+  EXPECT_FALSE(pool->try_acquire({0, 0}, {}, at(31.9)));
+  // Half-open: one lease is the trial; while it runs nobody else gets the key.
+  auto trial = pool->try_acquire({0, 0}, {}, at(32));
+  ASSERT_TRUE(trial);
+  EXPECT_FALSE(pool->try_acquire({0, 0}, {}, at(32.5)));
+  trial->settle(ok_outcome(), at(33));
+  EXPECT_TRUE(pool->try_acquire({0, 0}, {}, at(33)));
+}
+
+TEST(PoolBreaker, ATrialWhoseClientLeftFreesTheTrialForTheNextRequest) {
+  ModelSpec spec = model_spec("m", {1});
+  spec.breaker.failures = 1;
+  auto pool = make_pool({spec});
+  pool->try_acquire({0, 0}, {}, at(0))->settle(fault_outcome(), at(0));
+  {
+    auto trial = pool->try_acquire({0, 0}, {}, at(100));
+    ASSERT_TRUE(trial);
+  }  // unsettled
+  EXPECT_TRUE(pool->try_acquire({0, 0}, {}, at(100)));
+}
+
+TEST(PoolBreaker, NextAvailableIsTheEndOfTheOpenPeriod) {
+  ModelSpec spec = model_spec("m", {1});
+  spec.breaker.failures = 1;
+  spec.breaker.open_for = std::chrono::seconds(20);
+  auto pool = make_pool({spec});
+  pool->try_acquire({0, 0}, {}, at(5))->settle(fault_outcome(), at(5));
+  const auto next = pool->next_available({}, at(6));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(*next, at(25));
+}
+
 TEST(PoolLease, MovingALeaseMovesTheSlotAndSettlingTwiceIsHarmless) {
   auto pool = make_pool({model_spec("m", {1}, "concurrency", 2)});
   auto first = pool->try_acquire({0, 0}, {}, at(0));

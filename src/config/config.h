@@ -24,6 +24,15 @@ struct MockConfig {
   std::string reply;              // fixed answer; empty: a short generated answer
 };
 
+// A key's circuit breaker (balance/breaker.h): after `failures` upstream faults (5xx, connect
+// errors, timeouts) within `window_ms` the key takes no traffic for `open_ms`, then one trial
+// request decides whether it comes back.
+struct BreakerConfig {
+  int failures = 5;  // 0: the breaker never opens
+  int window_ms = 30'000;
+  int open_ms = 30'000;
+};
+
 struct ModelConfig {
   std::string name;      // the key under `models:`; what clients put in "model"
   std::string provider;  // openai | zhipu | mock
@@ -52,6 +61,8 @@ struct ModelConfig {
   int connect_timeout_ms = 0;
   int first_byte_timeout_ms = 0;
   int idle_timeout_ms = 0;
+  int total_timeout_ms = 0;  // 0: the global `retry.total_timeout_ms`
+  BreakerConfig breaker;     // the global `breaker`, with this model's own fields over it
   int line = 0;
 };
 
@@ -80,6 +91,16 @@ struct UpstreamConfig {
 struct QueueConfig {
   int timeout_ms = 10'000;   // past this a queued request gets 429 with Retry-After; 0: no queue
   int max_waiting = 10'000;  // more waiting requests than this are refused at once
+};
+
+// How far one request may go to find an answer.
+struct RetryConfig {
+  // Other models a request for any model may move on to after its first model failed (the
+  // keys tried within each model are bounded by that model's max_retries).
+  int max_model_failovers = 2;
+  // The whole request (queueing, every attempt, the streamed answer) must end within this,
+  // so retries cannot stack timeouts. Per model: `total_timeout_ms`.
+  int total_timeout_ms = 300'000;
 };
 
 struct AdminConfig {
@@ -114,6 +135,8 @@ struct Config {
   ServerConfig server;
   UpstreamConfig upstream;
   QueueConfig queue;
+  RetryConfig retry;
+  BreakerConfig breaker;
   AdminConfig admin;
   AuthConfig auth;
   LogConfig log;

@@ -22,8 +22,11 @@ using detail::Reader;
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"server", "upstream", "queue",          "admin",
-                                           "auth",   "log",      "enabled_models", "models"};
+const std::vector<std::string> kTopKeys = {"server",         "upstream", "queue", "retry",
+                                           "breaker",        "admin",    "auth",  "log",
+                                           "enabled_models", "models"};
+const std::vector<std::string> kRetryKeys = {"max_model_failovers", "total_timeout_ms"};
+const std::vector<std::string> kBreakerKeys = {"failures", "window_ms", "open_ms"};
 const std::vector<std::string> kAuthKeys = {"client_keys"};
 const std::vector<std::string> kClientKeyKeys = {"name", "key", "models", "rpm"};
 const std::vector<std::string> kLogKeys = {"access"};
@@ -62,6 +65,8 @@ const std::vector<std::string> kModelKeys = {"provider",
                                              "connect_timeout_ms",
                                              "first_byte_timeout_ms",
                                              "idle_timeout_ms",
+                                             "total_timeout_ms",
+                                             "breaker",
                                              "mock"};
 const std::vector<std::string> kKeyKeys = {"key", "weight", "name"};
 const std::vector<std::string> kMockKeys = {"latency_ms", "tokens_per_second", "reply"};
@@ -123,6 +128,9 @@ class Loader {
     if (const Entry* e = top.find("server")) read_server(*e);
     if (const Entry* e = top.find("upstream")) read_upstream(*e);
     if (const Entry* e = top.find("queue")) read_queue(*e);
+    if (const Entry* e = top.find("retry")) read_retry(*e);
+    // Before the models: they start from the global breaker settings.
+    if (const Entry* e = top.find("breaker")) read_breaker(*e, "breaker", config_.breaker);
     if (const Entry* e = top.find("admin")) read_admin(*e);
     if (const Entry* e = top.find("models")) {
       read_models(*e);
@@ -255,6 +263,21 @@ class Loader {
     m.get("max_waiting", config_.queue.max_waiting, 0);
   }
 
+  void read_retry(const Entry& e) {
+    MapReader m(reader_, e.value, e.line, "retry", kRetryKeys);
+    if (!m.ok()) return;
+    m.get("max_model_failovers", config_.retry.max_model_failovers, 0, 10);
+    m.get("total_timeout_ms", config_.retry.total_timeout_ms, 1);
+  }
+
+  void read_breaker(const Entry& e, const std::string& path, BreakerConfig& b) {
+    MapReader m(reader_, e.value, e.line, path, kBreakerKeys);
+    if (!m.ok()) return;
+    m.get("failures", b.failures, 0, 1000);
+    m.get("window_ms", b.window_ms, 1);
+    m.get("open_ms", b.open_ms, 1);
+  }
+
   void read_admin(const Entry& e) {
     MapReader m(reader_, e.value, e.line, "admin", kAdminKeys);
     if (!m.ok()) return;
@@ -315,6 +338,9 @@ class Loader {
     r.get("connect_timeout_ms", m.connect_timeout_ms, 0);
     r.get("first_byte_timeout_ms", m.first_byte_timeout_ms, 0);
     r.get("idle_timeout_ms", m.idle_timeout_ms, 0);
+    r.get("total_timeout_ms", m.total_timeout_ms, 0);
+    m.breaker = config_.breaker;
+    if (const Entry* b = r.find("breaker")) read_breaker(*b, r.field("breaker"), m.breaker);
     read_keys(r, m);
     if (const Entry* mock = r.find("mock")) read_mock(r, *mock, m);
     config_.models.push_back(std::move(m));

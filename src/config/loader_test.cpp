@@ -558,6 +558,66 @@ models:
   EXPECT_EQ(c.models.at(0).cooldown_ms, 0);
 }
 
+TEST(ConfigLoader, RetryAndBreakerAreReadAndAModelOverridesSomeBreakerFields) {
+  const Config c = load(R"(
+retry: {max_model_failovers: 1, total_timeout_ms: 120000}
+breaker: {failures: 4, window_ms: 20000, open_ms: 9000}
+models:
+  a: {provider: mock, total_timeout_ms: 5000, breaker: {failures: 2}}
+  b: {provider: mock}
+)");
+  EXPECT_EQ(c.retry.max_model_failovers, 1);
+  EXPECT_EQ(c.retry.total_timeout_ms, 120000);
+  const auto& a = c.models.at(0);
+  EXPECT_EQ(a.total_timeout_ms, 5000);
+  EXPECT_EQ(a.breaker.failures, 2);
+  EXPECT_EQ(a.breaker.window_ms, 20000);  // from the global breaker
+  EXPECT_EQ(a.breaker.open_ms, 9000);
+  const auto& b = c.models.at(1);
+  EXPECT_EQ(b.total_timeout_ms, 0);
+  EXPECT_EQ(b.breaker.failures, 4);
+}
+
+TEST(ConfigLoader, RetryAndBreakerDefaults) {
+  const Config c = load(R"(
+models:
+  a: {provider: mock}
+)");
+  EXPECT_EQ(c.retry.max_model_failovers, 2);
+  EXPECT_EQ(c.retry.total_timeout_ms, 300000);
+  EXPECT_EQ(c.models.at(0).breaker.failures, 5);
+  EXPECT_EQ(c.models.at(0).breaker.window_ms, 30000);
+  EXPECT_EQ(c.models.at(0).breaker.open_ms, 30000);
+}
+
+TEST(ConfigLoader, BadRetryAndBreakerValuesNameFieldAndLine) {
+  const auto issues = issues_of(R"(
+retry:
+  max_model_failovers: 11
+  total_timeout_ms: 0
+breaker:
+  failures: -1
+  window_ms: 0
+  open_secs: 5
+models:
+  m:
+    provider: mock
+    total_timeout_ms: -1
+    breaker: {open_ms: 0}
+)");
+  std::vector<std::string> lines;
+  for (const auto& i : issues) lines.push_back(i.to_string());
+  ASSERT_EQ(lines.size(), 7u) << ::testing::PrintToString(lines);
+  EXPECT_EQ(lines[0], "test.yaml:2: retry.max_model_failovers: must be between 0 and 10, got 11");
+  EXPECT_EQ(lines[1], "test.yaml:3: retry.total_timeout_ms: must be > 0, got 0");
+  EXPECT_EQ(lines[2], "test.yaml:5: breaker.failures: must be between 0 and 1000, got -1");
+  EXPECT_EQ(lines[3], "test.yaml:6: breaker.window_ms: must be > 0, got 0");
+  EXPECT_NE(lines[4].find("test.yaml:7: breaker.open_secs: unknown key"), std::string::npos)
+      << lines[4];
+  EXPECT_EQ(lines[5], "test.yaml:11: models.m.total_timeout_ms: must be >= 0, got -1");
+  EXPECT_EQ(lines[6], "test.yaml:12: models.m.breaker.open_ms: must be > 0, got 0");
+}
+
 TEST(ConfigLoader, BalancingValuesOutOfRangeNameFieldAndLine) {
   const auto issues = issues_of(R"(
 queue:

@@ -23,6 +23,11 @@ balance::Outcome failure(const Error& e, Duration latency) {
   o.latency = latency;
   o.action = e.key_action;
   o.cooldown = e.cooldown;
+  // Faults of the upstream itself open the key's breaker; rate limits and refused
+  // credentials have their own answers, and the caller's mistakes are nobody's fault.
+  o.fault = e.retryable && e.key_action == KeyAction::kNone &&
+            (e.kind == ErrorKind::kUpstream || e.kind == ErrorKind::kTimeout ||
+             e.kind == ErrorKind::kUnavailable || e.kind == ErrorKind::kInternal);
   return o;
 }
 
@@ -75,9 +80,13 @@ struct Forwarder::Attempt {
 };
 
 struct Forwarder::CallState {
+  bool planned = false;  // the budgets and deadline below are set
   std::vector<balance::Target> tried;
   std::optional<Error> last_error;
-  int max_attempts = 1;
+  std::size_t max_models = 1;              // 1 + retry.max_model_failovers for any-model requests
+  std::vector<std::size_t> models;         // the distinct models tried, in order
+  TimePoint request_deadline;              // the whole request ends by then
+  std::chrono::milliseconds total{0};      // ... which is this long after its start
   std::optional<TimePoint> deadline;       // for waiting in the admission queue
   std::vector<balance::Target> refreshed;  // keys whose derived token was renewed once
   AdmissionQueue::Ticket ticket;
@@ -124,16 +133,19 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
   }
   demand.needs_tools = request.has_tools();
   demand.estimated_tokens = estimate_tokens(request);
-  if (state.tried.empty()) {
-    int retries = 0;
+  if (!state.planned) {
+    state.planned = true;
     bool any_tools = false;
     for (std::size_t i = 0; i < gateway_->model_count(); ++i) {
       if (demand.model && *demand.model != i) continue;
-      // The retry budget: the named model's max_retries, or the largest of any model's.
-      retries = std::max(retries, gateway_->model(i).config->max_retries);
+      // The deadline: the named model's total timeout, or the longest of any model's.
+      state.total = std::max(state.total, gateway_->model(i).total_timeout);
       any_tools = any_tools || gateway_->model(i).config->supports_tools;
     }
-    state.max_attempts = retries + 1;
+    state.request_deadline = Clock::now() + state.total;
+    state.max_models =
+        demand.model ? 1
+                     : 1 + static_cast<std::size_t>(gateway_->config().retry.max_model_failovers);
     if (demand.needs_tools && !any_tools) {
       co_return Error::invalid_request(demand.model
                                            ? "model '" + request.model + "' does not support tools"
@@ -141,20 +153,20 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
                                        "tools_not_supported");
     }
   }
-  // Enough candidates to find an untried one each time; building the whole list costs far more.
-  demand.max_candidates = static_cast<std::size_t>(state.max_attempts);
+  // The first attempt needs one candidate (a few, should another request take the first);
+  // a retry, rare, looks at them all, since budgets may rule out the first ones.
+  demand.max_candidates = state.tried.empty() ? 3 : 0;
   auto& queue = gateway_->queue();
 
-  while (static_cast<int>(state.tried.size()) < state.max_attempts) {
+  while (has_budget(state, demand)) {
     if (client.client_gone()) co_return client_gone_error();
     const auto now = Clock::now();
+    if (now >= state.request_deadline) co_return deadline_error(state);
     std::optional<balance::Lease> lease;
     // Requests already waiting go first: a newcomer queues behind them instead of overtaking.
     if (state.ticket.queued() || !queue.has_waiters(demand)) {
       for (const auto& target : pool.candidates(demand, now, rng_)) {
-        if (std::find(state.tried.begin(), state.tried.end(), target) != state.tried.end()) {
-          continue;
-        }
+        if (!may_try(state, target)) continue;
         lease = pool.try_acquire(target, demand, now);
         if (lease) break;
       }
@@ -169,7 +181,7 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
         if (state.last_error) break;
         co_return no_usable_key_error(request, demand);
       }
-      if (!state.deadline) state.deadline = now + timeout;
+      if (!state.deadline) state.deadline = std::min(now + timeout, state.request_deadline);
       const auto wait_start = Clock::now();
       const auto wake =
           co_await queue.wait(demand, *state.deadline, executor_, client, state.ticket);
@@ -177,12 +189,16 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
       if (wake == AdmissionQueue::Wake::kRetry) continue;
       if (wake == AdmissionQueue::Wake::kClientGone) co_return client_gone_error();
       state.ticket.reset();
+      if (Clock::now() >= state.request_deadline) co_return deadline_error(state);
       co_return busy_error(request, demand, wake == AdmissionQueue::Wake::kFull, timeout);
     }
     // Admitted: leave the queue now, so a wake-up meant for the next waiter is passed on.
     state.ticket.reset();
     const auto target = lease->target();
     state.tried.push_back(target);
+    if (std::find(state.models.begin(), state.models.end(), target.model) == state.models.end()) {
+      state.models.push_back(target.model);
+    }
     if (metrics_ != nullptr && state.started > 0) {
       metrics_->retry(target.model != state.last_model);
     }
@@ -203,7 +219,7 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
       auto token = gateway_->credentials().get(target, Clock::now());
       if (!token) {
         const auto sent = Clock::now();
-        auto minted = co_await exchange_credential(rt, *exchange, client);
+        auto minted = co_await exchange_credential(rt, *exchange, client, state);
         report.upstream_time += Clock::now() - sent;
         if (!minted) {
           count_attempt(target, &minted.error());
@@ -232,10 +248,15 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     auto* call = attempt->call.get();
     client.on_client_gone([call] { call->cancel(); });
 
-    auto started = co_await call->start(*encoded, rt.timeouts);
+    auto started = co_await call->start(*encoded, attempt_timeouts(rt, state));
     report.upstream_time += attempt->elapsed();
     if (!started) {
-      settle_failure(*attempt, started.error(), state);
+      auto error = std::move(started).error();
+      const bool late = Clock::now() >= state.request_deadline;
+      // A timeout cut short by the request's deadline is not the key's fault.
+      if (late) error.retryable = false;
+      settle_failure(*attempt, std::move(error), state);
+      if (late && !client.client_gone()) co_return deadline_error(state);
       if (client.client_gone()) co_return client_gone_error();
       if (!state.last_error->retryable) co_return *state.last_error;
       continue;
@@ -306,11 +327,12 @@ void Forwarder::count_attempt(balance::Target target, const Error* error, bool c
 }
 
 awaitable<Result<providers::DerivedCredential>> Forwarder::exchange_credential(
-    const ModelRuntime& rt, const UpstreamRequest& exchange, net::ClientWatch& client) {
+    const ModelRuntime& rt, const UpstreamRequest& exchange, net::ClientWatch& client,
+    const CallState& state) {
   auto call = upstream_for(exchange.url).call();
   auto* raw = call.get();
   client.on_client_gone([raw] { raw->cancel(); });
-  auto started = co_await call->start(exchange, rt.timeouts);
+  auto started = co_await call->start(exchange, attempt_timeouts(rt, state));
   Result<std::string> body = Error::internal("unreachable");
   if (started) {
     body = co_await call->read_all(64 * 1024);
@@ -321,6 +343,63 @@ awaitable<Result<providers::DerivedCredential>> Forwarder::exchange_credential(
   if (!body) co_return std::move(body).error();
   UpstreamResponse response{call->status(), call->headers(), std::move(body).value()};
   co_return rt.provider->decode_credential(response);
+}
+
+std::size_t Forwarder::tried_on(const CallState& state, std::size_t model) {
+  return static_cast<std::size_t>(
+      std::count_if(state.tried.begin(), state.tried.end(),
+                    [model](const balance::Target& t) { return t.model == model; }));
+}
+
+bool Forwarder::may_try(const CallState& state, balance::Target target) const {
+  if (std::find(state.tried.begin(), state.tried.end(), target) != state.tried.end()) return false;
+  const bool new_model =
+      std::find(state.models.begin(), state.models.end(), target.model) == state.models.end();
+  if (new_model) return state.models.size() < state.max_models;
+  // Within a model: the first attempt and max_retries more, each on another key.
+  const auto budget = static_cast<std::size_t>(gateway_->model(target.model).config->max_retries);
+  return tried_on(state, target.model) <= budget;
+}
+
+bool Forwarder::has_budget(const CallState& state, const balance::Demand& demand) const {
+  const auto& pool = gateway_->pool();
+  for (std::size_t m = 0; m < pool.model_count(); ++m) {
+    const auto& spec = pool.model(m);
+    if (demand.model ? *demand.model != m : spec.weight <= 0) continue;
+    if (demand.needs_tools && !spec.supports_tools) continue;
+    const bool known = std::find(state.models.begin(), state.models.end(), m) != state.models.end();
+    if (!known && state.models.size() >= state.max_models) continue;
+    const auto tried = tried_on(state, m);
+    const auto budget = static_cast<std::size_t>(gateway_->model(m).config->max_retries);
+    if (tried <= budget && tried < spec.keys.size()) return true;
+  }
+  return false;
+}
+
+net::Timeouts Forwarder::attempt_timeouts(const ModelRuntime& rt, const CallState& state) {
+  // No attempt may outlive the request's deadline.
+  const auto left =
+      std::max(std::chrono::milliseconds(1),
+               std::chrono::ceil<std::chrono::milliseconds>(state.request_deadline - Clock::now()));
+  net::Timeouts t = rt.timeouts;
+  t.connect = std::min(t.connect, left);
+  t.first_byte = std::min(t.first_byte, left);
+  t.idle = std::min(t.idle, left);
+  return t;
+}
+
+Error Forwarder::deadline_error(const CallState& state) {
+  auto e = Error::timeout("the request did not finish within its total timeout of " +
+                              std::to_string(state.total.count()) + " ms",
+                          "deadline_exceeded");
+  if (!state.tried.empty()) {
+    e.message += " (" + std::to_string(state.tried.size()) + " attempt" +
+                 (state.tried.size() == 1 ? "" : "s");
+    if (state.last_error) e.message += "; the last one: " + state.last_error->message;
+    e.message += ")";
+  }
+  e.retryable = false;
+  return e;
 }
 
 bool Forwarder::capacity_may_return(const balance::Demand& demand, TimePoint now) const {
@@ -396,8 +475,12 @@ awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,
       decoded = std::move(body).error();
     }
     if (!decoded) {
-      settle_failure(attempt, std::move(decoded).error(), state);
+      auto error = std::move(decoded).error();
+      const bool late = Clock::now() >= state.request_deadline;
+      if (late) error.retryable = false;  // cut short by the deadline: not the key's fault
+      settle_failure(attempt, std::move(error), state);
       if (client.client_gone()) co_return client_gone_error();
+      if (late) co_return deadline_error(state);
       if (state.last_error->retryable) continue;
       co_return *state.last_error;
     }
@@ -458,6 +541,11 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
       const auto read_start = Clock::now();
       auto piece = co_await attempt.call->read_some();
       report.upstream_time += Clock::now() - read_start;
+      if (Clock::now() >= state.request_deadline && !client.client_gone()) {
+        // The request's time is up, whatever the upstream is doing: not the key's fault.
+        failed = deadline_error(state);
+        break;
+      }
       if (!piece) {
         failed = std::move(piece).error();
         break;

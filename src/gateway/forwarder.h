@@ -63,7 +63,16 @@ class Forwarder {
   // credential into one retry of the same key.
   void settle_failure(Attempt& attempt, Error error, CallState& state);
   awaitable<Result<providers::DerivedCredential>> exchange_credential(
-      const ModelRuntime& rt, const UpstreamRequest& exchange, net::ClientWatch& client);
+      const ModelRuntime& rt, const UpstreamRequest& exchange, net::ClientWatch& client,
+      const CallState& state);
+  // Retry budgets: may this request still try `target` (untried key, within its model's
+  // max_retries, within the models it may fail over to)? Is any attempt left at all?
+  bool may_try(const CallState& state, balance::Target target) const;
+  bool has_budget(const CallState& state, const balance::Demand& demand) const;
+  static std::size_t tried_on(const CallState& state, std::size_t model);
+  // The model's timeouts, cut to what is left of the request's deadline.
+  static net::Timeouts attempt_timeouts(const ModelRuntime& rt, const CallState& state);
+  static Error deadline_error(const CallState& state);
   // Counts a finished upstream attempt: ok when `error` is null.
   void count_attempt(balance::Target target, const Error* error, bool cancelled = false);
   bool capacity_may_return(const balance::Demand& demand, TimePoint now) const;

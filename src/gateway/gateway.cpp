@@ -46,6 +46,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
     rt.timeouts.connect = pick(m->connect_timeout_ms, cfg.upstream.connect_timeout_ms);
     rt.timeouts.first_byte = pick(m->first_byte_timeout_ms, cfg.upstream.first_byte_timeout_ms);
     rt.timeouts.idle = pick(m->idle_timeout_ms, cfg.upstream.idle_timeout_ms);
+    rt.total_timeout = pick(m->total_timeout_ms, cfg.retry.total_timeout_ms);
 
     balance::ModelSpec spec;
     spec.name = m->name;
@@ -61,6 +62,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
     spec.queue_timeout = std::chrono::milliseconds(m->queue_timeout_ms >= 0 ? m->queue_timeout_ms
                                                                             : cfg.queue.timeout_ms);
     spec.supports_tools = m->supports_tools;
+    spec.breaker.failures = m->breaker.failures;
+    spec.breaker.window = std::chrono::milliseconds(m->breaker.window_ms);
+    spec.breaker.open_for = std::chrono::milliseconds(m->breaker.open_ms);
     for (const auto& k : m->api_keys) {
       providers::Credential cred;
       cred.secret = k.key;

@@ -22,6 +22,7 @@ struct ModelRuntime {
   std::unique_ptr<providers::Provider> provider;
   std::vector<providers::Credential> credentials;  // index = key index in the pool
   net::Timeouts timeouts;
+  std::chrono::milliseconds total_timeout{0};  // the whole request, retries and stream included
 };
 
 class Gateway {

@@ -16,7 +16,8 @@ using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 using prometheus::Histogram;
 
-constexpr std::array<std::string_view, 3> kKeyStates = {"ok", "cooling", "disabled"};
+constexpr std::array<std::string_view, kKeyStateCount> kKeyStates = {"ok", "cooling", "quarantined",
+                                                                     "open", "half_open"};
 constexpr std::array<AttemptOutcome, 5> kOutcomes = {
     AttemptOutcome::kOk, AttemptOutcome::kError, AttemptOutcome::kRateLimited,
     AttemptOutcome::kTimeout, AttemptOutcome::kCancelled};
@@ -110,10 +111,12 @@ Metrics::Metrics(const std::vector<ModelLabels>& models)
                        .Help("Used fraction of a key's limit in its model's capacity type; 0 "
                              "when unlimited (sampled at scrape)")
                        .Register(*registry_)),
-      key_state_(BuildGauge()
-                     .Name("bc_key_state")
-                     .Help("1 for the state a key is in (ok, cooling, disabled), else 0")
-                     .Register(*registry_)),
+      key_state_(
+          BuildGauge()
+              .Name("bc_key_state")
+              .Help("1 for the state a key is in (ok, cooling, quarantined, open, half_open), "
+                    "else 0")
+              .Register(*registry_)),
       queue_length_(BuildGauge()
                         .Name("bc_queue_length")
                         .Help("Requests waiting in the admission queue (sampled at scrape)")

@@ -44,6 +44,9 @@ std::string_view status_class(int status);
 inline constexpr std::string_view kExpositionContentType =
     "text/plain; version=0.0.4; charset=utf-8";
 
+// The states a key can be in (balance/capacity.h), one gauge each.
+inline constexpr std::size_t kKeyStateCount = 5;
+
 class Metrics {
  public:
   explicit Metrics(const std::vector<ModelLabels>& models);
@@ -82,7 +85,7 @@ class Metrics {
     prometheus::Counter* completion_tokens = nullptr;
     prometheus::Gauge* in_flight = nullptr;
     prometheus::Gauge* load_factor = nullptr;
-    prometheus::Gauge* state[3] = {};  // ok, cooling, disabled
+    prometheus::Gauge* state[kKeyStateCount] = {};  // ok, cooling, quarantined, open, half_open
   };
   const KeyMetrics* key(balance::Target target) const;
 

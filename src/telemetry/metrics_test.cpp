@@ -299,7 +299,7 @@ TEST(Metrics, SamplesPoolLoadAndKeyStateAtScrape) {
   EXPECT_EQ(
       e.value("bc_key_state", {{"model", "alpha"}, {"key", "alpha-k1"}, {"state", "cooling"}}), 1);
   EXPECT_EQ(e.value("bc_key_state", {{"model", "alpha"}, {"key", "alpha-k1"}, {"state", "ok"}}), 0);
-  EXPECT_EQ(e.value("bc_key_state", {{"model", "beta"}, {"key", "beta-k0"}, {"state", "disabled"}}),
+  EXPECT_EQ(e.value("bc_key_state", {{"model", "beta"}, {"key", "beta-k0"}, {"state", "quarantined"}}),
             1);
   EXPECT_EQ(e.value("bc_queue_length", {}), 3);
 }

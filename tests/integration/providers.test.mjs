@@ -57,22 +57,22 @@ function errorRecipes(type) {
 // request served by the healthy key; or `fail`: the client gets that status and no key is
 // punished.
 const QUIRKS = [
-  { type: 'openai', options: 'status=429;code=insufficient_quota', effect: 'disabled', why: 'out of credit' },
-  { type: 'zhipu', options: 'status=429;code=1113', effect: 'disabled', why: 'account in arrears (1113)' },
+  { type: 'openai', options: 'status=429;code=insufficient_quota', effect: 'quarantined', why: 'out of credit' },
+  { type: 'zhipu', options: 'status=429;code=1113', effect: 'quarantined', why: 'account in arrears (1113)' },
   { type: 'zhipu', options: 'status=429;code=1303;retry_after=30', effect: 'cooling', why: 'request frequency (1303)' },
   { type: 'anthropic', options: 'status=529', effect: 'ok', why: '529 overloaded: not the key\'s fault' },
-  { type: 'anthropic', options: 'status=429;code=enforced_spend_limit_reached', effect: 'disabled', why: 'spend limit' },
-  { type: 'anthropic', options: 'status=402', effect: 'disabled', why: 'billing error' },
+  { type: 'anthropic', options: 'status=429;code=enforced_spend_limit_reached', effect: 'quarantined', why: 'spend limit' },
+  { type: 'anthropic', options: 'status=402', effect: 'quarantined', why: 'billing error' },
   { type: 'gemini', options: 'status=429;code=GenerateRequestsPerDayPerProjectPerModel-FreeTier', effect: 'cooling', why: 'daily quota' },
-  { type: 'gemini', options: 'status=403', effect: 'disabled', why: 'PERMISSION_DENIED' },
+  { type: 'gemini', options: 'status=403', effect: 'quarantined', why: 'PERMISSION_DENIED' },
   { type: 'baidu-v2', options: 'status=429;error_200', effect: 'cooling', why: 'rate limit inside HTTP 200' },
-  { type: 'baidu-v2', options: 'status=401;error_200', effect: 'disabled', why: 'invalid key inside HTTP 200' },
+  { type: 'baidu-v2', options: 'status=401;error_200', effect: 'quarantined', why: 'invalid key inside HTTP 200' },
   { type: 'baidu-v2', options: 'status=400;error_200', fail: 400, why: 'bad request inside HTTP 200' },
   { type: 'baidu-legacy', options: 'status=429;code=18', effect: 'cooling', why: 'QPS limit (18)' },
-  { type: 'baidu-legacy', options: 'status=403', effect: 'disabled', why: 'no permission (6)' },
+  { type: 'baidu-legacy', options: 'status=403', effect: 'quarantined', why: 'no permission (6)' },
   { type: 'spark', options: 'status=429;error_200', effect: 'cooling', why: 'rate limit (11202) inside HTTP 200' },
-  { type: 'spark', options: 'status=401;error_200', effect: 'disabled', why: 'not authorized (11200) inside HTTP 200' },
-  { type: 'spark', options: 'status=403', effect: 'disabled', why: 'app id authorization (10016)' },
+  { type: 'spark', options: 'status=401;error_200', effect: 'quarantined', why: 'not authorized (11200) inside HTTP 200' },
+  { type: 'spark', options: 'status=403', effect: 'quarantined', why: 'app id authorization (10016)' },
   { type: 'spark', options: 'status=400;error_200', fail: 400, why: 'bad request (10003) inside HTTP 200' },
 ];
 
@@ -318,10 +318,10 @@ describe('every provider type through the gateway', { timeout: 240000 }, () => {
       assert.deepEqual(states, { [`${model}-bad`]: 'cooling', [`${model}-good`]: 'ok' });
     });
 
-    test(`${type}: a rejected key (${recipes.invalid}) is disabled and the request is served by the other key`, { timeout: 20000 }, async () => {
+    test(`${type}: a rejected key (${recipes.invalid}) is quarantined and the request is served by the other key`, { timeout: 20000 }, async () => {
       const model = `invalid-${type}`;
       const states = await sendUntilTried(model, `${model}-bad`, `${model}-good`);
-      assert.deepEqual(states, { [`${model}-bad`]: 'disabled', [`${model}-good`]: 'ok' });
+      assert.deepEqual(states, { [`${model}-bad`]: 'quarantined', [`${model}-good`]: 'ok' });
     });
 
     test(`${type}: a bad request (${recipes.bad}) fails with 400 and punishes no key`, { timeout: 20000 }, async () => {
@@ -344,7 +344,7 @@ describe('every provider type through the gateway', { timeout: 240000 }, () => {
       assert.ok((keys[`${model}-a`]?.requests ?? 0) >= 1 && (keys[`${model}-b`]?.requests ?? 0) >= 1,
         `both keys should have been tried: ${JSON.stringify(keys)}`);
       const states = await keyStates(gw, model);
-      assert.ok(!Object.values(states).includes('disabled'), `a 5xx disabled a key: ${JSON.stringify(states)}`);
+      assert.ok(!Object.values(states).includes('quarantined'), `a 5xx quarantined a key: ${JSON.stringify(states)}`);
     });
   }
 
