@@ -25,7 +25,8 @@ command -v valgrind >/dev/null || { echo "profile: valgrind is missing (apt-get 
 bash "$here/install.sh"
 
 work="$(mktemp -d /tmp/bc-profile.XXXXXX)"
-trap 'stop_all' EXIT
+# Servers stopped by PID on any exit; their logs kept only when something failed.
+trap 'rc=$?; stop_all; if ((rc == 0)); then rm -rf "$work"; else echo "bench: logs kept in $work" >&2; fi' EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$out"
 export NGINX_PORT BC_PORT MOCK_PORT

@@ -39,7 +39,8 @@ bc_bin="${BC_BIN:-$build/src/balancedcall}"
 mock_bin="${MOCKLLM_BIN:-$build/tools/mockllm/mockllm}"
 
 work="$(mktemp -d /tmp/bc-bench.XXXXXX)"
-trap 'stop_all' EXIT
+# Servers stopped by PID on any exit; their logs kept only when something failed.
+trap 'rc=$?; stop_all; if ((rc == 0)); then rm -rf "$work"; else echo "bench: logs kept in $work" >&2; fi' EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$out"
 results="$out/results.jsonl"
