@@ -1,0 +1,66 @@
+// The streamed path's pure work per upstream read: SseParser splitting events, and the
+// OpenAI stream decoder (SSE + JSON parse of each chunk + delta extraction), on the same
+// 20-event stream the load benchmark's nginx serves. One iteration decodes either one chunk
+// event (the per-event cost when the upstream sends one event per read, as a real model
+// does) or the whole stream in one read (what nginx's burst looks like).
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "bench/payload.h"
+#include "providers/openai.h"
+#include "providers/sse.h"
+
+namespace {
+
+// The second event of the stream: a typical content chunk ("data: {...}\n\n").
+std::string one_event(const std::string& stream) {
+  const auto first_end = stream.find("\n\n") + 2;
+  const auto second_end = stream.find("\n\n", first_end) + 2;
+  return stream.substr(first_end, second_end - first_end);
+}
+
+void BM_SseParseEvent(benchmark::State& state) {
+  const std::string event = one_event(bc::bench::payload("stream.sse"));
+  bc::providers::SseParser parser;
+  std::vector<bc::providers::SseEvent> out;
+  for (auto _ : state) {
+    out.clear();
+    auto st = parser.feed(event, out);
+    benchmark::DoNotOptimize(st);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(event.size()));
+}
+BENCHMARK(BM_SseParseEvent);
+
+void BM_OpenAiDecodeEvent(benchmark::State& state) {
+  const std::string event = one_event(bc::bench::payload("stream.sse"));
+  bc::providers::OpenAiStreamDecoder decoder(bc::providers::openai_dialect());
+  std::vector<bc::ChatDelta> out;
+  for (auto _ : state) {
+    out.clear();
+    auto st = decoder.feed(event, out);
+    benchmark::DoNotOptimize(st);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(event.size()));
+}
+BENCHMARK(BM_OpenAiDecodeEvent);
+
+// A fresh decoder per iteration, as per upstream attempt: 20 chunks and [DONE].
+void BM_OpenAiDecodeWholeStream(benchmark::State& state) {
+  const std::string stream = bc::bench::payload("stream.sse");
+  std::vector<bc::ChatDelta> out;
+  for (auto _ : state) {
+    bc::providers::OpenAiStreamDecoder decoder(bc::providers::openai_dialect());
+    out.clear();
+    auto st = decoder.feed(stream, out);
+    benchmark::DoNotOptimize(st);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(stream.size()));
+}
+BENCHMARK(BM_OpenAiDecodeWholeStream);
+
+}  // namespace
+
+BENCHMARK_MAIN();
