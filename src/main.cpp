@@ -3,6 +3,7 @@
 // clear message and exit code 1.
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -86,7 +87,9 @@ int serve(const std::string& path, const std::string& host, int port) {
     access_log = std::move(opened).value();
   }
 
-  bc::net::Server server(options, bc::api::make_handler_factory(gateway, access_log));
+  // SIGHUP and POST /admin/reload re-read the same file (or the embedded demo).
+  auto service = bc::api::Service::create(gateway, access_log, [path] { return load(path); });
+  bc::net::Server server(options, service->handler_factory());
   std::uint16_t bound = 0;
   try {
     bound = server.listen();
@@ -105,6 +108,21 @@ int serve(const std::string& path, const std::string& host, int port) {
                  cfg.server.shutdown_grace_ms);
     server.stop();
   });
+  // SIGHUP: reload, as often as it comes; the outcome goes to the log.
+  boost::asio::signal_set hangups(signals_ioc, SIGHUP);
+  std::function<void()> await_hangup = [&] {
+    hangups.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      auto reloaded = service->reload();
+      if (reloaded) {
+        spdlog::info("SIGHUP: {}", reloaded.value());
+      } else {
+        spdlog::error("SIGHUP: {}", reloaded.error().message);
+      }
+      await_hangup();
+    });
+  };
+  await_hangup();
   std::thread signal_thread([&] { signals_ioc.run(); });
 
   spdlog::info("{} model(s) active, {} worker thread(s)", cfg.active_models().size(),

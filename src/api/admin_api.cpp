@@ -1,9 +1,11 @@
 #include "api/admin_api.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
 #include "api/load_api.h"
 #include "api/reply.h"
+#include "core/json_text.h"
 #include "core/mask.h"
 
 namespace bc::api {
@@ -131,11 +133,37 @@ void add_metrics_route(Router& router, gateway::Gateway& gateway, telemetry::Met
              });
 }
 
-void add_admin_routes(Router& router, const gateway::Gateway& gateway) {
+namespace {
+
+// {"reloaded":true,"message":...}; built outside the coroutine (GCC 12 and braced lists).
+std::string reloaded_json(const std::string& message) {
+  json::object o;
+  o["reloaded"] = true;
+  o["message"] = message;
+  return json_text(o);
+}
+
+}  // namespace
+
+void add_admin_routes(Router& router, const gateway::Gateway& gateway,
+                      std::function<Result<std::string>()> reload) {
   auto* gw = &gateway;
   router.add(http::verb::get, "/admin/config",
              [gw](const net::HttpRequest&, net::ResponseWriter& w) -> awaitable<void> {
                co_await send_json(w, 200, masked_config_json(gw->config()));
+             });
+  router.add(http::verb::post, "/admin/reload",
+             [reload](const net::HttpRequest&, net::ResponseWriter& w) -> awaitable<void> {
+               // Runs here, on this worker: reading the file and building the pool take a few
+               // milliseconds, and reloads are rare.
+               auto result = reload();
+               if (!result) {
+                 spdlog::error("reload: {}", result.error().message);
+                 co_await send_error(w, result.error());
+                 co_return;
+               }
+               spdlog::info("{}", result.value());
+               co_await send_json(w, 200, reloaded_json(result.value()));
              });
 }
 

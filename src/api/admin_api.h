@@ -1,8 +1,11 @@
 // The operator's endpoints: GET /metrics (Prometheus text format, open like /health) and the
 // admin endpoints under /admin/, which routes.cpp guards with the admin token:
 //   GET /admin/config   the active config as JSON, every secret masked
+//   POST /admin/reload  re-reads the config file; 200 with what changed, or 400 with why the
+//                       new config was refused (the old one keeps serving)
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -14,7 +17,9 @@
 namespace bc::api {
 
 void add_metrics_route(Router& router, gateway::Gateway& gateway, telemetry::Metrics& metrics);
-void add_admin_routes(Router& router, const gateway::Gateway& gateway);
+// `reload`: what POST /admin/reload runs (see Service::reload).
+void add_admin_routes(Router& router, const gateway::Gateway& gateway,
+                      std::function<Result<std::string>()> reload);
 
 // The config as JSON with every secret (provider keys, client keys, the admin token) masked.
 std::string masked_config_json(const config::Config& config);

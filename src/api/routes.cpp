@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include <boost/asio/post.hpp>
+
 #include "api/admin_api.h"
 #include "api/chat_api.h"
 #include "api/client_auth.h"
@@ -65,13 +67,27 @@ Headers bearer_challenge() {
   return h;
 }
 
-// Everything one worker thread needs, owned by its handler.
+net::HttpClientOptions client_options(const config::Config& config) {
+  net::HttpClientOptions options;
+  options.max_idle_per_origin = static_cast<std::size_t>(config.upstream.pool_max_idle_per_origin);
+  options.idle_ttl = std::chrono::milliseconds(config.upstream.pool_idle_ttl_ms);
+  return options;
+}
+
+bool same_client_options(const net::HttpClientOptions& a, const net::HttpClientOptions& b) {
+  return a.max_idle_per_origin == b.max_idle_per_origin && a.idle_ttl == b.idle_ttl &&
+         a.verify_peer == b.verify_peer && a.ca_file == b.ca_file &&
+         a.max_header_bytes == b.max_header_bytes && a.user_agent == b.user_agent;
+}
+
+// Everything one worker thread needs for one generation.
 struct WorkerApi {
   WorkerApi(std::shared_ptr<gateway::Gateway> gateway, std::shared_ptr<SharedApi> shared,
-            boost::asio::any_io_executor executor)
+            boost::asio::any_io_executor executor, std::shared_ptr<net::Upstream> client,
+            std::weak_ptr<Service> service)
       : gateway(gateway),
         shared(std::move(shared)),
-        forwarder(gateway, executor, make_client(*gateway, executor)),
+        forwarder(gateway, executor, std::move(client)),
         request_metrics(this->shared->metrics),
         rng(std::random_device{}()) {
     forwarder.set_metrics(&this->shared->metrics);
@@ -79,16 +95,11 @@ struct WorkerApi {
     add_chat_routes(router, forwarder);
     add_load_routes(router, *gateway);
     add_metrics_route(router, *gateway, this->shared->metrics);
-    add_admin_routes(router, *gateway);
-  }
-
-  static std::unique_ptr<net::Upstream> make_client(const gateway::Gateway& gateway,
-                                                    boost::asio::any_io_executor executor) {
-    const auto& up = gateway.config().upstream;
-    net::HttpClientOptions options;
-    options.max_idle_per_origin = static_cast<std::size_t>(up.pool_max_idle_per_origin);
-    options.idle_ttl = std::chrono::milliseconds(up.pool_idle_ttl_ms);
-    return std::make_unique<net::HttpClient>(executor, options);
+    add_admin_routes(router, *gateway, [service]() -> Result<std::string> {
+      auto s = service.lock();
+      if (!s) return Error::unavailable("the gateway is shutting down", "shutting_down");
+      return s->reload();
+    });
   }
 
   awaitable<void> handle(const net::HttpRequest& request, net::ResponseWriter& writer) {
@@ -181,17 +192,157 @@ struct WorkerApi {
   Rng rng;
 };
 
+// A request holds its worker's generation until it ends, whatever reloads happen meanwhile.
+awaitable<void> serve_request(std::shared_ptr<WorkerApi> api, const net::HttpRequest& request,
+                              net::ResponseWriter& writer) {
+  co_await api->handle(request, writer);
+}
+
+// Which keys of `next` share their live state with a key of `previous`.
+std::size_t kept_keys(const balance::Pool& previous, const balance::Pool& next) {
+  std::size_t kept = 0;
+  for (std::uint32_t m = 0; m < next.model_count(); ++m) {
+    const auto old = previous.find_model(next.model(m).name);
+    if (!old) continue;
+    const auto old_keys = static_cast<std::uint32_t>(previous.model(*old).keys.size());
+    for (std::uint32_t k = 0; k < next.model(m).keys.size(); ++k) {
+      for (std::uint32_t o = 0; o < old_keys; ++o) {
+        if (&next.load({m, k}) == &previous.load({static_cast<std::uint32_t>(*old), o})) ++kept;
+      }
+    }
+  }
+  return kept;
+}
+
+// The settings a running server cannot change: the listener and its limits, the access log.
+std::vector<std::string> restart_only_changes(const config::Config& a, const config::Config& b) {
+  std::vector<std::string> out;
+  if (!(a.server == b.server)) out.emplace_back("server");
+  if (a.log.access != b.log.access) out.emplace_back("log.access");
+  return out;
+}
+
 }  // namespace
 
-net::HandlerFactory make_handler_factory(std::shared_ptr<gateway::Gateway> gateway,
-                                         std::shared_ptr<telemetry::AccessLog> access_log) {
-  auto shared = std::make_shared<SharedApi>(*gateway, std::move(access_log));
-  return [gateway, shared](boost::asio::any_io_executor executor, int) -> net::Handler {
-    auto api = std::make_shared<WorkerApi>(gateway, shared, executor);
-    return [api](const net::HttpRequest& request, net::ResponseWriter& writer) {
-      return api->handle(request, writer);
+struct Service::Generation {
+  std::shared_ptr<gateway::Gateway> gateway;
+  std::shared_ptr<SharedApi> shared;
+  net::HttpClientOptions client_options;
+};
+
+// One worker thread's view: touched only on that thread once the server runs.
+struct Service::Worker {
+  boost::asio::any_io_executor executor;
+  std::shared_ptr<WorkerApi> api;
+  std::shared_ptr<net::Upstream> client;
+  net::HttpClientOptions client_options;
+
+  // Builds this worker's API for `gen`, keeping the upstream client (and its pooled
+  // connections) when its settings did not change.
+  void switch_to(const Generation& gen, std::weak_ptr<Service> service) {
+    if (!client || !same_client_options(client_options, gen.client_options)) {
+      client = std::make_shared<net::HttpClient>(executor, gen.client_options);
+      client_options = gen.client_options;
+    }
+    api =
+        std::make_shared<WorkerApi>(gen.gateway, gen.shared, executor, client, std::move(service));
+  }
+};
+
+std::shared_ptr<Service> Service::create(std::shared_ptr<gateway::Gateway> gateway,
+                                         std::shared_ptr<telemetry::AccessLog> access_log,
+                                         ConfigLoader loader) {
+  std::shared_ptr<Service> service(new Service());
+  service->access_log_ = std::move(access_log);
+  service->loader_ = std::move(loader);
+  service->current_ = service->make_generation(std::move(gateway));
+  return service;
+}
+
+std::shared_ptr<Service::Generation> Service::make_generation(
+    std::shared_ptr<gateway::Gateway> gateway) {
+  auto gen = std::make_shared<Generation>();
+  gen->shared = std::make_shared<SharedApi>(*gateway, access_log_);
+  gen->client_options = client_options(gateway->config());
+  gen->gateway = std::move(gateway);
+  return gen;
+}
+
+std::shared_ptr<const gateway::Gateway> Service::current() const {
+  std::lock_guard lock(mutex_);
+  return current_->gateway;
+}
+
+net::HandlerFactory Service::handler_factory() {
+  std::weak_ptr<Service> self = weak_from_this();
+  return [self](boost::asio::any_io_executor executor, int) -> net::Handler {
+    auto service = self.lock();
+    auto worker = std::make_shared<Worker>();
+    worker->executor = executor;
+    {
+      std::lock_guard lock(service->mutex_);
+      worker->switch_to(*service->current_, self);
+      service->workers_.push_back(worker);
+    }
+    return [worker](const net::HttpRequest& request, net::ResponseWriter& writer) {
+      return serve_request(worker->api, request, writer);
     };
   };
+}
+
+Result<std::string> Service::reload() {
+  std::lock_guard serial(reload_mutex_);
+  std::shared_ptr<Generation> old;
+  {
+    std::lock_guard lock(mutex_);
+    old = current_;
+  }
+  std::shared_ptr<const config::Config> config;
+  try {
+    config = std::make_shared<const config::Config>(loader_());
+  } catch (const std::exception& e) {
+    return Error::invalid_request(
+        std::string("the new config was refused and the old one keeps serving: ") + e.what(),
+        "invalid_config");
+  }
+  auto built = gateway::Gateway::create(config, old->gateway.get());
+  if (!built) {
+    return Error::invalid_request(
+        "the new config was refused and the old one keeps serving: " + built.error().message,
+        "invalid_config");
+  }
+  std::shared_ptr<gateway::Gateway> gateway(std::move(built).value());
+  auto next = make_generation(gateway);
+  old->gateway->hand_over_to(gateway);
+
+  std::vector<std::shared_ptr<Worker>> workers;
+  {
+    std::lock_guard lock(mutex_);
+    current_ = next;
+    workers = workers_;
+  }
+  // Each worker switches on its own thread, between requests: its connections and coroutines
+  // are never touched from here.
+  std::weak_ptr<Service> self = weak_from_this();
+  for (const auto& worker : workers) {
+    boost::asio::post(worker->executor, [worker, next, self] { worker->switch_to(*next, self); });
+  }
+
+  std::size_t keys = 0;
+  for (std::size_t m = 0; m < gateway->pool().model_count(); ++m) {
+    keys += gateway->pool().model(m).keys.size();
+  }
+  std::string summary =
+      "reloaded " + config->source + ": " + std::to_string(gateway->pool().model_count()) +
+      " model(s), " + std::to_string(keys) + " key(s), " +
+      std::to_string(kept_keys(old->gateway->pool(), gateway->pool())) + " kept their live state";
+  const auto fixed = restart_only_changes(old->gateway->config(), *config);
+  if (!fixed.empty()) {
+    summary += "; changes to";
+    for (const auto& f : fixed) summary += " " + f;
+    summary += " take effect only after a restart";
+  }
+  return summary;
 }
 
 }  // namespace bc::api

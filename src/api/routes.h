@@ -1,20 +1,61 @@
-// The whole HTTP API of one worker thread: its forwarder (with that thread's upstream
-// connection pool) and the router over every endpoint, behind one pipeline per request:
-// request id, access control (client keys on /v1 and /llm, the admin token on /admin),
-// dispatch, then metrics and the access log.
+// The whole HTTP API, reloadable. Each config in force is one generation: the gateway (pool,
+// providers, queue), the metrics and client keys, and per worker thread a forwarder (with that
+// thread's upstream connection pool) and the router over every endpoint, behind one pipeline
+// per request: request id, access control (client keys on /v1 and /llm, the admin token on
+// /admin), dispatch, then metrics and the access log.
+//
+// A reload (SIGHUP or POST /admin/reload) validates the new config first; an invalid one is
+// refused and the current one keeps serving. A valid one becomes the next generation: each
+// worker switches to it on its own thread, requests already running finish on the generation
+// they started with, and keys present in both keep their live state (balance/pool.h).
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
 
+#include "config/config.h"
+#include "core/result.h"
 #include "gateway/gateway.h"
 #include "net/http_server.h"
 #include "telemetry/access_log.h"
 
 namespace bc::api {
 
-// Makes the net::HandlerFactory that main() gives the server. `access_log`: where each
-// request's line goes; nullptr: no access log.
-net::HandlerFactory make_handler_factory(std::shared_ptr<gateway::Gateway> gateway,
-                                         std::shared_ptr<telemetry::AccessLog> access_log = {});
+class Service : public std::enable_shared_from_this<Service> {
+ public:
+  // Loads the config to reload from (throws config::ConfigError on a bad file).
+  using ConfigLoader = std::function<config::Config()>;
+
+  // `access_log`: where each request's line goes; nullptr: no access log.
+  static std::shared_ptr<Service> create(std::shared_ptr<gateway::Gateway> gateway,
+                                         std::shared_ptr<telemetry::AccessLog> access_log,
+                                         ConfigLoader loader);
+
+  // What main() gives the server: one handler per worker thread.
+  net::HandlerFactory handler_factory();
+
+  // Loads, validates and swaps in the config. The answer says what changed, or why the
+  // config was refused. Thread-safe; reloads run one at a time.
+  Result<std::string> reload();
+
+  std::shared_ptr<const gateway::Gateway> current() const;
+
+  struct Generation;
+  struct Worker;
+
+ private:
+  Service() = default;
+  std::shared_ptr<Generation> make_generation(std::shared_ptr<gateway::Gateway> gateway);
+
+  std::shared_ptr<telemetry::AccessLog> access_log_;
+  ConfigLoader loader_;
+  std::mutex reload_mutex_;   // one reload at a time
+  mutable std::mutex mutex_;  // guards the two below
+  std::shared_ptr<Generation> current_;
+  std::vector<std::shared_ptr<Worker>> workers_;
+};
 
 }  // namespace bc::api

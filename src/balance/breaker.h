@@ -22,6 +22,7 @@ struct BreakerSettings {
   int failures = 5;  // faults within `window` that open the breaker; 0: never opens
   Duration window = std::chrono::seconds(30);
   Duration open_for = std::chrono::seconds(30);
+  friend bool operator==(const BreakerSettings&, const BreakerSettings&) = default;
 };
 
 class Breaker {

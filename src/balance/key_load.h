@@ -33,6 +33,7 @@ struct KeyLimits {
   BreakerSettings breaker;
 
   static KeyLimits of(const ModelSpec& spec);
+  friend bool operator==(const KeyLimits&, const KeyLimits&) = default;
 };
 
 // What try_admit() took, handed back on settle.

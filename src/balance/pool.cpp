@@ -60,11 +60,16 @@ constexpr std::uint64_t kKeyStep = 0x6a09e667f3bcc908ULL;  // frac(√2)·2^64
 }  // namespace
 
 struct ModelState {
-  ModelState(ModelSpec s, std::unique_ptr<Strategy> st)
+  // `adopt` returns the live state to keep for a key (from the pool this one replaces), or
+  // null for a fresh one.
+  ModelState(ModelSpec s, std::unique_ptr<Strategy> st,
+             const std::function<std::shared_ptr<KeyLoad>(const ModelSpec&, const KeySpec&,
+                                                          const KeyLimits&)>& adopt)
       : spec(std::move(s)), strategy(std::move(st)), key_sequence(kKeyStep) {
     const KeyLimits limits = KeyLimits::of(spec);
     for (const KeySpec& key : spec.keys) {
-      keys.emplace_back(limits);
+      auto kept = adopt ? adopt(spec, key, limits) : nullptr;
+      keys.push_back(kept ? std::move(kept) : std::make_shared<KeyLoad>(limits));
       weights.push_back(key.weight);
     }
     if (spec.max_concurrency > 0) {
@@ -74,7 +79,9 @@ struct ModelState {
 
   ModelSpec spec;
   std::unique_ptr<Strategy> strategy;
-  std::deque<KeyLoad> keys;
+  // Shared with the pool this one replaced or the one that replaces it on a reload, so a key
+  // kept across reloads keeps one set of counters that both generations' leases update.
+  std::vector<std::shared_ptr<KeyLoad>> keys;
   std::vector<double> weights;  // the keys' weights, packed: a pick reads them all
   mutable Sequence key_sequence;
   std::atomic<int> in_flight{0};
@@ -116,8 +123,8 @@ struct Pool::Impl {
   static double mean_latency_ns(const ModelState& model) {
     double sum = 0;
     int n = 0;
-    for (const KeyLoad& load : model.keys) {
-      if (auto l = load.latency()) {
+    for (const auto& load : model.keys) {
+      if (auto l = load->latency()) {
         sum += static_cast<double>(l->count());
         ++n;
       }
@@ -127,7 +134,7 @@ struct Pool::Impl {
 
   static double key_weight(const ModelState& model, std::size_t k, const Demand& demand,
                            TimePoint now, double mean_latency) {
-    const KeyLoad& load = model.keys[k];
+    const KeyLoad& load = *model.keys[k];
     if (!load.can_take(demand, now)) return 0;
     const std::optional<double> factor = model.strategy->weigh(load, demand, now);
     if (!factor || !(*factor > 0)) return 0;
@@ -196,17 +203,40 @@ void Lease::settle(const Outcome& outcome, TimePoint now) {
 Pool::Pool() : impl_(std::make_unique<Impl>()) {}
 Pool::~Pool() = default;
 
-Result<std::unique_ptr<Pool>> Pool::create(std::vector<ModelSpec> models) {
+Result<std::unique_ptr<Pool>> Pool::create(std::vector<ModelSpec> models, Pool* previous) {
   if (models.size() > std::numeric_limits<std::uint32_t>::max()) {
     return Error::invalid_request("too many models", "invalid_config");
   }
   std::unique_ptr<Pool> pool(new Pool());
   Impl& impl = *pool->impl_;
+  // A key of the same model with the same secret and the same limits keeps its live state;
+  // what its upstream refused is forgiven (a reload is how an operator says "fixed").
+  std::function<std::shared_ptr<KeyLoad>(const ModelSpec&, const KeySpec&, const KeyLimits&)> adopt;
+  if (previous != nullptr) {
+    adopt = [previous](const ModelSpec& spec, const KeySpec& key,
+                       const KeyLimits& limits) -> std::shared_ptr<KeyLoad> {
+      const auto m = previous->find_model(spec.name);
+      if (!m) return nullptr;
+      const ModelState& old = previous->impl_->models[*m];
+      for (std::size_t k = 0; k < old.spec.keys.size(); ++k) {
+        if (old.spec.keys[k].secret != key.secret) continue;
+        const auto& load = old.keys[k];
+        if (!(load->limits() == limits)) {
+          auto fresh = std::make_shared<KeyLoad>(limits);
+          fresh->cool_down(load->cooling_until());  // a rate limit still holds
+          return fresh;
+        }
+        load->set_disabled(false);
+        return load;
+      }
+      return nullptr;
+    };
+  }
   for (ModelSpec& spec : models) {
     if (Status ok = check(spec); !ok) return ok.error();
     auto strategy = make_strategy(spec);
     if (!strategy) return strategy.error();
-    impl.models.emplace_back(std::move(spec), std::move(strategy).value());
+    impl.models.emplace_back(std::move(spec), std::move(strategy).value(), adopt);
   }
   for (std::size_t m = 0; m < impl.models.size(); ++m) {
     impl.by_name.emplace_back(impl.models[m].spec.name, m);
@@ -296,7 +326,7 @@ std::optional<Lease> Pool::try_acquire(Target target, const Demand& demand, Time
   ModelState& model = impl.models[target.model];
   if (target.key >= model.keys.size()) return std::nullopt;
   if (demand.needs_tools && !model.spec.supports_tools) return std::nullopt;
-  KeyLoad& load = model.keys[target.key];
+  KeyLoad& load = *model.keys[target.key];
   // The strategy may turn the key away for reasons of its own; limits are checked exactly below.
   if (!model.strategy->weigh(load, demand, now)) return std::nullopt;
   const std::optional<Admission> admission = load.try_admit(demand, now);
@@ -311,7 +341,7 @@ std::optional<Lease> Pool::try_acquire(Target target, const Demand& demand, Time
 
 void Pool::release(const Lease& lease, const Outcome* outcome, TimePoint now) {
   ModelState& model = impl_->models[lease.target_.model];
-  KeyLoad& load = model.keys[lease.target_.key];
+  KeyLoad& load = *model.keys[lease.target_.key];
   const Admission admission{lease.reserved_tokens_, lease.reserved_bucket_, lease.breaker_trial_};
   // Learn first, so a cooldown is in place before the slot shows as free.
   if (outcome != nullptr) load.learn(admission, *outcome, model.spec.cooldown, now);
@@ -329,7 +359,7 @@ int Pool::model_in_flight(std::size_t model) const {
 }
 
 const KeyLoad& Pool::load(Target target) const {
-  return impl_->models[target.model].keys[target.key];
+  return *impl_->models[target.model].keys[target.key];
 }
 
 const Strategy& Pool::strategy(std::size_t model) const {
@@ -347,11 +377,11 @@ double Pool::effective_model_weight(std::size_t model, TimePoint now) const {
 }
 
 void Pool::set_disabled(Target target, bool disabled) {
-  impl_->models[target.model].keys[target.key].set_disabled(disabled);
+  impl_->models[target.model].keys[target.key]->set_disabled(disabled);
 }
 
 void Pool::cool_down(Target target, TimePoint until) {
-  impl_->models[target.model].keys[target.key].cool_down(until);
+  impl_->models[target.model].keys[target.key]->cool_down(until);
 }
 
 std::optional<TimePoint> Pool::next_available(const Demand& demand, TimePoint now) const {
@@ -359,7 +389,8 @@ std::optional<TimePoint> Pool::next_available(const Demand& demand, TimePoint no
   std::optional<TimePoint> best;
   for (std::size_t m = 0; m < impl.models.size(); ++m) {
     if (!impl.serves(m, demand)) continue;
-    for (const KeyLoad& load : impl.models[m].keys) {
+    for (const auto& key : impl.models[m].keys) {
+      const KeyLoad& load = *key;
       const std::optional<TimePoint> at = load.next_available(demand, now);
       if (at && (!best || *at < *best)) best = at;
     }

@@ -109,8 +109,12 @@ class Lease {
 
 class Pool {
  public:
-  // Errors name the offending model (unknown strategy, no keys, bad weight).
-  static Result<std::unique_ptr<Pool>> create(std::vector<ModelSpec> models);
+  // Errors name the offending model (unknown strategy, no keys, bad weight). With `previous`
+  // (a reload), every key that model of `previous` also has, with the same secret and limits,
+  // shares its live state: in-flight count, rate windows, cooldown, breaker, latency; its
+  // quarantine is lifted. A key whose limits changed starts afresh but stays cooling.
+  static Result<std::unique_ptr<Pool>> create(std::vector<ModelSpec> models,
+                                              Pool* previous = nullptr);
   ~Pool();
 
   std::size_t model_count() const;

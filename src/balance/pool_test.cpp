@@ -320,6 +320,56 @@ TEST(PoolBreaker, NextAvailableIsTheEndOfTheOpenPeriod) {
   EXPECT_EQ(*next, at(25));
 }
 
+TEST(PoolReload, KeysInBothConfigsKeepTheirLiveStateAndAQuarantineIsLifted) {
+  auto old = make_pool({model_spec("m", {1, 1}, "concurrency", 2), model_spec("gone", {1})});
+  auto running = old->try_acquire({0, 0}, {}, at(0));  // a request still running on the old pool
+  ASSERT_TRUE(running);
+  old->cool_down({0, 1}, at(30));
+  old->set_disabled({0, 0}, true);
+
+  // Same model and secrets; a new key; the other model removed.
+  ModelSpec next = model_spec("m", {1, 1, 1}, "concurrency", 2);
+  auto pool = Pool::create({next}, old.get());
+  ASSERT_TRUE(pool.ok());
+  auto& p = *pool.value();
+  EXPECT_EQ(&p.load({0, 0}), &old->load({0, 0}));  // one set of counters for both
+  EXPECT_EQ(p.in_flight({0, 0}), 1);
+  EXPECT_FALSE(p.load({0, 0}).disabled());
+  EXPECT_TRUE(p.load({0, 1}).cooling(at(29)));
+  EXPECT_EQ(p.in_flight({0, 2}), 0);
+  // The old request's slot still counts against the key's limit of 2, then frees in both.
+  auto second = p.try_acquire({0, 0}, {}, at(1));
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(p.try_acquire({0, 0}, {}, at(1)));
+  running.reset();
+  EXPECT_EQ(p.in_flight({0, 0}), 1);
+  EXPECT_TRUE(p.try_acquire({0, 0}, {}, at(1)));
+}
+
+TEST(PoolReload, AKeyWhoseLimitsChangedStartsAfreshButKeepsItsCooldown) {
+  auto old = make_pool({model_spec("m", {1}, "concurrency", 2)});
+  auto running = old->try_acquire({0, 0}, {}, at(0));
+  old->cool_down({0, 0}, at(30));
+  auto pool = Pool::create({model_spec("m", {1}, "concurrency", 5)}, old.get());
+  ASSERT_TRUE(pool.ok());
+  auto& p = *pool.value();
+  EXPECT_NE(&p.load({0, 0}), &old->load({0, 0}));
+  EXPECT_EQ(p.load({0, 0}).limits().max_concurrency, 5);
+  EXPECT_EQ(p.in_flight({0, 0}), 0);
+  EXPECT_TRUE(p.load({0, 0}).cooling(at(29)));
+}
+
+TEST(PoolReload, AnotherSecretUnderTheSameIdIsANewKey) {
+  auto old = make_pool({model_spec("m", {1})});
+  old->set_disabled({0, 0}, true);
+  ModelSpec next = model_spec("m", {1});
+  next.keys[0].secret = "a-new-secret";
+  auto pool = Pool::create({next}, old.get());
+  ASSERT_TRUE(pool.ok());
+  EXPECT_NE(&pool.value()->load({0, 0}), &old->load({0, 0}));
+  EXPECT_TRUE(old->load({0, 0}).disabled());
+}
+
 TEST(PoolLease, MovingALeaseMovesTheSlotAndSettlingTwiceIsHarmless) {
   auto pool = make_pool({model_spec("m", {1}, "concurrency", 2)});
   auto first = pool->try_acquire({0, 0}, {}, at(0));

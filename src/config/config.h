@@ -76,6 +76,7 @@ struct ServerConfig {
   int write_timeout_ms = 30'000;   // each write to the client
   int idle_timeout_ms = 60'000;    // keep-alive connection with no request
   int shutdown_grace_ms = 30'000;  // on SIGTERM/SIGINT, in-flight requests get this long
+  friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 
 struct UpstreamConfig {

@@ -95,7 +95,7 @@ struct Forwarder::CallState {
 };
 
 Forwarder::Forwarder(std::shared_ptr<Gateway> gateway, boost::asio::any_io_executor executor,
-                     std::unique_ptr<net::Upstream> http)
+                     std::shared_ptr<net::Upstream> http)
     : gateway_(std::move(gateway)),
       executor_(executor),
       http_(std::move(http)),

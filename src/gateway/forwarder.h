@@ -36,8 +36,10 @@ struct CallReport {
 
 class Forwarder {
  public:
+  // `http` may outlive this forwarder: a reload hands the worker's client (and its pooled
+  // connections) to the next generation's forwarder.
   Forwarder(std::shared_ptr<Gateway> gateway, boost::asio::any_io_executor executor,
-            std::unique_ptr<net::Upstream> http);
+            std::shared_ptr<net::Upstream> http);
 
   // A non-streamed call: the whole answer, or the error to send.
   awaitable<Result<ChatResponse>> complete(const ChatRequest& request, net::ClientWatch& client,
@@ -82,7 +84,7 @@ class Forwarder {
 
   std::shared_ptr<Gateway> gateway_;
   boost::asio::any_io_executor executor_;
-  std::unique_ptr<net::Upstream> http_;
+  std::shared_ptr<net::Upstream> http_;
   std::unique_ptr<net::Upstream> mock_;
   Rng rng_;
   telemetry::Metrics* metrics_ = nullptr;

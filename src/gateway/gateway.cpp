@@ -20,7 +20,8 @@ std::chrono::milliseconds pick(int model_ms, int global_ms) {
 
 }  // namespace
 
-Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::Config> config) {
+Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::Config> config,
+                                                 Gateway* previous) {
   std::unique_ptr<Gateway> gw(new Gateway());
   gw->config_ = std::move(config);
   const auto& cfg = *gw->config_;
@@ -81,15 +82,42 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
     gw->models_.push_back(std::move(rt));
   }
 
-  auto pool = balance::Pool::create(std::move(specs));
+  auto pool = balance::Pool::create(std::move(specs),
+                                    previous != nullptr ? previous->pool_.get() : nullptr);
   if (!pool) {
     return Error::invalid_request(cfg.source + ": " + pool.error().message, "invalid_config");
   }
   gw->pool_ = std::move(pool).value();
   gw->queue_ = std::make_unique<AdmissionQueue>(*gw->pool_, cfg.queue.max_waiting);
-  auto* queue = gw->queue_.get();
-  gw->pool_->set_release_listener([queue](balance::Target freed) { queue->notify(freed); });
+  auto* self = gw.get();
+  gw->pool_->set_release_listener([self](balance::Target freed) { self->on_release(freed); });
   return gw;
+}
+
+void Gateway::on_release(balance::Target freed) {
+  queue_->notify(freed);
+  if (handed_over_.load(std::memory_order_acquire)) wake_model(pool_->model(freed.model).name);
+}
+
+void Gateway::wake_model(std::string_view name) {
+  std::shared_ptr<Gateway> next;
+  {
+    std::lock_guard lock(successor_mutex_);
+    next = successor_.lock();
+  }
+  if (!next) return;
+  if (const auto m = next->pool_->find_model(name)) {
+    next->queue_->notify(balance::Target{static_cast<std::uint32_t>(*m), 0});
+  }
+  if (next->handed_over_.load(std::memory_order_acquire)) next->wake_model(name);
+}
+
+void Gateway::hand_over_to(const std::shared_ptr<Gateway>& successor) {
+  {
+    std::lock_guard lock(successor_mutex_);
+    successor_ = successor;
+  }
+  handed_over_.store(true, std::memory_order_release);
 }
 
 std::chrono::milliseconds Gateway::queue_timeout(const balance::Demand& demand) const {

@@ -3,8 +3,11 @@
 // except for the pool's live load, which is thread-safe. Shared by all worker threads.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "balance/pool.h"
@@ -28,7 +31,10 @@ struct ModelRuntime {
 class Gateway {
  public:
   // Errors name the config file, line and field (unknown provider, unknown strategy, ...).
-  static Result<std::unique_ptr<Gateway>> create(std::shared_ptr<const config::Config> config);
+  // `previous`: the gateway this one replaces on a reload; keys in both keep their live state
+  // (see balance::Pool::create).
+  static Result<std::unique_ptr<Gateway>> create(std::shared_ptr<const config::Config> config,
+                                                 Gateway* previous = nullptr);
 
   const config::Config& config() const { return *config_; }
   balance::Pool& pool() { return *pool_; }
@@ -43,6 +49,10 @@ class Gateway {
   // queue_timeout_ms when set, else the global queue.timeout_ms.
   std::chrono::milliseconds queue_timeout(const balance::Demand& demand) const;
 
+  // After a reload: a lease of this generation that ends frees a slot the successor's waiters
+  // may be able to use (the key is shared), so they are woken too.
+  void hand_over_to(const std::shared_ptr<Gateway>& successor);
+
  private:
   Gateway() = default;
   std::shared_ptr<const config::Config> config_;
@@ -50,6 +60,12 @@ class Gateway {
   std::vector<ModelRuntime> models_;
   std::unique_ptr<AdmissionQueue> queue_;
   CredentialCache credentials_;
+
+  void on_release(balance::Target freed);
+  void wake_model(std::string_view name);
+  std::atomic<bool> handed_over_{false};
+  std::mutex successor_mutex_;
+  std::weak_ptr<Gateway> successor_;
 };
 
 }  // namespace bc::gateway

@@ -368,7 +368,8 @@ awaitable<Result<std::string>> HttpCall::read_some() {
   if (phase_ != Phase::kBody) {
     co_return Error::internal("UpstreamCall::read_some() without a successful start()");
   }
-  if (!piece_) piece_ = std::make_unique<std::array<char, kPieceBytes>>();
+  // Default-initialized: zeroing it would cost a memset per call and make every page resident.
+  if (!piece_) piece_.reset(new std::array<char, kPieceBytes>);
   const std::string authority = url_.authority();
   for (;;) {
     auto& body = parser_->get().body();

@@ -251,7 +251,9 @@ Status OpenAiStreamDecoder::event(SseEvent& ev, std::vector<ChatDelta>& out) {
   }
   // A multi-line `data:` event joins its lines with a line feed; relayed raw it
   // would break the SSE framing towards the client, so such a chunk is rewritten.
-  if (changed || data.find_first_of("\r\n") != std::string_view::npos) {
+  // (Two memchr scans: find_first_of of a set tests the set once per byte, far slower.)
+  if (changed || data.find('\n') != std::string_view::npos ||
+      data.find('\r') != std::string_view::npos) {
     delta.chunk_json = json_text(chunk);
   } else if (data.size() == ev.data.size()) {
     delta.chunk_json = std::move(ev.data);  // relayed as the upstream sent it
