@@ -1,6 +1,8 @@
 // The composition root and the command line: `serve` runs the gateway, `check` validates a
 // config. Exceptions end here: a bad config or an address in use ends the process with a
 // clear message and exit code 1.
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -60,7 +62,18 @@ int check(const std::string& path) {
   return 0;
 }
 
+// Each client connection and each upstream connection is a descriptor: thousands of open
+// streams need more than the usual soft limit of 1024, so take what the hard limit allows.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("cannot raise RLIMIT_NOFILE");
+  }
+}
+
 int serve(const std::string& path, const std::string& host, int port) {
+  raise_descriptor_limit();
   Config cfg;
   auto gateway = build_gateway(path, cfg);
   if (!gateway) return 1;

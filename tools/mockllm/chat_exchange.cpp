@@ -145,6 +145,7 @@ awaitable<bool> serve_chat(Connection& connection, const WireFormat& format, con
   const FaultPlan plan = parse_fault_plan(*key);
   KeyStats& key_stats = state.stats.start(plan.key_name, Clock::now());
   const std::uint64_t ordinal = key_stats.requests - 1;
+  Stats::body(key_stats, request.body());
   Flight flight(state.stats, key_stats);
 
   const auto call = format.parse(incoming);

@@ -19,6 +19,10 @@ KeyStats& Stats::start(const std::string& name, TimePoint now) {
   return key;
 }
 
+void Stats::body(KeyStats& key, std::string_view body) {
+  if (!key.bodies.insert(std::hash<std::string_view>{}(body)).second) ++key.repeats;
+}
+
 void Stats::finish(KeyStats& key, bool completed) {
   --key.in_flight;
   ++(completed ? key.completed : key.client_closed);
@@ -39,6 +43,8 @@ void Stats::reset() {
     key.client_closed = 0;
     key.tokens_issued = 0;
     key.starts_ms.clear();
+    key.repeats = 0;
+    key.bodies.clear();
     ++it;
   }
 }
@@ -49,9 +55,13 @@ std::string Stats::to_json() const {
     json::array starts;
     starts.reserve(key.starts_ms.size());
     for (auto ms : key.starts_ms) starts.emplace_back(ms);
-    keys[name] = {{"requests", key.requests},           {"in_flight", key.in_flight},
-                  {"max_in_flight", key.max_in_flight}, {"completed", key.completed},
-                  {"client_closed", key.client_closed}, {"tokens_issued", key.tokens_issued},
+    keys[name] = {{"requests", key.requests},
+                  {"in_flight", key.in_flight},
+                  {"max_in_flight", key.max_in_flight},
+                  {"completed", key.completed},
+                  {"client_closed", key.client_closed},
+                  {"tokens_issued", key.tokens_issued},
+                  {"repeats", key.repeats},
                   {"starts_ms", std::move(starts)}};
   }
   json::object out{{"keys", std::move(keys)}, {"connections_open", connections_open_}};

@@ -9,6 +9,8 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 
 #include "core/clock.h"
 
@@ -26,6 +28,10 @@ struct KeyStats {
   std::uint64_t tokens_issued = 0;
   // Arrival times, ms since the mock started; the last kMaxStarts only.
   std::deque<std::int64_t> starts_ms;
+  // Requests whose body this key had already received: a gateway that retries a request on a
+  // key it already tried shows up here (tests send a distinct prompt per request).
+  std::uint64_t repeats = 0;
+  std::unordered_set<std::uint64_t> bodies;  // hashes of the bodies received
 };
 
 class Stats {
@@ -37,6 +43,8 @@ class Stats {
   // A request for key `name` arrived at `now`. The returned reference stays valid until the
   // matching finish(), across reset().
   KeyStats& start(const std::string& name, TimePoint now);
+  // The body of that request; counts it in `repeats` when this key has seen it before.
+  static void body(KeyStats& key, std::string_view body);
   void finish(KeyStats& key, bool completed);
   // An access token was issued for key `name`.
   void token_issued(const std::string& name) { ++keys_[name].tokens_issued; }
@@ -48,7 +56,8 @@ class Stats {
   void reset();
 
   // {"keys":{"<name>":{"requests":..,"in_flight":..,"max_in_flight":..,"completed":..,
-  //  "client_closed":..,"tokens_issued":..,"starts_ms":[..]}},"connections_open":n}
+  //  "client_closed":..,"tokens_issued":..,"repeats":..,"starts_ms":[..]}},
+  //  "connections_open":n}
   std::string to_json() const;
 
   const KeyStats* find(const std::string& name) const;

@@ -97,5 +97,25 @@ TEST(Stats, CountsIssuedTokensApartFromRequestsUntilReset) {
   EXPECT_EQ(stats.find("b1"), nullptr);
 }
 
+TEST(Stats, CountsABodyThatReachedTheSameKeyTwice) {
+  Stats stats(TimePoint{});
+  KeyStats& a = stats.start("a", TimePoint{});
+  Stats::body(a, R"({"messages":[{"role":"user","content":"one"}]})");
+  Stats::body(a, R"({"messages":[{"role":"user","content":"two"}]})");
+  EXPECT_EQ(a.repeats, 0u);
+  Stats::body(a, R"({"messages":[{"role":"user","content":"one"}]})");
+  EXPECT_EQ(a.repeats, 1u);
+  KeyStats& b = stats.start("b", TimePoint{});
+  Stats::body(b, R"({"messages":[{"role":"user","content":"one"}]})");  // another key: fine
+  EXPECT_EQ(b.repeats, 0u);
+  EXPECT_NE(stats.to_json().find(R"("repeats":1)"), std::string::npos) << stats.to_json();
+  stats.finish(a, true);
+  stats.finish(b, true);
+  stats.reset();
+  KeyStats& again = stats.start("a", TimePoint{});
+  Stats::body(again, R"({"messages":[{"role":"user","content":"one"}]})");
+  EXPECT_EQ(again.repeats, 0u);
+}
+
 }  // namespace
 }  // namespace bc::mockllm
