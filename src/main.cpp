@@ -21,6 +21,7 @@
 #include "config/loader.h"
 #include "gateway/gateway.h"
 #include "net/http_server.h"
+#include "probe.h"
 #include "telemetry/access_log.h"
 
 namespace {
@@ -172,10 +173,22 @@ int main(int argc, char** argv) {
       ->add_option("-p,--port", port, "listen port; 0 picks a free one (overrides server.port)")
       ->check(CLI::Range(0, 65535));
 
+  std::string probe_model;
+  auto* probe_cmd = app.add_subcommand(
+      "probe", "send one minimal request through each key and print what each answered");
+  probe_cmd->add_option("-c,--config", config_path,
+                        "YAML config file (default: the embedded demo config)");
+  probe_cmd->add_option("-m,--model", probe_model, "probe only this model's keys");
+
   auto* check_cmd = app.add_subcommand("check", "validate a config file and exit");
   check_cmd->add_option("-c,--config", config_path, "YAML config file")->required();
 
   CLI11_PARSE(app, argc, argv);
   if (*serve_cmd) return serve(config_path, host, port);
+  if (*probe_cmd) {
+    Config cfg;
+    auto gateway = build_gateway(config_path, cfg);
+    return gateway ? bc::run_probe(gateway, probe_model) : 1;
+  }
   return check(config_path);
 }

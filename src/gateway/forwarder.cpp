@@ -80,7 +80,8 @@ struct Forwarder::Attempt {
 };
 
 struct Forwarder::CallState {
-  bool planned = false;  // the budgets and deadline below are set
+  std::optional<balance::Target> pinned;  // only this key (a probe)
+  bool planned = false;                   // the budgets and deadline below are set
   std::vector<balance::Target> tried;
   std::optional<Error> last_error;
   std::size_t max_models = 1;              // 1 + retry.max_model_failovers for any-model requests
@@ -164,7 +165,9 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     if (now >= state.request_deadline) co_return deadline_error(state);
     std::optional<balance::Lease> lease;
     // Requests already waiting go first: a newcomer queues behind them instead of overtaking.
-    if (state.ticket.queued() || !queue.has_waiters(demand)) {
+    if (state.pinned) {
+      lease = pool.try_acquire(*state.pinned, demand, now);
+    } else if (state.ticket.queued() || !queue.has_waiters(demand)) {
       for (const auto& target : pool.candidates(demand, now, rng_)) {
         if (!may_try(state, target)) continue;
         lease = pool.try_acquire(target, demand, now);
@@ -362,6 +365,7 @@ bool Forwarder::may_try(const CallState& state, balance::Target target) const {
 }
 
 bool Forwarder::has_budget(const CallState& state, const balance::Demand& demand) const {
+  if (state.pinned) return !std::count(state.tried.begin(), state.tried.end(), *state.pinned);
   const auto& pool = gateway_->pool();
   for (std::size_t m = 0; m < pool.model_count(); ++m) {
     const auto& spec = pool.model(m);
@@ -456,6 +460,21 @@ Error Forwarder::busy_error(const ChatRequest& request, const balance::Demand& d
 awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,
                                                     net::ClientWatch& client, CallReport& report) {
   CallState state;
+  co_return co_await complete(request, client, report, state);
+}
+
+awaitable<Result<ChatResponse>> Forwarder::complete_on(balance::Target target,
+                                                       const ChatRequest& request,
+                                                       net::ClientWatch& client,
+                                                       CallReport& report) {
+  CallState state;
+  state.pinned = target;
+  co_return co_await complete(request, client, report, state);
+}
+
+awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,
+                                                    net::ClientWatch& client, CallReport& report,
+                                                    CallState& state) {
   const auto max_bytes = gateway_->config().upstream.max_response_bytes;
   for (;;) {
     auto opened = co_await open(request, client, report, state);

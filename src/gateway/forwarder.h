@@ -50,6 +50,10 @@ class Forwarder {
   awaitable<Status> stream(const ChatRequest& request, StreamSink& sink, net::ClientWatch& client,
                            CallReport& report);
 
+  // One non-streamed call on exactly this key, never retried elsewhere (balancedcall probe).
+  awaitable<Result<ChatResponse>> complete_on(balance::Target target, const ChatRequest& request,
+                                              net::ClientWatch& client, CallReport& report);
+
   const Gateway& gateway() const { return *gateway_; }
   // Where attempts, retries and failovers are counted; none by default. Set before any call.
   void set_metrics(telemetry::Metrics* metrics) { metrics_ = metrics; }
@@ -57,6 +61,8 @@ class Forwarder {
  private:
   struct Attempt;
   struct CallState;
+  awaitable<Result<ChatResponse>> complete(const ChatRequest& request, net::ClientWatch& client,
+                                           CallReport& report, CallState& state);
   awaitable<Result<std::unique_ptr<Attempt>>> open(const ChatRequest& request,
                                                    net::ClientWatch& client, CallReport& report,
                                                    CallState& state);
