@@ -17,6 +17,7 @@
 #include "config/demo_config.h"
 #include "config/loader.h"
 #include "gateway/gateway.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 #include "telemetry/access_log.h"
 
@@ -43,6 +44,27 @@ std::shared_ptr<bc::gateway::Gateway> build_gateway(const std::string& path, Con
     std::cerr << e.what() << (std::string_view(e.what()).ends_with('\n') ? "" : "\n");
     return nullptr;
   }
+  // The files the loader found readable must also parse: a bad CA bundle, certificate or
+  // key is a startup error, not a failure of the first request.
+  bool files_ok = true;
+  auto report = [&](const std::string& field, const bc::Status& status) {
+    if (status) return;
+    std::cerr << out.source << ": " << field << ": " << status.error().message << "\n";
+    files_ok = false;
+  };
+  if (!out.upstream.ca_file.empty()) {
+    report("upstream.ca_file", bc::net::check_ca_file(out.upstream.ca_file));
+  }
+  for (const auto* m : out.active_models()) {
+    if (!m->ca_file.empty()) {
+      report("models." + m->name + ".ca_file", bc::net::check_ca_file(m->ca_file));
+    }
+  }
+  if (out.server.tls.enabled()) {
+    report("server.tls",
+           bc::net::check_server_tls(out.server.tls.cert_file, out.server.tls.key_file));
+  }
+  if (!files_ok) return nullptr;
   auto gateway = bc::gateway::Gateway::create(std::make_shared<const Config>(out));
   if (!gateway) {
     std::cerr << gateway.error().message << "\n";
@@ -74,6 +96,8 @@ int serve(const std::string& path, const std::string& host, int port) {
   options.write_timeout = std::chrono::milliseconds(cfg.server.write_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(cfg.server.idle_timeout_ms);
   options.shutdown_grace = std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
+  options.tls_cert_file = cfg.server.tls.cert_file;
+  options.tls_key_file = cfg.server.tls.key_file;
 
   // The access log has its own writer thread and never shares a stream with spdlog's logger.
   std::shared_ptr<bc::telemetry::AccessLog> access_log;
@@ -86,7 +110,15 @@ int serve(const std::string& path, const std::string& host, int port) {
     access_log = std::move(opened).value();
   }
 
-  bc::net::Server server(options, bc::api::make_handler_factory(gateway, access_log));
+  std::unique_ptr<bc::net::Server> server_ptr;
+  try {
+    server_ptr = std::make_unique<bc::net::Server>(
+        options, bc::api::make_handler_factory(gateway, access_log));
+  } catch (const std::exception& e) {
+    std::cerr << cfg.source << ": server: " << e.what() << "\n";
+    return 1;
+  }
+  auto& server = *server_ptr;
   std::uint16_t bound = 0;
   try {
     bound = server.listen();
@@ -110,7 +142,8 @@ int serve(const std::string& path, const std::string& host, int port) {
   spdlog::info("{} model(s) active, {} worker thread(s)", cfg.active_models().size(),
                options.threads > 0 ? options.threads
                                    : static_cast<int>(std::thread::hardware_concurrency()));
-  std::cout << "balancedcall listening on http://" << options.host << ":" << bound << std::endl;
+  std::cout << "balancedcall listening on " << (cfg.server.tls.enabled() ? "https" : "http")
+            << "://" << options.host << ":" << bound << std::endl;
 
   server.run();
   signals_ioc.stop();

@@ -88,6 +88,7 @@ struct WorkerApi {
     net::HttpClientOptions options;
     options.max_idle_per_origin = static_cast<std::size_t>(up.pool_max_idle_per_origin);
     options.idle_ttl = std::chrono::milliseconds(up.pool_idle_ttl_ms);
+    options.ca_file = up.ca_file;  // checked at startup: a failure here cannot happen silently
     return std::make_unique<net::HttpClient>(executor, options);
   }
 

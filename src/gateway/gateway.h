@@ -22,6 +22,7 @@ struct ModelRuntime {
   std::unique_ptr<providers::Provider> provider;
   std::vector<providers::Credential> credentials;  // index = key index in the pool
   net::Timeouts timeouts;
+  net::TlsPolicy tls;  // the model's tls_verify and ca_file
 };
 
 class Gateway {
