@@ -8,6 +8,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
 #include <thread>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -20,6 +21,7 @@
 #include "config/demo_config.h"
 #include "config/loader.h"
 #include "gateway/gateway.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 #include "probe.h"
 #include "telemetry/access_log.h"
@@ -39,12 +41,48 @@ int count_keys(const Config& cfg) {
   return n;
 }
 
+// The files the loader found readable must also parse: a bad CA bundle, certificate or key
+// is a startup (or reload) error, not a failure of the first request. One line per problem.
+std::string bad_files(const Config& cfg) {
+  std::string problems;
+  auto report = [&](const std::string& field, const bc::Status& status) {
+    if (!status) problems += cfg.source + ": " + field + ": " + status.error().message + "\n";
+  };
+  if (!cfg.upstream.ca_file.empty()) {
+    report("upstream.ca_file", bc::net::check_ca_file(cfg.upstream.ca_file));
+  }
+  for (const auto* m : cfg.active_models()) {
+    if (!m->ca_file.empty()) {
+      report("models." + m->name + ".ca_file", bc::net::check_ca_file(m->ca_file));
+    }
+  }
+  if (cfg.server.tls.enabled()) {
+    report("server.tls",
+           bc::net::check_server_tls(cfg.server.tls.cert_file, cfg.server.tls.key_file));
+  }
+  return problems;
+}
+
+// What a reload loads: the config, with its files checked as at start-up.
+Config load_for_reload(const std::string& path) {
+  Config cfg = load(path);
+  if (auto problems = bad_files(cfg); !problems.empty()) {
+    if (problems.back() == '\n') problems.pop_back();
+    throw std::runtime_error(problems);
+  }
+  return cfg;
+}
+
 // Loads and builds everything `serve` needs, printing every problem; nullptr on failure.
 std::shared_ptr<bc::gateway::Gateway> build_gateway(const std::string& path, Config& out) {
   try {
     out = load(path);
   } catch (const bc::config::ConfigError& e) {
     std::cerr << e.what() << (std::string_view(e.what()).ends_with('\n') ? "" : "\n");
+    return nullptr;
+  }
+  if (const auto problems = bad_files(out); !problems.empty()) {
+    std::cerr << problems;
     return nullptr;
   }
   auto gateway = bc::gateway::Gateway::create(std::make_shared<const Config>(out));
@@ -89,6 +127,8 @@ int serve(const std::string& path, const std::string& host, int port) {
   options.write_timeout = std::chrono::milliseconds(cfg.server.write_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(cfg.server.idle_timeout_ms);
   options.shutdown_grace = std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
+  options.tls_cert_file = cfg.server.tls.cert_file;
+  options.tls_key_file = cfg.server.tls.key_file;
 
   // The access log has its own writer thread and never shares a stream with spdlog's logger.
   std::shared_ptr<bc::telemetry::AccessLog> access_log;
@@ -102,8 +142,16 @@ int serve(const std::string& path, const std::string& host, int port) {
   }
 
   // SIGHUP and POST /admin/reload re-read the same file (or the embedded demo).
-  auto service = bc::api::Service::create(gateway, access_log, [path] { return load(path); });
-  bc::net::Server server(options, service->handler_factory());
+  auto service =
+      bc::api::Service::create(gateway, access_log, [path] { return load_for_reload(path); });
+  std::unique_ptr<bc::net::Server> server_ptr;
+  try {
+    server_ptr = std::make_unique<bc::net::Server>(options, service->handler_factory());
+  } catch (const std::exception& e) {
+    std::cerr << cfg.source << ": server: " << e.what() << "\n";
+    return 1;
+  }
+  auto& server = *server_ptr;
   std::uint16_t bound = 0;
   try {
     bound = server.listen();
@@ -142,7 +190,8 @@ int serve(const std::string& path, const std::string& host, int port) {
   spdlog::info("{} model(s) active, {} worker thread(s)", cfg.active_models().size(),
                options.threads > 0 ? options.threads
                                    : static_cast<int>(std::thread::hardware_concurrency()));
-  std::cout << "balancedcall listening on http://" << options.host << ":" << bound << std::endl;
+  std::cout << "balancedcall listening on " << (cfg.server.tls.enabled() ? "https" : "http")
+            << "://" << options.host << ":" << bound << std::endl;
 
   server.run();
   signals_ioc.stop();

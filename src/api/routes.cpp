@@ -71,6 +71,7 @@ net::HttpClientOptions client_options(const config::Config& config) {
   net::HttpClientOptions options;
   options.max_idle_per_origin = static_cast<std::size_t>(config.upstream.pool_max_idle_per_origin);
   options.idle_ttl = std::chrono::milliseconds(config.upstream.pool_idle_ttl_ms);
+  options.ca_file = config.upstream.ca_file;  // checked at startup and on reload
   return options;
 }
 

@@ -63,7 +63,21 @@ struct ModelConfig {
   int idle_timeout_ms = 0;
   int total_timeout_ms = 0;  // 0: the global `retry.total_timeout_ms`
   BreakerConfig breaker;     // the global `breaker`, with this model's own fields over it
+  // Verify an https:// upstream's certificate chain and host name. false only for a local
+  // upstream with a self-signed certificate; it applies to this model's calls only.
+  bool tls_verify = true;
+  // A PEM bundle of CAs trusted for this model's upstream, besides the system's and
+  // `upstream.ca_file`; empty: none. Relative paths are resolved against the config's folder.
+  std::string ca_file;
   int line = 0;
+};
+
+// HTTPS on the listener: both files, or neither (plain HTTP).
+struct ServerTlsConfig {
+  std::string cert_file;  // PEM certificate chain, the server's certificate first
+  std::string key_file;   // PEM private key
+  bool enabled() const { return !cert_file.empty(); }
+  friend bool operator==(const ServerTlsConfig&, const ServerTlsConfig&) = default;
 };
 
 struct ServerConfig {
@@ -77,6 +91,7 @@ struct ServerConfig {
   int idle_timeout_ms = 60'000;    // keep-alive connection with no request
   int shutdown_grace_ms = 30'000;  // on SIGTERM/SIGINT, in-flight requests get this long
   friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
+  ServerTlsConfig tls;
 };
 
 struct UpstreamConfig {
@@ -86,6 +101,8 @@ struct UpstreamConfig {
   int pool_max_idle_per_origin = 64;
   int pool_idle_ttl_ms = 60'000;
   std::size_t max_response_bytes = 64 * 1024 * 1024;
+  // A PEM bundle of CAs trusted for every https:// upstream, besides the system's; empty: none.
+  std::string ca_file;
 };
 
 // Requests that find every key at its limit wait in a FIFO queue rather than failing at once.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -40,10 +41,12 @@ const std::vector<std::string> kServerKeys = {"host",
                                               "read_timeout_ms",
                                               "write_timeout_ms",
                                               "idle_timeout_ms",
-                                              "shutdown_grace_ms"};
-const std::vector<std::string> kUpstreamKeys = {"connect_timeout_ms", "first_byte_timeout_ms",
-                                                "idle_timeout_ms",    "pool_max_idle_per_origin",
-                                                "pool_idle_ttl_ms",   "max_response_bytes"};
+                                              "shutdown_grace_ms",
+                                              "tls"};
+const std::vector<std::string> kServerTlsKeys = {"cert_file", "key_file"};
+const std::vector<std::string> kUpstreamKeys = {
+    "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms", "pool_max_idle_per_origin",
+    "pool_idle_ttl_ms",   "max_response_bytes",    "ca_file"};
 const std::vector<std::string> kModelKeys = {"provider",
                                              "model",
                                              "base_url",
@@ -67,6 +70,8 @@ const std::vector<std::string> kModelKeys = {"provider",
                                              "idle_timeout_ms",
                                              "total_timeout_ms",
                                              "breaker",
+                                             "tls_verify",
+                                             "ca_file",
                                              "mock"};
 const std::vector<std::string> kKeyKeys = {"key", "weight", "name"};
 const std::vector<std::string> kMockKeys = {"latency_ms", "tokens_per_second", "reply"};
@@ -242,6 +247,37 @@ class Loader {
     m.get("write_timeout_ms", s.write_timeout_ms, 1);
     m.get("idle_timeout_ms", s.idle_timeout_ms, 1);
     m.get("shutdown_grace_ms", s.shutdown_grace_ms, 0);
+    if (const Entry* tls = m.find("tls")) read_server_tls(*tls, m.field("tls"));
+  }
+
+  void read_server_tls(const Entry& e, const std::string& path) {
+    MapReader m(reader_, e.value, e.line, path, kServerTlsKeys);
+    if (!m.ok()) return;
+    ServerTlsConfig& tls = config_.server.tls;
+    const bool cert = m.get("cert_file", tls.cert_file);
+    const bool key = m.get("key_file", tls.key_file);
+    if (cert) check_readable(m, "cert_file", tls.cert_file);
+    if (key) check_readable(m, "key_file", tls.key_file);
+    if (m.find("cert_file") == nullptr || m.find("key_file") == nullptr) {
+      diag_.add(e.line, path,
+                "needs both cert_file and key_file (remove 'tls' to serve plain HTTP)");
+      tls = {};
+    }
+  }
+
+  // Resolves a relative path against the config file's folder and reports a file that cannot
+  // be opened for reading; what it holds is checked where it is used (at startup).
+  void check_readable(MapReader& m, std::string_view key, std::string& file) {
+    const std::filesystem::path p(file);
+    if (p.is_relative()) {
+      file = (std::filesystem::path(config_.source).parent_path() / p).lexically_normal().string();
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      const int err = errno;
+      diag_.add(m.find(key)->line, m.field(key),
+                "cannot read '" + file + "': " + (err != 0 ? std::strerror(err) : "unknown"));
+    }
   }
 
   void read_upstream(const Entry& e) {
@@ -254,6 +290,7 @@ class Loader {
     m.get("pool_max_idle_per_origin", u.pool_max_idle_per_origin, 0);
     m.get("pool_idle_ttl_ms", u.pool_idle_ttl_ms, 1);
     m.get_size("max_response_bytes", u.max_response_bytes);
+    if (m.get("ca_file", u.ca_file)) check_readable(m, "ca_file", u.ca_file);
   }
 
   void read_queue(const Entry& e) {
@@ -341,6 +378,14 @@ class Loader {
     r.get("total_timeout_ms", m.total_timeout_ms, 0);
     m.breaker = config_.breaker;
     if (const Entry* b = r.find("breaker")) read_breaker(*b, r.field("breaker"), m.breaker);
+    r.get("tls_verify", m.tls_verify);
+    if (r.get("ca_file", m.ca_file)) {
+      check_readable(r, "ca_file", m.ca_file);
+      if (!m.tls_verify) {
+        diag_.add(r.find("ca_file")->line, r.field("ca_file"),
+                  "has no effect with tls_verify: false (nothing is verified); remove one");
+      }
+    }
     read_keys(r, m);
     if (const Entry* mock = r.find("mock")) read_mock(r, *mock, m);
     config_.models.push_back(std::move(m));

@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
+
+#include <unistd.h>
 
 #include "config/demo_config.h"
 
@@ -936,6 +939,153 @@ models:
   EXPECT_NE(all.find("auth.client_keys[3].key: missing required field"), std::string::npos) << all;
   EXPECT_NE(all.find("auth.client_keys[4].rpm"), std::string::npos) << all;
   EXPECT_NE(all.find("colour"), std::string::npos) << all;
+}
+
+// A temp folder with the files named, removed at the end of the test.
+class TempFiles {
+ public:
+  explicit TempFiles(std::initializer_list<const char*> names)
+      : dir_(std::filesystem::temp_directory_path() /
+             ("bc_loader_test_" + std::to_string(::getpid()) + "_" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+    std::filesystem::create_directories(dir_);
+    for (const char* name : names) std::ofstream(dir_ / name) << "pem\n";
+  }
+  ~TempFiles() { std::filesystem::remove_all(dir_); }
+  std::string path(const char* name) const { return (dir_ / name).string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+TEST(ConfigLoader, TlsFieldsDefaultToVerifiedUpstreamsAndPlainListener) {
+  const Config c = load(R"(
+models:
+  m: {provider: openai, base_url: "https://api.example.com/v1", api_keys: [sk-abcdefghijkl]}
+)");
+  EXPECT_FALSE(c.server.tls.enabled());
+  EXPECT_EQ(c.upstream.ca_file, "");
+  EXPECT_TRUE(c.models.at(0).tls_verify);
+  EXPECT_EQ(c.models.at(0).ca_file, "");
+}
+
+TEST(ConfigLoader, TlsFieldsAreReadWithRelativePathsFromTheConfigFolder) {
+  TempFiles files({"cert.pem", "key.pem", "ca.pem", "local-ca.pem"});
+  std::ofstream(files.path("bc.yaml")) << R"(
+server:
+  tls:
+    cert_file: cert.pem
+    key_file: )" << files.path("key.pem")
+                                       << R"(
+upstream:
+  ca_file: ./ca.pem
+models:
+  local:
+    provider: openai
+    base_url: "https://127.0.0.1:8443/v1"
+    api_keys: [sk-abcdefghijkl]
+    tls_verify: false
+  internal:
+    provider: openai
+    base_url: "https://llm.internal/v1"
+    api_keys: [sk-mnopqrstuvwx]
+    ca_file: local-ca.pem
+)";
+  const Config c = load_config_file(files.path("bc.yaml"));
+  EXPECT_TRUE(c.server.tls.enabled());
+  EXPECT_EQ(c.server.tls.cert_file, files.path("cert.pem"));
+  EXPECT_EQ(c.server.tls.key_file, files.path("key.pem"));
+  EXPECT_EQ(c.upstream.ca_file, files.path("ca.pem"));
+  EXPECT_FALSE(c.find_model("local")->tls_verify);
+  EXPECT_EQ(c.find_model("local")->ca_file, "");
+  EXPECT_TRUE(c.find_model("internal")->tls_verify);
+  EXPECT_EQ(c.find_model("internal")->ca_file, files.path("local-ca.pem"));
+}
+
+TEST(ConfigLoader, ListenerTlsNeedsBothFiles) {
+  TempFiles files({"cert.pem"});
+  const std::string yaml = R"(
+server:
+  tls:
+    cert_file: )" + files.path("cert.pem") +
+                           R"(
+models:
+  m: {provider: mock}
+)";
+  EXPECT_EQ(error_of(yaml),
+            "test.yaml:2: server.tls: needs both cert_file and key_file (remove 'tls' to serve "
+            "plain HTTP)");
+}
+
+TEST(ConfigLoader, UnreadableTlsFilesAreNamedWithFieldAndLine) {
+  const auto issues = issues_of(R"(
+server:
+  tls:
+    cert_file: /nonexistent/bc/cert.pem
+    key_file: /nonexistent/bc/key.pem
+upstream:
+  ca_file: /nonexistent/bc/ca.pem
+models:
+  m:
+    provider: openai
+    base_url: "https://api.example.com/v1"
+    api_keys: [sk-abcdefghijkl]
+    ca_file: /nonexistent/bc/model-ca.pem
+)");
+  std::vector<std::string> lines;
+  for (const auto& i : issues) lines.push_back(i.to_string());
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "test.yaml:3: server.tls.cert_file: cannot read '/nonexistent/bc/cert.pem': "
+                       "No such file or directory",
+                       "test.yaml:4: server.tls.key_file: cannot read '/nonexistent/bc/key.pem': "
+                       "No such file or directory",
+                       "test.yaml:6: upstream.ca_file: cannot read '/nonexistent/bc/ca.pem': No "
+                       "such file or directory",
+                       "test.yaml:12: models.m.ca_file: cannot read "
+                       "'/nonexistent/bc/model-ca.pem': No such file or directory",
+                   }));
+}
+
+TEST(ConfigLoader, TlsFieldsOfTheWrongTypeOrMisspelledAreNamed) {
+  TempFiles files({"ca.pem"});
+  const auto issues = issues_of(R"(
+server:
+  tls:
+    cert: a.pem
+    key_file: [b.pem]
+models:
+  m:
+    provider: openai
+    base_url: "https://api.example.com/v1"
+    api_keys: [sk-abcdefghijkl]
+    tls_verify: maybe
+  n:
+    provider: openai
+    base_url: "https://127.0.0.1:8443/v1"
+    api_keys: [sk-mnopqrstuvwx]
+    tls_verify: false
+    ca_file: )" + files.path("ca.pem") +
+                                R"(
+  o:
+    provider: openai
+    base_url: "https://127.0.0.1:8443/v1"
+    api_keys: [sk-yzabcdefghij]
+    tls_verfy: false
+)");
+  std::vector<std::string> lines;
+  for (const auto& i : issues) lines.push_back(i.to_string());
+  EXPECT_EQ(lines,
+            (std::vector<std::string>{
+                "test.yaml:2: server.tls: needs both cert_file and key_file (remove 'tls' to "
+                "serve plain HTTP)",
+                "test.yaml:3: server.tls.cert: unknown key 'cert'",
+                "test.yaml:4: server.tls.key_file: expected a string, got a list",
+                "test.yaml:10: models.m.tls_verify: expected true or false, got \"maybe\"",
+                "test.yaml:16: models.n.ca_file: has no effect with tls_verify: false (nothing "
+                "is verified); remove one",
+                "test.yaml:21: models.o.tls_verfy: unknown key 'tls_verfy' (did you mean "
+                "'tls_verify'?)",
+            }));
 }
 
 }  // namespace

@@ -247,7 +247,7 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
       co_return std::move(encoded).error();
     }
     auto attempt = std::make_unique<Attempt>(client, target.model, std::move(*lease),
-                                             upstream_for(encoded->url).call(), Clock::now());
+                                             upstream_for(encoded->url).call(rt.tls), Clock::now());
     auto* call = attempt->call.get();
     client.on_client_gone([call] { call->cancel(); });
 
@@ -332,7 +332,7 @@ void Forwarder::count_attempt(balance::Target target, const Error* error, bool c
 awaitable<Result<providers::DerivedCredential>> Forwarder::exchange_credential(
     const ModelRuntime& rt, const UpstreamRequest& exchange, net::ClientWatch& client,
     const CallState& state) {
-  auto call = upstream_for(exchange.url).call();
+  auto call = upstream_for(exchange.url).call(rt.tls);
   auto* raw = call.get();
   client.on_client_gone([raw] { raw->cancel(); });
   auto started = co_await call->start(exchange, attempt_timeouts(rt, state));

@@ -48,6 +48,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
     rt.timeouts.first_byte = pick(m->first_byte_timeout_ms, cfg.upstream.first_byte_timeout_ms);
     rt.timeouts.idle = pick(m->idle_timeout_ms, cfg.upstream.idle_timeout_ms);
     rt.total_timeout = pick(m->total_timeout_ms, cfg.retry.total_timeout_ms);
+    rt.tls.verify = m->tls_verify;
+    rt.tls.ca_file = m->ca_file;
 
     balance::ModelSpec spec;
     spec.name = m->name;

@@ -26,6 +26,7 @@ struct ModelRuntime {
   std::vector<providers::Credential> credentials;  // index = key index in the pool
   net::Timeouts timeouts;
   std::chrono::milliseconds total_timeout{0};  // the whole request, retries and stream included
+  net::TlsPolicy tls;                          // the model's tls_verify and ca_file
 };
 
 class Gateway {

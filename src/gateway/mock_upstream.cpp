@@ -147,7 +147,7 @@ MockUpstream::MockUpstream(asio::any_io_executor executor,
                            std::map<std::string, providers::MockOptions, std::less<>> models)
     : executor_(std::move(executor)), models_(std::move(models)) {}
 
-std::unique_ptr<net::UpstreamCall> MockUpstream::call() {
+std::unique_ptr<net::UpstreamCall> MockUpstream::call(const net::TlsPolicy&) {
   return std::make_unique<MockCall>(executor_, models_);
 }
 

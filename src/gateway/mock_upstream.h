@@ -19,7 +19,9 @@ class MockUpstream final : public net::Upstream {
   // `models`: model name (the host part of mock://<name>) -> its mock settings.
   MockUpstream(boost::asio::any_io_executor executor,
                std::map<std::string, providers::MockOptions, std::less<>> models);
-  std::unique_ptr<net::UpstreamCall> call() override;
+  using net::Upstream::call;
+  // The mock has no TLS: the policy is ignored.
+  std::unique_ptr<net::UpstreamCall> call(const net::TlsPolicy& tls) override;
 
  private:
   boost::asio::any_io_executor executor_;

@@ -1,6 +1,7 @@
 #include "net/http_client.h"
 
 #include <array>
+#include <map>
 #include <optional>
 #include <utility>
 
@@ -32,18 +33,62 @@ using boost::system::error_code;
 // Error value here, never an exception thrown through the gateway's coroutines.
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
+namespace {
+
+// A TLS client context trusting the system's CAs, `ca_file` and `extra_ca` (either may be
+// empty). Throws boost::system::system_error when a file does not load.
+std::unique_ptr<ssl::context> make_tls_context(bool verify, const std::string& ca_file,
+                                               const std::string& extra_ca) {
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_client);
+  context->set_default_verify_paths();
+  if (!ca_file.empty()) context->load_verify_file(ca_file);
+  if (!extra_ca.empty()) context->load_verify_file(extra_ca);
+  context->set_verify_mode(verify ? ssl::verify_peer : ssl::verify_none);
+  return context;
+}
+
+// What a call under one TlsPolicy uses: its context and the suffix of its pool key.
+struct TlsProfile {
+  std::unique_ptr<ssl::context> context;  // null when `error` is set
+  bool verify = true;
+  // Appended to the origin to key the pool: connections made under another policy (say,
+  // without verification) are never handed to this one.
+  std::string pool_suffix;
+  std::optional<Error> error;  // the policy's CA file could not be loaded
+};
+
+}  // namespace
+
 struct HttpClient::State {
   explicit State(HttpClientOptions o)
-      : options(std::move(o)),
-        tls(ssl::context::tls_client),
-        pool(options.max_idle_per_origin, options.idle_ttl) {
-    tls.set_default_verify_paths();
-    if (!options.ca_file.empty()) tls.load_verify_file(options.ca_file);
-    tls.set_verify_mode(options.verify_peer ? ssl::verify_peer : ssl::verify_none);
+      : options(std::move(o)), pool(options.max_idle_per_origin, options.idle_ttl) {
+    base.context = make_tls_context(options.verify_peer, options.ca_file, {});
+    base.verify = options.verify_peer;
+  }
+
+  // The profile for `tls`, made on first use; the default policy is `base`.
+  const TlsProfile& profile(const TlsPolicy& tls) {
+    const bool verify = options.verify_peer && tls.verify;
+    if (verify == base.verify && (!verify || tls.ca_file.empty())) return base;
+    std::string key = verify ? "#ca=" + tls.ca_file : std::string("#noverify");
+    auto& slot = profiles[key];
+    if (!slot) {
+      slot = std::make_unique<TlsProfile>();
+      slot->verify = verify;
+      slot->pool_suffix = std::move(key);
+      try {
+        slot->context = make_tls_context(verify, options.ca_file, verify ? tls.ca_file : "");
+      } catch (const boost::system::system_error& e) {
+        slot->error = Error::internal(
+            "cannot load the CA file '" + tls.ca_file + "': " + e.code().message(), "tls_ca_file");
+      }
+    }
+    return *slot;
   }
 
   HttpClientOptions options;
-  ssl::context tls;
+  TlsProfile base;
+  std::map<std::string, std::unique_ptr<TlsProfile>> profiles;  // by pool_suffix
   ConnectionPool pool;
 };
 
@@ -117,8 +162,9 @@ Status build_request(const UpstreamRequest& request, const Url& url,
 
 class HttpCall final : public UpstreamCall {
  public:
-  HttpCall(asio::any_io_executor executor, std::shared_ptr<HttpClient::State> state)
-      : executor_(std::move(executor)), state_(std::move(state)) {}
+  HttpCall(asio::any_io_executor executor, std::shared_ptr<HttpClient::State> state,
+           const TlsProfile& tls)
+      : executor_(std::move(executor)), state_(std::move(state)), tls_(tls) {}
   ~HttpCall() override { drop(); }
 
   awaitable<Status> start(const UpstreamRequest& request, const Timeouts& timeouts) override;
@@ -144,7 +190,9 @@ class HttpCall final : public UpstreamCall {
 
   asio::any_io_executor executor_;
   std::shared_ptr<HttpClient::State> state_;
+  const TlsProfile& tls_;  // owned by *state_
   Url url_;
+  std::string pool_key_;  // the origin, plus the TLS profile's suffix for https://
   Timeouts timeouts_;
   Phase phase_ = Phase::kIdle;
   bool cancelled_ = false;
@@ -187,6 +235,8 @@ awaitable<Status> HttpCall::start(const UpstreamRequest& request, const Timeouts
   if (!url) co_return fail(std::move(url).error());
   url_ = std::move(url).value();
   timeouts_ = timeouts;
+  if (url_.tls && tls_.error) co_return fail(*tls_.error);
+  pool_key_ = url_.tls ? url_.origin() + tls_.pool_suffix : url_.origin();
   if (cancelled_) co_return fail(cancelled_error(url_));
   OutgoingRequest req;
   if (auto built = build_request(request, url_, state_->options, req); !built) {
@@ -200,7 +250,7 @@ awaitable<Status> HttpCall::start(const UpstreamRequest& request, const Timeouts
   for (;;) {
     bool reused = false;
     if (may_reuse) {
-      while (auto pooled = state_->pool.take(url_.origin(), Clock::now())) {
+      while (auto pooled = state_->pool.take(pool_key_, Clock::now())) {
         if (pooled->looks_alive()) {
           conn_ = std::move(pooled);
           reused = true;
@@ -266,9 +316,9 @@ awaitable<Status> HttpCall::connect() {
 
   if (url_.tls) {
     conn_ = std::make_unique<Connection>(
-        url_.origin(), std::make_unique<Connection::TlsStream>(executor_, state_->tls));
+        pool_key_, std::make_unique<Connection::TlsStream>(executor_, *tls_.context));
   } else {
-    conn_ = std::make_unique<Connection>(url_.origin(), beast::tcp_stream(executor_));
+    conn_ = std::make_unique<Connection>(pool_key_, beast::tcp_stream(executor_));
   }
   conn_->tcp().expires_at(deadline);
   auto [connect_ec, endpoint] = co_await conn_->tcp().async_connect(pending->results, kTuple);
@@ -287,7 +337,7 @@ awaitable<Status> HttpCall::connect() {
   if (ip_ec && !SSL_set_tlsext_host_name(stream.native_handle(), url_.host.c_str())) {
     co_return Error::internal("cannot set TLS SNI for " + authority);
   }
-  if (state_->options.verify_peer) {
+  if (tls_.verify) {
     stream.set_verify_callback(ssl::host_name_verification(url_.host));
   }
   conn_->tcp().expires_at(deadline);
@@ -296,9 +346,19 @@ awaitable<Status> HttpCall::connect() {
   if (handshake_ec == beast::error::timeout) co_return timed_out();
   if (handshake_ec) {
     std::string why = handshake_ec.message();
-    if (const long verify = SSL_get_verify_result(stream.native_handle()); verify != X509_V_OK) {
+    const long verify = tls_.verify ? SSL_get_verify_result(stream.native_handle()) : X509_V_OK;
+    if (verify != X509_V_OK) {
+      // The certificate is the origin's, not the key's: no key action, and no retry (every
+      // key of the model would meet the same certificate), so the caller sees this at once.
       why += ": ";
       why += X509_verify_cert_error_string(verify);
+      why +=
+          " (to trust this upstream, give the model a ca_file with the CA that signed its "
+          "certificate, or set tls_verify: false for a local upstream)";
+      auto e = Error::upstream("TLS handshake with " + authority + " failed: " + why,
+                               "tls_certificate_invalid");
+      e.retryable = false;
+      co_return e;
     }
     co_return retryable(
         Error::upstream("TLS handshake with " + authority + " failed: " + why, "tls_failed"));
@@ -445,12 +505,23 @@ HttpClient::HttpClient(asio::any_io_executor executor, HttpClientOptions options
 
 HttpClient::~HttpClient() = default;
 
-std::unique_ptr<UpstreamCall> HttpClient::call() {
-  return std::make_unique<HttpCall>(executor_, state_);
+std::unique_ptr<UpstreamCall> HttpClient::call(const TlsPolicy& tls) {
+  return std::make_unique<HttpCall>(executor_, state_, state_->profile(tls));
 }
 
 std::size_t HttpClient::idle_connections() const {
   return state_->pool.idle_count();
+}
+
+Status check_ca_file(const std::string& ca_file) {
+  ssl::context context(ssl::context::tls_client);
+  error_code ec;
+  context.load_verify_file(ca_file, ec);
+  if (ec) {
+    return Error::internal("cannot load the CA file '" + ca_file + "': " + ec.message(),
+                           "tls_ca_file");
+  }
+  return {};
 }
 
 }  // namespace bc::net

@@ -4,10 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -25,6 +21,8 @@
 
 #include <unistd.h>
 
+#include "net/tls_test_support.h"
+
 namespace bc::net {
 namespace {
 
@@ -34,6 +32,8 @@ using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
+using testing::make_self_signed_cert;
+using testing::SelfSignedCert;
 
 // Servers expect their peer to go away at any point: errors are outcomes, not exceptions.
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
@@ -168,8 +168,13 @@ class HttpClientTest : public ::testing::Test {
   }
 
   // One call read to its end; the body, or the error's message prefixed with "error: ".
+  // (No default argument: GCC 12 destroys a defaulted temporary of a coroutine call twice.)
   awaitable<std::string> fetch(HttpClient& client, const std::string& url) {
-    auto call = client.call();
+    const TlsPolicy tls;
+    co_return co_await fetch(client, url, tls);
+  }
+  awaitable<std::string> fetch(HttpClient& client, const std::string& url, const TlsPolicy& tls) {
+    auto call = client.call(tls);
     auto started = co_await call->start(request(url), timeouts_);
     if (!started) co_return "error: " + started.error().message;
     auto body = co_await call->read_all(1 << 20);
@@ -564,52 +569,6 @@ TEST_F(HttpClientTest, ResponseHeadOverLimitIsAnError) {
 
 // --- TLS -------------------------------------------------------------------------------------
 
-struct SelfSignedCert {
-  std::string cert_pem;
-  std::string key_pem;
-};
-
-// A P-256 certificate for CN=localhost with SAN DNS:localhost and IP:127.0.0.1.
-SelfSignedCert make_self_signed_cert() {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(cert, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  for (const auto& [nid, value] : {std::pair{NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1"},
-                                   std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-  }
-  X509_sign(cert, key, EVP_sha256());
-
-  auto to_string = [](BIO* bio) {
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(bio, &data);
-    std::string out(data, static_cast<std::size_t>(size));
-    BIO_free(bio);
-    return out;
-  };
-  BIO* cert_bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(cert_bio, cert);
-  BIO* key_bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(key_bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  SelfSignedCert out{to_string(cert_bio), to_string(key_bio)};
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  return out;
-}
-
 class HttpClientTlsTest : public HttpClientTest {
  protected:
   HttpClientTlsTest() : cert_(make_self_signed_cert()), server_tls_(ssl::context::tls_server) {
@@ -655,11 +614,15 @@ TEST_F(HttpClientTlsTest, RejectsUntrustedCertificateWhenVerifyingPeer) {
     CO_ASSERT_TRUE(!started.ok());
     const Error& error = started.error();
     EXPECT_EQ(error.kind, ErrorKind::kUpstream);
-    EXPECT_EQ(error.code, "tls_failed");
+    EXPECT_EQ(error.code, "tls_certificate_invalid");
+    EXPECT_FALSE(error.retryable);  // every key of the model would meet the same certificate
+    EXPECT_EQ(error.key_action, KeyAction::kNone);  // the certificate is not the key's fault
     EXPECT_NE(error.message.find("TLS handshake with 127.0.0.1:" + std::to_string(server.port()) +
                                  " failed: certificate verify failed"),
               std::string::npos)
         << error.message;
+    EXPECT_NE(error.message.find("self-signed certificate"), std::string::npos) << error.message;
+    EXPECT_NE(error.message.find("tls_verify: false"), std::string::npos) << error.message;
   });
 }
 
@@ -701,6 +664,106 @@ TEST_F(HttpClientTlsTest, VerifyPeerOffAcceptsAnyCertificate) {
     EXPECT_EQ(co_await fetch(client, "https://127.0.0.1:" + std::to_string(server.port()) + "/"),
               "secure");
   });
+}
+
+TEST_F(HttpClientTlsTest, PolicyWithoutVerificationAcceptsSelfSignedCertificate) {
+  TestServer server(io_);
+  serve_tls(server);
+  run([&]() -> awaitable<void> {
+    const TlsPolicy no_verify{false, ""};
+    EXPECT_EQ(co_await fetch(client_, "https://127.0.0.1:" + std::to_string(server.port()) + "/",
+                             no_verify),
+              "secure");
+  });
+}
+
+TEST_F(HttpClientTlsTest, PolicyCaFileTrustsItsCertificate) {
+  TestServer server(io_);
+  serve_tls(server);
+  run([&]() -> awaitable<void> {
+    const auto url = "https://localhost:" + std::to_string(server.port()) + "/";
+    const TlsPolicy tls{true, ca_file_.string()};
+    EXPECT_EQ(co_await fetch(client_, url, tls), "secure");
+    EXPECT_EQ(co_await fetch(client_, url, tls), "secure");  // pooled under the same policy
+  });
+  EXPECT_EQ(server.accepted, 1);
+  EXPECT_EQ(client_.idle_connections(), 1u);
+}
+
+// The opt-out of one model must not leak to another on the same origin: a connection made
+// without verification is never reused by a call that verifies.
+TEST_F(HttpClientTlsTest, UnverifiedPooledConnectionIsNotReusedByVerifyingCall) {
+  TestServer server(io_);
+  serve_tls(server);
+  serve_tls(server);
+  run([&]() -> awaitable<void> {
+    const auto url = "https://127.0.0.1:" + std::to_string(server.port()) + "/";
+    const TlsPolicy no_verify{false, ""};
+    EXPECT_EQ(co_await fetch(client_, url, no_verify), "secure");
+    EXPECT_EQ(client_.idle_connections(), 1u);
+    const auto verified = co_await fetch(client_, url);
+    EXPECT_NE(verified.find("certificate verify failed"), std::string::npos) << verified;
+    // The unverified connection is still pooled, for calls under its own policy only.
+    EXPECT_EQ(client_.idle_connections(), 1u);
+    EXPECT_EQ(co_await fetch(client_, url, no_verify), "secure");
+  });
+  EXPECT_EQ(server.accepted, 2);
+}
+
+TEST_F(HttpClientTlsTest, VerifyingCallDoesNotReuseConnectionTrustedThroughAnotherCaFile) {
+  TestServer server(io_);
+  serve_tls(server);
+  serve_tls(server);
+  run([&]() -> awaitable<void> {
+    const auto url = "https://localhost:" + std::to_string(server.port()) + "/";
+    const TlsPolicy trusted{true, ca_file_.string()};
+    EXPECT_EQ(co_await fetch(client_, url, trusted), "secure");
+    const auto other = co_await fetch(client_, url);
+    EXPECT_NE(other.find("certificate verify failed"), std::string::npos) << other;
+  });
+  EXPECT_EQ(server.accepted, 2);
+}
+
+TEST_F(HttpClientTlsTest, UnloadableCaFileFailsTheCallWithoutConnecting) {
+  TestServer server(io_);
+  run([&]() -> awaitable<void> {
+    const TlsPolicy missing{true, "/nonexistent/bc-ca.pem"};
+    auto call = client_.call(missing);
+    auto started = co_await call->start(
+        request("https://127.0.0.1:" + std::to_string(server.port()) + "/"), timeouts_);
+    CO_ASSERT_TRUE(!started.ok());
+    EXPECT_EQ(started.error().code, "tls_ca_file");
+    EXPECT_FALSE(started.error().retryable);
+    EXPECT_NE(started.error().message.find("/nonexistent/bc-ca.pem"), std::string::npos);
+  });
+  EXPECT_EQ(server.accepted, 0);
+}
+
+TEST_F(HttpClientTlsTest, PolicyIsIgnoredForPlainHttp) {
+  TestServer server(io_);
+  serve(server, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nplain");
+  run([&]() -> awaitable<void> {
+    const TlsPolicy no_verify{false, ""};
+    EXPECT_EQ(co_await fetch(client_, server.url("/"), no_verify), "plain");
+    // Plain connections are shared whatever the policy.
+    EXPECT_EQ(co_await fetch(client_, server.url("/")), "plain");
+  });
+  EXPECT_EQ(server.accepted, 1);
+}
+
+TEST(CheckCaFile, LoadsPemBundleAndNamesFileThatDoesNotLoad) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("bc_check_ca_" + std::to_string(::getpid()) + ".pem");
+  std::ofstream(path) << make_self_signed_cert().cert_pem;
+  EXPECT_TRUE(check_ca_file(path.string()).ok());
+  std::ofstream(path) << "not a certificate\n";
+  auto garbage = check_ca_file(path.string());
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_NE(garbage.error().message.find(path.string()), std::string::npos);
+  std::filesystem::remove(path);
+  auto missing = check_ca_file(path.string());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("cannot load the CA file"), std::string::npos);
 }
 
 }  // namespace

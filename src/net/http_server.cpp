@@ -1,7 +1,10 @@
 #include "net/http_server.h"
 
+#include <algorithm>
 #include <list>
 #include <optional>
+#include <stdexcept>
+#include <type_traits>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -10,12 +13,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "core/error.h"
 
@@ -24,49 +29,69 @@ namespace bc::net {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 namespace {
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// Longest wait for the client's close_notify when a TLS connection ends.
+constexpr std::chrono::milliseconds kTlsShutdownTimeout{2000};
 }  // namespace
 
-class Connection;
+// What the worker needs of a connection of either kind (plain or TLS): only the start and
+// the shutdown calls go through these virtuals, never a read or a write.
+class ConnectionBase : public ResponseWriter {
+ public:
+  virtual awaitable<void> run() = 0;
+  // Shutdown: a connection waiting for its next request is closed now; one serving a request
+  // finishes it and then closes.
+  virtual void close_if_idle() = 0;
+  virtual void force_close() = 0;
+};
 
 struct Server::Worker {
   int index = 0;
   asio::io_context ioc{1};
   std::optional<tcp::acceptor> acceptor;
   Handler handler;
-  std::list<Connection*> connections;
+  std::list<ConnectionBase*> connections;
   std::atomic<std::size_t> connection_count{0};
   std::optional<asio::steady_timer> grace_timer;
   bool stopping = false;
   std::thread thread;
 
   void begin_shutdown(std::chrono::milliseconds grace);
-  void connection_ended(std::list<Connection*>::iterator it);
+  void connection_ended(std::list<ConnectionBase*>::iterator it);
 };
 
 // One client connection: reads requests one after another, hands each to the handler and is
 // the handler's ResponseWriter. Lives in its own coroutine frame on one worker thread.
-class Connection final : public ResponseWriter {
+// `Stream` is PlainStream or TlsStream: the TLS handshake, close_notify and the disconnect
+// watch differ; everything else is the same code on either stream.
+template <class Stream>
+class Connection final : public ConnectionBase {
  public:
-  Connection(Server::Worker& worker, tcp::socket socket, const ServerOptions& options)
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  // `tls...`: the server's ssl::context for a TlsStream, nothing for a PlainStream.
+  template <class... TlsContext>
+  Connection(Server::Worker& worker, tcp::socket socket, const ServerOptions& options,
+             TlsContext&... tls)
       : worker_(worker),
         options_(options),
-        stream_(std::move(socket)),
+        stream_(std::move(socket), tls...),
         watch_done_(stream_.get_executor()) {}
 
-  awaitable<void> run();
+  awaitable<void> run() override;
 
-  // Shutdown: a connection waiting for its next request is closed now; one serving a request
-  // finishes it and then closes.
-  void close_if_idle() {
-    if (idle_) stream_.socket().close();
+  void close_if_idle() override {
+    if (idle_) lowest().socket().close();
   }
-  void force_close() { stream_.socket().close(); }
+  void force_close() override { lowest().socket().close(); }
 
   // ResponseWriter
   awaitable<void> send(int status, std::string_view content_type, std::string body,
@@ -84,12 +109,15 @@ class Connection final : public ResponseWriter {
   awaitable<void> watch();
   awaitable<void> stop_watch();
   awaitable<void> send_error(int status, std::string message, std::string code);
+  awaitable<void> close();
   template <class Response>
   void apply_common(Response& res, std::string_view content_type, const Headers& extra);
+  // The TCP layer: deadlines are set and the socket is closed here.
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
 
   Server::Worker& worker_;
   const ServerOptions& options_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   bool idle_ = true;
 
@@ -100,6 +128,7 @@ class Connection final : public ResponseWriter {
   bool finished_ = false;
   bool broken_ = false;  // a write failed: the client is gone
   bool chunked_ = false;
+  bool peer_closed_ = false;  // the client ended the connection (EOF, reset, close_notify)
 
   // Disconnect watch (see ClientWatch).
   std::function<void()> on_gone_;
@@ -109,8 +138,10 @@ class Connection final : public ResponseWriter {
   asio::steady_timer watch_done_;
 };
 
+template <class Stream>
 template <class Response>
-void Connection::apply_common(Response& res, std::string_view content_type, const Headers& extra) {
+void Connection<Stream>::apply_common(Response& res, std::string_view content_type,
+                                      const Headers& extra) {
   res.set(http::field::server, "balancedcall");
   if (!content_type.empty()) res.set(http::field::content_type, content_type);
   for (const auto& h : extra) res.insert(h.name, h.value);
@@ -118,8 +149,9 @@ void Connection::apply_common(Response& res, std::string_view content_type, cons
   res.keep_alive(keep_alive_ && !worker_.stopping);
 }
 
-awaitable<void> Connection::send(int status, std::string_view content_type, std::string body,
-                                 const Headers& extra) {
+template <class Stream>
+awaitable<void> Connection<Stream>::send(int status, std::string_view content_type,
+                                         std::string body, const Headers& extra) {
   http::response<http::string_body> res{static_cast<http::status>(status), version_};
   apply_common(res, content_type, extra);
   res.body() = std::move(body);
@@ -127,14 +159,15 @@ awaitable<void> Connection::send(int status, std::string_view content_type, std:
   keep_alive_ = res.keep_alive();
   started_ = true;
   finished_ = true;
-  stream_.expires_after(options_.write_timeout);
+  lowest().expires_after(options_.write_timeout);
   // A failed write means the client left; there is nobody to tell.
   auto [ec, n] = co_await http::async_write(stream_, res, kTuple);
   if (ec) broken_ = true;
 }
 
-awaitable<Status> Connection::begin_stream(int status, std::string_view content_type,
-                                           const Headers& extra) {
+template <class Stream>
+awaitable<Status> Connection<Stream>::begin_stream(int status, std::string_view content_type,
+                                                   const Headers& extra) {
   http::response<http::empty_body> res{static_cast<http::status>(status), version_};
   apply_common(res, content_type, extra);
   // HTTP/1.0 has no chunked encoding: stream raw bytes and end by closing.
@@ -147,7 +180,7 @@ awaitable<Status> Connection::begin_stream(int status, std::string_view content_
   keep_alive_ = res.keep_alive();
   started_ = true;
   http::response_serializer<http::empty_body> sr{res};
-  stream_.expires_after(options_.write_timeout);
+  lowest().expires_after(options_.write_timeout);
   auto [ec, n] = co_await http::async_write_header(stream_, sr, kTuple);
   if (ec) {
     broken_ = true;
@@ -156,10 +189,11 @@ awaitable<Status> Connection::begin_stream(int status, std::string_view content_
   co_return Status{};
 }
 
-awaitable<Status> Connection::write(std::string_view data) {
+template <class Stream>
+awaitable<Status> Connection<Stream>::write(std::string_view data) {
   if (broken_) co_return Error::upstream("client connection closed", "client_closed");
   if (data.empty()) co_return Status{};
-  stream_.expires_after(options_.write_timeout);
+  lowest().expires_after(options_.write_timeout);
   error_code ec;
   if (chunked_) {
     std::tie(ec, std::ignore) =
@@ -174,11 +208,12 @@ awaitable<Status> Connection::write(std::string_view data) {
   co_return Status{};
 }
 
-awaitable<Status> Connection::end_stream() {
+template <class Stream>
+awaitable<Status> Connection<Stream>::end_stream() {
   finished_ = true;
   if (broken_) co_return Error::upstream("client connection closed", "client_closed");
   if (!chunked_) co_return Status{};
-  stream_.expires_after(options_.write_timeout);
+  lowest().expires_after(options_.write_timeout);
   auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), kTuple);
   if (ec) {
     broken_ = true;
@@ -187,7 +222,8 @@ awaitable<Status> Connection::end_stream() {
   co_return Status{};
 }
 
-void Connection::on_client_gone(std::function<void()> on_gone) {
+template <class Stream>
+void Connection<Stream>::on_client_gone(std::function<void()> on_gone) {
   on_gone_ = std::move(on_gone);
   if (!on_gone_ || watching_) return;
   if (gone_) {
@@ -201,20 +237,44 @@ void Connection::on_client_gone(std::function<void()> on_gone) {
   });
 }
 
-// Waits until the socket is readable. Readable with nothing to read means the client closed
-// (or reset) its connection; readable with bytes means a pipelined request, which is not a
-// disconnect, so the watch just ends.
-awaitable<void> Connection::watch() {
-  auto [ec] = co_await stream_.socket().async_wait(
-      tcp::socket::wait_read, asio::bind_cancellation_slot(watch_stop_.slot(), kTuple));
-  if (ec != asio::error::operation_aborted) {
-    error_code avail_ec;
-    const auto available = stream_.socket().available(avail_ec);
-    if (ec || avail_ec || available == 0) {
-      gone_ = true;
-      if (on_gone_) {
-        auto fn = std::move(on_gone_);
-        fn();
+// Plain: waits until the socket is readable. Readable with nothing to read means the client
+// closed (or reset) its connection; readable with bytes means a pipelined request, which is not
+// a disconnect, so the watch just ends.
+// TLS: bytes on the socket may be a close_notify alert as well as a pipelined request, so the
+// watch reads through TLS: an error is the client gone, data is kept in `buffer_` for the next
+// request. (Only the handler's writes run meanwhile; a TLS stream takes one read and one write
+// at a time.)
+template <class Stream>
+awaitable<void> Connection<Stream>::watch() {
+  if constexpr (kTls) {
+    // No deadline on this read: the client may rightly say nothing while its answer is made.
+    lowest().expires_never();
+    for (;;) {
+      auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
+      if (ec == asio::error::operation_aborted && !gone_ && lowest().socket().is_open()) break;
+      if (ec) {
+        gone_ = true;
+        if (on_gone_) {
+          auto fn = std::move(on_gone_);
+          fn();
+        }
+        break;
+      }
+      buffer_.commit(n);
+      if (n > 0) break;
+    }
+  } else {
+    auto [ec] = co_await lowest().socket().async_wait(
+        tcp::socket::wait_read, asio::bind_cancellation_slot(watch_stop_.slot(), kTuple));
+    if (ec != asio::error::operation_aborted) {
+      error_code avail_ec;
+      const auto available = lowest().socket().available(avail_ec);
+      if (ec || avail_ec || available == 0) {
+        gone_ = true;
+        if (on_gone_) {
+          auto fn = std::move(on_gone_);
+          fn();
+        }
       }
     }
   }
@@ -222,17 +282,25 @@ awaitable<void> Connection::watch() {
   watch_done_.cancel();
 }
 
-awaitable<void> Connection::stop_watch() {
+template <class Stream>
+awaitable<void> Connection<Stream>::stop_watch() {
   on_gone_ = nullptr;
   while (watching_) {
-    watch_stop_.emit(asio::cancellation_type::all);
+    if constexpr (kTls) {
+      // The handler is done, so the watch's read is the only operation on the socket.
+      error_code ignored;
+      lowest().socket().cancel(ignored);
+    } else {
+      watch_stop_.emit(asio::cancellation_type::all);
+    }
     watch_done_.expires_at(asio::steady_timer::time_point::max());
     // Woken by watch() when it ends; the timer never expires on its own.
     co_await watch_done_.async_wait(kTuple);
   }
 }
 
-awaitable<void> Connection::send_error(int status, std::string message, std::string code) {
+template <class Stream>
+awaitable<void> Connection<Stream>::send_error(int status, std::string message, std::string code) {
   Error e;
   e.kind = status == 413   ? ErrorKind::kPayloadTooLarge
            : status == 408 ? ErrorKind::kTimeout
@@ -244,15 +312,31 @@ awaitable<void> Connection::send_error(int status, std::string message, std::str
   co_await send(status, "application/json", e.to_json(), {});
 }
 
-awaitable<void> Connection::run() {
+template <class Stream>
+awaitable<void> Connection<Stream>::run() {
+  if constexpr (kTls) {
+    // The handshake counts as waiting for a request: shutdown closes it at once.
+    lowest().expires_after(options_.read_timeout);
+    auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, kTuple);
+    if (ec) {
+      // A plain-HTTP client, a client that does not trust the certificate, a port scan.
+      spdlog::debug("TLS handshake failed: {}", ec.message());
+      peer_closed_ = true;
+      co_await close();
+      co_return;
+    }
+  }
   for (;;) {
     idle_ = true;
     if (worker_.stopping) break;
     if (buffer_.size() == 0) {
       // Keep-alive wait for the next request. EOF, timeout or shutdown: nothing to answer.
-      stream_.expires_after(options_.idle_timeout);
+      lowest().expires_after(options_.idle_timeout);
       auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
-      if (ec) break;
+      if (ec) {
+        peer_closed_ = ec != beast::error::timeout;
+        break;
+      }
       buffer_.commit(n);
     }
     idle_ = false;
@@ -261,7 +345,7 @@ awaitable<void> Connection::run() {
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser.body_limit(options_.max_body_bytes);
     // One deadline for the whole request: a client trickling bytes cannot hold the slot.
-    stream_.expires_after(options_.read_timeout);
+    lowest().expires_after(options_.read_timeout);
     auto [hec, hn] = co_await http::async_read_header(stream_, buffer_, parser, kTuple);
     if (hec) {
       version_ = 11;
@@ -272,10 +356,10 @@ awaitable<void> Connection::run() {
             "headers_too_large");
       } else if (hec == http::error::body_limit) {
         // Beast checks a declared Content-Length against the body limit with the header.
-        co_await send_error(413,
-                            "request body exceeds the " + std::to_string(options_.max_body_bytes) +
-                                "-byte limit",
-                            "body_too_large");
+        co_await send_error(
+            413,
+            "request body exceeds the " + std::to_string(options_.max_body_bytes) + "-byte limit",
+            "body_too_large");
       } else if (hec == beast::error::timeout) {
         co_await send_error(408, "request not received in time", "request_timeout");
       } else if (hec != http::error::end_of_stream && hec != asio::error::eof &&
@@ -297,7 +381,7 @@ awaitable<void> Connection::run() {
     }
     if (beast::iequals(head[http::field::expect], "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, version_};
-      stream_.expires_after(options_.write_timeout);
+      lowest().expires_after(options_.write_timeout);
       auto [cec, cn] = co_await http::async_write(stream_, cont, kTuple);
       if (cec) break;
     }
@@ -313,7 +397,7 @@ awaitable<void> Connection::run() {
       }
       break;
     }
-    stream_.expires_never();  // the handler sets deadlines per write
+    lowest().expires_never();  // the handler sets deadlines per write
     const HttpRequest request = parser.release();
 
     bool threw = false;
@@ -333,12 +417,27 @@ awaitable<void> Connection::run() {
     }
     if (broken_ || !keep_alive_) break;
   }
-  error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.socket().close(ignored);
+  co_await close();
 }
 
-void Server::Worker::connection_ended(std::list<Connection*>::iterator it) {
+template <class Stream>
+awaitable<void> Connection<Stream>::close() {
+  auto& socket = lowest().socket();
+  if constexpr (kTls) {
+    // close_notify tells the client the response really ended (an HTTP/1.0 stream ends by
+    // closing). Skipped when the client is gone or the socket was closed by shutdown.
+    if (!peer_closed_ && !broken_ && !gone_ && socket.is_open()) {
+      lowest().expires_after(
+          std::min<std::chrono::milliseconds>(options_.write_timeout, kTlsShutdownTimeout));
+      co_await stream_.async_shutdown(kTuple);
+    }
+  }
+  error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
+}
+
+void Server::Worker::connection_ended(std::list<ConnectionBase*>::iterator it) {
   connections.erase(it);
   connection_count.fetch_sub(1, std::memory_order_relaxed);
   if (stopping && connections.empty()) ioc.stop();
@@ -366,8 +465,49 @@ void Server::Worker::begin_shutdown(std::chrono::milliseconds grace) {
   });
 }
 
+namespace {
+
+// The listener's TLS context: TLS 1.2 and later, the certificate chain and its key. Errors
+// name the file and OpenSSL's reason.
+Result<std::unique_ptr<ssl::context>> make_server_tls(const std::string& cert_file,
+                                                      const std::string& key_file) {
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use);
+  error_code ec;
+  context->use_certificate_chain_file(cert_file, ec);
+  if (ec) {
+    return Error::internal("cannot load the TLS certificate chain '" + cert_file +
+                           "': " + ec.message());
+  }
+  context->use_private_key_file(key_file, ssl::context::pem, ec);
+  // OpenSSL checks the key against the certificate as it loads it.
+  if (ec && ec.message().find("mismatch") == std::string::npos) {
+    return Error::internal("cannot load the TLS private key '" + key_file + "': " + ec.message());
+  }
+  if (ec || SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    return Error::internal("the TLS private key '" + key_file +
+                           "' does not match the certificate '" + cert_file + "'");
+  }
+  return context;
+}
+
+}  // namespace
+
+Status check_server_tls(const std::string& cert_file, const std::string& key_file) {
+  auto context = make_server_tls(cert_file, key_file);
+  if (!context) return std::move(context).error();
+  return {};
+}
+
 Server::Server(ServerOptions options, HandlerFactory factory)
     : options_(std::move(options)), factory_(std::move(factory)) {
+  if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+    auto tls = make_server_tls(options_.tls_cert_file, options_.tls_key_file);
+    if (!tls) throw std::runtime_error(tls.error().message);
+    tls_ = std::move(tls).value();
+  }
   int threads = options_.threads > 0 ? options_.threads
                                      : static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
@@ -404,7 +544,7 @@ std::uint16_t Server::listen() {
 }
 
 namespace {
-awaitable<void> accept_loop(Server::Worker& w, const ServerOptions& options) {
+awaitable<void> accept_loop(Server::Worker& w, const ServerOptions& options, ssl::context* tls) {
   for (;;) {
     auto [ec, socket] = co_await w.acceptor->async_accept(kTuple);
     if (ec) {
@@ -417,7 +557,12 @@ awaitable<void> accept_loop(Server::Worker& w, const ServerOptions& options) {
     }
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    auto conn = std::make_unique<Connection>(w, std::move(socket), options);
+    std::unique_ptr<ConnectionBase> conn;
+    if (tls != nullptr) {
+      conn = std::make_unique<Connection<TlsStream>>(w, std::move(socket), options, *tls);
+    } else {
+      conn = std::make_unique<Connection<PlainStream>>(w, std::move(socket), options);
+    }
     w.connections.push_front(conn.get());
     w.connection_count.fetch_add(1, std::memory_order_relaxed);
     auto it = w.connections.begin();
@@ -434,7 +579,7 @@ awaitable<void> accept_loop(Server::Worker& w, const ServerOptions& options) {
 void Server::run() {
   for (auto& w : workers_) {
     if (!w->acceptor) throw std::logic_error("Server::run() before listen()");
-    asio::co_spawn(w->ioc, accept_loop(*w, options_), [](std::exception_ptr e) {
+    asio::co_spawn(w->ioc, accept_loop(*w, options_, tls_.get()), [](std::exception_ptr e) {
       if (e) spdlog::error("accept loop ended with an exception");
     });
   }

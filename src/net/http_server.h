@@ -22,6 +22,10 @@
 #include "core/http.h"
 #include "core/result.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace bc::net {
 
 using boost::asio::awaitable;
@@ -37,7 +41,15 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30'000};  // each write to the client
   std::chrono::milliseconds idle_timeout{60'000};   // keep-alive wait for the next request
   std::chrono::milliseconds shutdown_grace{30'000};
+  // HTTPS: a PEM certificate chain (the server's certificate first) and its private key. Both
+  // empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
+
+// Whether the pair loads as a server TLS context: an error naming the file that does not load
+// and OpenSSL's reason (a key that does not match the certificate included).
+Status check_server_tls(const std::string& cert_file, const std::string& key_file);
 
 // Lets the gateway learn that the client went away while it waits on an upstream, so the
 // upstream attempt is cancelled at once. Called on the connection's own thread.
@@ -74,6 +86,8 @@ using HandlerFactory = std::function<Handler(boost::asio::any_io_executor execut
 
 class Server {
  public:
+  // Throws std::runtime_error (the message of check_server_tls()) when TLS is configured and
+  // its files do not load.
   Server(ServerOptions options, HandlerFactory factory);
   ~Server();
   Server(const Server&) = delete;
@@ -96,6 +110,7 @@ class Server {
  private:
   ServerOptions options_;
   HandlerFactory factory_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;  // null: plain HTTP
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<bool> stopping_{false};
 };

@@ -47,10 +47,22 @@ class UpstreamCall {
   virtual void cancel() = 0;
 };
 
+// How an https:// upstream's certificate is checked (a model's `tls_verify` and `ca_file`);
+// ignored for http://. Connections made under different policies are never pooled together,
+// so a model's opt-out does not reach another model on the same origin.
+struct TlsPolicy {
+  bool verify = true;   // check the certificate chain and the host name
+  std::string ca_file;  // a PEM bundle trusted besides the client's own; empty: none
+
+  bool operator==(const TlsPolicy&) const = default;
+};
+
 class Upstream {
  public:
   virtual ~Upstream() = default;
-  virtual std::unique_ptr<UpstreamCall> call() = 0;
+  // A call under the default policy: certificates verified against the client's trust store.
+  std::unique_ptr<UpstreamCall> call() { return call(TlsPolicy{}); }
+  virtual std::unique_ptr<UpstreamCall> call(const TlsPolicy& tls) = 0;
 };
 
 }  // namespace bc::net

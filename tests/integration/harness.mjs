@@ -113,8 +113,8 @@ function requireBinary(bin) {
   }
 }
 
-// Starts `bin args` and waits for `<name> listening on http://<host>:<port>` on its stdout.
-// Resolves with a Proc whose `url` is http://127.0.0.1:<port>.
+// Starts `bin args` and waits for `<name> listening on http(s)://<host>:<port>` on its stdout.
+// Resolves with a Proc whose `url` is http(s)://127.0.0.1:<port>.
 export async function startListening(name, bin, args, { env } = {}) {
   requireBinary(bin);
   const child = spawn(bin, args, {
@@ -123,7 +123,7 @@ export async function startListening(name, bin, args, { env } = {}) {
   });
   const proc = new Proc(name, child);
   live.add(proc);
-  const pattern = new RegExp(`${name} listening on http://([^\\s:/]+|\\[[^\\]]+\\]):(\\d+)`);
+  const pattern = new RegExp(`${name} listening on (https?)://([^\\s:/]+|\\[[^\\]]+\\]):(\\d+)`);
   try {
     await new Promise((resolve, reject) => {
       const timer = setTimeout(
@@ -134,8 +134,8 @@ export async function startListening(name, bin, args, { env } = {}) {
         if (m) {
           clearTimeout(timer);
           child.stdout.off('data', onData);
-          proc.port = Number(m[2]);
-          proc.url = `http://127.0.0.1:${proc.port}`;
+          proc.port = Number(m[3]);
+          proc.url = `${m[1]}://127.0.0.1:${proc.port}`;
           resolve();
         }
       };

@@ -30,6 +30,24 @@ Connection::Connection(tcp::socket socket)
   socket_.set_option(tcp::no_delay(true), ignored);
 }
 
+Connection::Connection(tcp::socket socket, asio::ssl::context& tls)
+    : socket_(socket.get_executor()),
+      timer_(socket.get_executor()),
+      tls_(std::make_unique<TlsStream>(std::move(socket), tls)) {
+  boost::system::error_code ignored;
+  tls_->next_layer().set_option(tcp::no_delay(true), ignored);
+}
+
+awaitable<bool> Connection::handshake(Duration timeout) {
+  if (!tls_) co_return true;
+  timer_.expires_after(timeout);
+  auto result = co_await (tls_->async_handshake(asio::ssl::stream_base::server, kTuple) ||
+                          timer_.async_wait(kTuple));
+  if (result.index() == 1) co_return false;
+  const auto [ec] = std::get<0>(result);
+  co_return !ec;
+}
+
 awaitable<ReadOutcome> Connection::read_request(Duration idle) {
   ReadOutcome out;
   if (!is_open()) co_return out;
@@ -39,7 +57,8 @@ awaitable<ReadOutcome> Connection::read_request(Duration idle) {
   // The timer loses the race unless the client stays silent for `idle`; Beast's read supports
   // terminal cancellation, which `||` sends to the loser.
   auto result =
-      co_await (http::async_read(socket_, buffer_, parser, kTuple) || timer_.async_wait(kTuple));
+      co_await (visit([&](auto& s) { return http::async_read(s, buffer_, parser, kTuple); }) ||
+                timer_.async_wait(kTuple));
   if (result.index() == 1) co_return out;  // idle
   const auto [ec, bytes] = std::get<0>(result);
   if (!ec) {
@@ -62,8 +81,9 @@ awaitable<bool> Connection::pause(Duration duration) {
       co_await timer_.async_wait(kTuple);
       co_return is_open();
     }
-    auto result = co_await (timer_.async_wait(kTuple) ||
-                            socket_.async_read_some(buffer_.prepare(kReadAheadChunk), kTuple));
+    auto result = co_await (timer_.async_wait(kTuple) || visit([&](auto& s) {
+                              return s.async_read_some(buffer_.prepare(kReadAheadChunk), kTuple);
+                            }));
     // When the timer wins, `||` cancels the read. Should the read have completed in the same
     // instant, its bytes are dropped: only a client pipelining a request exactly then loses it.
     if (result.index() == 0) co_return is_open();
@@ -78,7 +98,8 @@ awaitable<bool> Connection::pause(Duration duration) {
 
 awaitable<bool> Connection::write(http::response<http::string_body>& response) {
   if (!is_open()) co_return false;
-  const auto [ec, bytes] = co_await http::async_write(socket_, response, kTuple);
+  const auto [ec, bytes] =
+      co_await visit([&](auto& s) { return http::async_write(s, response, kTuple); });
   gone_ = gone_ || ec;
   co_return !ec;
 }
@@ -86,37 +107,40 @@ awaitable<bool> Connection::write(http::response<http::string_body>& response) {
 awaitable<bool> Connection::write_head(http::response<http::empty_body>& head) {
   if (!is_open()) co_return false;
   http::response_serializer<http::empty_body> serializer(head);
-  const auto [ec, bytes] = co_await http::async_write_header(socket_, serializer, kTuple);
+  const auto [ec, bytes] =
+      co_await visit([&](auto& s) { return http::async_write_header(s, serializer, kTuple); });
   gone_ = gone_ || ec;
   co_return !ec;
 }
 
 awaitable<bool> Connection::write_chunk(std::string_view data) {
   if (!is_open()) co_return false;
-  const auto [ec, bytes] =
-      co_await asio::async_write(socket_, http::make_chunk(asio::buffer(data)), kTuple);
+  const auto [ec, bytes] = co_await visit(
+      [&](auto& s) { return asio::async_write(s, http::make_chunk(asio::buffer(data)), kTuple); });
   gone_ = gone_ || ec;
   co_return !ec;
 }
 
 awaitable<bool> Connection::write_last_chunk() {
   if (!is_open()) co_return false;
-  const auto [ec, bytes] = co_await asio::async_write(socket_, http::make_chunk_last(), kTuple);
+  const auto [ec, bytes] = co_await visit(
+      [&](auto& s) { return asio::async_write(s, http::make_chunk_last(), kTuple); });
   gone_ = gone_ || ec;
   co_return !ec;
 }
 
 awaitable<bool> Connection::write_raw(std::string_view data) {
   if (!is_open()) co_return false;
-  const auto [ec, bytes] = co_await asio::async_write(socket_, asio::buffer(data), kTuple);
+  const auto [ec, bytes] =
+      co_await visit([&](auto& s) { return asio::async_write(s, asio::buffer(data), kTuple); });
   gone_ = gone_ || ec;
   co_return !ec;
 }
 
 void Connection::close() {
   boost::system::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  socket().shutdown(tcp::socket::shutdown_both, ignored);
+  socket().close(ignored);
   timer_.cancel();
 }
 

@@ -5,11 +5,14 @@
 // Threading: used by the one coroutine that owns the connection, on the server's io_context.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -37,8 +40,15 @@ struct ReadOutcome {
 class Connection {
  public:
   static constexpr std::size_t kBodyLimit = 32 * 1024 * 1024;
+  using TlsStream = asio::ssl::stream<tcp::socket>;
 
   explicit Connection(tcp::socket socket);
+  // An HTTPS connection: handshake() first.
+  Connection(tcp::socket socket, asio::ssl::context& tls);
+
+  // The TLS server handshake, bounded by `timeout`; false when it fails (a plain-HTTP client,
+  // a client that rejects the certificate). Plain connections: true at once.
+  awaitable<bool> handshake(Duration timeout);
 
   // The next request; no request on EOF, error, or when nothing arrives within `idle`.
   awaitable<ReadOutcome> read_request(Duration idle);
@@ -59,12 +69,23 @@ class Connection {
 
   // Closes the socket at once; pending operations complete with an error.
   void close();
-  bool is_open() const { return socket_.is_open() && !gone_; }
+  bool is_open() const { return socket().is_open() && !gone_; }
 
  private:
-  tcp::socket socket_;
+  // The TCP socket under either kind of connection.
+  tcp::socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
+  const tcp::socket& socket() const { return tls_ ? tls_->next_layer() : socket_; }
+  // Calls `f` with the stream to read and write: the TLS stream when there is one.
+  template <class F>
+  decltype(auto) visit(F&& f) {
+    if (tls_) return f(*tls_);
+    return f(socket_);
+  }
+
+  tcp::socket socket_;  // unused (never opened) when tls_ is set
   beast::flat_buffer buffer_;
   asio::steady_timer timer_;
+  std::unique_ptr<TlsStream> tls_;
   bool gone_ = false;  // the client closed, or a write failed
 };
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <optional>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -21,6 +22,7 @@ using namespace std::chrono_literals;
 
 // Clients of a mock (gateway pools, load generators) keep connections for a long time.
 constexpr Duration kIdleTimeout = 120s;
+constexpr Duration kHandshakeTimeout = 10s;
 
 void log_failure(const char* what, std::exception_ptr failure) {
   if (!failure) return;
@@ -46,8 +48,8 @@ http::response<http::string_body> mock_error(const Request& request, ErrorKind k
 
 }  // namespace
 
-Server::Server(asio::io_context& io, const tcp::endpoint& endpoint)
-    : io_(io), acceptor_(io), state_(Clock::now()) {
+Server::Server(asio::io_context& io, const tcp::endpoint& endpoint, asio::ssl::context* tls)
+    : io_(io), tls_(tls), acceptor_(io), state_(Clock::now()) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -84,7 +86,13 @@ awaitable<void> Server::accept_loop() {
 }
 
 awaitable<void> Server::session(tcp::socket socket) {
-  Connection connection(std::move(socket));
+  std::optional<Connection> holder;
+  if (tls_ != nullptr) {
+    holder.emplace(std::move(socket), *tls_);
+  } else {
+    holder.emplace(std::move(socket));
+  }
+  Connection& connection = *holder;
   connections_.insert(&connection);
   state_.stats.connection_opened();
   struct Unregister {
@@ -96,6 +104,11 @@ awaitable<void> Server::session(tcp::socket socket) {
     }
   } unregister{*this, connection};
 
+  // A client that refuses the certificate (the point of some tests) ends here.
+  if (!co_await connection.handshake(kHandshakeTimeout)) {
+    connection.close();
+    co_return;
+  }
   while (!stopping_) {
     auto read = co_await connection.read_request(kIdleTimeout);
     if (!read.request) {

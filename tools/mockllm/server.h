@@ -17,7 +17,9 @@ namespace bc::mockllm {
 class Server {
  public:
   // Binds and listens at once; throws boost::system::system_error when it cannot (startup).
-  Server(asio::io_context& io, const tcp::endpoint& endpoint);
+  // With `tls`, every connection speaks HTTPS with that context (which must outlive the
+  // server).
+  Server(asio::io_context& io, const tcp::endpoint& endpoint, asio::ssl::context* tls = nullptr);
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
@@ -36,6 +38,7 @@ class Server {
   awaitable<bool> handle(Connection& connection, const Request& request);
 
   asio::io_context& io_;
+  asio::ssl::context* tls_;
   tcp::acceptor acceptor_;
   MockState state_;
   std::unordered_set<Connection*> connections_;

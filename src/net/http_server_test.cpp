@@ -1,0 +1,262 @@
+#include "net/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <openssl/ssl.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <unistd.h>
+
+#include "net/tls_test_support.h"
+
+namespace bc::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+// The certificate, its key and a second key (that matches nothing) in a temp folder.
+class TlsFiles {
+ public:
+  TlsFiles()
+      : dir_(std::filesystem::temp_directory_path() /
+             ("bc_net_server_test_" + std::to_string(::getpid()) + "_" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+    std::filesystem::create_directories(dir_);
+    const auto cert = testing::make_self_signed_cert();
+    std::ofstream(cert_file()) << cert.cert_pem;
+    std::ofstream(key_file()) << cert.key_pem;
+    std::ofstream(other_key_file()) << testing::make_self_signed_cert().key_pem;
+    cert_pem_ = cert.cert_pem;
+  }
+  ~TlsFiles() { std::filesystem::remove_all(dir_); }
+  std::string cert_file() const { return (dir_ / "cert.pem").string(); }
+  std::string key_file() const { return (dir_ / "key.pem").string(); }
+  std::string other_key_file() const { return (dir_ / "other-key.pem").string(); }
+  const std::string& cert_pem() const { return cert_pem_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::string cert_pem_;
+};
+
+// Routes: /plain answers "hello"; /stream streams "a", "b", "c" in chunks; /watched watches for
+// the client leaving, then answers "watched" after 200 ms unless the client left.
+Handler test_handler(asio::any_io_executor executor, std::promise<void>* gone) {
+  return [executor, gone](const HttpRequest& req, ResponseWriter& w) -> awaitable<void> {
+    if (req.target() == "/stream") {
+      if (!co_await w.begin_stream(200, "text/event-stream")) co_return;
+      for (const char* piece : {"a", "b", "c"}) {
+        if (!co_await w.write(piece)) co_return;
+      }
+      co_await w.end_stream();
+      co_return;
+    }
+    if (req.target() == "/watched") {
+      asio::steady_timer timer(executor, 200ms);
+      w.on_client_gone([&timer, gone] {
+        timer.cancel();
+        if (gone != nullptr) gone->set_value();
+      });
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      w.on_client_gone({});
+      if (w.client_gone()) co_return co_await w.send(499, "text/plain", "gone");
+      co_return co_await w.send(200, "text/plain", "watched");
+    }
+    co_await w.send(200, "text/plain", "hello");
+  };
+}
+
+// A TLS server on 127.0.0.1 with one worker, run on its own thread.
+class TlsServer {
+ public:
+  explicit TlsServer(const TlsFiles& files, std::promise<void>* gone = nullptr) {
+    ServerOptions options;
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.threads = 1;
+    options.shutdown_grace = 2000ms;
+    options.tls_cert_file = files.cert_file();
+    options.tls_key_file = files.key_file();
+    server_ = std::make_unique<Server>(options, [gone](asio::any_io_executor executor, int) {
+      return test_handler(executor, gone);
+    });
+    port_ = server_->listen();
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  ~TlsServer() { stop(); }
+  void stop() {
+    server_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  std::unique_ptr<Server> server_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+// A blocking HTTPS client that trusts the test certificate and checks it names 127.0.0.1.
+class TlsClient {
+ public:
+  TlsClient(const TlsFiles& files, std::uint16_t port)
+      : context_(ssl::context::tls_client), stream_(io_, context_) {
+    context_.add_certificate_authority(asio::buffer(files.cert_pem()));
+    context_.set_verify_mode(ssl::verify_peer);
+    stream_.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
+    stream_.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+    stream_.handshake(ssl::stream_base::client);
+  }
+
+  void send(const std::string& target, const std::string& method = "GET") {
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.prepare_payload();
+    http::write(stream_, req);
+  }
+  http::response<http::string_body> receive() {
+    http::response<http::string_body> res;
+    http::read(stream_, buffer_, res);
+    return res;
+  }
+  void write_raw(const std::string& bytes) { asio::write(stream_, asio::buffer(bytes)); }
+  // Sends close_notify (without waiting for the server's) and closes the socket.
+  void close_with_notify() {
+    SSL_shutdown(stream_.native_handle());
+    stream_.next_layer().close();
+  }
+  ssl::stream<tcp::socket>& stream() { return stream_; }
+
+ private:
+  asio::io_context io_;
+  ssl::context context_;
+  ssl::stream<tcp::socket> stream_;
+  boost::beast::flat_buffer buffer_;
+};
+
+TEST(HttpServerTls, ServesRequestsAndStreamsOnOneKeepAliveConnection) {
+  TlsFiles files;
+  TlsServer server(files);
+  TlsClient client(files, server.port());
+  client.send("/plain");
+  auto first = client.receive();
+  EXPECT_EQ(first.result_int(), 200);
+  EXPECT_EQ(first.body(), "hello");
+  EXPECT_TRUE(first.keep_alive());
+  client.send("/stream", "POST");
+  auto streamed = client.receive();
+  EXPECT_EQ(streamed.result_int(), 200);
+  EXPECT_TRUE(streamed.chunked());
+  EXPECT_EQ(streamed.body(), "abc");
+  client.send("/plain");
+  EXPECT_EQ(client.receive().body(), "hello");
+}
+
+TEST(HttpServerTls, PipelinedRequestReadByTheDisconnectWatchIsServedNext) {
+  TlsFiles files;
+  TlsServer server(files);
+  TlsClient client(files, server.port());
+  client.write_raw(
+      "GET /watched HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "GET /plain HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  auto first = client.receive();
+  EXPECT_EQ(first.result_int(), 200);
+  EXPECT_EQ(first.body(), "watched");
+  EXPECT_EQ(client.receive().body(), "hello");
+}
+
+TEST(HttpServerTls, ClientLeavingWithCloseNotifyIsNoticedMidRequest) {
+  TlsFiles files;
+  std::promise<void> gone;
+  auto noticed = gone.get_future();
+  TlsServer server(files, &gone);
+  TlsClient client(files, server.port());
+  client.send("/watched");
+  std::this_thread::sleep_for(50ms);  // the handler is watching now
+  client.close_with_notify();
+  EXPECT_EQ(noticed.wait_for(2s), std::future_status::ready);
+}
+
+TEST(HttpServerTls, PlainHttpClientGetsNoAnswer) {
+  TlsFiles files;
+  TlsServer server(files);
+  asio::io_context io;
+  tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+  asio::write(socket, asio::buffer(std::string("GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::string got(4096, '\0');
+  boost::system::error_code ec;
+  std::size_t total = 0;
+  while (!ec && total < got.size()) {
+    total += socket.read_some(asio::buffer(got.data() + total, got.size() - total), ec);
+  }
+  got.resize(total);
+  EXPECT_TRUE(ec) << "the server kept a plain connection open";
+  EXPECT_EQ(got.find("hello"), std::string::npos) << got;
+  EXPECT_NE(got.rfind("HTTP/1.1 200", 0), 0u) << got;
+}
+
+TEST(HttpServerTls, StopEndsIdleTlsConnectionsPromptly) {
+  TlsFiles files;
+  TlsServer server(files);
+  TlsClient client(files, server.port());
+  client.send("/plain");
+  EXPECT_EQ(client.receive().body(), "hello");
+  const auto start = std::chrono::steady_clock::now();
+  server.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
+}
+
+TEST(HttpServerTls, CheckNamesTheFileThatDoesNotLoad) {
+  TlsFiles files;
+  EXPECT_TRUE(check_server_tls(files.cert_file(), files.key_file()).ok());
+
+  auto missing = check_server_tls("/nonexistent/bc/cert.pem", files.key_file());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("certificate chain '/nonexistent/bc/cert.pem'"),
+            std::string::npos)
+      << missing.error().message;
+
+  auto bad_key = check_server_tls(files.cert_file(), files.cert_file());
+  ASSERT_FALSE(bad_key.ok());
+  EXPECT_NE(bad_key.error().message.find("private key '" + files.cert_file() + "'"),
+            std::string::npos)
+      << bad_key.error().message;
+
+  auto mismatch = check_server_tls(files.cert_file(), files.other_key_file());
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_NE(mismatch.error().message.find("does not match"), std::string::npos)
+      << mismatch.error().message;
+}
+
+TEST(HttpServerTls, ServerConstructorThrowsOnUnloadableFiles) {
+  ServerOptions options;
+  options.threads = 1;
+  options.tls_cert_file = "/nonexistent/bc/cert.pem";
+  options.tls_key_file = "/nonexistent/bc/key.pem";
+  EXPECT_THROW(Server(options, [](asio::any_io_executor, int) -> Handler { return {}; }),
+               std::runtime_error);
+}
+
+}  // namespace
+}  // namespace bc::net
