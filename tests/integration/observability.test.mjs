@@ -4,7 +4,7 @@
 // admin token refuse what they must; and no configured secret appears in anything the
 // gateway wrote.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import {
@@ -307,10 +307,12 @@ describe('client keys, the admin token, and secrets', { timeout: 60000 }, () => 
   };
   const chat = (model, key, extra = {}) => call('/v1/chat/completions', { method: 'POST', key, body: { model, messages: userMessage(), ...extra } });
 
+  let configFile;
+  let configText;
   before(async () => {
     mock = await startMockllm();
     logFile = writeConfig('', 'access.log');
-    gw = await startGateway({
+    configFile = writeConfig({
       ...gatewayConfig({
         alpha: openaiModel(mock, [SECRETS.provider, { key: SECRETS.provider500, weight: 1000000 }], { max_retries: 2 }),
         beta: mockModel({ keys: [SECRETS.builtin] }),
@@ -326,6 +328,8 @@ describe('client keys, the admin token, and secrets', { timeout: 60000 }, () => 
       },
       log: { access: logFile },
     });
+    configText = readFileSync(configFile, 'utf8');
+    gw = await startGateway(configFile);
   });
   after(stopAll);
 
@@ -410,6 +414,21 @@ describe('client keys, the admin token, and secrets', { timeout: 60000 }, () => 
     assert.ok(s.done);
     record('stream', { status: res.status, headers: res.headers, text: s.events.map((e) => e.data).join('\n') });
     assert.equal((await call('/llm/chat', { method: 'POST', key: SECRETS.clientA, body: { messages: userMessage() } })).status, 200);
+  });
+
+  test('reloads, valid and invalid, by POST and SIGHUP', async () => {
+    assert.equal((await call('/admin/reload', { method: 'POST', key: SECRETS.admin })).status, 200);
+    // A broken edit right next to the secrets: refused, and its error shows none of them.
+    writeFileSync(configFile, configText.replace('max_retries: 2', 'max_retries: 2\n    wieght: 3'));
+    const refused = await call('/admin/reload', { method: 'POST', key: SECRETS.admin });
+    assert.equal(refused.status, 400, refused.text);
+    assert.match(openAiError(refused).message, /wieght/);
+    gw.kill('SIGHUP');
+    await waitFor(() => gw.stderr.includes('SIGHUP: the new config was refused'), { what: 'the refused SIGHUP reload' });
+    writeFileSync(configFile, configText);
+    gw.kill('SIGHUP');
+    await waitFor(() => gw.stderr.includes('SIGHUP: reloaded'), { what: 'the SIGHUP reload' });
+    assert.equal((await chat('alpha', SECRETS.clientA)).status, 200);
   });
 
   test('the access log names the client, never its key', async () => {
