@@ -27,7 +27,8 @@ Gauge gauge(const KeyLoad& load, Capacity capacity, TimePoint now) {
     case Capacity::kConcurrency:
       break;
   }
-  return {static_cast<double>(load.in_flight()), static_cast<double>(limits.max_concurrency)};
+  // The limit the key is held to now: lower than configured after a concurrency error.
+  return {static_cast<double>(load.in_flight()), static_cast<double>(load.concurrency_limit())};
 }
 
 std::string_view state_of(const KeyLoad& load, TimePoint now) {

@@ -97,7 +97,7 @@ void KeyLoad::publish() const {
 
 bool KeyLoad::can_take(const Demand& demand, TimePoint now) const {
   if (disabled() || cooling(now) || !breaker_.may_pass(now)) return false;
-  if (max_concurrency_ > 0 && in_flight() >= max_concurrency_) return false;
+  if (const int limit = concurrency_limit(); limit > 0 && in_flight() >= limit) return false;
   if (!windowed_) return true;
   const std::int64_t tokens = reservation(demand);
   // Room only grows between changes, so room at the last change is room now.
@@ -120,10 +120,10 @@ bool KeyLoad::windows_fit(std::int64_t tokens, TimePoint now) const {
 
 std::optional<Admission> KeyLoad::try_admit(const Demand& demand, TimePoint now) {
   if (disabled() || cooling(now)) return std::nullopt;
-  if (max_concurrency_ > 0) {
+  if (const int limit = concurrency_limit(); limit > 0) {
     int current = in_flight_.load(std::memory_order_relaxed);
     do {
-      if (current >= max_concurrency_) return std::nullopt;
+      if (current >= limit) return std::nullopt;
     } while (!in_flight_.compare_exchange_weak(current, current + 1, std::memory_order_acq_rel,
                                                std::memory_order_relaxed));
   } else {
@@ -199,6 +199,15 @@ void KeyLoad::learn(const Admission& admission, const Outcome& outcome,
                        : outcome.fault ? Breaker::Verdict::kFault
                                        : Breaker::Verdict::kNeutral;
   breaker_.record(admission.trial, verdict, now);
+  if (outcome.concurrency_limited) {
+    // One fewer than the limit it is held to; a key with no limit of its own learns one from
+    // what was running (this request included).
+    const int held = concurrency_limit();
+    const int base = held > 0 ? held : in_flight();
+    lowered_limit_.store(std::max(1, base - 1), std::memory_order_relaxed);
+  } else if (outcome.ok && lowered_limit_.load(std::memory_order_relaxed) > 0) {
+    lowered_limit_.store(0, std::memory_order_relaxed);
+  }
   switch (outcome.action) {
     case KeyAction::kCooldown: {
       const auto length = outcome.cooldown.count() > 0 ? outcome.cooldown : default_cooldown;
@@ -245,15 +254,17 @@ std::int64_t KeyLoad::tpm_used(TimePoint now) const {
 
 double KeyLoad::free_fraction() const {
   double used = window_used_.load(std::memory_order_relaxed);
-  if (max_concurrency_ > 0) {
-    used = std::max(used, static_cast<double>(in_flight()) / max_concurrency_);
+  if (const int limit = concurrency_limit(); limit > 0) {
+    used = std::max(used, static_cast<double>(in_flight()) / limit);
   }
   return std::clamp(1.0 - used, 0.0, 1.0);
 }
 
 std::optional<TimePoint> KeyLoad::next_available(const Demand& demand, TimePoint now) const {
   if (disabled()) return std::nullopt;
-  if (max_concurrency_ > 0 && in_flight() >= max_concurrency_) return std::nullopt;
+  if (const int limit = concurrency_limit(); limit > 0 && in_flight() >= limit) {
+    return std::nullopt;
+  }
   TimePoint at = std::max(now, cooling_until());
   switch (breaker_.state(now)) {
     case Breaker::State::kOpen:

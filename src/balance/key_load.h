@@ -53,6 +53,12 @@ class alignas(64) KeyLoad {
   const KeyLimits& limits() const { return limits_; }
 
   int in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  // The concurrency the key is held to now: max_concurrency, or less after the upstream said
+  // "too many in flight" (until a success); 0: unlimited.
+  int concurrency_limit() const {
+    const int lowered = lowered_limit_.load(std::memory_order_relaxed);
+    return lowered > 0 ? lowered : max_concurrency_;
+  }
   bool disabled() const { return disabled_.load(std::memory_order_relaxed); }
   bool cooling(TimePoint now) const {
     return now.time_since_epoch().count() < cooling_until_.load(std::memory_order_relaxed);
@@ -100,7 +106,8 @@ class alignas(64) KeyLoad {
   std::atomic<int> in_flight_{0};
   const int max_concurrency_;
   std::atomic<bool> disabled_{false};
-  const bool windowed_;  // some rate window is limited
+  std::atomic<int> lowered_limit_{0};  // 0: not lowered
+  const bool windowed_;                // some rate window is limited
   std::atomic<Clock::rep> cooling_until_{0};
   std::atomic<double> latency_ns_{-1};
   // The windows' summary as of their last change: room for one more start (qps and rpm), room

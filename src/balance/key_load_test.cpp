@@ -180,5 +180,42 @@ TEST(KeyLoad, NextAvailableIsTheEndOfTheCooldownOrWindow) {
   EXPECT_EQ(load.next_available({}, at(0.2)), at(3));
 }
 
+TEST(KeyLoad, AConcurrencyErrorLowersTheLimitByOneUntilASuccess) {
+  KeyLoad load(concurrency(3));
+  Outcome refused;
+  refused.concurrency_limited = true;
+  refused.action = KeyAction::kCooldown;
+  std::vector<Admission> held;
+  for (int i = 0; i < 3; ++i) held.push_back(*load.try_admit({}, at(0)));
+  load.learn(held[2], refused, std::chrono::milliseconds(0), at(0));  // 3 in flight: too many
+  load.release(held[2], true);
+  EXPECT_EQ(load.concurrency_limit(), 2);
+  EXPECT_FALSE(load.can_take({}, at(0)));                             // 2 still in flight
+  load.learn(held[1], refused, std::chrono::milliseconds(0), at(0));  // again, with 2
+  load.release(held[1], true);
+  EXPECT_EQ(load.concurrency_limit(), 1);
+  EXPECT_FALSE(load.try_admit({}, at(0)));
+  load.learn(held[0], refused, std::chrono::milliseconds(0), at(0));
+  load.release(held[0], true);
+  EXPECT_EQ(load.concurrency_limit(), 1);  // never below one
+  const auto next = load.try_admit({}, at(0));
+  ASSERT_TRUE(next);
+  load.learn(*next, testing::ok_outcome(), std::chrono::milliseconds(0), at(1));
+  load.release(*next, true);
+  EXPECT_EQ(load.concurrency_limit(), 3);  // a success restores the configured limit
+}
+
+TEST(KeyLoad, AKeyWithoutALimitLearnsOneFromAConcurrencyError) {
+  KeyLoad load(KeyLimits{});
+  Outcome refused;
+  refused.concurrency_limited = true;
+  std::vector<Admission> held;
+  for (int i = 0; i < 4; ++i) held.push_back(*load.try_admit({}, at(0)));
+  load.learn(held[3], refused, std::chrono::milliseconds(0), at(0));
+  EXPECT_EQ(load.concurrency_limit(), 3);
+  for (auto& a : held) load.release(a, true);
+  EXPECT_EQ(load.in_flight(), 0);
+}
+
 }  // namespace
 }  // namespace bc::balance

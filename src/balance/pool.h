@@ -77,6 +77,9 @@ struct Outcome {
   // The upstream itself failed (5xx, connect error, timeout, broken answer): counts towards
   // the key's circuit breaker. Never set for the caller's own errors or rate limits.
   bool fault = false;
+  // The upstream refused the request for too many in flight on the key: its effective
+  // max_concurrency drops by one (to at least 1) until a request on it succeeds.
+  bool concurrency_limited = false;
 };
 
 class Pool;

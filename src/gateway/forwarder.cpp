@@ -25,6 +25,7 @@ balance::Outcome failure(const Error& e, Duration latency) {
   o.cooldown = e.cooldown;
   // Faults of the upstream itself open the key's breaker; rate limits and refused
   // credentials have their own answers, and the caller's mistakes are nobody's fault.
+  o.concurrency_limited = e.code == "concurrency_limit_exceeded";
   o.fault = e.retryable && e.key_action == KeyAction::kNone &&
             (e.kind == ErrorKind::kUpstream || e.kind == ErrorKind::kTimeout ||
              e.kind == ErrorKind::kUnavailable || e.kind == ErrorKind::kInternal);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  gatewayConfig, mockReset, mockStats, openAiError, openaiModel, postJson, request,
+  gatewayConfig, mockReset, mockStats, openAiError, openaiModel, postJson, request, zhipuModel,
   startGateway, startMockllm, stopAll, userMessage, waitFor,
 } from './harness.mjs';
 
@@ -164,5 +164,36 @@ describe('total deadline and retry budgets', { timeout: 60000 }, () => {
     const keys = (await mockStats(mock)).keys;
     const tried = ['mf-1', 'mf-2', 'mf-3'].map((k) => keys[k]?.requests ?? 0);
     assert.deepEqual(tried.slice().sort(), [0, 1, 1], JSON.stringify(keys));
+  });
+});
+
+describe('concurrency errors', { timeout: 30000 }, () => {
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMockllm();
+    // Zhipu's 1302: too many requests in flight on the key. Its first request gets it.
+    gw = await startGateway(gatewayConfig({
+      glm: zhipuModel(mock, [{ key: 'cc-a;fail_first=1;status=429;code=1302', name: 'cc-a' },
+        { key: 'cc-b', name: 'cc-b' }], { max_concurrency: 3, max_retries: 1 }),
+    }));
+  });
+  after(stopAll);
+
+  test("lower the key's concurrency by one until a request on it succeeds", async () => {
+    for (let i = 0; i < 10 && ((await mockStats(mock)).keys['cc-a']?.requests ?? 0) === 0; i++) {
+      assert.equal((await chat(gw, 'glm')).status, 200);
+    }
+    let key = await keyReport(gw, 'glm', 'cc-a');
+    assert.equal(key.max, 2, JSON.stringify(key));
+    assert.equal(key.state, 'cooling');
+    // Once its short cooldown is over, a success restores the configured limit.
+    await waitFor(async () => (await keyReport(gw, 'glm', 'cc-a')).state === 'ok', { timeoutMs: 4000, what: 'cooldown end' });
+    const before = (await mockStats(mock)).keys['cc-a'].requests;
+    for (let i = 0; i < 20 && (await mockStats(mock)).keys['cc-a'].requests === before; i++) {
+      assert.equal((await chat(gw, 'glm')).status, 200);
+    }
+    key = await keyReport(gw, 'glm', 'cc-a');
+    assert.equal(key.max, 3, JSON.stringify(key));
   });
 });
