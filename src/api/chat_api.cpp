@@ -78,7 +78,9 @@ awaitable<void> chat(gateway::Forwarder& forwarder, const net::HttpRequest& requ
     co_return;
   }
   if (dialect == Dialect::kOpenAI) {
-    co_await send_json(writer, 200, json_text(response->completion));
+    std::string body = response->raw_json.empty() ? json_text(response->completion)
+                                                  : std::move(response->raw_json);
+    co_await send_json(writer, 200, std::move(body));
   } else {
     json::object out;
     out["result"] = response->text();

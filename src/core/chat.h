@@ -37,6 +37,9 @@ struct ChatResponse {
   // An OpenAI chat.completion object.
   boost::json::object completion;
   Usage usage;
+  // `completion` exactly as an OpenAI-compatible upstream sent it, when the adapter changed
+  // nothing: relayed as is, it saves serializing the object again. Empty otherwise.
+  std::string raw_json;
 
   // choices[0].message.content, or "" when absent.
   std::string text() const;

@@ -49,7 +49,16 @@ std::unique_ptr<ssl::context> make_tls_context(bool verify, const std::string& c
 
 // What a call under one TlsPolicy uses: its context and the suffix of its pool key.
 struct TlsProfile {
-  std::unique_ptr<ssl::context> context;  // null when `error` is set
+  // Made on the first https call: loading the system's CA bundle costs tens of milliseconds
+  // per worker, a cost a gateway with only http upstreams (or none yet called) need not pay
+  // at start-up. Touched only on the owning worker's thread.
+  ssl::context& get() const {
+    if (!context) context = make_tls_context(verify, ca_file, extra_ca);
+    return *context;
+  }
+  mutable std::unique_ptr<ssl::context> context;  // null until needed, or when `error` is set
+  std::string ca_file;
+  std::string extra_ca;
   bool verify = true;
   // Appended to the origin to key the pool: connections made under another policy (say,
   // without verification) are never handed to this one.
@@ -62,7 +71,7 @@ struct TlsProfile {
 struct HttpClient::State {
   explicit State(HttpClientOptions o)
       : options(std::move(o)), pool(options.max_idle_per_origin, options.idle_ttl) {
-    base.context = make_tls_context(options.verify_peer, options.ca_file, {});
+    base.ca_file = options.ca_file;
     base.verify = options.verify_peer;
   }
 
@@ -315,8 +324,16 @@ awaitable<Status> HttpCall::connect() {
   }
 
   if (url_.tls) {
+    ssl::context* context = nullptr;
+    try {
+      context = &tls_.get();
+    } catch (const boost::system::system_error& e) {
+      // Checked at start-up and on reload; the file may have gone since.
+      co_return Error::internal(
+          "cannot load the CA file '" + tls_.ca_file + "': " + e.code().message(), "tls_ca_file");
+    }
     conn_ = std::make_unique<Connection>(
-        pool_key_, std::make_unique<Connection::TlsStream>(executor_, *tls_.context));
+        pool_key_, std::make_unique<Connection::TlsStream>(executor_, *context));
   } else {
     conn_ = std::make_unique<Connection>(pool_key_, beast::tcp_stream(executor_));
   }

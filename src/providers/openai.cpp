@@ -279,7 +279,10 @@ Result<UpstreamRequest> OpenAiProvider::encode(const ChatRequest& request,
 Result<ChatResponse> OpenAiProvider::decode(const UpstreamResponse& response) const {
   auto parsed = parse_answer(response, dialect_);
   if (!parsed) return std::move(parsed).error();
-  return completion_response(std::move(parsed).value(), dialect_);
+  auto decoded = completion_response(std::move(parsed).value(), dialect_);
+  // Nothing was rewritten: the client gets the upstream's own bytes.
+  if (decoded) decoded->raw_json = response.body;
+  return decoded;
 }
 
 std::unique_ptr<StreamDecoder> OpenAiProvider::stream_decoder() const {

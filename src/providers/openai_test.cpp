@@ -168,6 +168,19 @@ TEST(OpenAiDecode, ErrorInsideA200BodyIsClassified) {
   EXPECT_EQ(r.error().source, "upstream:openai");
 }
 
+TEST(OpenAiDecode, AnAnswerChangedInNothingIsRelayedAsItsOwnBytes) {
+  const std::string body =
+      "{\"id\":\"c1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+      "\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":"
+      "\"stop\"}],\n \"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,"
+      "\"total_tokens\":4}}";
+  auto r = OpenAiProvider(options()).decode(UpstreamResponse{200, {}, body});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->raw_json, body);
+  EXPECT_EQ(json::parse(r->raw_json), json::value(r->completion));
+  EXPECT_EQ(r->usage.total_tokens, 4);
+}
+
 TEST(OpenAiDecode, MalformedBodiesAreUpstreamErrors) {
   for (std::string_view body : {"not json", "[1,2]", R"({"choices":{}})", R"({"id":"x"})", ""}) {
     auto r = OpenAiProvider(options()).decode(UpstreamResponse{200, {}, std::string(body)});
