@@ -320,14 +320,21 @@ Result<std::string> Service::reload() {
   {
     std::lock_guard lock(mutex_);
     current_ = next;
-    workers = workers_;
+    for (const auto& w : workers_) {
+      if (auto worker = w.lock()) workers.push_back(std::move(worker));
+    }
   }
   // Each worker switches on its own thread, between requests: its connections and coroutines
-  // are never touched from here.
+  // are never touched from here. The task holds the worker only weakly: should the server be
+  // gone by then, there is nothing to switch.
   std::weak_ptr<Service> self = weak_from_this();
   for (const auto& worker : workers) {
-    boost::asio::post(worker->executor, [worker, next, self] { worker->switch_to(*next, self); });
+    std::weak_ptr<Worker> weak = worker;
+    boost::asio::post(worker->executor, [weak, next, self] {
+      if (auto w = weak.lock()) w->switch_to(*next, self);
+    });
   }
+  workers.clear();  // not the last owner here: the handlers are
 
   std::size_t keys = 0;
   for (std::size_t m = 0; m < gateway->pool().model_count(); ++m) {

@@ -55,7 +55,9 @@ class Service : public std::enable_shared_from_this<Service> {
   std::mutex reload_mutex_;   // one reload at a time
   mutable std::mutex mutex_;  // guards the two below
   std::shared_ptr<Generation> current_;
-  std::vector<std::shared_ptr<Worker>> workers_;
+  // Owned by the server's handlers: a worker's upstream client holds sockets of that worker's
+  // io_context, so it must go with the handler, before the io_context, never after it.
+  std::vector<std::weak_ptr<Worker>> workers_;
 };
 
 }  // namespace bc::api

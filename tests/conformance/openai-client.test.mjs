@@ -103,3 +103,40 @@ describe('official openai client', { timeout: 60000 }, () => {
       });
   });
 });
+
+describe('official openai client and a stream cut after content', { timeout: 60000 }, () => {
+  let client;
+  before(async () => {
+    const mock = await startMockllm();
+    // The upstream hangs up after two content chunks: the gateway cannot hide it any more.
+    const gw = await startGateway(gatewayConfig({
+      cut: openaiModel(mock, [{ key: 'conf-cut;cut_after=2;tokens=6', name: 'conf-cut' }], { max_retries: 0 }),
+    }));
+    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'anything', maxRetries: 0, timeout: 10000 });
+  });
+  after(stopAll);
+
+  test('iterating the stream raises an error instead of ending as if complete', { timeout: 15000 }, async () => {
+    const stream = await client.chat.completions.create({
+      model: 'cut', stream: true, messages: [{ role: 'user', content: 'Say hello.' }],
+    });
+    let text = '';
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      })(),
+      (err) => {
+        assert.ok(err instanceof OpenAI.APIError, `${err?.constructor?.name}: ${err?.message}`);
+        assert.match(err.message, /upstream|connection|broke|cut|ended/i, err.message);
+        return true;
+      });
+    assert.ok(text.length > 0, 'some content arrived before the cut');
+  });
+
+  test('the stream helper rejects too', { timeout: 15000 }, async () => {
+    const runner = client.chat.completions.stream({
+      model: 'cut', messages: [{ role: 'user', content: 'Say hello.' }],
+    });
+    await assert.rejects(runner.finalChatCompletion());
+  });
+});

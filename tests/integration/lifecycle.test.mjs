@@ -101,4 +101,19 @@ describe('lifecycle', { timeout: 90000 }, () => {
     assert.ok(exitMs !== null, 'still running 8 s after SIGTERM with a 1 s grace');
     assert.ok(exitMs < 5000, `exited ${exitMs.toFixed(0)} ms after SIGTERM with a 1 s grace`);
   });
+  test('SIGTERM with many upstream connections pooled and streams running exits cleanly', { timeout: 40000 }, async () => {
+    // Each worker's upstream client holds sockets of that worker's event loop: they must be
+    // closed before the loop is torn down (a heap corruption at exit once did otherwise).
+    const gw = await startGateway(gatewayConfig({ m: openaiModel(mock, ['term-many;tokens=20;gap=0']) },
+      { upstream: { pool_max_idle_per_origin: 256 } }));
+    const body = { model: 'm', messages: userMessage(), stream: true };
+    const streams = Array.from({ length: 800 }, () => fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    }).then((r) => r.text()).catch(() => ''));
+    await sleep(250);
+    const info = await gw.signal('SIGTERM');
+    await Promise.all(streams);
+    assert.deepEqual(info, { code: 0, signal: null }, gw.stderr.split('\n').slice(-5).join('\n'));
+    assert.doesNotMatch(gw.stderr, /corrupted|double free|terminate called/);
+  });
 });

@@ -197,3 +197,33 @@ describe('concurrency errors', { timeout: 30000 }, () => {
     assert.equal(key.max, 3, JSON.stringify(key));
   });
 });
+
+describe('rate-limited keys', { timeout: 30000 }, () => {
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMockllm();
+    // `rl-hot` answers its first request with 429 and Retry-After: 1, then serves; it is
+    // picked first almost always.
+    gw = await startGateway(gatewayConfig({
+      hot: openaiModel(mock, [{ key: 'rl-hot;fail_first=1;status=429;retry_after=1', name: 'rl-hot', weight: 1000 },
+        { key: 'rl-cool', name: 'rl-cool', weight: 1 }], { max_retries: 1 }),
+    }));
+  });
+  after(stopAll);
+
+  test('a 429 key gets no traffic until its Retry-After has passed, then gets traffic again', async () => {
+    const hot = async () => (await mockStats(mock)).keys['rl-hot']?.requests ?? 0;
+    for (let i = 0; i < 10 && await hot() === 0; i++) assert.equal((await chat(gw, 'hot')).status, 200);
+    const limitedAt = Date.now();
+    assert.equal(await hot(), 1);
+    while (Date.now() - limitedAt < 800) {
+      assert.equal((await chat(gw, 'hot')).status, 200);
+      assert.equal(await hot(), 1, 'the cooling key got traffic');
+    }
+    await waitFor(async () => (await keyReport(gw, 'hot', 'rl-hot')).state === 'ok', { timeoutMs: 2000, what: 'cooldown end' });
+    for (let i = 0; i < 10 && await hot() === 1; i++) assert.equal((await chat(gw, 'hot')).status, 200);
+    assert.ok(await hot() >= 2, 'the key got no traffic after its Retry-After');
+    assert.ok(Date.now() - limitedAt >= 950);
+  });
+});
