@@ -411,6 +411,9 @@ awaitable<void> Connection<Stream>::run() {
     co_await stop_watch();
     if (!finished_) {
       if (started_) break;  // a stream the handler left open: the client sees it cut
+      // The client left before its answer (the access log records a 499): nobody to tell,
+      // and nothing went wrong here.
+      if (gone_) break;
       if (!threw) spdlog::error("handler sent no response for {}", std::string(request.target()));
       co_await send_error(500, "internal error", "internal_error");
       break;
