@@ -299,8 +299,9 @@ TEST(Metrics, SamplesPoolLoadAndKeyStateAtScrape) {
   EXPECT_EQ(
       e.value("bc_key_state", {{"model", "alpha"}, {"key", "alpha-k1"}, {"state", "cooling"}}), 1);
   EXPECT_EQ(e.value("bc_key_state", {{"model", "alpha"}, {"key", "alpha-k1"}, {"state", "ok"}}), 0);
-  EXPECT_EQ(e.value("bc_key_state", {{"model", "beta"}, {"key", "beta-k0"}, {"state", "quarantined"}}),
-            1);
+  EXPECT_EQ(
+      e.value("bc_key_state", {{"model", "beta"}, {"key", "beta-k0"}, {"state", "quarantined"}}),
+      1);
   EXPECT_EQ(e.value("bc_queue_length", {}), 3);
 }
 
