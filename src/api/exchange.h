@@ -26,7 +26,9 @@ class Exchange final : public net::ResponseWriter {
   awaitable<Status> begin_stream(int status, std::string_view content_type,
                                  const Headers& extra = {}) override;
   awaitable<Status> write(std::string_view data) override { return inner_.write(data); }
-  awaitable<Status> end_stream() override { return inner_.end_stream(); }
+  awaitable<Status> end_stream(std::string_view last_data = {}) override {
+    return inner_.end_stream(last_data);
+  }
   bool started() const override { return inner_.started(); }
   int worker() const override { return inner_.worker(); }
   void on_client_gone(std::function<void()> on_gone) override {

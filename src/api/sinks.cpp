@@ -12,48 +12,63 @@ const Headers kSseHeaders = {
 };
 }  // namespace
 
+namespace {
+// What a queue keeps between writes: enough for a few events; a burst's larger buffer is
+// given back, so an open stream does not hold it while the upstream is quiet.
+constexpr std::size_t kKeptQueueBytes = 2048;
+
+void release(std::string& queued) {
+  if (queued.capacity() > kKeptQueueBytes) {
+    std::string().swap(queued);
+  } else {
+    queued.clear();
+  }
+}
+}  // namespace
+
+awaitable<Status> send_queued(net::ResponseWriter& writer, std::string& queued) {
+  if (queued.empty()) co_return Status{};
+  const Status wrote = co_await writer.write(queued);
+  release(queued);
+  co_return wrote;
+}
+
+awaitable<Status> end_with(net::ResponseWriter& writer, std::string& queued) {
+  const Status ended = co_await writer.end_stream(queued);
+  release(queued);
+  co_return ended;
+}
+
 awaitable<Status> OpenAISseSink::begin() {
   co_return co_await writer_.begin_stream(200, "text/event-stream; charset=utf-8", kSseHeaders);
 }
 
-awaitable<Status> OpenAISseSink::write(const ChatDelta& delta) {
-  buffer_.clear();
-  buffer_.reserve(delta.chunk_json.size() + 8);
-  buffer_.append("data: ").append(delta.chunk_json).append("\n\n");
-  co_return co_await writer_.write(buffer_);
+void OpenAISseSink::add(const ChatDelta& delta) {
+  queued_.append("data: ").append(delta.chunk_json).append("\n\n");
 }
 
 awaitable<Status> OpenAISseSink::end() {
-  const Status wrote = co_await writer_.write("data: [DONE]\n\n");
-  if (!wrote) co_return wrote;
-  co_return co_await writer_.end_stream();
+  queued_ += "data: [DONE]\n\n";
+  co_return co_await end_with(writer_, queued_);
 }
 
 awaitable<void> OpenAISseSink::fail(const Error& error) {
-  const Status wrote = co_await writer_.write(sse_error_event(error));
-  if (!wrote) co_return;
-  const Status done = co_await writer_.write("data: [DONE]\n\n");
-  if (!done) co_return;
-  (void)co_await writer_.end_stream();
+  queued_ += sse_error_event(error);
+  queued_ += "data: [DONE]\n\n";
+  (void)co_await end_with(writer_, queued_);
 }
 
 awaitable<Status> PlainTextSink::begin() {
   co_return co_await writer_.begin_stream(200, "text/plain; charset=utf-8", kSseHeaders);
 }
 
-awaitable<Status> PlainTextSink::write(const ChatDelta& delta) {
-  if (delta.text.empty()) co_return Status{};
-  co_return co_await writer_.write(delta.text);
-}
-
 awaitable<Status> PlainTextSink::end() {
-  co_return co_await writer_.end_stream();
+  co_return co_await end_with(writer_, queued_);
 }
 
 awaitable<void> PlainTextSink::fail(const Error& error) {
-  const Status wrote = co_await writer_.write("\n[ERROR] " + error.message + "\n");
-  if (!wrote) co_return;
-  (void)co_await writer_.end_stream();
+  queued_ += "\n[ERROR] " + error.message + "\n";
+  (void)co_await end_with(writer_, queued_);
 }
 
 }  // namespace bc::api

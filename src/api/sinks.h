@@ -9,31 +9,39 @@ namespace bc::api {
 
 using boost::asio::awaitable;
 
+// Writes `queued` as one chunk and empties it (keeping a small buffer for the next events).
+awaitable<Status> send_queued(net::ResponseWriter& writer, std::string& queued);
+// Ends the stream with `queued` as its last chunk, in one write, and empties it.
+awaitable<Status> end_with(net::ResponseWriter& writer, std::string& queued);
+
 class OpenAISseSink final : public gateway::StreamSink {
  public:
   explicit OpenAISseSink(net::ResponseWriter& writer) : writer_(writer) {}
   awaitable<Status> begin() override;
-  awaitable<Status> write(const ChatDelta& delta) override;
+  void add(const ChatDelta& delta) override;
+  awaitable<Status> flush() override { return send_queued(writer_, queued_); }
   awaitable<Status> end() override;
   // An error object as the last event, then [DONE]: OpenAI's SDKs raise it as an APIError.
   awaitable<void> fail(const Error& error) override;
 
  private:
   net::ResponseWriter& writer_;
-  std::string buffer_;
+  std::string queued_;
 };
 
 class PlainTextSink final : public gateway::StreamSink {
  public:
   explicit PlainTextSink(net::ResponseWriter& writer) : writer_(writer) {}
   awaitable<Status> begin() override;
-  awaitable<Status> write(const ChatDelta& delta) override;
+  void add(const ChatDelta& delta) override { queued_ += delta.text; }
+  awaitable<Status> flush() override { return send_queued(writer_, queued_); }
   awaitable<Status> end() override;
   // A final line "[ERROR] <message>" so a reader can tell a cut answer from a complete one.
   awaitable<void> fail(const Error& error) override;
 
  private:
   net::ResponseWriter& writer_;
+  std::string queued_;
 };
 
 }  // namespace bc::api

@@ -532,8 +532,9 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
     std::optional<Error> failed;
     bool client_left = false;
 
-    // Sends what the decoder produced; false when the client is gone.
-    auto flush = [&]() -> awaitable<bool> {
+    // Passes what the decoder produced to the sink; with `send`, writes it now (one write for
+    // everything one upstream read brought). False when the client is gone.
+    auto flush = [&](bool send) -> awaitable<bool> {
       for (auto& d : deltas) {
         if (d.usage) usage = d.usage;
         if (!begun) {
@@ -544,17 +545,15 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
           const Status began = co_await sink.begin();
           if (!began) co_return false;
           begun = true;
-          for (const auto& h : held) {
-            const Status wrote = co_await sink.write(h);
-            if (!wrote) co_return false;
-          }
+          for (const auto& h : held) sink.add(h);
           held.clear();
         }
-        const Status wrote = co_await sink.write(d);
-        if (!wrote) co_return false;
+        sink.add(d);
       }
       deltas.clear();
-      co_return true;
+      if (!send || !begun) co_return true;
+      const Status sent = co_await sink.flush();
+      co_return static_cast<bool>(sent);
     };
 
     for (;;) {
@@ -571,15 +570,18 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
         break;
       }
       if (piece->empty()) {
+        // What is left leaves with the end of the stream (or its error), in one write.
         auto finished = decoder->finish(deltas);
-        const bool flushed = co_await flush();
-        if (!flushed) client_left = true;
+        const bool passed = co_await flush(false);
+        if (!passed) client_left = true;
         if (!finished) failed = std::move(finished).error();
         break;
       }
       auto fed = decoder->feed(*piece, deltas);
-      const bool flushed = co_await flush();
-      if (!flushed) {
+      // After [DONE] only the end of the upstream's body is left to read, usually already
+      // in hand: the last events wait for it and leave with the end of the stream.
+      const bool passed = co_await flush(fed && !decoder->done());
+      if (!passed) {
         client_left = true;
         break;
       }
@@ -610,10 +612,7 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
       const Status began = co_await sink.begin();
       if (!began) co_return Status{};
       begun = true;
-      for (const auto& h : held) {
-        const Status wrote = co_await sink.write(h);
-        if (!wrote) co_return Status{};
-      }
+      for (const auto& h : held) sink.add(h);
     }
     balance::Outcome ok;
     ok.ok = true;

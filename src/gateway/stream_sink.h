@@ -15,10 +15,15 @@ using boost::asio::awaitable;
 class StreamSink {
  public:
   virtual ~StreamSink() = default;
-  // Sends the response head. After this, no retry is possible.
+  // Prepares the response head; it leaves with the first bytes sent. After this, no retry is
+  // possible.
   virtual awaitable<Status> begin() = 0;
-  virtual awaitable<Status> write(const ChatDelta& delta) = 0;
-  // The upstream finished normally.
+  // Queues one delta in the client's format. Nothing is sent before flush(), end() or fail():
+  // the events decoded from one upstream read leave in one write, not one write each.
+  virtual void add(const ChatDelta& delta) = 0;
+  // Sends what is queued, if anything. An error when the client is gone.
+  virtual awaitable<Status> flush() = 0;
+  // The upstream finished normally: what is queued and the end of the stream, in one write.
   virtual awaitable<Status> end() = 0;
   // The upstream failed after begin(): end the client's stream with an explicit error, never
   // as a silently truncated answer.

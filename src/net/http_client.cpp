@@ -1,6 +1,5 @@
 #include "net/http_client.h"
 
-#include <array>
 #include <map>
 #include <optional>
 #include <utility>
@@ -17,6 +16,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "net/connection_pool.h"
+#include "net/response_parser.h"
 #include "net/url.h"
 
 namespace bc::net {
@@ -103,7 +103,9 @@ struct HttpClient::State {
 
 namespace {
 
-constexpr std::size_t kPieceBytes = 16 * 1024;
+// The read buffer of one call: one recv takes a whole ordinary answer (head and a ~1 KB body)
+// or a good part of a burst of stream events. It is the only buffer an open stream holds.
+constexpr std::size_t kReadBytes = 4096;
 
 std::string in_ms(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
@@ -192,6 +194,10 @@ class HttpCall final : public UpstreamCall {
   };
 
   awaitable<Status> connect();
+  // Parses what the read buffer already holds; false (with the call failed) on a framing
+  // error.
+  bool parse_buffered(Error& error);
+  Error too_large(std::size_t max_bytes) const;
   awaitable<std::optional<ExchangeError>> exchange(const OutgoingRequest& req, bool reused);
   void finish_body();
   Error fail(Error error);
@@ -208,8 +214,10 @@ class HttpCall final : public UpstreamCall {
   std::unique_ptr<Connection> conn_;
   std::shared_ptr<PendingResolve> resolve_;
   beast::flat_buffer buffer_;
-  std::optional<http::response_parser<http::buffer_body>> parser_;
-  std::unique_ptr<std::array<char, kPieceBytes>> piece_;
+  std::optional<ResponseParser> parser_;
+  // read_all(): what the rest of the body may still add, and the limit named in the error.
+  std::optional<std::size_t> body_budget_;
+  std::size_t body_max_ = 0;
   int status_ = 0;
   Headers headers_;
   std::optional<Error> failure_;  // what every later read answers once the call has failed
@@ -281,11 +289,8 @@ awaitable<Status> HttpCall::start(const UpstreamRequest& request, const Timeouts
     co_return fail(std::move(failure->error));
   }
 
-  status_ = parser_->get().result_int();
-  headers_.clear();
-  for (const auto& field : parser_->get()) {
-    headers_.push_back(Header{std::string(field.name_string()), std::string(field.value())});
-  }
+  status_ = parser_->status();
+  headers_ = std::move(parser_->headers());
   phase_ = Phase::kBody;
   if (parser_->is_done()) finish_body();  // no body: 204, 304, HEAD, Content-Length: 0
   co_return Status{};
@@ -408,6 +413,7 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
   }
 
   buffer_.clear();
+  buffer_.reserve(kReadBytes);  // Beast reads max(512, free capacity) bytes per recv
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
   parser_->body_limit(boost::none);  // read_all() bounds what it buffers; streams are unbounded
@@ -438,6 +444,23 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
       reused && nothing_back};
 }
 
+bool HttpCall::parse_buffered(Error& error) {
+  while (buffer_.size() > 0 && !parser_->is_done()) {
+    error_code ec;
+    const std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more) return true;
+    if (ec) {
+      error = fail(retryable(
+          Error::upstream("malformed response body from " + url_.authority() + ": " + ec.message(),
+                          "upstream_io")));
+      return false;
+    }
+    if (used == 0) return true;
+  }
+  return true;
+}
+
 awaitable<Result<std::string>> HttpCall::read_some() {
   if (cancelled_) co_return fail(cancelled_error(url_));
   if (phase_ == Phase::kDone) co_return std::string{};
@@ -445,40 +468,48 @@ awaitable<Result<std::string>> HttpCall::read_some() {
   if (phase_ != Phase::kBody) {
     co_return Error::internal("UpstreamCall::read_some() without a successful start()");
   }
-  // Default-initialized: zeroing it would cost a memset per call and make every page resident.
-  if (!piece_) piece_.reset(new std::array<char, kPieceBytes>);
-  const std::string authority = url_.authority();
-  for (;;) {
-    auto& body = parser_->get().body();
-    body.data = piece_->data();
-    body.size = piece_->size();
+  // Body bytes that arrived with the head, or with the previous piece, come first.
+  Error error;
+  if (!parse_buffered(error)) co_return error;
+  while (!parser_->has_body() && !parser_->is_done()) {
     conn_->tcp().expires_after(timeouts_.idle);
     auto [ec, n] = co_await conn_->visit(
         [&](auto& s) { return http::async_read_some(s, buffer_, *parser_, kTuple); });
     if (cancelled_) co_return fail(cancelled_error(url_));
-    if (ec == http::error::need_buffer) ec = {};  // the piece buffer is full: hand it out
     // A close-delimited body over TLS may end without close_notify; the close itself marks
     // the end (as it does over plain TCP), so this truncation is the normal end.
     if (ec == ssl::error::stream_truncated && parser_->need_eof()) parser_->put_eof(ec);
     if (ec == beast::error::timeout) {
       co_return fail(retryable(Error::timeout(
-          "idle timeout (" + in_ms(timeouts_.idle) + ") reading the body from " + authority,
+          "idle timeout (" + in_ms(timeouts_.idle) + ") reading the body from " + url_.authority(),
           "idle_timeout")));
     }
     if (ec) {
-      co_return fail(retryable(Error::upstream(
-          "connection to " + authority + " broke mid-body: " + ec.message(), "upstream_io")));
+      co_return fail(retryable(
+          Error::upstream("connection to " + url_.authority() + " broke mid-body: " + ec.message(),
+                          "upstream_io")));
     }
-    const std::size_t got = piece_->size() - parser_->get().body().size;
-    if (parser_->is_done()) finish_body();
-    if (got > 0) co_return std::string(piece_->data(), got);
-    if (phase_ == Phase::kDone) co_return std::string{};
-    // Only framing was parsed (a chunk header, say): keep reading.
+    // Beast's read stops after one parse step; the rest of what that recv brought is
+    // parsed now, so one recv gives one piece however many chunks it held.
+    if (!parse_buffered(error)) co_return error;
   }
+  if (body_budget_ && parser_->body_bytes() > *body_budget_) {
+    // Checked before finish_body(): an answer refused for its size is not a clean exchange.
+    co_return fail(too_large(body_max_));
+  }
+  if (parser_->is_done()) finish_body();
+  std::string piece = parser_->take_body();  // empty only when the body is complete
+  if (body_budget_) *body_budget_ -= piece.size();
+  co_return piece;
+}
+
+Error HttpCall::too_large(std::size_t max_bytes) const {
+  return Error::upstream(
+      "response body from " + url_.authority() + " exceeds " + std::to_string(max_bytes) + " bytes",
+      "response_too_large");
 }
 
 awaitable<Result<std::string>> HttpCall::read_all(std::size_t max_bytes) {
-  std::string all;
   if (phase_ == Phase::kBody && !cancelled_) {
     if (const auto length = parser_->content_length()) {
       if (*length > max_bytes) {
@@ -487,19 +518,20 @@ awaitable<Result<std::string>> HttpCall::read_all(std::size_t max_bytes) {
                                            std::to_string(max_bytes) + " bytes",
                                        "response_too_large"));
       }
-      all.reserve(static_cast<std::size_t>(*length));
     }
   }
+  body_max_ = max_bytes;
+  body_budget_ = max_bytes;
+  std::string all;
   for (;;) {
     auto piece = co_await read_some();
     if (!piece) co_return std::move(piece).error();
     if (piece->empty()) co_return all;
-    if (piece->size() > max_bytes - all.size()) {
-      co_return fail(Error::upstream("response body from " + url_.authority() + " exceeds " +
-                                         std::to_string(max_bytes) + " bytes",
-                                     "response_too_large"));
+    if (all.empty()) {
+      all = std::move(*piece);  // most answers arrive in one piece: no copy
+    } else {
+      all += *piece;
     }
-    all += *piece;
   }
 }
 

@@ -291,6 +291,53 @@ TEST_F(HttpClientTest, StreamsChunkedBodyPieceByPiece) {
   EXPECT_EQ(client_.idle_connections(), 1u);
 }
 
+TEST_F(HttpClientTest, ChunksThatArriveTogetherComeOutAsOnePiece) {
+  TestServer server(io_);
+  Gate first_piece_seen(io_);
+  spawn([&]() -> awaitable<void> {
+    auto socket = co_await server.accept();
+    std::string pending;
+    co_await read_request(socket, pending);
+    // Head and three chunks in one send, as an upstream's burst of stream events arrives.
+    co_await send(socket,
+                  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "5\r\nhello\r\n1\r\n,\r\n6\r\n world\r\n");
+    co_await first_piece_seen.wait();
+    co_await send(socket, "1\r\n!\r\n0\r\n\r\n");
+    co_await wait_for_close(socket);
+  });
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    CO_ASSERT_TRUE((co_await call->start(request(server.url("/stream")), timeouts_)).ok());
+    auto first = co_await call->read_some();
+    CO_ASSERT_TRUE(first.ok());
+    EXPECT_EQ(*first, "hello, world");
+    first_piece_seen.open();
+    auto last = co_await call->read_some();
+    CO_ASSERT_TRUE(last.ok());
+    EXPECT_EQ(*last, "!");
+    auto end = co_await call->read_some();
+    CO_ASSERT_TRUE(end.ok());
+    EXPECT_EQ(*end, "");
+  });
+  EXPECT_EQ(client_.idle_connections(), 1u);
+}
+
+TEST_F(HttpClientTest, MalformedChunkFramingFailsTheCall) {
+  TestServer server(io_);
+  serve(server, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n");
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    CO_ASSERT_TRUE((co_await call->start(request(server.url("/")), timeouts_)).ok());
+    auto body = co_await call->read_all(1024);
+    CO_ASSERT_TRUE(!body.ok());
+    EXPECT_EQ(body.error().code, "upstream_io");
+    EXPECT_NE(body.error().message.find("malformed response body"), std::string::npos)
+        << body.error().message;
+  });
+  EXPECT_EQ(client_.idle_connections(), 0u);
+}
+
 TEST_F(HttpClientTest, StreamsCloseDelimitedBodyAndDoesNotPoolIt) {
   TestServer server(io_);
   Gate first_piece_seen(io_);

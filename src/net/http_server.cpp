@@ -1,8 +1,11 @@
 #include "net/http_server.h"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <list>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <type_traits>
 
@@ -40,6 +43,7 @@ using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 // Longest wait for the client's close_notify when a TLS connection ends.
 constexpr std::chrono::milliseconds kTlsShutdownTimeout{2000};
+constexpr std::chrono::milliseconds kTlsShutdownWhenStopping{100};
 }  // namespace
 
 // What the worker needs of a connection of either kind (plain or TLS): only the start and
@@ -99,7 +103,7 @@ class Connection final : public ConnectionBase {
   awaitable<Status> begin_stream(int status, std::string_view content_type,
                                  const Headers& extra) override;
   awaitable<Status> write(std::string_view data) override;
-  awaitable<Status> end_stream() override;
+  awaitable<Status> end_stream(std::string_view last_data = {}) override;
   bool started() const override { return started_; }
   int worker() const override { return worker_.index; }
   void on_client_gone(std::function<void()> on_gone) override;
@@ -110,6 +114,10 @@ class Connection final : public ConnectionBase {
   awaitable<void> stop_watch();
   awaitable<void> send_error(int status, std::string message, std::string code);
   awaitable<void> close();
+  // Sends the pending head (if any), `data` as one chunk (if not empty) and, when `last`, the
+  // end of the chunked body: one write, so a stream's head goes out with its first bytes and
+  // its end with its last ones.
+  awaitable<Status> send_stream_bytes(std::string_view data, bool last);
   template <class Response>
   void apply_common(Response& res, std::string_view content_type, const Headers& extra);
   // The TCP layer: deadlines are set and the socket is closed here.
@@ -128,6 +136,7 @@ class Connection final : public ConnectionBase {
   bool finished_ = false;
   bool broken_ = false;  // a write failed: the client is gone
   bool chunked_ = false;
+  std::string head_;          // a stream's head, not yet sent: it leaves with the first chunk
   bool peer_closed_ = false;  // the client ended the connection (EOF, reset, close_notify)
 
   // Disconnect watch (see ClientWatch).
@@ -179,9 +188,51 @@ awaitable<Status> Connection<Stream>::begin_stream(int status, std::string_view 
   }
   keep_alive_ = res.keep_alive();
   started_ = true;
+  // The head is kept as text and written with the first chunk: one send instead of two.
   http::response_serializer<http::empty_body> sr{res};
+  sr.split(true);
+  head_.clear();
+  error_code ec;
+  while (!sr.is_header_done() && !ec) {
+    sr.next(ec, [&](error_code&, const auto& buffers) {
+      std::size_t n = 0;
+      for (const auto b : beast::buffers_range_ref(buffers)) {
+        head_.append(static_cast<const char*>(b.data()), b.size());
+        n += b.size();
+      }
+      sr.consume(n);
+    });
+  }
+  if (ec) co_return Error::internal("cannot serialize the response head: " + ec.message());
+  co_return Status{};
+}
+
+template <class Stream>
+awaitable<Status> Connection<Stream>::send_stream_bytes(std::string_view data, bool last) {
+  if (broken_) co_return Error::upstream("client connection closed", "client_closed");
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  char size_line[24];
+  std::array<asio::const_buffer, 5> pieces;
+  std::size_t count = 0;
+  if (!head_.empty()) pieces[count++] = asio::buffer(head_);
+  if (!data.empty()) {
+    if (chunked_) {
+      const auto r = std::to_chars(size_line, size_line + 16, data.size(), 16);
+      char* end = r.ptr;
+      *end++ = '\r';
+      *end++ = '\n';
+      pieces[count++] = asio::buffer(size_line, static_cast<std::size_t>(end - size_line));
+    }
+    pieces[count++] = asio::buffer(data);
+    if (chunked_) pieces[count++] = asio::buffer(kCrlf);
+  }
+  if (last && chunked_) pieces[count++] = asio::buffer(kLastChunk);
+  if (count == 0) co_return Status{};
   lowest().expires_after(options_.write_timeout);
-  auto [ec, n] = co_await http::async_write_header(stream_, sr, kTuple);
+  auto [ec, n] = co_await asio::async_write(
+      stream_, std::span<const asio::const_buffer>(pieces.data(), count), kTuple);
+  head_.clear();
   if (ec) {
     broken_ = true;
     co_return Error::upstream("client connection closed", "client_closed");
@@ -191,35 +242,14 @@ awaitable<Status> Connection<Stream>::begin_stream(int status, std::string_view 
 
 template <class Stream>
 awaitable<Status> Connection<Stream>::write(std::string_view data) {
-  if (broken_) co_return Error::upstream("client connection closed", "client_closed");
   if (data.empty()) co_return Status{};
-  lowest().expires_after(options_.write_timeout);
-  error_code ec;
-  if (chunked_) {
-    std::tie(ec, std::ignore) =
-        co_await asio::async_write(stream_, http::make_chunk(asio::buffer(data)), kTuple);
-  } else {
-    std::tie(ec, std::ignore) = co_await asio::async_write(stream_, asio::buffer(data), kTuple);
-  }
-  if (ec) {
-    broken_ = true;
-    co_return Error::upstream("client connection closed", "client_closed");
-  }
-  co_return Status{};
+  co_return co_await send_stream_bytes(data, false);
 }
 
 template <class Stream>
-awaitable<Status> Connection<Stream>::end_stream() {
+awaitable<Status> Connection<Stream>::end_stream(std::string_view last_data) {
   finished_ = true;
-  if (broken_) co_return Error::upstream("client connection closed", "client_closed");
-  if (!chunked_) co_return Status{};
-  lowest().expires_after(options_.write_timeout);
-  auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), kTuple);
-  if (ec) {
-    broken_ = true;
-    co_return Error::upstream("client connection closed", "client_closed");
-  }
-  co_return Status{};
+  co_return co_await send_stream_bytes(last_data, true);
 }
 
 template <class Stream>
@@ -430,8 +460,12 @@ awaitable<void> Connection<Stream>::close() {
     // close_notify tells the client the response really ended (an HTTP/1.0 stream ends by
     // closing). Skipped when the client is gone or the socket was closed by shutdown.
     if (!peer_closed_ && !broken_ && !gone_ && socket.is_open()) {
-      lowest().expires_after(
-          std::min<std::chrono::milliseconds>(options_.write_timeout, kTlsShutdownTimeout));
+      // During shutdown an idle client would hold the server for the whole wait for its
+      // close_notify (a connection that finished a request just as stop() came is closed
+      // here rather than by close_if_idle): send ours and wait only briefly.
+      lowest().expires_after(worker_.stopping ? kTlsShutdownWhenStopping
+                                              : std::min<std::chrono::milliseconds>(
+                                                    options_.write_timeout, kTlsShutdownTimeout));
       co_await stream_.async_shutdown(kTuple);
     }
   }

@@ -68,12 +68,14 @@ class ResponseWriter : public ClientWatch {
   // A complete response. Errors writing (client gone) are absorbed: nothing else can be done.
   virtual awaitable<void> send(int status, std::string_view content_type, std::string body,
                                const Headers& extra = {}) = 0;
-  // Starts a chunked response; the head goes out now. An error when the client is gone.
+  // Starts a chunked response. The head goes out with the first write (or end_stream), so a
+  // stream costs one send per chunk rather than one more for its head.
   virtual awaitable<Status> begin_stream(int status, std::string_view content_type,
                                          const Headers& extra = {}) = 0;
-  // One chunk, written and flushed before it returns.
+  // One chunk, written and flushed before it returns. An error when the client is gone.
   virtual awaitable<Status> write(std::string_view data) = 0;
-  virtual awaitable<Status> end_stream() = 0;
+  // Ends the stream; `last_data`, when given, goes out as its last chunk in the same write.
+  virtual awaitable<Status> end_stream(std::string_view last_data = {}) = 0;
   virtual bool started() const = 0;  // a byte of the response has been sent
   // The id of the worker thread serving this connection.
   virtual int worker() const = 0;

@@ -59,7 +59,8 @@ class TlsFiles {
   std::string cert_pem_;
 };
 
-// Routes: /plain answers "hello"; /stream streams "a", "b", "c" in chunks; /watched watches for
+// Routes: /plain answers "hello"; /stream streams "a", "b", "c" in chunks; /stream-end writes
+// "ab" and ends with "tail"; /stream-empty ends at once; /watched watches for
 // the client leaving, then answers "watched" after 200 ms unless the client left.
 Handler test_handler(asio::any_io_executor executor, std::promise<void>* gone) {
   return [executor, gone](const HttpRequest& req, ResponseWriter& w) -> awaitable<void> {
@@ -68,6 +69,17 @@ Handler test_handler(asio::any_io_executor executor, std::promise<void>* gone) {
       for (const char* piece : {"a", "b", "c"}) {
         if (!co_await w.write(piece)) co_return;
       }
+      co_await w.end_stream();
+      co_return;
+    }
+    if (req.target() == "/stream-end") {  // the last chunk given to end_stream
+      if (!co_await w.begin_stream(200, "text/plain")) co_return;
+      if (!co_await w.write("ab")) co_return;
+      co_await w.end_stream("tail");
+      co_return;
+    }
+    if (req.target() == "/stream-empty") {
+      if (!co_await w.begin_stream(200, "text/plain")) co_return;
       co_await w.end_stream();
       co_return;
     }
@@ -115,6 +127,78 @@ class TlsServer {
   std::uint16_t port_ = 0;
   std::thread thread_;
 };
+
+// A plain HTTP server on 127.0.0.1 with one worker, run on its own thread.
+class PlainServer {
+ public:
+  PlainServer() {
+    ServerOptions options;
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.threads = 1;
+    server_ = std::make_unique<Server>(options, [](asio::any_io_executor executor, int) {
+      return test_handler(executor, nullptr);
+    });
+    port_ = server_->listen();
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  ~PlainServer() {
+    server_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  // The raw bytes of the answer to GET `target` on a connection the client then closes.
+  std::string fetch_raw(const std::string& target, const std::string& version = "1.1") {
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), port_});
+    asio::write(socket, asio::buffer("GET " + target + " HTTP/" + version +
+                                     "\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    std::string got;
+    boost::system::error_code ec;
+    char buf[4096];
+    while (!ec) {
+      const std::size_t n = socket.read_some(asio::buffer(buf), ec);
+      got.append(buf, n);
+    }
+    return got;
+  }
+
+ private:
+  std::unique_ptr<Server> server_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+// The bytes after the head of a raw answer.
+std::string after_head(const std::string& raw) {
+  const auto end = raw.find("\r\n\r\n");
+  return end == std::string::npos ? std::string() : raw.substr(end + 4);
+}
+
+TEST(HttpServerStream, HeadLeavesWithFirstChunkAndLastChunkWithTheEnd) {
+  PlainServer server;
+  const std::string raw = server.fetch_raw("/stream-end");
+  EXPECT_EQ(raw.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << raw;
+  EXPECT_NE(raw.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << raw;
+  EXPECT_EQ(after_head(raw), "2\r\nab\r\n4\r\ntail\r\n0\r\n\r\n");
+  // Each write() is its own chunk.
+  EXPECT_EQ(after_head(server.fetch_raw("/stream")), "1\r\na\r\n1\r\nb\r\n1\r\nc\r\n0\r\n\r\n");
+}
+
+TEST(HttpServerStream, StreamWithNoDataStillSendsItsHeadAndEnd) {
+  PlainServer server;
+  const std::string raw = server.fetch_raw("/stream-empty");
+  EXPECT_EQ(raw.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << raw;
+  EXPECT_EQ(after_head(raw), "0\r\n\r\n");
+}
+
+TEST(HttpServerStream, Http10StreamIsRawBytesEndedByClose) {
+  PlainServer server;
+  const std::string raw = server.fetch_raw("/stream-end", "1.0");
+  EXPECT_EQ(raw.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << raw;
+  EXPECT_EQ(raw.find("chunked"), std::string::npos) << raw;
+  EXPECT_EQ(after_head(raw), "abtail");
+}
 
 // A blocking HTTPS client that trusts the test certificate and checks it names 127.0.0.1.
 class TlsClient {

@@ -1,5 +1,7 @@
 #include "providers/openai.h"
 
+#include <array>
+
 #include <boost/json.hpp>
 
 #include "core/json_text.h"
@@ -34,6 +36,35 @@ std::string_view trim(std::string_view s) {
 std::int64_t to_int(const json::value* v) {
   return json_int(v);
 }
+
+// Parses one stream chunk into memory of this thread that the next chunk reuses. Used only
+// for the length of one synchronous call; the parsed value must die before the arena.
+class ChunkArena {
+ public:
+  ChunkArena() : resource_(buffer().data(), buffer().size()) {}
+  json::value parse(std::string_view text, json::error_code& ec) {
+    json::parser& p = parser();
+    p.reset(json::storage_ptr(&resource_));
+    p.write(text.data(), text.size(), ec);  // the whole text: trailing bytes are an error
+    json::value parsed = ec ? json::value(nullptr) : p.release();
+    p.reset();  // drops its pointer to this arena's resource
+    return parsed;
+  }
+
+ private:
+  // Most chunks are a few hundred bytes; a larger tree spills into heap blocks that the
+  // resource frees when this arena ends.
+  static std::array<unsigned char, 8192>& buffer() {
+    thread_local std::array<unsigned char, 8192> bytes;
+    return bytes;
+  }
+  // Keeps its parse stack between chunks.
+  static json::parser& parser() {
+    thread_local json::parser p;
+    return p;
+  }
+  json::monotonic_resource resource_;
+};
 
 Error tagged(Error e, const Dialect& dialect) {
   e.source = "upstream:" + std::string(dialect.provider);
@@ -200,8 +231,11 @@ Status OpenAiStreamDecoder::event(SseEvent& ev, std::vector<ChatDelta>& out) {
     done_ = true;
     return {};
   }
+  // The chunk's tree lives in a per-thread arena for the length of this call (nothing below
+  // suspends, and every field kept is copied out): no malloc and free per JSON node.
+  ChunkArena arena;
   json::error_code ec;
-  json::value parsed = json::parse(data, ec);
+  json::value parsed = arena.parse(data, ec);
   if (ec || !parsed.is_object()) {
     Error e = stream_error("upstream sent a malformed stream chunk" +
                            (ec ? ": " + ec.message() : std::string(" (not an object)")));

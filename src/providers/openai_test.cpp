@@ -267,6 +267,30 @@ TEST(OpenAiStream, ConcatenatesTextOfAllChoices) {
   EXPECT_EQ(d.deltas[0].finish_reason, "length");
 }
 
+TEST(OpenAiStream, ChunksLargerThanTheParseArenaDecodeAndReserializeWhole) {
+  // The decoder parses chunks in a reused per-thread arena of 8 KiB; bigger trees spill to
+  // the heap and must come out whole, also when the chunk is rewritten (no `object`).
+  const std::string big(20000, 'x');
+  std::string bytes;
+  for (int i = 0; i < 3; ++i) {
+    bytes += R"(data: {"choices":[{"index":0,"delta":{"content":")" + big + R"("}}]})" + "\n\n";
+    bytes +=
+        R"(data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"y"}}]})"
+        "\n\n";
+  }
+  bytes += "data: [DONE]\n\n";
+  const Decoded d = testing::decode_whole(openai_decoder(), bytes);
+  ASSERT_FALSE(d.error);
+  ASSERT_EQ(d.deltas.size(), 6u);
+  for (std::size_t i = 0; i < d.deltas.size(); i += 2) {
+    EXPECT_EQ(d.deltas[i].text, big);
+    const json::value chunk = json::parse(d.deltas[i].chunk_json);
+    EXPECT_EQ(chunk.at("object"), json::value("chat.completion.chunk"));
+    EXPECT_EQ(chunk.at("choices").at(0).at("delta").at("content").as_string(), big);
+    EXPECT_EQ(d.deltas[i + 1].text, "y");
+  }
+}
+
 TEST(OpenAiStream, NormalizesAUsageChunkWithoutChoices) {
   const Decoded d = testing::decode_whole(
       openai_decoder(),
