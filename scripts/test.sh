@@ -10,15 +10,27 @@
 #                      brings build-fuzz/ up to date, which is quick when nothing changed)
 #   BC_SKIP_FUZZ=1     skip the fuzz step
 #   BC_FUZZ_SECONDS=n  fuzzing time per fuzz target (default 15)
+#   BC_SKIP_SANITIZE=1 skip the second pass under the sanitizers (see the end)
+#
+# After the normal pass, the whole suite (CTest and the Node tests; the fuzz targets already
+# run with ASan and UBSan) runs again against a second build with AddressSanitizer,
+# LeakSanitizer and UndefinedBehaviorSanitizer in build-san/ (or $BC_SAN_BUILD_DIR). Every
+# sanitizer report, from any process a test started, is written under a log directory and
+# fails the run.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export BC_BUILD_DIR="${BC_BUILD_DIR:-build}"
 
+sanitized="${BC_SANITIZED_PASS:-}"  # set for the nested run of the sanitizer pass
 if [[ "${BC_SKIP_BUILD:-}" != 1 ]]; then
-  bash scripts/setup.sh || exit 1
-  bash scripts/build.sh || exit 1
+  if [[ "$sanitized" == 1 ]]; then
+    bash scripts/build.sh -DBC_SANITIZE=ON -DBC_BENCH=OFF || exit 1
+  else
+    bash scripts/setup.sh || exit 1
+    bash scripts/build.sh || exit 1
+  fi
 fi
 
 work="$(mktemp -d)"
@@ -26,7 +38,9 @@ trap 'rm -rf "$work"' EXIT
 
 # balance/ and providers/ stay free of I/O, logging and clock reads.
 layers_rc=0
-bash scripts/check-layers.sh || layers_rc=1
+if [[ "$sanitized" != 1 ]]; then
+  bash scripts/check-layers.sh || layers_rc=1
+fi
 
 # Unit tests.
 ctest --test-dir "$BC_BUILD_DIR" --output-on-failure --timeout 300 -j"$(nproc)" 2>&1 \
@@ -69,6 +83,36 @@ else
   node_fail=$(( ${node_fail:-0} + ${node_cancelled:-0} ))  # cancelled: a timeout or failed hook
 fi
 
+# The sanitizer pass: this script again, on the sanitized build, with every report going to
+# files that are checked afterwards (a report in a server a test stopped by SIGTERM would
+# otherwise go unseen).
+san_rc=0 san_pass=0 san_fail=0
+if [[ "$sanitized" != 1 && "${BC_SKIP_SANITIZE:-}" != 1 ]]; then
+  san_logs="$work/sanitizer-reports"
+  mkdir -p "$san_logs"
+  echo
+  echo "test: the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer"
+  BC_SANITIZED_PASS=1 BC_SKIP_FUZZ=1 BC_BUILD_DIR="${BC_SAN_BUILD_DIR:-build-san}" \
+    ASAN_OPTIONS="log_path=$san_logs/asan:detect_leaks=1:abort_on_error=1:strict_string_checks=1" \
+    UBSAN_OPTIONS="log_path=$san_logs/ubsan:print_stacktrace=1:halt_on_error=1" \
+    bash scripts/test.sh 2>&1 | tee "$work/san.out"
+  san_rc=${PIPESTATUS[0]}
+  if summary="$(grep -E '^total: [0-9]+ passed, [0-9]+ failed$' "$work/san.out" | tail -1)"; then
+    san_pass="$(sed -E 's/^total: ([0-9]+) passed, ([0-9]+) failed$/\1/' <<<"$summary")"
+    san_fail="$(sed -E 's/^total: ([0-9]+) passed, ([0-9]+) failed$/\2/' <<<"$summary")"
+  fi
+  reports=("$san_logs"/*)
+  if [[ -e "${reports[0]}" ]]; then
+    echo "test: sanitizer reports (${#reports[@]} files):" >&2
+    for f in "${reports[@]}"; do
+      echo "--- $f" >&2
+      head -c 20000 "$f" >&2
+    done
+    san_rc=1
+    san_fail=$((san_fail + ${#reports[@]}))
+  fi
+fi
+
 echo
 echo "unit (ctest): $((unit_total - unit_failed)) passed, $unit_failed failed"
 if [[ "${BC_SKIP_FUZZ:-}" == 1 ]]; then
@@ -77,10 +121,18 @@ else
   echo "fuzz (libFuzzer): $fuzz_pass passed, $fuzz_fail failed"
 fi
 echo "integration+conformance (node): $node_pass passed, $node_fail failed"
-passed=$((unit_total - unit_failed + fuzz_pass + node_pass))
-failed=$((unit_failed + fuzz_fail + node_fail))
-if (( ctest_rc != 0 || fuzz_rc != 0 || node_rc != 0 || layers_rc != 0 )) && (( failed == 0 )); then
+if [[ "$sanitized" != 1 ]]; then
+  if [[ "${BC_SKIP_SANITIZE:-}" == 1 ]]; then
+    echo "sanitizers (ASan+UBSan, unit+node): skipped (BC_SKIP_SANITIZE=1)"
+  else
+    echo "sanitizers (ASan+UBSan, unit+node): $san_pass passed, $san_fail failed"
+  fi
+fi
+passed=$((unit_total - unit_failed + fuzz_pass + node_pass + san_pass))
+failed=$((unit_failed + fuzz_fail + node_fail + san_fail))
+if (( ctest_rc != 0 || fuzz_rc != 0 || node_rc != 0 || layers_rc != 0 || san_rc != 0 )) &&
+  (( failed == 0 )); then
   failed=1  # a check or runner failed without a counted test failure (layers, crash, no tests)
 fi
 echo "total: $passed passed, $failed failed"
-(( ctest_rc == 0 && fuzz_rc == 0 && node_rc == 0 && layers_rc == 0 ))
+(( ctest_rc == 0 && fuzz_rc == 0 && node_rc == 0 && layers_rc == 0 && san_rc == 0 ))

@@ -13,9 +13,9 @@ const Headers kSseHeaders = {
 }  // namespace
 
 namespace {
-// What a queue keeps between writes: enough for a few events; a burst's larger buffer is
-// given back, so an open stream does not hold it while the upstream is quiet.
-constexpr std::size_t kKeptQueueBytes = 2048;
+// What a queue keeps between writes: about one event; anything larger (a burst) is given
+// back, so an open stream does not hold it while the upstream is quiet.
+constexpr std::size_t kKeptQueueBytes = 512;
 
 void release(std::string& queued) {
   if (queued.capacity() > kKeptQueueBytes) {

@@ -215,6 +215,7 @@ class HttpCall final : public UpstreamCall {
   std::shared_ptr<PendingResolve> resolve_;
   beast::flat_buffer buffer_;
   std::optional<ResponseParser> parser_;
+  std::size_t last_read_ = kReadBytes;  // bytes the last body read brought
   // read_all(): what the rest of the body may still add, and the limit named in the error.
   std::optional<std::size_t> body_budget_;
   std::size_t body_max_ = 0;
@@ -472,6 +473,16 @@ awaitable<Result<std::string>> HttpCall::read_some() {
   Error error;
   if (!parse_buffered(error)) co_return error;
   while (!parser_->has_body() && !parser_->is_done()) {
+    if (buffer_.size() == 0) {
+      // A paced stream sends one small event at a time: after a small read the buffer is
+      // given back and Beast's next read takes 512 bytes, so a quiet open stream does not
+      // hold 4 KiB; after a large one the next read gets the full size again.
+      if (last_read_ < kReadBytes / 4) {
+        buffer_.shrink_to_fit();
+      } else {
+        buffer_.reserve(kReadBytes);
+      }
+    }
     conn_->tcp().expires_after(timeouts_.idle);
     auto [ec, n] = co_await conn_->visit(
         [&](auto& s) { return http::async_read_some(s, buffer_, *parser_, kTuple); });
@@ -479,6 +490,7 @@ awaitable<Result<std::string>> HttpCall::read_some() {
     // A close-delimited body over TLS may end without close_notify; the close itself marks
     // the end (as it does over plain TCP), so this truncation is the normal end.
     if (ec == ssl::error::stream_truncated && parser_->need_eof()) parser_->put_eof(ec);
+    last_read_ = n;
     if (ec == beast::error::timeout) {
       co_return fail(retryable(Error::timeout(
           "idle timeout (" + in_ms(timeouts_.idle) + ") reading the body from " + url_.authority(),

@@ -429,6 +429,9 @@ awaitable<void> Connection<Stream>::run() {
     }
     lowest().expires_never();  // the handler sets deadlines per write
     const HttpRequest request = parser.release();
+    // The read buffer is not needed while the handler runs (a stream may run for minutes):
+    // give it back unless it holds the start of a pipelined request.
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();
 
     bool threw = false;
     try {
