@@ -5,6 +5,7 @@
 
 #include "bench/payload.h"
 #include "core/chat.h"
+#include "core/json_text.h"
 #include "providers/openai.h"
 
 namespace {
@@ -38,6 +39,16 @@ void BM_RequestEncode(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_RequestEncode);
+
+// json_text of the caller's body alone: the serialization share of BM_RequestEncode.
+void BM_RequestBodyText(benchmark::State& state) {
+  const auto req = bc::ChatRequest::parse(bc::bench::payload("request.json")).value();
+  for (auto _ : state) {
+    auto text = bc::json_text(req.body);
+    benchmark::DoNotOptimize(text);
+  }
+}
+BENCHMARK(BM_RequestBodyText);
 
 // What the gateway does once per client request before the first upstream byte.
 void BM_RequestParseAndEncode(benchmark::State& state) {

@@ -1,5 +1,6 @@
 #include "core/json_text.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -13,7 +14,7 @@ namespace json = boost::json;
 namespace {
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
-std::size_t utf8_sequence(json::string_view s, std::size_t i) {
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   const auto b0 = static_cast<unsigned char>(s[i]);
   std::size_t n = 0;
   std::uint32_t cp = 0;
@@ -43,57 +44,44 @@ std::size_t utf8_sequence(json::string_view s, std::size_t i) {
   return n;
 }
 
-// Writes a JSON string. Text from upstream error bodies is not always valid UTF-8; invalid
-// bytes become U+FFFD so the output stays valid JSON for every client.
-void append_string(std::string& out, json::string_view s) {
-  out.push_back('"');
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x80) {
-      const auto n = utf8_sequence(s, i);
-      if (n == 0) {
-        out += "\ufffd";
-      } else {
-        out.append(s.data() + i, n);
-        i += n - 1;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (u < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 0xf]);
-        } else {
-          out.push_back(c);
-        }
+// Bytes a JSON string carries as they are: printable ASCII other than '"' and '\\'. Control
+// bytes are escaped and bytes from 0x80 on are checked as UTF-8.
+constexpr std::array<bool, 256> kPlainBytes = [] {
+  std::array<bool, 256> plain{};
+  for (int b = 0x20; b < 0x80; ++b) plain[b] = b != '"' && b != '\\';
+  return plain;
+}();
+
+// The escape for one ASCII byte that is not plain.
+void append_escape(std::string& out, unsigned char u) {
+  switch (u) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
+      break;
+    default: {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const char escape[] = {'\\', 'u', '0', '0', kHex[u >> 4], kHex[u & 0xf]};
+      out.append(escape, sizeof escape);
     }
   }
-  out.push_back('"');
 }
 
 void append_double(std::string& out, double d) {
@@ -111,6 +99,37 @@ void append_double(std::string& out, double d) {
 }
 
 }  // namespace
+
+// Writes a JSON string. Text from upstream error bodies is not always valid UTF-8; invalid
+// bytes become U+FFFD so the output stays valid JSON for every client. Runs of bytes that
+// need no change (plain ASCII and valid UTF-8 sequences) are copied with one append.
+void append_json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  std::size_t run = 0;  // start of the bytes not yet copied
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (kPlainBytes[u]) {
+      ++i;
+      continue;
+    }
+    if (u >= 0x80) {
+      if (const auto n = utf8_sequence(s, i); n != 0) {
+        i += n;
+        continue;
+      }
+    }
+    out.append(s.data() + run, i - run);
+    if (u >= 0x80) {
+      out += "\ufffd";
+    } else {
+      append_escape(out, u);
+    }
+    run = ++i;
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
 
 void append_json(std::string& out, const json::value& value) {
   switch (value.kind()) {
@@ -136,7 +155,7 @@ void append_json(std::string& out, const json::value& value) {
       append_double(out, value.get_double());
       break;
     case json::kind::string:
-      append_string(out, value.get_string());
+      append_json_string(out, value.get_string());
       break;
     case json::kind::array: {
       out.push_back('[');
@@ -149,20 +168,23 @@ void append_json(std::string& out, const json::value& value) {
       out.push_back(']');
       break;
     }
-    case json::kind::object: {
-      out.push_back('{');
-      bool first = true;
-      for (const auto& kv : value.get_object()) {
-        if (!first) out.push_back(',');
-        first = false;
-        append_string(out, kv.key());
-        out.push_back(':');
-        append_json(out, kv.value());
-      }
-      out.push_back('}');
+    case json::kind::object:
+      append_json(out, value.get_object());
       break;
-    }
   }
+}
+
+void append_json(std::string& out, const json::object& object) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& kv : object) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, kv.key());
+    out.push_back(':');
+    append_json(out, kv.value());
+  }
+  out.push_back('}');
 }
 
 std::string json_text(const json::value& value) {
@@ -173,8 +195,10 @@ std::string json_text(const json::value& value) {
 
 std::string json_text(const json::object& object) {
   std::string out;
-  out.reserve(256);
-  append_json(out, json::value(object));
+  // Chat requests and completions are a few hundred bytes: one small allocation usually
+  // holds the whole text, where growing from empty would reallocate several times.
+  out.reserve(1024);
+  append_json(out, object);
   return out;
 }
 

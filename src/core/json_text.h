@@ -5,14 +5,20 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 namespace bc {
 
 std::string json_text(const boost::json::value& value);
 std::string json_text(const boost::json::object& object);
-// Appends to `out` (no allocation beyond the growth of `out`).
+// Append to `out` (no allocation beyond the growth of `out`). For writers that compose a
+// document from parts without building it as a tree first (providers::openai_body_text).
 void append_json(std::string& out, const boost::json::value& value);
+void append_json(std::string& out, const boost::json::object& object);
+// `s` as a quoted JSON string; bytes that are not valid UTF-8 become U+FFFD.
+void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace bc

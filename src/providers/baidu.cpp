@@ -263,8 +263,8 @@ class BaiduProvider final : public OpenAiProvider {
                                  const Credential& credential) const override {
     if (!legacy_) {
       const std::string_view base = options_.base_url.empty() ? kBaiduBaseUrl : options_.base_url;
-      return openai_request(join_url(base, "/chat/completions"), openai_body(request, options_),
-                            credential, request.stream);
+      return openai_request(join_url(base, "/chat/completions"),
+                            openai_body_text(request, options_), credential, request.stream);
     }
     std::string_view token = credential.derived_token;
     if (token.empty()) {

@@ -20,7 +20,7 @@ class MockProvider final : public OpenAiProvider {
 
   Result<UpstreamRequest> encode(const ChatRequest& request,
                                  const Credential& credential) const override {
-    return openai_request("mock://" + options_.model_name, openai_body(request, options_),
+    return openai_request("mock://" + options_.model_name, openai_body_text(request, options_),
                           credential, request.stream);
   }
 };

@@ -110,8 +110,96 @@ json::object openai_body(const ChatRequest& request, const ProviderOptions& opti
   return body;
 }
 
-UpstreamRequest openai_request(std::string url, const json::object& body,
-                               const Credential& credential, bool stream) {
+namespace {
+
+// Members openai_body drops when the model does not support tools.
+bool is_tool_field(std::string_view key) {
+  return key == "tools" || key == "tool_choice" || key == "parallel_tool_calls" ||
+         key == "functions" || key == "function_call";
+}
+
+}  // namespace
+
+std::string openai_body_text(const ChatRequest& request, const ProviderOptions& options) {
+  const std::string_view model =
+      options.upstream_model.empty() ? options.model_name : options.upstream_model;
+  constexpr std::string_view kIncludeUsage = R"({"include_usage":true})";
+  std::string out;
+  out.reserve(1024);  // as json_text: one allocation for a typical request
+  out.push_back('{');
+  bool first = true;
+  const auto member = [&](std::string_view key) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, key);
+    out.push_back(':');
+  };
+  // The caller's members in their order, each overridden one written in its place; what
+  // openai_body would add to an object without it comes after them.
+  bool has_model = false;
+  bool has_temperature = false;
+  bool has_stream = false;
+  bool has_stream_options = false;
+  for (const auto& kv : request.body) {
+    const std::string_view key = kv.key();
+    const json::value& value = kv.value();
+    if (key == "model") {
+      has_model = true;
+      member(key);
+      append_json_string(out, model);
+    } else if (key == "temperature") {
+      has_temperature = true;
+      member(key);
+      if (value.is_null() && options.default_temperature) {
+        append_json(out, json::value(*options.default_temperature));
+      } else {
+        append_json(out, value);
+      }
+    } else if (key == "stream") {
+      has_stream = true;
+      if (!request.stream) continue;
+      member(key);
+      out += "true";
+    } else if (key == "stream_options") {
+      has_stream_options = true;
+      if (!request.stream) continue;
+      member(key);
+      if (value.is_null()) {
+        out += kIncludeUsage;
+      } else {
+        append_json(out, value);
+      }
+    } else if (!options.supports_tools && is_tool_field(key)) {
+      continue;
+    } else {
+      member(key);
+      append_json(out, value);
+    }
+  }
+  if (!has_model) {
+    member("model");
+    append_json_string(out, model);
+  }
+  if (!has_temperature && options.default_temperature) {
+    member("temperature");
+    append_json(out, json::value(*options.default_temperature));
+  }
+  if (request.stream) {
+    if (!has_stream) {
+      member("stream");
+      out += "true";
+    }
+    if (!has_stream_options) {
+      member("stream_options");
+      out += kIncludeUsage;
+    }
+  }
+  out.push_back('}');
+  return out;
+}
+
+UpstreamRequest openai_request(std::string url, std::string body, const Credential& credential,
+                               bool stream) {
   UpstreamRequest req;
   req.method = "POST";
   req.url = std::move(url);
@@ -119,9 +207,14 @@ UpstreamRequest openai_request(std::string url, const json::object& body,
     req.headers.push_back({"Authorization", "Bearer " + credential.secret});
   }
   req.headers.push_back({"Content-Type", "application/json"});
-  req.body = json_text(body);
+  req.body = std::move(body);
   req.stream = stream;
   return req;
+}
+
+UpstreamRequest openai_request(std::string url, const json::object& body,
+                               const Credential& credential, bool stream) {
+  return openai_request(std::move(url), json_text(body), credential, stream);
 }
 
 Usage read_usage(const json::object& usage) {
@@ -306,7 +399,7 @@ OpenAiProvider::OpenAiProvider(ProviderOptions options, Dialect dialect)
 Result<UpstreamRequest> OpenAiProvider::encode(const ChatRequest& request,
                                                const Credential& credential) const {
   const std::string_view base = options_.base_url.empty() ? kOpenAiBaseUrl : options_.base_url;
-  return openai_request(join_url(base, "/chat/completions"), openai_body(request, options_),
+  return openai_request(join_url(base, "/chat/completions"), openai_body_text(request, options_),
                         credential, request.stream);
 }
 

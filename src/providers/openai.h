@@ -38,8 +38,14 @@ std::string join_url(std::string_view base, std::string_view path);
 // model does not support tools, `stream` set from the request, `stream_options` dropped when
 // not streaming and `{"include_usage":true}` added when streaming and the caller gave none.
 boost::json::object openai_body(const ChatRequest& request, const ProviderOptions& options);
+// json_text(openai_body(request, options)) up to member order, written straight from the
+// caller's object without copying it: for adapters that send that body unchanged.
+std::string openai_body_text(const ChatRequest& request, const ProviderOptions& options);
 
-// POST `url` with bearer auth (omitted for an empty secret) and the serialized body.
+// POST `url` with bearer auth (omitted for an empty secret) and the body: JSON text, or an
+// object to serialize.
+UpstreamRequest openai_request(std::string url, std::string body, const Credential& credential,
+                               bool stream);
 UpstreamRequest openai_request(std::string url, const boost::json::object& body,
                                const Credential& credential, bool stream);
 

@@ -1,8 +1,12 @@
 #include "providers/openai.h"
 
+#include <optional>
+#include <string>
+
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
 #include "providers/stream_testing.h"
 
 namespace bc::providers {
@@ -135,6 +139,91 @@ constexpr std::string_view kCompletion = R"({
                "annotations": []}, "logprobs": null, "finish_reason": "stop"}],
   "usage": {"prompt_tokens": 14, "completion_tokens": 2, "total_tokens": 16,
             "prompt_tokens_details": {"cached_tokens": 0}}})";
+
+// openai_body_text writes the caller's object with the overrides in place; it must say what
+// json_text(openai_body(...)) says, whatever the options and whichever members the caller sent.
+TEST(OpenAiEncode, BodyTextMatchesTheEditedObject) {
+  // std::nullopt: the member is left out (a json null is a case of its own).
+  using Member = std::optional<json::value>;
+  const Member stream_values[] = {std::nullopt, true, false, nullptr};
+  const Member stream_options_values[] = {std::nullopt, nullptr,
+                                          json::object{{"include_usage", false}}};
+  const Member temperature_values[] = {std::nullopt, nullptr, 0.9, 1};
+  const std::optional<double> default_temperatures[] = {std::nullopt, 0.3};
+  int cases = 0;
+  for (const bool model_first : {false, true}) {
+    for (const bool with_model : {false, true}) {
+      for (const bool with_tools : {false, true}) {
+        for (const auto& stream_value : stream_values) {
+          for (const auto& stream_options : stream_options_values) {
+            for (const auto& temperature : temperature_values) {
+              // Members in an order that puts overridden ones first, last and in between.
+              ChatRequest r;
+              const auto add = [&](std::string_view key, const Member& v) {
+                if (v) r.body[key] = *v;
+              };
+              if (model_first && with_model) r.body["model"] = "gpt";
+              add("stream", stream_value);
+              r.body["messages"] =
+                  json::parse(R"([{"role":"user","content":"q\"\\\n\u0001 \u00e9\u4f60 x"}])");
+              if (with_tools) {
+                r.body["tools"] = json::parse(R"([{"type":"function","function":{"name":"f"}}])");
+                r.body["tool_choice"] = "auto";
+              }
+              add("temperature", temperature);
+              r.body["max_tokens"] = 5;
+              if (with_tools) {
+                r.body["parallel_tool_calls"] = false;
+                r.body["functions"] = json::array{};
+                r.body["function_call"] = "none";
+              }
+              add("stream_options", stream_options);
+              if (!model_first && with_model) r.body["model"] = "gpt";
+              for (const bool stream : {false, true}) {
+                r.stream = stream;
+                for (const auto& default_temperature : default_temperatures) {
+                  for (const bool supports_tools : {false, true}) {
+                    for (const char* upstream_model : {"", "up-model"}) {
+                      ProviderOptions o = options();
+                      o.upstream_model = upstream_model;
+                      o.default_temperature = default_temperature;
+                      o.supports_tools = supports_tools;
+                      const json::object expected = openai_body(r, o);
+                      const std::string text = openai_body_text(r, o);
+                      json::error_code ec;
+                      const json::value parsed = json::parse(text, ec);
+                      ASSERT_FALSE(ec) << text;
+                      ASSERT_EQ(parsed, json::value(expected))
+                          << text << "\nexpected " << json_text(expected);
+                      // Same members written by the same writer: same length. A member
+                      // written twice would parse as one but make the text longer.
+                      ASSERT_EQ(text.size(), json_text(expected).size()) << text;
+                      ++cases;
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cases, 2 * 2 * 2 * 4 * 3 * 4 * 2 * 2 * 2 * 2);
+}
+
+TEST(OpenAiEncode, BodyTextKeepsTheCallersMemberOrder) {
+  ChatRequest r;
+  r.body = json::parse(R"({"temperature":null,"model":"gpt","messages":[],"stream":false,)"
+                       R"("tools":[],"max_tokens":5})")
+               .as_object();
+  r.stream = true;
+  ProviderOptions o = options();
+  o.default_temperature = 0.5;
+  EXPECT_EQ(openai_body_text(r, o),
+            R"({"temperature":0.5,"model":"gpt-4o-mini","messages":[],"stream":true,)"
+            R"("max_tokens":5,"stream_options":{"include_usage":true}})");
+}
 
 TEST(OpenAiDecode, CompletionAndUsage) {
   auto r = OpenAiProvider(options()).decode(UpstreamResponse{200, {}, std::string(kCompletion)});
