@@ -934,6 +934,15 @@ TEST_F(MockLlmProviders, FaultOptionsWorkInEveryFormat) {
   }
 }
 
+// /_mock/stats after `delay`. A free function, not a capturing lambda: the lambda object
+// would die before its coroutine (ASan: stack-use-after-scope).
+awaitable<json::object> stats_after(unsigned short port, std::chrono::milliseconds delay) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+  co_await timer.async_wait(use_awaitable);
+  auto reply = co_await fetch(port, make_request(http::verb::get, "/_mock/stats", "", ""));
+  co_return json::parse(reply.body).as_object();
+}
+
 TEST_F(MockLlm, StatsCountConcurrentRequestsAndTheMostInFlight) {
   constexpr int kRequests = 8;
   asio::io_context io;
@@ -947,18 +956,9 @@ TEST_F(MockLlm, StatsCountConcurrentRequestsAndTheMostInFlight) {
                    });
   }
   std::optional<json::object> during;
-  asio::co_spawn(
-      io,
-      [&]() -> awaitable<json::object> {
-        asio::steady_timer timer(co_await asio::this_coro::executor, 300ms);
-        co_await timer.async_wait(use_awaitable);
-        auto reply =
-            co_await fetch(mock_.port(), make_request(http::verb::get, "/_mock/stats", "", ""));
-        co_return json::parse(reply.body).as_object();
-      }(),
-      [&](std::exception_ptr e, json::object doc) {
-        if (!e) during = std::move(doc);
-      });
+  asio::co_spawn(io, stats_after(mock_.port(), 300ms), [&](std::exception_ptr e, json::object doc) {
+    if (!e) during = std::move(doc);
+  });
   io.run_for(10s);
 
   EXPECT_EQ(answered_ok, kRequests);
