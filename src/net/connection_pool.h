@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
@@ -49,6 +50,9 @@ class Connection {
   void close();
 
   TimePoint idle_since{};
+  // Responses are read through this buffer. It stays with the connection, so a call on a
+  // pooled connection allocates none.
+  boost::beast::flat_buffer read_buffer;
 
  private:
   std::string origin_;

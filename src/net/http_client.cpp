@@ -219,6 +219,8 @@ class HttpCall final : public UpstreamCall {
   void finish_body();
   Error fail(Error error);
   void drop();
+  // The connection's read buffer (valid while the call holds a connection).
+  beast::flat_buffer& buffer() { return conn_->read_buffer; }
 
   asio::any_io_executor executor_;
   std::shared_ptr<HttpClient::State> state_;
@@ -230,7 +232,6 @@ class HttpCall final : public UpstreamCall {
   bool cancelled_ = false;
   std::unique_ptr<Connection> conn_;
   std::shared_ptr<PendingResolve> resolve_;
-  beast::flat_buffer buffer_;
   std::optional<ResponseParser> parser_;
   std::size_t last_read_ = kReadBytes;  // bytes the last body read brought
   // read_all(): what the rest of the body may still add, and the limit named in the error.
@@ -436,8 +437,8 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
         reused};
   }
 
-  buffer_.clear();
-  buffer_.reserve(kReadBytes);  // Beast reads max(512, free capacity) bytes per recv
+  buffer().clear();
+  buffer().reserve(kReadBytes);  // Beast reads max(512, free capacity) bytes per recv
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
   parser_->body_limit(boost::none);  // read_all() bounds what it buffers; streams are unbounded
@@ -445,7 +446,7 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
 
   conn_->tcp().expires_after(timeouts_.first_byte);
   auto [read_ec, read] = co_await conn_->visit(
-      [&](auto& s) { return http::async_read_header(s, buffer_, *parser_, kTuple); });
+      [&](auto& s) { return http::async_read_header(s, buffer(), *parser_, kTuple); });
   if (cancelled_) co_return ExchangeError{cancelled_error(url_)};
   if (!read_ec) co_return std::nullopt;
   if (read_ec == beast::error::timeout) co_return first_byte_timeout();
@@ -460,7 +461,7 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
     co_return ExchangeError{Error::upstream(
         "malformed response from " + authority + ": " + read_ec.message(), "bad_response")};
   }
-  const bool nothing_back = !parser_->got_some() && buffer_.size() == 0;
+  const bool nothing_back = !parser_->got_some() && buffer().size() == 0;
   co_return ExchangeError{
       retryable(Error::upstream(
           "connection to " + authority + " failed before the response head: " + read_ec.message(),
@@ -469,10 +470,11 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
 }
 
 bool HttpCall::parse_buffered(Error& error) {
-  while (buffer_.size() > 0 && !parser_->is_done()) {
+  if (!conn_) return true;
+  while (buffer().size() > 0 && !parser_->is_done()) {
     error_code ec;
-    const std::size_t used = parser_->put(buffer_.data(), ec);
-    buffer_.consume(used);
+    const std::size_t used = parser_->put(buffer().data(), ec);
+    buffer().consume(used);
     if (ec == http::error::need_more) return true;
     if (ec) {
       error = fail(retryable(
@@ -496,19 +498,19 @@ awaitable<Result<std::string>> HttpCall::read_some() {
   Error error;
   if (!parse_buffered(error)) co_return error;
   while (!parser_->has_body() && !parser_->is_done()) {
-    if (buffer_.size() == 0) {
+    if (buffer().size() == 0) {
       // A paced stream sends one small event at a time: after a small read the buffer is
       // given back and Beast's next read takes 512 bytes, so a quiet open stream does not
       // hold 4 KiB; after a large one the next read gets the full size again.
       if (last_read_ < kReadBytes / 4) {
-        buffer_.shrink_to_fit();
+        buffer().shrink_to_fit();
       } else {
-        buffer_.reserve(kReadBytes);
+        buffer().reserve(kReadBytes);
       }
     }
     conn_->tcp().expires_after(timeouts_.idle);
     auto [ec, n] = co_await conn_->visit(
-        [&](auto& s) { return http::async_read_some(s, buffer_, *parser_, kTuple); });
+        [&](auto& s) { return http::async_read_some(s, buffer(), *parser_, kTuple); });
     if (cancelled_) co_return fail(cancelled_error(url_));
     // A close-delimited body over TLS may end without close_notify; the close itself marks
     // the end (as it does over plain TCP), so this truncation is the normal end.
@@ -574,7 +576,7 @@ void HttpCall::finish_body() {
   phase_ = Phase::kDone;
   // Bytes after the end of the response would be a reply to nothing: do not reuse such a
   // connection, nor one the server (or HTTP/1.0, or a close-delimited body) wants closed.
-  if (conn_ && parser_->keep_alive() && buffer_.size() == 0 && !cancelled_) {
+  if (conn_ && parser_->keep_alive() && buffer().size() == 0 && !cancelled_) {
     conn_->tcp().expires_never();
     state_->pool.put(std::move(conn_), Clock::now());
   } else {

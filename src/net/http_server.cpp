@@ -214,6 +214,10 @@ awaitable<Status> Connection<Stream>::begin_stream(int status, std::string_view 
   }
   keep_alive_ = res.keep_alive();
   started_ = true;
+  // A stream may run for minutes and the read buffer is not needed meanwhile: give it back
+  // unless it holds the start of a pipelined request. (Not for every request: a 4 KiB
+  // malloc and free per request would cost more than it saves.)
+  if (buffer_.size() == 0) buffer_.shrink_to_fit();
   // The head is kept as text and written with the first chunk: one send instead of two.
   head_.clear();
   append_head(head_, res);
@@ -442,9 +446,6 @@ awaitable<void> Connection<Stream>::run() {
     }
     lowest().expires_never();  // the handler sets deadlines per write
     const HttpRequest request = parser.release();
-    // The read buffer is not needed while the handler runs (a stream may run for minutes):
-    // give it back unless it holds the start of a pipelined request.
-    if (buffer_.size() == 0) buffer_.shrink_to_fit();
 
     bool threw = false;
     try {
