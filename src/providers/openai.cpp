@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "core/json_text.h"
+#include "providers/chunk_scan.h"
 #include "providers/native.h"
 #include "providers/upstream_error.h"
 
@@ -323,6 +324,25 @@ Status OpenAiStreamDecoder::event(SseEvent& ev, std::vector<ChatDelta>& out) {
   if (data == "[DONE]") {
     done_ = true;
     return {};
+  }
+  // The ordinary chunk, relayed unchanged: its fields are read without building a tree.
+  // Everything else (a chunk to normalize or to adjust, an error report, a malformed chunk)
+  // takes the tree path below, which is the reference the scan agrees with.
+  if (!adjusts_chunks() && data.find('\n') == std::string_view::npos &&
+      data.find('\r') == std::string_view::npos) {
+    if (auto fields = scan_chunk(data)) {
+      ChatDelta delta;
+      delta.text = std::move(fields->text);
+      delta.finish_reason = std::move(fields->finish_reason);
+      delta.usage = fields->usage;
+      if (data.size() == ev.data.size()) {
+        delta.chunk_json = std::move(ev.data);
+      } else {
+        delta.chunk_json.assign(data);
+      }
+      out.push_back(std::move(delta));
+      return {};
+    }
   }
   // The chunk's tree lives in a per-thread arena for the length of this call (nothing below
   // suspends, and every field kept is copied out): no malloc and free per JSON node.

@@ -73,6 +73,9 @@ class OpenAiStreamDecoder : public StreamDecoder {
   // A provider's fixes to one chunk; set `changed` when the chunk must be re-serialized.
   // An error ends the stream (a finish reason that means failure, for example).
   virtual Status adjust(boost::json::object& chunk, bool& changed);
+  // True when adjust() may change chunks: then every chunk takes the tree path. Ordinary
+  // chunks of a decoder that adjusts nothing are only scanned (providers/chunk_scan.h).
+  virtual bool adjusts_chunks() const { return false; }
   Error stream_error(std::string message) const;
 
  private:

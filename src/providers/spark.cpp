@@ -204,6 +204,7 @@ class SparkChunkDecoder final : public OpenAiStreamDecoder {
   }
 
  protected:
+  bool adjusts_chunks() const override { return true; }
   Status adjust(json::object& chunk, bool& changed) override {
     for (std::string_view key : {"code", "message", "sid"}) {
       if (chunk.erase(key) > 0) changed = true;

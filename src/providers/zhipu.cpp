@@ -230,6 +230,7 @@ class ZhipuStreamDecoder final : public OpenAiStreamDecoder {
   ZhipuStreamDecoder() : OpenAiStreamDecoder(zhipu_dialect()) {}
 
  protected:
+  bool adjusts_chunks() const override { return true; }
   Status adjust(json::object& chunk, bool& changed) override {
     for (auto& choice : chunk.at("choices").as_array()) {
       if (!choice.is_object()) continue;

@@ -1,0 +1,55 @@
+// providers/chunk_scan.h against the tree path it stands in for: whenever scan_chunk() accepts
+// a chunk, OpenAiStreamDecoder's tree path (forced on) must accept it too and read the same
+// text, finish reason and usage, relaying the same bytes.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fuzz_support.h"
+#include "providers/chunk_scan.h"
+#include "providers/openai.h"
+
+namespace {
+
+// The OpenAI decoder with the scan switched off: every chunk is parsed into a tree.
+class TreeDecoder final : public bc::providers::OpenAiStreamDecoder {
+ public:
+  TreeDecoder() : OpenAiStreamDecoder(bc::providers::openai_dialect()) {}
+
+ protected:
+  bool adjusts_chunks() const override { return true; }
+};
+
+bool plain(std::string_view data) {
+  if (data.empty() || data == "[DONE]") return false;
+  if (data.find_first_of("\r\n") != std::string_view::npos) return false;
+  const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  return !blank(data.front()) && !blank(data.back());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view chunk(reinterpret_cast<const char*>(data), size);
+  const auto scanned = bc::providers::scan_chunk(chunk);
+  if (!scanned || !plain(chunk)) return 0;
+  TreeDecoder tree;
+  std::vector<bc::ChatDelta> out;
+  const std::string event = "data: " + std::string(chunk) + "\n\n";
+  if (const bc::Status st = tree.feed(event, out); !st) {
+    bc::fuzz::fail("the scan accepted a chunk the tree path refuses: " + st.error().message);
+  }
+  if (out.size() != 1) bc::fuzz::fail("the tree path made no single delta of an accepted chunk");
+  const bc::ChatDelta& d = out[0];
+  if (d.text != scanned->text) bc::fuzz::fail("text differs: " + d.text + " vs " + scanned->text);
+  if (d.finish_reason != scanned->finish_reason) bc::fuzz::fail("finish_reason differs");
+  if (d.usage.has_value() != scanned->usage.has_value()) bc::fuzz::fail("usage presence differs");
+  if (d.usage && (d.usage->prompt_tokens != scanned->usage->prompt_tokens ||
+                  d.usage->completion_tokens != scanned->usage->completion_tokens ||
+                  d.usage->total_tokens != scanned->usage->total_tokens)) {
+    bc::fuzz::fail("usage differs");
+  }
+  if (d.chunk_json != chunk) bc::fuzz::fail("the tree path rewrote a chunk the scan relays");
+  return 0;
+}

@@ -1,0 +1,33 @@
+// Reads what the gateway needs from one OpenAI chat.completion.chunk without building its
+// JSON tree: the text of every choice's delta, the first finish reason, and usage (top level
+// or inside a choice, as Moonshot sends it).
+//
+// Why: a stream is mostly chunks that are relayed as the upstream's own bytes, and building a
+// tree of each (~250 bytes, ~20 nodes) only to read three fields was most of the streamed
+// path's CPU. The scan is a SAX pass (Boost.JSON's basic_parser) that also validates the
+// whole chunk. It accepts only the ordinary shape and leaves everything else to the tree path
+// (OpenAiStreamDecoder), which is the reference: for every chunk the scan accepts, its result
+// equals what the tree path reads (a unit test and the stream fuzz target check this).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/chat.h"
+
+namespace bc::providers {
+
+struct ChunkFields {
+  std::string text;           // the deltas' content, concatenated in choice order
+  std::string finish_reason;  // the first string finish_reason
+  std::optional<Usage> usage;
+};
+
+// The fields of `data` when it is a JSON object that the relay may pass on unchanged: it has
+// a string `object` other than "error", a `choices` array, and no top-level `error` or `code`
+// member (an error report), and no member the scan reads appears twice. nullopt otherwise
+// (malformed JSON included): the caller then takes the tree path, which decides.
+std::optional<ChunkFields> scan_chunk(std::string_view data);
+
+}  // namespace bc::providers
