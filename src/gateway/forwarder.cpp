@@ -578,9 +578,12 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
         break;
       }
       auto fed = decoder->feed(*piece, deltas);
-      // After [DONE] only the end of the upstream's body is left to read, usually already
-      // in hand: the last events wait for it and leave with the end of the stream.
-      const bool passed = co_await flush(fed && !decoder->done());
+      // After [DONE] only the end of the upstream's body is left. When this read brought it
+      // too, the last events leave with the end of the stream in one write; otherwise they
+      // are sent now, so an upstream that keeps its response open after [DONE] delays
+      // nothing the client is owed.
+      const bool hold = fed && decoder->done() && attempt.call->body_complete();
+      const bool passed = co_await flush(!hold);
       if (!passed) {
         client_left = true;
         break;

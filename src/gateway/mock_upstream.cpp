@@ -98,6 +98,8 @@ class MockCall final : public net::UpstreamCall {
     co_return event;
   }
 
+  bool body_complete() const override { return pending_.empty() && next_event_ >= events_.size(); }
+
   awaitable<Result<std::string>> read_all(std::size_t max_bytes) override {
     std::string all;
     for (;;) {

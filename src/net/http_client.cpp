@@ -199,6 +199,7 @@ class HttpCall final : public UpstreamCall {
   int status() const override { return status_; }
   const Headers& headers() const override { return headers_; }
   awaitable<Result<std::string>> read_some() override;
+  bool body_complete() const override { return phase_ == Phase::kDone; }
   awaitable<Result<std::string>> read_all(std::size_t max_bytes) override;
   void cancel() override;
 

@@ -39,6 +39,8 @@ class UpstreamCall {
   // The next piece of the body as it arrives (never buffered whole); an empty string once the
   // body is complete. An error on idle timeout, a cut connection or cancellation.
   virtual awaitable<Result<std::string>> read_some() = 0;
+  // True once the whole body has been read: the next read_some() answers "" at once.
+  virtual bool body_complete() const = 0;
   // Reads the rest of the body into one string (for non-streamed answers), bounded by
   // `max_bytes`.
   virtual awaitable<Result<std::string>> read_all(std::size_t max_bytes) = 0;

@@ -21,6 +21,7 @@ describe('streaming', { timeout: 90000 }, () => {
       'slow-openai': openaiModel(mock, [`slow-oa;gap=${GAP_MS};tokens=${TOKENS}`]),
       'slow-zhipu': zhipuModel(mock, [`slow-zp;gap=${GAP_MS};tokens=${TOKENS}`]),
       'long-openai': openaiModel(mock, ['disc-v1;gap=300;tokens=40']),
+      'hold-openai': openaiModel(mock, ['hold;gap=5;tokens=4;hold_end=1500']),
     }));
   });
   after(stopAll);
@@ -48,6 +49,22 @@ describe('streaming', { timeout: 90000 }, () => {
       assertProgressive(start, s.firstContentAt, s.endAt, arrivals);
     });
   }
+
+  test('an upstream that keeps its response open after [DONE] delays none of the answer', { timeout: 20000 }, async () => {
+    // The gateway sends the events of one upstream read in one write, and holds the last ones
+    // back only when the end of the upstream's body came with them.
+    const start = performance.now();
+    const res = await openStream(`${gw.url}/v1/chat/completions`, { model: 'hold-openai', messages: userMessage(), stream: true });
+    assert.equal(res.status, 200);
+    const s = await readOpenAiStream(res);
+    assert.ok(s.done, 'no [DONE]');
+    const chunks = s.events.filter((e) => e.data !== '[DONE]');
+    assert.ok(chunks.length >= 5, `only ${chunks.length} chunks`);
+    const lastChunkMs = chunks[chunks.length - 1].t - start;
+    assert.ok(lastChunkMs < 1000, `the last chunk came ${lastChunkMs.toFixed(0)} ms in: held until the upstream ended its body`);
+    const doneMs = s.events.find((e) => e.data === '[DONE]').t - start;
+    assert.ok(doneMs >= 1300, `[DONE] after ${doneMs.toFixed(0)} ms, before the upstream ended its body`);
+  });
 
   test('/llm/chat/stream text chunks reach the client as the upstream produces them', { timeout: 20000 }, async () => {
     // A gateway with only the slow model, since /llm has no model field.

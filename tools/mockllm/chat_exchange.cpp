@@ -114,6 +114,7 @@ awaitable<bool> answer_stream(Connection& connection, const WireFormat& format,
   for (const auto& event : format.stream_close(answer)) {
     if (!co_await connection.write_chunk(event)) co_return false;
   }
+  if (!co_await connection.pause(plan.hold_end)) co_return false;
   co_return flight.complete_if(co_await connection.write_last_chunk()) && request.keep_alive();
 }
 

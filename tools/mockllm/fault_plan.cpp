@@ -28,6 +28,8 @@ void apply_option(FaultPlan& plan, std::string_view name, std::string_view value
     set_ms(plan.latency);
   } else if (name == "gap") {
     set_ms(plan.gap);
+  } else if (name == "hold_end") {
+    set_ms(plan.hold_end);
   } else if (name == "tokens") {
     set(plan.tokens, 0, kMaxTokens);
   } else if (name == "status") {

@@ -26,6 +26,9 @@ struct FaultPlan {
   // Stream: close the connection after this many content chunks (no [DONE]).
   // Non-stream: announce the whole Content-Length, send part of the body, close.
   std::optional<int> cut_after;
+  // Stream: after the end marker ([DONE]), keep the body open this long before ending it (an
+  // upstream that finishes its answer but not its HTTP response).
+  std::chrono::milliseconds hold_end{0};
   // Non-stream: a 200 body that is not JSON. Stream: a broken data line after the first piece.
   bool malformed = false;
   // The first `fail_first` requests of this key name fail (with `status`, or 500), later ones
