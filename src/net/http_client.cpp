@@ -510,13 +510,16 @@ awaitable<Result<std::string>> HttpCall::read_some() {
       }
     }
     conn_->tcp().expires_after(timeouts_.idle);
+    const std::size_t buffered = buffer().size();
     auto [ec, n] = co_await conn_->visit(
         [&](auto& s) { return http::async_read_some(s, buffer(), *parser_, kTuple); });
     if (cancelled_) co_return fail(cancelled_error(url_));
     // A close-delimited body over TLS may end without close_notify; the close itself marks
     // the end (as it does over plain TCP), so this truncation is the normal end.
     if (ec == ssl::error::stream_truncated && parser_->need_eof()) parser_->put_eof(ec);
-    last_read_ = n;
+    // `n` is what the parser took in its one step (for a chunked body, often only a chunk
+    // header); what the socket brought is what the buffer gained plus that.
+    if (conn_) last_read_ = buffer().size() + n - buffered;
     if (ec == beast::error::timeout) {
       co_return fail(retryable(Error::timeout(
           "idle timeout (" + in_ms(timeouts_.idle) + ") reading the body from " + url_.authority(),

@@ -216,8 +216,11 @@ awaitable<Status> Connection<Stream>::begin_stream(int status, std::string_view 
   started_ = true;
   // A stream may run for minutes and the read buffer is not needed meanwhile: give it back
   // unless it holds the start of a pipelined request. (Not for every request: a 4 KiB
-  // malloc and free per request would cost more than it saves.)
-  if (buffer_.size() == 0) buffer_.shrink_to_fit();
+  // malloc and free per request would cost more than it saves.) Plain connections only: over
+  // TLS the disconnect watch may be reading into this buffer right now.
+  if constexpr (!kTls) {
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();
+  }
   // The head is kept as text and written with the first chunk: one send instead of two.
   head_.clear();
   append_head(head_, res);

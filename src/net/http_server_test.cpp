@@ -60,7 +60,8 @@ class TlsFiles {
 };
 
 // Routes: /plain answers "hello"; /stream streams "a", "b", "c" in chunks; /stream-end writes
-// "ab" and ends with "tail"; /stream-empty ends at once; /watched watches for
+// "ab" and ends with "tail"; /stream-empty ends at once; /watched-stream watches for the client
+// leaving, streams for 300 ms and ends with "done"; /watched watches for
 // the client leaving, then answers "watched" after 200 ms unless the client left.
 Handler test_handler(asio::any_io_executor executor, std::promise<void>* gone) {
   return [executor, gone](const HttpRequest& req, ResponseWriter& w) -> awaitable<void> {
@@ -76,6 +77,15 @@ Handler test_handler(asio::any_io_executor executor, std::promise<void>* gone) {
       if (!co_await w.begin_stream(200, "text/plain")) co_return;
       if (!co_await w.write("ab")) co_return;
       co_await w.end_stream("tail");
+      co_return;
+    }
+    if (req.target() == "/watched-stream") {  // a stream that watches for the client leaving
+      w.on_client_gone([] {});
+      if (!co_await w.begin_stream(200, "text/plain")) co_return;
+      asio::steady_timer timer(executor, 300ms);
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      w.on_client_gone({});
+      co_await w.end_stream("done");
       co_return;
     }
     if (req.target() == "/stream-empty") {
@@ -298,6 +308,24 @@ TEST(HttpServerTls, PlainHttpClientGetsNoAnswer) {
   EXPECT_TRUE(ec) << "the server kept a plain connection open";
   EXPECT_EQ(got.find("hello"), std::string::npos) << got;
   EXPECT_NE(got.rfind("HTTP/1.1 200", 0), 0u) << got;
+}
+
+TEST(HttpServerTls, RequestPipelinedDuringAWatchedStreamIsServedAfterIt) {
+  // Over TLS the disconnect watch reads into the connection's buffer while the stream runs;
+  // a request the client sends meanwhile must be kept there and answered next (the buffer
+  // once was freed under that read when the stream began: a use-after-free).
+  TlsFiles files;
+  TlsServer server(files);
+  TlsClient client(files, server.port());
+  client.send("/watched-stream");
+  std::this_thread::sleep_for(100ms);  // the stream has begun and the watch is reading
+  client.send("/plain");
+  auto streamed = client.receive();
+  EXPECT_EQ(streamed.result_int(), 200);
+  EXPECT_EQ(streamed.body(), "done");
+  auto next = client.receive();
+  EXPECT_EQ(next.result_int(), 200);
+  EXPECT_EQ(next.body(), "hello");
 }
 
 TEST(HttpServerTls, StopEndsIdleTlsConnectionsPromptly) {

@@ -46,7 +46,12 @@ class ChunkArena {
   json::value parse(std::string_view text, json::error_code& ec) {
     json::parser& p = parser();
     p.reset(json::storage_ptr(&resource_));
-    p.write(text.data(), text.size(), ec);  // the whole text: trailing bytes are an error
+    try {
+      p.write(text.data(), text.size(), ec);  // the whole text: trailing bytes are an error
+    } catch (...) {
+      p.reset();  // never keep a pointer to this arena's resource
+      throw;
+    }
     json::value parsed = ec ? json::value(nullptr) : p.release();
     p.reset();  // drops its pointer to this arena's resource
     return parsed;
