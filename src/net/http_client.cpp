@@ -109,6 +109,8 @@ namespace {
 // or a good part of a burst of stream events. It is the only buffer an open stream holds.
 constexpr std::size_t kReadBytes = 4096;
 constexpr std::chrono::milliseconds kUncheckedIdle{1000};
+// Interim (1xx) answers skipped before a response; more is a broken upstream.
+constexpr int kMaxInterimAnswers = 8;
 
 std::string in_ms(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
@@ -440,14 +442,25 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
 
   buffer().clear();
   buffer().reserve(kReadBytes);  // Beast reads max(512, free capacity) bytes per recv
-  parser_.emplace();
-  parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
-  parser_->body_limit(boost::none);  // read_all() bounds what it buffers; streams are unbounded
-  if (req.is_head) parser_->skip(true);
-
   conn_->tcp().expires_after(timeouts_.first_byte);
-  auto [read_ec, read] = co_await conn_->visit(
-      [&](auto& s) { return http::async_read_header(s, buffer(), *parser_, kTuple); });
+  error_code read_ec;
+  for (int interim = 0;; ++interim) {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
+    parser_->body_limit(boost::none);  // read_all() bounds what it buffers; streams unbounded
+    if (req.is_head) parser_->skip(true);
+    std::size_t read = 0;
+    std::tie(read_ec, read) = co_await conn_->visit(
+        [&](auto& s) { return http::async_read_header(s, buffer(), *parser_, kTuple); });
+    // An interim answer (100 Continue, 103 Early Hints) is not the response: the real one
+    // follows on the same connection, and taking the interim one for it would leave the real
+    // answer to be read by the next call on this connection. (101 is never asked for.)
+    const int status = parser_->status();
+    if (read_ec || cancelled_ || status < 100 || status >= 200 || status == 101 ||
+        interim >= kMaxInterimAnswers) {
+      break;
+    }
+  }
   if (cancelled_) co_return ExchangeError{cancelled_error(url_)};
   if (!read_ec) co_return std::nullopt;
   if (read_ec == beast::error::timeout) co_return first_byte_timeout();
@@ -580,7 +593,7 @@ void HttpCall::finish_body() {
   phase_ = Phase::kDone;
   // Bytes after the end of the response would be a reply to nothing: do not reuse such a
   // connection, nor one the server (or HTTP/1.0, or a close-delimited body) wants closed.
-  if (conn_ && parser_->keep_alive() && buffer().size() == 0 && !cancelled_) {
+  if (conn_ && parser_->keep_alive() && buffer().size() == 0 && !cancelled_ && status_ >= 200) {
     conn_->tcp().expires_never();
     state_->pool.put(std::move(conn_), Clock::now());
   } else {

@@ -323,6 +323,28 @@ TEST_F(HttpClientTest, ChunksThatArriveTogetherComeOutAsOnePiece) {
   EXPECT_EQ(client_.idle_connections(), 1u);
 }
 
+TEST_F(HttpClientTest, InterimAnswersAreSkippedForTheRealResponse) {
+  TestServer server(io_);
+  // 100 Continue and 103 Early Hints before the answer, all in one send.
+  serve(server,
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>; "
+        "rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Real: yes\r\n\r\nok");
+  run([&]() -> awaitable<void> {
+    for (int i = 0; i < 2; ++i) {  // the second call reuses the connection: nothing left over
+      auto call = client_.call();
+      CO_ASSERT_TRUE((co_await call->start(request(server.url("/")), timeouts_)).ok());
+      EXPECT_EQ(call->status(), 200);
+      EXPECT_TRUE(find_header(call->headers(), "x-real").has_value());
+      EXPECT_FALSE(find_header(call->headers(), "link").has_value());
+      auto body = co_await call->read_all(1024);
+      CO_ASSERT_TRUE(body.ok());
+      EXPECT_EQ(*body, "ok");
+    }
+  });
+  EXPECT_EQ(server.accepted, 1);
+  EXPECT_EQ(client_.idle_connections(), 1u);
+}
+
 TEST_F(HttpClientTest, MalformedChunkFramingFailsTheCall) {
   TestServer server(io_);
   serve(server, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n");
