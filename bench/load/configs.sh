@@ -65,6 +65,7 @@ frontend fe_nginx
   default_backend be_nginx
 frontend fe_mock
   bind 127.0.0.1:$HAPROXY_MOCK_PORT
+  option http-no-delay  # what an operator sets for SSE: no Nagle wait on each small event
   default_backend be_mock
 backend be_nginx
   server nginx 127.0.0.1:$NGINX_PORT

@@ -2,9 +2,10 @@
 # The load benchmark of issue 7, in one command: `bash bench/load/run.sh`.
 #
 # Starts nginx (a static upstream), HAProxy (the baseline hop) and BalancedCall (the measured
-# hop) plus mockllm (a slow SSE upstream) on 127.0.0.1, drives them with wrk and small Node
-# clients, and prints a markdown table of medians over BC_BENCH_REPS repetitions, every figure
-# also as a ratio to HAProxy's. docs/benchmarks.md explains the method and every row.
+# hop) plus mockllm (a slow SSE upstream) on 127.0.0.1, drives them with wrk, small Node
+# clients and a C++ one for the 1,000 slow streams (slow_streams.cpp), and prints a markdown
+# table of medians over BC_BENCH_REPS repetitions, every figure also as a ratio to HAProxy's.
+# docs/benchmarks.md explains the method and every row.
 #
 # Knobs (environment): BC_BENCH_REPS (3), BC_BENCH_SECONDS per wrk run (3),
 # BC_BENCH_CONNECTIONS (32), BC_BENCH_SLOW_STREAMS (1000), BC_BENCH_SLOW_GAP_MS (50),
@@ -29,14 +30,16 @@ source "$here/lib.sh"
 source "$here/configs.sh"
 
 bash "$here/install.sh"
-if [[ -z "${BC_BIN:-}" || -z "${MOCKLLM_BIN:-}" ]]; then
-  # Optimized build of the two binaries only; a no-op when they are up to date.
-  [[ -f "$build/build.ninja" ]] ||
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  ninja -C "$build" -j2 balancedcall mockllm >&2
-fi
+# Optimized build of the binaries it needs only; a no-op when they are up to date.
+targets=(bench_slow_streams)
+[[ -n "${BC_BIN:-}" ]] || targets+=(balancedcall)
+[[ -n "${MOCKLLM_BIN:-}" ]] || targets+=(mockllm)
+[[ -f "$build/build.ninja" ]] ||
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBC_BENCH=ON >/dev/null
+ninja -C "$build" -j2 "${targets[@]}" >&2
 bc_bin="${BC_BIN:-$build/src/balancedcall}"
 mock_bin="${MOCKLLM_BIN:-$build/tools/mockllm/mockllm}"
+slow_bin="$build/bench/bench_slow_streams"
 
 work="$(mktemp -d /tmp/bc-bench.XXXXXX)"
 # Servers stopped by PID on any exit; their logs kept only when something failed.
@@ -125,18 +128,18 @@ wrk_run() {
 
 # slow_run REP TARGET: N concurrent slow streams through the target; peak RSS while they run.
 slow_run() {
-  local rep="$1" t="$2" url base peak r np line
+  local rep="$1" t="$2" to base peak r np line
   case "$t" in
-    direct) url="http://127.0.0.1:$MOCK_PORT/v1/chat/completions" ;;
-    haproxy) url="http://127.0.0.1:$HAPROXY_MOCK_PORT/v1/chat/completions" ;;
-    bc) url="http://127.0.0.1:$BC_PORT/v1/chat/completions" ;;
+    direct) to=$MOCK_PORT ;;
+    haproxy) to=$HAPROXY_MOCK_PORT ;;
+    bc) to=$BC_PORT ;;
   esac
   local p="${pid[$t]}"
   [[ $t == direct ]] && p=$mock_pid
   base="$(rss_kb "$p")"
   peak=$base
-  node "$here/slow_streams.js" "$url" "$payload/request_slow.json" "$slow_n" "$slow_gap" 20 "$slow_key" \
-    >"$work/slow.out" 2>&1 &
+  "$slow_bin" "$to" /v1/chat/completions "$payload/request_slow.json" "$slow_n" "$slow_gap" 20 \
+    "$slow_key" >"$work/slow.out" 2>&1 &
   np=$!
   STARTED_PIDS+=("$np")
   while kill -0 "$np" 2>/dev/null; do
