@@ -1,6 +1,7 @@
 // providers/chunk_scan.h against the tree path it stands in for: whenever scan_chunk() accepts
 // a chunk, OpenAiStreamDecoder's tree path (forced on) must accept it too and read the same
-// text, finish reason and usage, relaying the same bytes.
+// text, finish reason and usage, relaying the same bytes; and whenever its hand-written first
+// pass accepts, its SAX pass accepts with the same fields.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,10 +29,24 @@ bool plain(std::string_view data) {
   return !blank(data.front()) && !blank(data.back());
 }
 
+bool same(const bc::providers::ChunkFields& a, const bc::providers::ChunkFields& b) {
+  if (a.text != b.text || a.finish_reason != b.finish_reason) return false;
+  if (a.usage.has_value() != b.usage.has_value()) return false;
+  return !a.usage || (a.usage->prompt_tokens == b.usage->prompt_tokens &&
+                      a.usage->completion_tokens == b.usage->completion_tokens &&
+                      a.usage->total_tokens == b.usage->total_tokens);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view chunk(reinterpret_cast<const char*>(data), size);
+  // The hand-written first pass only ever answers what the SAX pass answers.
+  if (const auto fast = bc::providers::detail::scan_chunk_fast(chunk)) {
+    const auto sax = bc::providers::detail::scan_chunk_sax(chunk);
+    if (!sax) bc::fuzz::fail("the fast scan accepted a chunk the SAX scan refuses");
+    if (!same(*fast, *sax)) bc::fuzz::fail("the fast scan read other fields than the SAX scan");
+  }
   const auto scanned = bc::providers::scan_chunk(chunk);
   if (!scanned || !plain(chunk)) return 0;
   TreeDecoder tree;

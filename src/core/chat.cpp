@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_arena.h"
+
 namespace bc {
 
 namespace json = boost::json;
@@ -13,7 +15,7 @@ bool ChatRequest::has_tools() const {
 
 Result<ChatRequest> ChatRequest::parse(std::string_view text) {
   json::error_code ec;
-  json::value parsed = json::parse(text, ec);
+  json::value parsed = parse_json_in_arena(text, ec);
   if (ec) {
     return Error::invalid_request("request body is not valid JSON: " + ec.message(),
                                   "invalid_json");
@@ -21,8 +23,8 @@ Result<ChatRequest> ChatRequest::parse(std::string_view text) {
   if (!parsed.is_object()) {
     return Error::invalid_request("request body must be a JSON object", "invalid_json");
   }
-  ChatRequest req;
-  req.body = std::move(parsed.as_object());
+  // Moved in by construction: assigning a json::object would copy it out of its arena.
+  ChatRequest req{.body = std::move(parsed.as_object()), .model = {}, .stream = false};
 
   const auto* messages = req.body.if_contains("messages");
   if (messages == nullptr) {

@@ -2,8 +2,8 @@
 
 #include <cstdint>
 #include <limits>
-#include <vector>
 
+#include <boost/container/static_vector.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value.hpp>
 
@@ -90,10 +90,7 @@ class Handler {
   bool on_document_end(json::error_code&) { return true; }
 
   bool on_object_begin(json::error_code& ec) {
-    if (stack_.empty()) {
-      stack_.push_back({Role::kRoot});
-      return true;
-    }
+    if (stack_.empty()) return push(Role::kRoot, ec);
     Role role = Role::kOther;
     switch (value_key()) {
       case Key::kChoices:
@@ -110,8 +107,7 @@ class Handler {
       default:
         if (parent() == Role::kChoices) role = Role::kChoice;
     }
-    stack_.push_back({role});
-    return true;
+    return push(role, ec);
   }
 
   bool on_object_end(std::size_t, json::error_code&) {
@@ -130,13 +126,8 @@ class Handler {
     if (stack_.empty()) return reject(ec);  // not an object
     const Key key = value_key();
     if (key == Key::kObject) return reject(ec);
-    if (key == Key::kChoices) {
-      has_choices_ = true;
-      stack_.push_back({Role::kChoices});
-    } else {
-      stack_.push_back({Role::kOther});
-    }
-    return true;
+    if (key == Key::kChoices) has_choices_ = true;
+    return push(key == Key::kChoices ? Role::kChoices : Role::kOther, ec);
   }
 
   bool on_array_end(std::size_t, json::error_code&) {
@@ -213,6 +204,12 @@ class Handler {
     return f.role == Role::kChoices || f.role == Role::kOther ? Key::kOther : f.key;
   }
 
+  bool push(Role role, json::error_code& ec) {
+    if (stack_.size() == stack_.capacity()) return reject(ec);  // deeper than any chunk
+    stack_.push_back({role});
+    return true;
+  }
+
   bool reject(json::error_code& ec) {
     ec = json::error::syntax;  // any error stops the parser; result() then says nullopt
     return false;
@@ -258,7 +255,9 @@ class Handler {
     }
   }
 
-  std::vector<Frame> stack_;
+  // A chunk nests 4 deep (root, choices, choice, delta); anything deeper than this is left
+  // to the tree path, so the stack never allocates.
+  boost::container::static_vector<Frame, 16> stack_;
   std::string key_;     // a key delivered in parts
   std::string string_;  // a string delivered in parts
   UsageScan usage_;     // the usage object being read
@@ -272,6 +271,11 @@ class Handler {
 }  // namespace
 
 std::optional<ChunkFields> scan_chunk(std::string_view data) {
+  if (auto fields = detail::scan_chunk_fast(data)) return fields;
+  return detail::scan_chunk_sax(data);
+}
+
+std::optional<ChunkFields> detail::scan_chunk_sax(std::string_view data) {
   json::basic_parser<Handler> parser{json::parse_options{}};
   json::error_code ec;
   const std::size_t used = parser.write_some(false, data.data(), data.size(), ec);

@@ -30,4 +30,13 @@ struct ChunkFields {
 // (malformed JSON included): the caller then takes the tree path, which decides.
 std::optional<ChunkFields> scan_chunk(std::string_view data);
 
+namespace detail {
+// The two passes scan_chunk() makes, exposed for the tests and the fuzz target: a
+// hand-written scanner for the usual chunk, which answers nullopt whenever it is not sure,
+// then a SAX scan with Boost.JSON's parser, which decides the rest. Whatever the first
+// accepts, the second accepts with the same fields.
+std::optional<ChunkFields> scan_chunk_fast(std::string_view data);
+std::optional<ChunkFields> scan_chunk_sax(std::string_view data);
+}  // namespace detail
+
 }  // namespace bc::providers

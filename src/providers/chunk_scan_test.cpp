@@ -23,6 +23,25 @@ class TreeDecoder final : public OpenAiStreamDecoder {
 const std::string kChunk =
     R"({"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi \u00e9\"x\"\n"},"finish_reason":null}]})";
 
+// Checks that whenever the hand-written first pass accepts `chunk`, the SAX pass accepts it
+// with the same fields. Returns whether the first pass accepted it.
+bool fast_agrees_with_sax(const std::string& chunk) {
+  const auto fast = detail::scan_chunk_fast(chunk);
+  if (!fast) return false;
+  const auto sax = detail::scan_chunk_sax(chunk);
+  EXPECT_TRUE(sax.has_value()) << "the SAX pass refuses " << chunk;
+  if (!sax) return true;
+  EXPECT_EQ(fast->text, sax->text) << chunk;
+  EXPECT_EQ(fast->finish_reason, sax->finish_reason) << chunk;
+  EXPECT_EQ(fast->usage.has_value(), sax->usage.has_value()) << chunk;
+  if (fast->usage && sax->usage) {
+    EXPECT_EQ(fast->usage->prompt_tokens, sax->usage->prompt_tokens) << chunk;
+    EXPECT_EQ(fast->usage->completion_tokens, sax->usage->completion_tokens) << chunk;
+    EXPECT_EQ(fast->usage->total_tokens, sax->usage->total_tokens) << chunk;
+  }
+  return true;
+}
+
 // Checks that whenever the scan accepts `chunk`, the tree path reads the same fields and
 // relays the same bytes. Returns whether the scan accepted it.
 bool agrees_with_tree(const std::string& chunk) {
@@ -121,6 +140,47 @@ TEST(ChunkScan, AgreesWithTheTreePathOnOddButAcceptedShapes) {
   }
 }
 
+TEST(ChunkScan, OrdinaryChunksTakeTheHandWrittenPass) {
+  for (
+      const std::string& chunk : std::initializer_list<std::string>{
+          R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]})",
+          "{\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":{\"content\":"
+          "\"\xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80 \\\"q\\\" \\n\"}}]}",
+          R"({"object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null})",
+          R"({"object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":52,"completion_tokens":17,"total_tokens":69,"details":{"cached":[0,1.5e3]}}})",
+      }) {
+    EXPECT_TRUE(fast_agrees_with_sax(chunk)) << chunk;
+    EXPECT_TRUE(agrees_with_tree(chunk)) << chunk;
+  }
+  const auto usage = detail::scan_chunk_fast(
+      R"({"object":"x","choices":[{"delta":{"content":"a\tb"}},{"delta":{"content":"c"},"finish_reason":"length"}],"usage":{"prompt_tokens":5,"completion_tokens":7}})");
+  ASSERT_TRUE(usage.has_value());
+  EXPECT_EQ(usage->text, "a\tbc");
+  EXPECT_EQ(usage->finish_reason, "length");
+  ASSERT_TRUE(usage->usage.has_value());
+  EXPECT_EQ(usage->usage->total_tokens, 12);
+}
+
+TEST(ChunkScan, TheHandWrittenPassLeavesWhatItCannotDecideToTheSaxPass) {
+  for (const std::string& chunk : std::initializer_list<std::string>{
+           R"({"object":"x","choices":[{"delta":{"content":"\u00e9"}}]})",            // \u escape
+           "{\"object\":\"x\",\"choices\":[{\"delta\":{\"content\":\"a\tb\"}}]}",     // raw tab
+           R"({"object":"x","choices":[{"delta":{},"usage":{"prompt_tokens":1}}]})",  // Moonshot
+           R"({"object":"x","choices":[],"usage":{"prompt_tokens":1.0}})",  // a count to convert
+           R"({"object":"x","choices":[],"usage":{"prompt_tokens":1000000000000000}})",
+           R"({"object":"x","choices":[],"n":1e1000})",                      // a huge exponent
+           R"({"object":"x","object":"y","choices":[]})",                    // a repeated member
+           "{\"object\":\"x\",\"choices\":[\"\xed\xa0\x80\"]}",              // a surrogate in UTF-8
+           "{\"object\":\"x\",\"choices\":[\"\xc0\xaf\"]}",                  // an overlong form
+           R"({"object":"x","choices":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]})",  // deep
+           R"({"object":"x","choices":[]} x)",
+           R"({"object":"x","choices":[1,]})",
+       }) {
+    EXPECT_FALSE(detail::scan_chunk_fast(chunk).has_value()) << chunk;
+    agrees_with_tree(chunk);  // whatever scan_chunk() then decides, the tree path agrees
+  }
+}
+
 TEST(ChunkScan, AgreesWithTheTreePathOnMutatedChunks) {
   const std::vector<std::string> seeds = {
       kChunk,
@@ -130,6 +190,7 @@ TEST(ChunkScan, AgreesWithTheTreePathOnMutatedChunks) {
   const std::string alphabet = R"({}[]":,0123456789.eE-+ \ntruefalsnull\u00e9abc)";
   std::mt19937 rng(20261128);
   int accepted = 0;
+  int fast_accepted = 0;
   for (int i = 0; i < 30000; ++i) {
     std::string chunk = seeds[static_cast<std::size_t>(i) % seeds.size()];
     const int edits = 1 + static_cast<int>(rng() % 3);
@@ -149,9 +210,12 @@ TEST(ChunkScan, AgreesWithTheTreePathOnMutatedChunks) {
     if (chunk.find_first_of("\r\n") != std::string::npos) continue;  // the decoder rewrites those
     if (!chunk.empty() && (chunk.front() == ' ' || chunk.back() == ' ')) continue;  // trimmed
     if (agrees_with_tree(chunk)) ++accepted;
+    if (fast_agrees_with_sax(chunk)) ++fast_accepted;
     if (::testing::Test::HasFailure()) break;
   }
-  EXPECT_GT(accepted, 1000);  // the property was exercised, not vacuously true
+  // Both properties were exercised, not vacuously true.
+  EXPECT_GT(accepted, 1000);
+  EXPECT_GT(fast_accepted, 1000);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_arena.h"
 #include "core/json_text.h"
 #include "providers/chunk_scan.h"
 #include "providers/native.h"
@@ -235,7 +236,7 @@ Usage read_usage(const json::object& usage) {
 
 Result<json::object> parse_answer(const UpstreamResponse& response, const Dialect& dialect) {
   json::error_code ec;
-  json::value parsed = json::parse(response.body, ec);
+  json::value parsed = parse_json_in_arena(response.body, ec);
   if (ec || !parsed.is_object()) {
     return tagged(Error::upstream("upstream " + std::string(dialect.provider) +
                                   " answered with a body that is not a JSON object" +
@@ -255,12 +256,12 @@ Result<ChatResponse> completion_response(json::object completion, const Dialect&
                                   " answered without a 'choices' array"),
                   dialect);
   }
-  ChatResponse response;
-  if (const auto* usage = completion.if_contains("usage"); usage != nullptr && usage->is_object()) {
-    response.usage = read_usage(usage->as_object());
+  Usage usage;
+  if (const auto* u = completion.if_contains("usage"); u != nullptr && u->is_object()) {
+    usage = read_usage(u->as_object());
   }
-  response.completion = std::move(completion);
-  return response;
+  // Moved in by construction: assigning a json::object would copy it out of its arena.
+  return ChatResponse{.completion = std::move(completion), .usage = usage, .raw_json = {}};
 }
 
 // ---- stream decoder ----
