@@ -527,7 +527,6 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
     auto decoder = rt.provider->stream_decoder();
 
     std::vector<ChatDelta> deltas;
-    deltas.reserve(16);           // what one upstream read usually brings, without regrowing
     std::vector<ChatDelta> held;  // role-only chunks not yet sent (see role_only)
     std::optional<Usage> usage;
     std::optional<Error> failed;

@@ -108,6 +108,7 @@ namespace {
 // The read buffer of one call: one recv takes a whole ordinary answer (head and a ~1 KB body)
 // or a good part of a burst of stream events. It is the only buffer an open stream holds.
 constexpr std::size_t kReadBytes = 4096;
+constexpr std::size_t kSmallRead = 512;  // Beast's own smallest read
 constexpr std::chrono::milliseconds kUncheckedIdle{1000};
 // Interim (1xx) answers skipped before a response; more is a broken upstream.
 constexpr int kMaxInterimAnswers = 8;
@@ -236,7 +237,7 @@ class HttpCall final : public UpstreamCall {
   std::unique_ptr<Connection> conn_;
   std::shared_ptr<PendingResolve> resolve_;
   std::optional<ResponseParser> parser_;
-  std::size_t last_read_ = kReadBytes;  // bytes the last body read brought
+  std::size_t last_read_ = kReadBytes;  // bytes the last recv brought
   // read_all(): what the rest of the body may still add, and the limit named in the error.
   std::optional<std::size_t> body_budget_;
   std::size_t body_max_ = 0;
@@ -444,13 +445,13 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
   buffer().reserve(kReadBytes);  // Beast reads max(512, free capacity) bytes per recv
   conn_->tcp().expires_after(timeouts_.first_byte);
   error_code read_ec;
+  std::size_t head_read = 0;
   for (int interim = 0;; ++interim) {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
     parser_->body_limit(boost::none);  // read_all() bounds what it buffers; streams unbounded
     if (req.is_head) parser_->skip(true);
-    std::size_t read = 0;
-    std::tie(read_ec, read) = co_await conn_->visit(
+    std::tie(read_ec, head_read) = co_await conn_->visit(
         [&](auto& s) { return http::async_read_header(s, buffer(), *parser_, kTuple); });
     // An interim answer (100 Continue, 103 Early Hints) is not the response: the real one
     // follows on the same connection, and taking the interim one for it would leave the real
@@ -462,6 +463,9 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
     }
   }
   if (cancelled_) co_return ExchangeError{cancelled_error(url_)};
+  // What the last recv brought (the head and whatever body came with it) sizes the first body
+  // read: a stream that starts small waits for its first event without holding 4 KiB.
+  last_read_ = head_read + buffer().size();
   if (!read_ec) co_return std::nullopt;
   if (read_ec == beast::error::timeout) co_return first_byte_timeout();
   if (read_ec == http::error::header_limit) {
@@ -513,10 +517,11 @@ awaitable<Result<std::string>> HttpCall::read_some() {
   if (!parse_buffered(error)) co_return error;
   while (!parser_->has_body() && !parser_->is_done()) {
     if (buffer().size() == 0) {
-      // A paced stream sends one small event at a time: after a small read the buffer is
-      // given back and Beast's next read takes 512 bytes, so a quiet open stream does not
-      // hold 4 KiB; after a large one the next read gets the full size again.
-      if (last_read_ < kReadBytes / 4) {
+      // A paced stream sends one small event at a time: after a read that did not fill even
+      // Beast's smallest (512 bytes) the buffer is given back and the next read takes 512
+      // bytes, so a quiet open stream does not hold 4 KiB; after a fuller one the next read
+      // gets the full size again, so a large body is not read 512 bytes at a time.
+      if (last_read_ < kSmallRead) {
         buffer().shrink_to_fit();
       } else {
         buffer().reserve(kReadBytes);

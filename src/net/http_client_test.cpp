@@ -323,6 +323,46 @@ TEST_F(HttpClientTest, ChunksThatArriveTogetherComeOutAsOnePiece) {
   EXPECT_EQ(client_.idle_connections(), 1u);
 }
 
+TEST_F(HttpClientTest, ALargeBurstAfterASmallStartIsReadInLargePieces) {
+  // A stream that starts with a small head and a small event reads with a small buffer; a
+  // burst that then fills the reads must get the full read size back, not 512 bytes a recv.
+  TestServer server(io_);
+  Gate first_piece_seen(io_);
+  const std::string burst(64 * 1024, 'x');
+  spawn([&]() -> awaitable<void> {
+    auto socket = co_await server.accept();
+    std::string pending;
+    co_await read_request(socket, pending);
+    co_await send(socket, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    co_await first_piece_seen.wait();
+    co_await sleep_for(std::chrono::milliseconds(20));  // the client waits with a small buffer
+    std::ostringstream chunk;
+    chunk << std::hex << burst.size() << "\r\n" << burst << "\r\n0\r\n\r\n";
+    co_await send(socket, chunk.str());
+    co_await wait_for_close(socket);
+  });
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    CO_ASSERT_TRUE((co_await call->start(request(server.url("/stream")), timeouts_)).ok());
+    auto first = co_await call->read_some();
+    CO_ASSERT_TRUE(first.ok());
+    EXPECT_EQ(*first, "hello");
+    first_piece_seen.open();
+    std::string rest;
+    int pieces = 0;
+    for (;;) {
+      auto piece = co_await call->read_some();
+      CO_ASSERT_TRUE(piece.ok());
+      if (piece->empty()) break;
+      rest += *piece;
+      ++pieces;
+    }
+    EXPECT_EQ(rest, burst);
+    // 4 KiB reads take 16 pieces or so (a loopback recv may bring less); 512-byte ones 128.
+    EXPECT_LE(pieces, 40);
+  });
+}
+
 TEST_F(HttpClientTest, InterimAnswersAreSkippedForTheRealResponse) {
   TestServer server(io_);
   // 100 Continue and 103 Early Hints before the answer, all in one send.

@@ -63,9 +63,7 @@ Result<ChatResponse> completion_response(boost::json::object completion, const D
 // a usage chunk without it), and `adjust` may change more.
 class OpenAiStreamDecoder : public StreamDecoder {
  public:
-  // One upstream read usually brings a handful of events, a whole short answer about 20:
-  // room for them up front saves growing the vector through 1, 2, 4 … on every stream.
-  explicit OpenAiStreamDecoder(Dialect dialect) : dialect_(dialect) { pending_.reserve(16); }
+  explicit OpenAiStreamDecoder(Dialect dialect) : dialect_(dialect) {}
 
   Status feed(std::string_view bytes, std::vector<ChatDelta>& out) override;
   Status finish(std::vector<ChatDelta>& out) override;
