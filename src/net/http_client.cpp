@@ -146,6 +146,7 @@ struct OutgoingRequest {
   std::string head;
   std::string_view body;
   bool is_head = false;  // a HEAD request: the response has no body whatever it declares
+  bool stream = false;   // the answer is a stream (UpstreamRequest::stream)
 };
 
 // A name that may be a caller's copy of a framing or connection header, which are ours to set.
@@ -188,6 +189,7 @@ Status build_request(const UpstreamRequest& request, const Url& url,
   h.append("\r\n");
   req.body = request.body;
   req.is_head = request.method == "HEAD";
+  req.stream = request.stream;
   return {};
 }
 
@@ -442,16 +444,20 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
   }
 
   buffer().clear();
-  buffer().reserve(kReadBytes);  // Beast reads max(512, free capacity) bytes per recv
+  // Beast reads max(512, free capacity) bytes per recv. A model may think for seconds before
+  // its first byte: a stream waits for it on the smallest buffer (a thousand waiting streams
+  // would otherwise hold 4 MB), and grows it once a read fills it; an ordinary answer is read
+  // whole, head and body, by one 4 KiB recv.
+  if (req.stream) buffer().shrink_to_fit();  // a pooled connection's may have grown
+  buffer().reserve(req.stream ? kSmallRead : kReadBytes);
   conn_->tcp().expires_after(timeouts_.first_byte);
   error_code read_ec;
-  std::size_t head_read = 0;
   for (int interim = 0;; ++interim) {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
     parser_->body_limit(boost::none);  // read_all() bounds what it buffers; streams unbounded
     if (req.is_head) parser_->skip(true);
-    std::tie(read_ec, head_read) = co_await conn_->visit(
+    std::tie(read_ec, std::ignore) = co_await conn_->visit(
         [&](auto& s) { return http::async_read_header(s, buffer(), *parser_, kTuple); });
     // An interim answer (100 Continue, 103 Early Hints) is not the response: the real one
     // follows on the same connection, and taking the interim one for it would leave the real
@@ -463,9 +469,9 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
     }
   }
   if (cancelled_) co_return ExchangeError{cancelled_error(url_)};
-  // What the last recv brought (the head and whatever body came with it) sizes the first body
-  // read: a stream that starts small waits for its first event without holding 4 KiB.
-  last_read_ = head_read + buffer().size();
+  // A stream waits for its first event on the smallest buffer too (its next reads grow it if
+  // they fill it); an ordinary answer's rest is read 4 KiB at a time.
+  last_read_ = req.stream ? 0 : kReadBytes;
   if (!read_ec) co_return std::nullopt;
   if (read_ec == beast::error::timeout) co_return first_byte_timeout();
   if (read_ec == http::error::header_limit) {

@@ -131,6 +131,10 @@ class Connection final : public ConnectionBase {
   bool client_gone() const override { return gone_; }
 
  private:
+  // Reads the next request; nullopt ends the connection (EOF, timeout, shutdown, or an error
+  // already answered). Its own coroutine, so that the parser's frame is freed before the
+  // handler runs: an open stream does not keep it.
+  awaitable<std::optional<HttpRequest>> read_request();
   awaitable<void> watch();
   awaitable<void> stop_watch();
   awaitable<void> send_error(int status, std::string message, std::string code);
@@ -363,6 +367,82 @@ awaitable<void> Connection<Stream>::send_error(int status, std::string message, 
 }
 
 template <class Stream>
+awaitable<std::optional<HttpRequest>> Connection<Stream>::read_request() {
+  idle_ = true;
+  if (worker_.stopping) co_return std::nullopt;
+  if (buffer_.size() == 0) {
+    // Keep-alive wait for the next request. EOF, timeout or shutdown: nothing to answer.
+    lowest().expires_after(options_.idle_timeout);
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
+    if (ec) {
+      peer_closed_ = ec != beast::error::timeout;
+      co_return std::nullopt;
+    }
+    buffer_.commit(n);
+  }
+  idle_ = false;
+
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+  parser.body_limit(options_.max_body_bytes);
+  // One deadline for the whole request: a client trickling bytes cannot hold the slot.
+  lowest().expires_after(options_.read_timeout);
+  auto [hec, hn] = co_await http::async_read_header(stream_, buffer_, parser, kTuple);
+  if (hec) {
+    version_ = 11;
+    keep_alive_ = false;
+    if (hec == http::error::header_limit) {
+      co_await send_error(
+          431, "request headers exceed " + std::to_string(options_.max_header_bytes) + " bytes",
+          "headers_too_large");
+    } else if (hec == http::error::body_limit) {
+      // Beast checks a declared Content-Length against the body limit with the header.
+      co_await send_error(
+          413,
+          "request body exceeds the " + std::to_string(options_.max_body_bytes) + "-byte limit",
+          "body_too_large");
+    } else if (hec == beast::error::timeout) {
+      co_await send_error(408, "request not received in time", "request_timeout");
+    } else if (hec != http::error::end_of_stream && hec != asio::error::eof &&
+               hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
+      co_await send_error(400, "malformed HTTP request: " + hec.message(), "bad_request");
+    }
+    co_return std::nullopt;
+  }
+  auto& head = parser.get();
+  version_ = head.version();
+  keep_alive_ = head.keep_alive();
+  started_ = finished_ = broken_ = chunked_ = false;
+  if (const auto length = parser.content_length(); length && *length > options_.max_body_bytes) {
+    co_await send_error(413,
+                        "request body of " + std::to_string(*length) + " bytes exceeds the " +
+                            std::to_string(options_.max_body_bytes) + "-byte limit",
+                        "body_too_large");
+    co_return std::nullopt;
+  }
+  if (beast::iequals(head[http::field::expect], "100-continue")) {
+    http::response<http::empty_body> cont{http::status::continue_, version_};
+    lowest().expires_after(options_.write_timeout);
+    auto [cec, cn] = co_await http::async_write(stream_, cont, kTuple);
+    if (cec) co_return std::nullopt;
+  }
+  auto [bec, bn] = co_await http::async_read(stream_, buffer_, parser, kTuple);
+  if (bec) {
+    if (bec == http::error::body_limit) {
+      co_await send_error(
+          413,
+          "request body exceeds the " + std::to_string(options_.max_body_bytes) + "-byte limit",
+          "body_too_large");
+    } else if (bec == beast::error::timeout) {
+      co_await send_error(408, "request body not received in time", "request_timeout");
+    }
+    co_return std::nullopt;
+  }
+  lowest().expires_never();  // the handler sets deadlines per write
+  co_return parser.release();
+}
+
+template <class Stream>
 awaitable<void> Connection<Stream>::run() {
   if constexpr (kTls) {
     // The handshake counts as waiting for a request: shutdown closes it at once.
@@ -377,85 +457,15 @@ awaitable<void> Connection<Stream>::run() {
     }
   }
   for (;;) {
-    idle_ = true;
-    if (worker_.stopping) break;
-    if (buffer_.size() == 0) {
-      // Keep-alive wait for the next request. EOF, timeout or shutdown: nothing to answer.
-      lowest().expires_after(options_.idle_timeout);
-      auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
-      if (ec) {
-        peer_closed_ = ec != beast::error::timeout;
-        break;
-      }
-      buffer_.commit(n);
-    }
-    idle_ = false;
-
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-    parser.body_limit(options_.max_body_bytes);
-    // One deadline for the whole request: a client trickling bytes cannot hold the slot.
-    lowest().expires_after(options_.read_timeout);
-    auto [hec, hn] = co_await http::async_read_header(stream_, buffer_, parser, kTuple);
-    if (hec) {
-      version_ = 11;
-      keep_alive_ = false;
-      if (hec == http::error::header_limit) {
-        co_await send_error(
-            431, "request headers exceed " + std::to_string(options_.max_header_bytes) + " bytes",
-            "headers_too_large");
-      } else if (hec == http::error::body_limit) {
-        // Beast checks a declared Content-Length against the body limit with the header.
-        co_await send_error(
-            413,
-            "request body exceeds the " + std::to_string(options_.max_body_bytes) + "-byte limit",
-            "body_too_large");
-      } else if (hec == beast::error::timeout) {
-        co_await send_error(408, "request not received in time", "request_timeout");
-      } else if (hec != http::error::end_of_stream && hec != asio::error::eof &&
-                 hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
-        co_await send_error(400, "malformed HTTP request: " + hec.message(), "bad_request");
-      }
-      break;
-    }
-    auto& head = parser.get();
-    version_ = head.version();
-    keep_alive_ = head.keep_alive();
-    started_ = finished_ = broken_ = chunked_ = false;
-    if (const auto length = parser.content_length(); length && *length > options_.max_body_bytes) {
-      co_await send_error(413,
-                          "request body of " + std::to_string(*length) + " bytes exceeds the " +
-                              std::to_string(options_.max_body_bytes) + "-byte limit",
-                          "body_too_large");
-      break;
-    }
-    if (beast::iequals(head[http::field::expect], "100-continue")) {
-      http::response<http::empty_body> cont{http::status::continue_, version_};
-      lowest().expires_after(options_.write_timeout);
-      auto [cec, cn] = co_await http::async_write(stream_, cont, kTuple);
-      if (cec) break;
-    }
-    auto [bec, bn] = co_await http::async_read(stream_, buffer_, parser, kTuple);
-    if (bec) {
-      if (bec == http::error::body_limit) {
-        co_await send_error(
-            413,
-            "request body exceeds the " + std::to_string(options_.max_body_bytes) + "-byte limit",
-            "body_too_large");
-      } else if (bec == beast::error::timeout) {
-        co_await send_error(408, "request body not received in time", "request_timeout");
-      }
-      break;
-    }
-    lowest().expires_never();  // the handler sets deadlines per write
-    const HttpRequest request = parser.release();
+    const std::optional<HttpRequest> request = co_await read_request();
+    if (!request) break;
 
     bool threw = false;
     try {
-      co_await worker_.handler(request, *this);
+      co_await worker_.handler(*request, *this);
     } catch (const std::exception& e) {
-      spdlog::error("handler for {} {} threw: {}", std::string(request.method_string()),
-                    std::string(request.target()), e.what());
+      spdlog::error("handler for {} {} threw: {}", std::string(request->method_string()),
+                    std::string(request->target()), e.what());
       threw = true;
     }
     co_await stop_watch();
@@ -464,7 +474,7 @@ awaitable<void> Connection<Stream>::run() {
       // The client left before its answer (the access log records a 499): nobody to tell,
       // and nothing went wrong here.
       if (gone_) break;
-      if (!threw) spdlog::error("handler sent no response for {}", std::string(request.target()));
+      if (!threw) spdlog::error("handler sent no response for {}", std::string(request->target()));
       co_await send_error(500, "internal error", "internal_error");
       break;
     }
