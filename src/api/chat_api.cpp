@@ -39,6 +39,39 @@ std::optional<Error> model_refused(const gateway::Gateway& gateway, const Client
   return std::nullopt;
 }
 
+// The two ways to answer, each its own coroutine: an open stream keeps only its own frame,
+// not the locals of a whole answer.
+awaitable<void> stream_chat(gateway::Forwarder& forwarder, const ChatRequest& chat,
+                            Exchange& writer, Dialect dialect) {
+  Status status;
+  if (dialect == Dialect::kOpenAI) {
+    OpenAISseSink sink(writer);
+    status = co_await forwarder.stream(chat, sink, writer, writer.report);
+  } else {
+    PlainTextSink sink(writer);
+    status = co_await forwarder.stream(chat, sink, writer, writer.report);
+  }
+  if (!status) co_await send_error(writer, status.error());
+}
+
+awaitable<void> complete_chat(gateway::Forwarder& forwarder, const ChatRequest& chat,
+                              Exchange& writer, Dialect dialect) {
+  auto response = co_await forwarder.complete(chat, writer, writer.report);
+  if (!response) {
+    co_await send_error(writer, response.error());
+    co_return;
+  }
+  if (dialect == Dialect::kOpenAI) {
+    std::string body = response->raw_json.empty() ? json_text(response->completion)
+                                                  : std::move(response->raw_json);
+    co_await send_json(writer, 200, std::move(body));
+  } else {
+    json::object out;
+    out["result"] = response->text();
+    co_await send_json(writer, 200, json_text(out));
+  }
+}
+
 awaitable<void> chat(gateway::Forwarder& forwarder, const net::HttpRequest& request,
                      Exchange& writer, Dialect dialect, bool native_stream) {
   auto parsed = ChatRequest::parse(request.body());
@@ -57,34 +90,10 @@ awaitable<void> chat(gateway::Forwarder& forwarder, const net::HttpRequest& requ
     co_await send_error(writer, *refused);
     co_return;
   }
-
-  auto& report = writer.report;
   if (chat.stream) {
-    Status status;
-    if (dialect == Dialect::kOpenAI) {
-      OpenAISseSink sink(writer);
-      status = co_await forwarder.stream(chat, sink, writer, report);
-    } else {
-      PlainTextSink sink(writer);
-      status = co_await forwarder.stream(chat, sink, writer, report);
-    }
-    if (!status) co_await send_error(writer, status.error());
-    co_return;
-  }
-
-  auto response = co_await forwarder.complete(chat, writer, report);
-  if (!response) {
-    co_await send_error(writer, response.error());
-    co_return;
-  }
-  if (dialect == Dialect::kOpenAI) {
-    std::string body = response->raw_json.empty() ? json_text(response->completion)
-                                                  : std::move(response->raw_json);
-    co_await send_json(writer, 200, std::move(body));
+    co_await stream_chat(forwarder, chat, writer, dialect);
   } else {
-    json::object out;
-    out["result"] = response->text();
-    co_await send_json(writer, 200, json_text(out));
+    co_await complete_chat(forwarder, chat, writer, dialect);
   }
 }
 

@@ -220,6 +220,7 @@ class HttpCall final : public UpstreamCall {
   // Parses what the read buffer already holds; false (with the call failed) on a framing
   // error.
   bool parse_buffered(Error& error);
+  void drain_ready();
   Error too_large(std::size_t max_bytes) const;
   awaitable<std::optional<ExchangeError>> exchange(const OutgoingRequest& req, bool reused);
   void finish_body();
@@ -472,7 +473,12 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
   // A stream waits for its first event on the smallest buffer too (its next reads grow it if
   // they fill it); an ordinary answer's rest is read 4 KiB at a time.
   last_read_ = req.stream ? 0 : kReadBytes;
-  if (!read_ec) co_return std::nullopt;
+  if (!read_ec) {
+    // A stream's head was read on a small buffer: what came right behind it (a burst of
+    // events) is taken now, so that it leaves in one piece.
+    if (req.stream && !parser_->is_done()) drain_ready();
+    co_return std::nullopt;
+  }
   if (read_ec == beast::error::timeout) co_return first_byte_timeout();
   if (read_ec == http::error::header_limit) {
     co_return ExchangeError{Error::upstream("response head from " + authority + " exceeds " +
@@ -511,9 +517,32 @@ bool HttpCall::parse_buffered(Error& error) {
   return true;
 }
 
+void HttpCall::drain_ready() {
+  // A recv that filled the buffer: an upstream that sent a burst (a whole short answer, a run
+  // of events) has more bytes waiting. Taking them now, without waiting, makes the burst one
+  // piece (one write to the client) instead of one per recv. Plain connections only: over
+  // TLS, bytes may wait inside OpenSSL, which a socket read would not see.
+  if (conn_->is_tls()) return;
+  auto& socket = conn_->tcp().socket();
+  error_code ec;
+  if (!socket.non_blocking()) socket.non_blocking(true, ec);
+  if (ec) return;
+  while (!parser_->is_done()) {
+    buffer().reserve(buffer().size() + kReadBytes);
+    const std::size_t room = buffer().capacity() - buffer().size();
+    const std::size_t n = socket.read_some(buffer().prepare(room), ec);
+    if (ec) return;  // nothing waiting (would_block), or an error the next read reports
+    buffer().commit(n);
+    last_read_ = n;
+    Error ignored;  // a malformed body fails the next read_some, which parses again
+    if (!parse_buffered(ignored) || n < room) return;
+  }
+}
+
 awaitable<Result<std::string>> HttpCall::read_some() {
   if (cancelled_) co_return fail(cancelled_error(url_));
-  if (phase_ == Phase::kDone) co_return std::string{};
+  // A body that ended while it was read ahead (drain_ready) is still handed out, then "".
+  if (phase_ == Phase::kDone) co_return parser_ ? parser_->take_body() : std::string{};
   if (failure_) co_return *failure_;
   if (phase_ != Phase::kBody) {
     co_return Error::internal("UpstreamCall::read_some() without a successful start()");
@@ -535,6 +564,9 @@ awaitable<Result<std::string>> HttpCall::read_some() {
     }
     conn_->tcp().expires_after(timeouts_.idle);
     const std::size_t buffered = buffer().size();
+    // What Beast's next recv may take (it reads max(512, free capacity)); a recv that fills
+    // it suggests the upstream sent more at once.
+    const std::size_t room = std::max(kSmallRead, buffer().capacity() - buffered);
     auto [ec, n] = co_await conn_->visit(
         [&](auto& s) { return http::async_read_some(s, buffer(), *parser_, kTuple); });
     if (cancelled_) co_return fail(cancelled_error(url_));
@@ -557,6 +589,7 @@ awaitable<Result<std::string>> HttpCall::read_some() {
     // Beast's read stops after one parse step; the rest of what that recv brought is
     // parsed now, so one recv gives one piece however many chunks it held.
     if (!parse_buffered(error)) co_return error;
+    if (conn_ && last_read_ == room) drain_ready();
   }
   if (body_budget_ && parser_->body_bytes() > *body_budget_) {
     // Checked before finish_body(): an answer refused for its size is not a clean exchange.

@@ -363,6 +363,37 @@ TEST_F(HttpClientTest, ALargeBurstAfterASmallStartIsReadInLargePieces) {
   });
 }
 
+TEST_F(HttpClientTest, AStreamSentWholeBehindItsHeadComesOutWholeOnFreshAndPooledConnections) {
+  // A stream's head is read on a small buffer and what follows it at once is read ahead; a
+  // body that ends within that read-ahead must still be handed out, every time.
+  TestServer server(io_);
+  std::string events;
+  for (int i = 0; i < 40; ++i) events += "data: {\"n\":" + std::to_string(i) + "}\n\n";
+  std::ostringstream response;
+  response << "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: "
+              "chunked\r\n\r\n"
+           << std::hex << events.size() << "\r\n"
+           << events << "\r\n0\r\n\r\n";
+  serve(server, response.str());
+  run([&]() -> awaitable<void> {
+    for (int round = 0; round < 3; ++round) {
+      auto call = client_.call();
+      auto req = request(server.url("/stream"));
+      req.stream = true;
+      CO_ASSERT_TRUE((co_await call->start(req, timeouts_)).ok());
+      std::string body;
+      for (;;) {
+        auto piece = co_await call->read_some();
+        CO_ASSERT_TRUE(piece.ok());
+        if (piece->empty()) break;
+        body += *piece;
+      }
+      EXPECT_EQ(body, events) << "round " << round;
+    }
+  });
+  EXPECT_EQ(server.accepted, 1);  // the rounds after the first reused the connection
+}
+
 TEST_F(HttpClientTest, InterimAnswersAreSkippedForTheRealResponse) {
   TestServer server(io_);
   // 100 Continue and 103 Early Hints before the answer, all in one send.
