@@ -518,24 +518,24 @@ bool HttpCall::parse_buffered(Error& error) {
 }
 
 void HttpCall::drain_ready() {
-  // A recv that filled the buffer: an upstream that sent a burst (a whole short answer, a run
-  // of events) has more bytes waiting. Taking them now, without waiting, makes the burst one
-  // piece (one write to the client) instead of one per recv. Plain connections only: over
-  // TLS, bytes may wait inside OpenSSL, which a socket read would not see.
+  // After a recv that filled the buffer, or a stream's head: an upstream that sent a burst (a
+  // whole short answer, a run of events) may have more bytes waiting. Taking them now, without
+  // waiting, makes the burst one piece (one write to the client) instead of one per recv. The
+  // kernel says how many are there, so nothing is allocated for a stream that has none yet.
+  // Plain connections only: over TLS, bytes may wait inside OpenSSL, unseen by the socket.
   if (conn_->is_tls()) return;
   auto& socket = conn_->tcp().socket();
-  error_code ec;
-  if (!socket.non_blocking()) socket.non_blocking(true, ec);
-  if (ec) return;
   while (!parser_->is_done()) {
-    buffer().reserve(buffer().size() + kReadBytes);
-    const std::size_t room = buffer().capacity() - buffer().size();
-    const std::size_t n = socket.read_some(buffer().prepare(room), ec);
-    if (ec) return;  // nothing waiting (would_block), or an error the next read reports
+    error_code ec;
+    const std::size_t waiting = socket.available(ec);
+    if (ec || waiting == 0) return;
+    buffer().reserve(buffer().size() + waiting);
+    const std::size_t n = socket.read_some(buffer().prepare(waiting), ec);  // does not block
+    if (ec) return;  // the next read reports it
     buffer().commit(n);
     last_read_ = n;
-    Error ignored;  // a malformed body fails the next read_some, which parses again
-    if (!parse_buffered(ignored) || n < room) return;
+    Error ignored;  // a malformed body fails the call here; the next read_some reports it
+    if (!parse_buffered(ignored)) return;
   }
 }
 
