@@ -13,6 +13,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "providers/chunk_scan.h"
 
 namespace bc::providers::detail {
@@ -42,10 +46,25 @@ constexpr std::array<char, 256> kUnescaped = [] {
   return to;
 }();
 
-// The first byte at or after `p` that a string scan must stop at, or `end`. Eight bytes at a
-// time (the "has a zero byte" and "has a byte less than n" word tricks, whose lowest flagged
-// byte is exactly the first special one), the last few bytes one by one.
+// The first byte at or after `p` that a string scan must stop at, or `end`. Sixteen bytes at a
+// time with SSE2 (as signed bytes, "less than 0x20" also catches every byte from 0x80), then
+// eight at a time (the "has a zero byte" and "has a byte less than n" word tricks, whose
+// lowest flagged byte is exactly the first special one), the last few bytes one by one.
 const char* string_run_end(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i quote16 = _mm_set1_epi8('"');
+  const __m128i backslash16 = _mm_set1_epi8('\\');
+  const __m128i space16 = _mm_set1_epi8(0x20);
+  while (end - p >= 16) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i stop = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(bytes, quote16), _mm_cmpeq_epi8(bytes, backslash16)),
+        _mm_cmplt_epi8(bytes, space16));
+    if (const int mask = _mm_movemask_epi8(stop); mask != 0)
+      return p + std::countr_zero(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
   constexpr std::uint64_t kOnes = 0x0101010101010101ull;
   constexpr std::uint64_t kHighs = 0x8080808080808080ull;
   while (end - p >= 8) {
