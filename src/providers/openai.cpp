@@ -210,6 +210,7 @@ UpstreamRequest openai_request(std::string url, std::string body, const Credenti
   UpstreamRequest req;
   req.method = "POST";
   req.url = std::move(url);
+  req.headers.reserve(2);
   if (!credential.secret.empty()) {
     req.headers.push_back({"Authorization", "Bearer " + credential.secret});
   }
