@@ -53,6 +53,21 @@ void report(std::exception_ptr e) {
   }
 }
 
+// The rest of a call's body, read piece by piece to its end; `pieces` counts the pieces.
+awaitable<std::string> read_to_end(UpstreamCall& call, int* pieces = nullptr) {
+  std::string body;
+  for (;;) {
+    auto piece = co_await call.read_some();
+    if (!piece.ok()) {
+      ADD_FAILURE() << "read_some failed: " << piece.error().message;
+      co_return body;
+    }
+    if (piece->empty()) co_return body;
+    body += *piece;
+    if (pieces != nullptr) ++*pieces;
+  }
+}
+
 struct TestServer {
   explicit TestServer(asio::io_context& io)
       : acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {}
@@ -279,14 +294,7 @@ TEST_F(HttpClientTest, StreamsChunkedBodyPieceByPiece) {
     CO_ASSERT_TRUE(first.ok());
     EXPECT_EQ(*first, "hello");
     first_piece_seen.open();
-    std::string rest;
-    for (;;) {
-      auto piece = co_await call->read_some();
-      CO_ASSERT_TRUE(piece.ok());
-      if (piece->empty()) break;
-      rest += *piece;
-    }
-    EXPECT_EQ(rest, " world");
+    EXPECT_EQ(co_await read_to_end(*call), " world");
   });
   EXPECT_EQ(client_.idle_connections(), 1u);
 }
@@ -348,16 +356,8 @@ TEST_F(HttpClientTest, ALargeBurstAfterASmallStartIsReadInLargePieces) {
     CO_ASSERT_TRUE(first.ok());
     EXPECT_EQ(*first, "hello");
     first_piece_seen.open();
-    std::string rest;
     int pieces = 0;
-    for (;;) {
-      auto piece = co_await call->read_some();
-      CO_ASSERT_TRUE(piece.ok());
-      if (piece->empty()) break;
-      rest += *piece;
-      ++pieces;
-    }
-    EXPECT_EQ(rest, burst);
+    EXPECT_EQ(co_await read_to_end(*call, &pieces), burst);
     // 4 KiB reads take 16 pieces or so (a loopback recv may bring less); 512-byte ones 128.
     EXPECT_LE(pieces, 40);
   });
@@ -381,14 +381,7 @@ TEST_F(HttpClientTest, AStreamSentWholeBehindItsHeadComesOutWholeOnFreshAndPoole
       auto req = request(server.url("/stream"));
       req.stream = true;
       CO_ASSERT_TRUE((co_await call->start(req, timeouts_)).ok());
-      std::string body;
-      for (;;) {
-        auto piece = co_await call->read_some();
-        CO_ASSERT_TRUE(piece.ok());
-        if (piece->empty()) break;
-        body += *piece;
-      }
-      EXPECT_EQ(body, events) << "round " << round;
+      EXPECT_EQ(co_await read_to_end(*call), events) << "round " << round;
     }
   });
   EXPECT_EQ(server.accepted, 1);  // the rounds after the first reused the connection

@@ -270,16 +270,21 @@ class Scanner {
       skip_space();
       const bool ok = choices && p_ != end_ && *p_ == '{' ? object(Place::kChoice, depth + 1)
                                                           : skip_value(depth);
-      if (!ok) return false;
-      skip_space();
-      if (p_ == end_) return false;
-      if (*p_ == ']') {
-        ++p_;
-        return true;
-      }
-      if (*p_ != ',') return false;
-      ++p_;
+      bool closed = false;
+      if (!ok || !next_or_close(']', closed)) return false;
+      if (closed) return true;
     }
+  }
+
+  // After an element or a member: past the comma (another follows) or past `close` (the
+  // container ended, `closed` set); false on anything else.
+  bool next_or_close(char close, bool& closed) {
+    skip_space();
+    if (p_ == end_) return false;
+    closed = *p_ == close;
+    if (!closed && *p_ != ',') return false;
+    ++p_;
+    return true;
   }
 
   // The member `key` of an object at `place`: which read member it is (0: none).
@@ -381,14 +386,9 @@ class Scanner {
       ++p_;
       skip_space();
       if (p_ == end_ || !member_value(which, depth)) return false;
-      skip_space();
-      if (p_ == end_) return false;
-      if (*p_ == '}') {
-        ++p_;
-        return true;
-      }
-      if (*p_ != ',') return false;
-      ++p_;
+      bool closed = false;
+      if (!next_or_close('}', closed)) return false;
+      if (closed) return true;
     }
   }
 
