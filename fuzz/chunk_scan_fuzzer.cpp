@@ -1,7 +1,8 @@
 // providers/chunk_scan.h against the tree path it stands in for: whenever scan_chunk() accepts
 // a chunk, OpenAiStreamDecoder's tree path (forced on) must accept it too and read the same
 // text, finish reason and usage, relaying the same bytes; and whenever its hand-written first
-// pass accepts, its SAX pass accepts with the same fields.
+// pass accepts, its SAX pass accepts with the same fields; and whenever scan_completion()
+// accepts the input as a non-streamed answer, the tree path accepts it with the same usage.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -46,6 +47,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto sax = bc::providers::detail::scan_chunk_sax(chunk);
     if (!sax) bc::fuzz::fail("the fast scan accepted a chunk the SAX scan refuses");
     if (!same(*fast, *sax)) bc::fuzz::fail("the fast scan read other fields than the SAX scan");
+  }
+  // The same input as a whole non-streamed answer: whatever the completion scan accepts, the
+  // tree path accepts with the same usage.
+  if (const auto usage = bc::providers::scan_completion(chunk)) {
+    const bc::UpstreamResponse answer{200, {}, std::string(chunk)};
+    const auto dialect = bc::providers::openai_dialect();
+    auto parsed = bc::providers::parse_answer(answer, dialect);
+    if (!parsed) bc::fuzz::fail("the completion scan accepted an answer parse_answer refuses");
+    const auto tree = bc::providers::completion_response(std::move(parsed).value(), dialect);
+    if (!tree) bc::fuzz::fail("the completion scan accepted an answer the tree path refuses");
+    if (tree->usage.prompt_tokens != usage->prompt_tokens ||
+        tree->usage.completion_tokens != usage->completion_tokens ||
+        tree->usage.total_tokens != usage->total_tokens) {
+      bc::fuzz::fail("the completion scan read another usage than the tree path");
+    }
   }
   const auto scanned = bc::providers::scan_chunk(chunk);
   if (!scanned || !plain(chunk)) return 0;

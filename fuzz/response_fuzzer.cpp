@@ -43,9 +43,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ok.body.assign(reinterpret_cast<const char*>(data), size);
     if (auto decoded = provider->decode(ok)) {
       // What the gateway does with a decoded answer: serialize it, read its text.
-      const auto* choices = decoded->completion.if_contains("choices");
+      const auto completion = decoded->completion_object();
+      const auto* choices = completion.if_contains("choices");
       if (choices == nullptr || !choices->is_array()) bc::fuzz::fail("completion without choices");
-      (void)boost::json::serialize(decoded->completion);
+      (void)boost::json::serialize(completion);
       (void)decoded->text();
     } else {
       bc::fuzz::check_error(decoded.error());

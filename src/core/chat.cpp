@@ -67,8 +67,20 @@ Result<ChatRequest> ChatRequest::parse(std::string_view text) {
   return req;
 }
 
+boost::json::object ChatResponse::completion_object() const {
+  if (!completion.empty() || raw_json.empty()) return completion;
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(raw_json, ec);
+  if (ec || !parsed.is_object()) return {};
+  return std::move(parsed.as_object());
+}
+
 std::string ChatResponse::text() const {
-  const auto* choices = completion.if_contains("choices");
+  // Off the relay path (the native API, probes): parsing a relayed answer here is fine.
+  const boost::json::object parsed =
+      completion.empty() ? completion_object() : boost::json::object();
+  const auto& tree = completion.empty() ? parsed : completion;
+  const auto* choices = tree.if_contains("choices");
   if (choices == nullptr || !choices->is_array() || choices->as_array().empty()) return {};
   const auto& first = choices->as_array().front();
   if (!first.is_object()) return {};

@@ -34,13 +34,19 @@ struct ChatRequest {
 };
 
 struct ChatResponse {
-  // An OpenAI chat.completion object.
+  // An OpenAI chat.completion object. Empty when `raw_json` is set and the adapter did not
+  // need the tree (an OpenAI-compatible answer relayed unchanged): completion_object() then
+  // parses it from `raw_json`.
   boost::json::object completion;
   Usage usage;
-  // `completion` exactly as an OpenAI-compatible upstream sent it, when the adapter changed
-  // nothing: relayed as is, it saves serializing the object again. Empty otherwise.
+  // The chat.completion exactly as an OpenAI-compatible upstream sent it, when the adapter
+  // changed nothing: relayed as is, it is never parsed into a tree or serialized again.
+  // Empty otherwise.
   std::string raw_json;
 
+  // The chat.completion as a tree, whichever form holds it (an empty object when neither
+  // does, or when `raw_json` is not a JSON object).
+  boost::json::object completion_object() const;
   // choices[0].message.content, or "" when absent.
   std::string text() const;
 };

@@ -66,7 +66,7 @@ constexpr std::string_view kV2Completion =
 TEST(BaiduV2Decode, OpenAiShapePassesThrough) {
   auto r = make_baidu(v2_options())->decode(UpstreamResponse{200, {}, std::string(kV2Completion)});
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(json::value(r->completion), json::parse(kV2Completion));
+  EXPECT_EQ(json::value(r->completion_object()), json::parse(kV2Completion));
   EXPECT_EQ(r->usage.total_tokens, 5);
 }
 

@@ -30,6 +30,15 @@ struct ChunkFields {
 // (malformed JSON included): the caller then takes the tree path, which decides.
 std::optional<ChunkFields> scan_chunk(std::string_view data);
 
+// The usage of a non-streamed answer `body` when it is a chat.completion the relay may pass on
+// as its own bytes: a JSON object with a `choices` array, no top-level `error` or `code` member,
+// an `object` that is a string other than "error" when present, and no member the scan reads
+// appearing twice; missing or non-object usage counts zero. nullopt when the scan is not sure
+// (malformed JSON included): the caller then takes the tree path (parse_answer and
+// completion_response), which decides and is the reference (a fuzz target checks that
+// whatever this accepts, the tree path accepts with the same usage).
+std::optional<Usage> scan_completion(std::string_view body);
+
 namespace detail {
 // The two passes scan_chunk() makes, exposed for the tests and the fuzz target: a
 // hand-written scanner for the usual chunk, which answers nullopt whenever it is not sure,

@@ -218,5 +218,102 @@ TEST(ChunkScan, AgreesWithTheTreePathOnMutatedChunks) {
   EXPECT_GT(fast_accepted, 1000);
 }
 
+// Checks that whenever scan_completion() accepts `body`, the tree path (parse_answer, then
+// completion_response) accepts it with the same usage. Returns whether the scan accepted it.
+bool completion_agrees_with_tree(const std::string& body) {
+  const auto scanned = scan_completion(body);
+  if (!scanned) return false;
+  const UpstreamResponse response{200, {}, body};
+  auto parsed = parse_answer(response, openai_dialect());
+  EXPECT_TRUE(parsed.ok()) << "the tree path refuses " << body;
+  if (!parsed) return true;
+  const auto tree = completion_response(std::move(parsed).value(), openai_dialect());
+  EXPECT_TRUE(tree.ok()) << "the tree path refuses " << body;
+  if (!tree) return true;
+  EXPECT_EQ(tree->usage.prompt_tokens, scanned->prompt_tokens) << body;
+  EXPECT_EQ(tree->usage.completion_tokens, scanned->completion_tokens) << body;
+  EXPECT_EQ(tree->usage.total_tokens, scanned->total_tokens) << body;
+  return true;
+}
+
+const std::string kCompletion =
+    R"({"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Paris é \"x\"","refusal":null,"tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"logprobs":null,"finish_reason":"stop","usage":{"prompt_tokens":99}}],"usage":{"prompt_tokens":14,"completion_tokens":2,"total_tokens":16,"prompt_tokens_details":{"cached_tokens":0}},"system_fingerprint":"fp"})";
+
+TEST(CompletionScan, ReadsTheUsageOfAnOrdinaryAnswer) {
+  const auto usage = scan_completion(kCompletion);
+  ASSERT_TRUE(usage.has_value());
+  EXPECT_EQ(usage->prompt_tokens, 14);  // the top-level usage; a choice's is not read
+  EXPECT_EQ(usage->completion_tokens, 2);
+  EXPECT_EQ(usage->total_tokens, 16);
+  EXPECT_TRUE(completion_agrees_with_tree(kCompletion));
+  // No `object`, leading blank lines (DeepSeek while queued), no total, no usage at all.
+  const auto bare = scan_completion(
+      "\n\n "
+      R"({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}})");
+  ASSERT_TRUE(bare.has_value());
+  EXPECT_EQ(bare->total_tokens, 7);
+  const auto none = scan_completion(R"({"choices":[{"message":{"content":"x"}}],"usage":null})");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(none->total_tokens, 0);
+}
+
+TEST(CompletionScan, LeavesErrorsAndAnythingUnusualToTheTreePath) {
+  for (const std::string& body : std::initializer_list<std::string>{
+           R"({"error":{"message":"slow down","code":"rate_limit_exceeded"}})",
+           R"({"choices":[],"error":null})",
+           R"({"object":"error","message":"x","choices":[]})",
+           R"({"code":1001,"message":"busy"})",
+           R"({"code":0,"message":"ok","choices":[]})",
+           R"({"object":7,"choices":[]})",
+           R"({"id":"x"})",      // no choices
+           R"({"choices":{}})",  // not an array
+           R"({"choices":null})",
+           R"({"choices":[],"choices":[]})",  // repeated
+           R"({"choices":[],"usage":{"prompt_tokens":1},"usage":null})",
+           R"({"choices":[],"usage":{"prompt_tokens":1.0}})",  // a count to convert
+           R"({"choices":[],"usage":{"prompt_tokens":-1}})",
+           R"({"choices":[],"usage":{"total_tokens":null}})",
+           R"({"choices":[{"message":{"content":"\u00e9"}}]})",  // a \u escape
+           R"({"choices":[]} x)",
+           R"({"choices":[])",
+           R"([{"choices":[]}])",
+           "not json",
+           "",
+       }) {
+    EXPECT_FALSE(scan_completion(body).has_value()) << body;
+  }
+}
+
+TEST(CompletionScan, AgreesWithTheTreePathOnMutatedAnswers) {
+  const std::vector<std::string> seeds = {
+      kCompletion,
+      R"({"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7}})",
+      R"({"object":"chat.completion","choices":[{"message":{"content":"a"}}],"usage":{"total_tokens":3}})",
+  };
+  const std::string alphabet = R"({}[]":,0123456789.eE-+ \ntruefalsnull\u00e9abcerrorcode)";
+  std::mt19937 rng(20261129);
+  int accepted = 0;
+  for (int i = 0; i < 30000; ++i) {
+    std::string body = seeds[static_cast<std::size_t>(i) % seeds.size()];
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits && !body.empty(); ++e) {
+      const std::size_t at = rng() % body.size();
+      switch (rng() % 3) {
+        case 0:
+          body[at] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          body.erase(at, 1 + rng() % 4);
+          break;
+        default:
+          body.insert(at, 1, alphabet[rng() % alphabet.size()]);
+      }
+    }
+    if (completion_agrees_with_tree(body)) ++accepted;
+    if (::testing::Test::HasFailure()) break;
+  }
+  EXPECT_GT(accepted, 1000);  // the property was exercised, not vacuously true
+}
+
 }  // namespace
 }  // namespace bc::providers

@@ -431,6 +431,12 @@ Result<UpstreamRequest> OpenAiProvider::encode(const ChatRequest& request,
 }
 
 Result<ChatResponse> OpenAiProvider::decode(const UpstreamResponse& response) const {
+  // The usual answer is relayed as the upstream's own bytes and only its usage is read: a scan
+  // validates it and reads that without building its tree. Anything the scan is not sure of
+  // (an error report, odd counts, malformed JSON) takes the tree path below, which decides.
+  if (const auto usage = scan_completion(response.body)) {
+    return ChatResponse{.completion = {}, .usage = *usage, .raw_json = response.body};
+  }
   auto parsed = parse_answer(response, dialect_);
   if (!parsed) return std::move(parsed).error();
   auto decoded = completion_response(std::move(parsed).value(), dialect_);
