@@ -108,8 +108,7 @@ class Connection final : public ConnectionBase {
              TlsContext&... tls)
       : worker_(worker),
         options_(options),
-        stream_(std::move(socket), tls...),
-        watch_done_(stream_.get_executor()) {}
+        stream_(std::move(socket), tls...) {}
 
   awaitable<void> run() override;
 
@@ -135,7 +134,11 @@ class Connection final : public ConnectionBase {
   // already answered). Its own coroutine, so that the parser's frame is freed before the
   // handler runs: an open stream does not keep it.
   awaitable<std::optional<HttpRequest>> read_request();
+  // TLS: the watch's coroutine (see on_client_gone).
   awaitable<void> watch();
+  // Plain: the end of the watch's one-byte peek.
+  void watched(error_code ec, std::size_t bytes);
+  void client_left();
   awaitable<void> stop_watch();
   awaitable<void> send_error(int status, std::string message, std::string code);
   awaitable<void> close();
@@ -167,9 +170,9 @@ class Connection final : public ConnectionBase {
   // Disconnect watch (see ClientWatch).
   std::function<void()> on_gone_;
   bool gone_ = false;
-  bool watching_ = false;
+  bool watching_ = false;  // the watch's operation has not completed yet
   asio::cancellation_signal watch_stop_;
-  asio::steady_timer watch_done_;
+  char peek_byte_ = 0;  // the plain watch's peek lands here (nothing is consumed)
 };
 
 template <class Stream>
@@ -281,19 +284,46 @@ void Connection<Stream>::on_client_gone(std::function<void()> on_gone) {
   on_gone_ = std::move(on_gone);
   if (!on_gone_ || watching_) return;
   if (gone_) {
-    auto fn = std::move(on_gone_);
-    fn();
+    client_left();
     return;
   }
   watching_ = true;
-  asio::co_spawn(stream_.get_executor(), watch(), [](std::exception_ptr e) {
-    if (e) spdlog::error("client watch ended with an exception");
-  });
+  if constexpr (kTls) {
+    asio::co_spawn(stream_.get_executor(), watch(), [](std::exception_ptr e) {
+      if (e) spdlog::error("client watch ended with an exception");
+    });
+  } else {
+    // A one-byte peek, not a wait for readability: asio starts a read without a system call
+    // when the last read drained the socket (as reading the request did), where a wait
+    // re-arms epoll (epoll_ctl) every time. No coroutine either: this is on every call.
+    lowest().socket().async_receive(
+        asio::buffer(&peek_byte_, 1), tcp::socket::message_peek,
+        asio::bind_cancellation_slot(watch_stop_.slot(), [this](error_code ec, std::size_t n) {
+          watched(ec, n);
+        }));
+  }
 }
 
-// Plain: waits until the socket is readable. Readable with nothing to read means the client
-// closed (or reset) its connection; readable with bytes means a pipelined request, which is not
-// a disconnect, so the watch just ends.
+template <class Stream>
+void Connection<Stream>::client_left() {
+  gone_ = true;
+  if (on_gone_) {
+    auto fn = std::move(on_gone_);
+    fn();
+  }
+}
+
+// Plain: the peek ends when the socket is readable. Nothing to read (EOF) or an error (reset)
+// means the client closed its connection; a byte means a pipelined request, which is not a
+// disconnect and stays unread for the next request, so the watch just ends. Aborted: stopped
+// by stop_watch() or by the socket's closing at shutdown.
+template <class Stream>
+void Connection<Stream>::watched(error_code ec, std::size_t bytes) {
+  watching_ = false;
+  if (ec == asio::error::operation_aborted) return;
+  if (ec || bytes == 0) client_left();
+}
+
 // TLS: bytes on the socket may be a close_notify alert as well as a pipelined request, so the
 // watch reads through TLS: an error is the client gone, data is kept in `buffer_` for the next
 // request. (Only the handler's writes run meanwhile; a TLS stream takes one read and one write
@@ -307,50 +337,30 @@ awaitable<void> Connection<Stream>::watch() {
       auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
       if (ec == asio::error::operation_aborted && !gone_ && lowest().socket().is_open()) break;
       if (ec) {
-        gone_ = true;
-        if (on_gone_) {
-          auto fn = std::move(on_gone_);
-          fn();
-        }
+        client_left();
         break;
       }
       buffer_.commit(n);
       if (n > 0) break;
     }
-  } else {
-    auto [ec] = co_await lowest().socket().async_wait(
-        tcp::socket::wait_read, asio::bind_cancellation_slot(watch_stop_.slot(), kTuple));
-    if (ec != asio::error::operation_aborted) {
-      error_code avail_ec;
-      const auto available = lowest().socket().available(avail_ec);
-      if (ec || avail_ec || available == 0) {
-        gone_ = true;
-        if (on_gone_) {
-          auto fn = std::move(on_gone_);
-          fn();
-        }
-      }
-    }
   }
   watching_ = false;
-  watch_done_.cancel();
 }
 
 template <class Stream>
 awaitable<void> Connection<Stream>::stop_watch() {
   on_gone_ = nullptr;
-  while (watching_) {
-    if constexpr (kTls) {
-      // The handler is done, so the watch's read is the only operation on the socket.
-      error_code ignored;
-      lowest().socket().cancel(ignored);
-    } else {
-      watch_stop_.emit(asio::cancellation_type::all);
-    }
-    watch_done_.expires_at(asio::steady_timer::time_point::max());
-    // Woken by watch() when it ends; the timer never expires on its own.
-    co_await watch_done_.async_wait(kTuple);
+  if (!watching_) co_return;
+  if constexpr (kTls) {
+    // The handler is done, so the watch's read is the only operation on the socket.
+    error_code ignored;
+    lowest().socket().cancel(ignored);
+  } else {
+    watch_stop_.emit(asio::cancellation_type::all);
   }
+  // The watch completes on a later turn of this thread's loop (aborted, or with what it saw
+  // first): wait for that, so it neither outlives the connection nor overlaps the next read.
+  while (watching_) co_await asio::post(stream_.get_executor(), asio::use_awaitable);
 }
 
 template <class Stream>
@@ -468,7 +478,8 @@ awaitable<void> Connection<Stream>::run() {
                     std::string(request->target()), e.what());
       threw = true;
     }
-    co_await stop_watch();
+    on_gone_ = nullptr;
+    if (watching_) co_await stop_watch();
     if (!finished_) {
       if (started_) break;  // a stream the handler left open: the client sees it cut
       // The client left before its answer (the access log records a 499): nobody to tell,

@@ -22,6 +22,7 @@ describe('streaming', { timeout: 90000 }, () => {
       'slow-zhipu': zhipuModel(mock, [`slow-zp;gap=${GAP_MS};tokens=${TOKENS}`]),
       'long-openai': openaiModel(mock, ['disc-v1;gap=300;tokens=40']),
       'hold-openai': openaiModel(mock, ['hold;gap=5;tokens=4;hold_end=1500']),
+      'wait-openai': openaiModel(mock, ['disc-wait;latency=5000']),
     }));
   });
   after(stopAll);
@@ -117,6 +118,31 @@ describe('streaming', { timeout: 90000 }, () => {
     // And the gateway keeps serving.
     const r = await postJson(`${gw.url}/v1/chat/completions`, { model: 'slow-openai', messages: userMessage() });
     assert.equal(r.status, 200, r.text);
+  });
+
+  test('a client leaving before a non-streamed answer begins closes the upstream connection within 1 s', { timeout: 20000 }, async () => {
+    // The disconnect watch on a connection that has sent nothing yet: the upstream takes 5 s.
+    const ctrl = new AbortController();
+    const pending = fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'wait-openai', messages: userMessage() }),
+      signal: ctrl.signal,
+    }).catch((e) => e);
+    await waitFor(async () => ((await mockStats(mock)).keys['disc-wait']?.in_flight === 1 ? true : null),
+      { timeoutMs: 3000, intervalMs: 20, what: 'mockllm to have the request in flight' });
+    const abortedAt = performance.now();
+    ctrl.abort();
+    const outcome = await pending;
+    assert.equal(outcome?.name, 'AbortError', `the request was not aborted: ${outcome}`);
+    const st = await waitFor(async () => {
+      const k = (await mockStats(mock)).keys['disc-wait'];
+      return k && k.in_flight === 0 && k.client_closed >= 1 ? k : null;
+    }, { timeoutMs: 3000, intervalMs: 20, what: "mockllm to see disc-wait's connection closed" });
+    const ms = performance.now() - abortedAt;
+    assert.ok(ms < 1000, `upstream closed ${ms.toFixed(0)} ms after the client left`);
+    assert.equal(st.requests, 1, 'the gateway retried after the client left');
+    assert.equal(st.completed, 0);
   });
 
   test('a client leaving /llm/chat/stream closes the upstream connection within 1 s', { timeout: 20000 }, async () => {
