@@ -106,9 +106,7 @@ class Connection final : public ConnectionBase {
   template <class... TlsContext>
   Connection(Server::Worker& worker, tcp::socket socket, const ServerOptions& options,
              TlsContext&... tls)
-      : worker_(worker),
-        options_(options),
-        stream_(std::move(socket), tls...) {}
+      : worker_(worker), options_(options), stream_(std::move(socket), tls...) {}
 
   awaitable<void> run() override;
 
@@ -298,9 +296,8 @@ void Connection<Stream>::on_client_gone(std::function<void()> on_gone) {
     // re-arms epoll (epoll_ctl) every time. No coroutine either: this is on every call.
     lowest().socket().async_receive(
         asio::buffer(&peek_byte_, 1), tcp::socket::message_peek,
-        asio::bind_cancellation_slot(watch_stop_.slot(), [this](error_code ec, std::size_t n) {
-          watched(ec, n);
-        }));
+        asio::bind_cancellation_slot(watch_stop_.slot(),
+                                     [this](error_code ec, std::size_t n) { watched(ec, n); }));
   }
 }
 
