@@ -7,6 +7,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "core/json_plain_run.h"
+
 namespace bc {
 
 namespace json = boost::json;
@@ -43,14 +45,6 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   }
   return n;
 }
-
-// Bytes a JSON string carries as they are: printable ASCII other than '"' and '\\'. Control
-// bytes are escaped and bytes from 0x80 on are checked as UTF-8.
-constexpr std::array<bool, 256> kPlainBytes = [] {
-  std::array<bool, 256> plain{};
-  for (int b = 0x20; b < 0x80; ++b) plain[b] = b != '"' && b != '\\';
-  return plain;
-}();
 
 // The escape for one ASCII byte that is not plain.
 void append_escape(std::string& out, unsigned char u) {
@@ -107,12 +101,11 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   std::size_t run = 0;  // start of the bytes not yet copied
   std::size_t i = 0;
+  const char* const end = s.data() + s.size();
   while (i < s.size()) {
+    i = static_cast<std::size_t>(json_plain_run_end(s.data() + i, end) - s.data());
+    if (i == s.size()) break;
     const auto u = static_cast<unsigned char>(s[i]);
-    if (kPlainBytes[u]) {
-      ++i;
-      continue;
-    }
     if (u >= 0x80) {
       if (const auto n = utf8_sequence(s, i); n != 0) {
         i += n;

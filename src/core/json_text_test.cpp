@@ -1,5 +1,7 @@
 #include "core/json_text.h"
 
+#include "core/json_plain_run.h"
+
 #include <cstdint>
 #include <random>
 #include <string>
@@ -179,6 +181,32 @@ TEST(JsonText, ObjectOverloadWritesWhatTheValueOverloadWrites) {
   std::string appended = "x";
   append_json(appended, v.as_object());
   EXPECT_EQ(appended, "x" + json_text(v));
+}
+
+// The word-at-a-time run finder must stop exactly where the one-byte table loop stops, for a
+// special byte at every offset of every block size (16, 8 and the tail).
+TEST(JsonPlainRun, StopsWhereTheByteLoopStops) {
+  const std::string_view kStops[] = {"\"",   "\\",   "\x01", "\x1f", "\x7f",
+                                     "\x80", "\xff", "\xc3", " "};
+  for (std::size_t length = 0; length <= 40; ++length) {
+    for (std::size_t at = 0; at <= length; ++at) {
+      for (const std::string_view stop : kStops) {
+        std::string s(length, 'a');
+        if (at < length) s[at] = stop[0];
+        const char* begin = s.data();
+        const char* end = begin + s.size();
+        const char* expected = begin;
+        while (expected != end && !detail::kJsonRunStop[static_cast<unsigned char>(*expected)])
+          ++expected;
+        ASSERT_EQ(json_plain_run_end(begin, end) - begin, expected - begin)
+            << "length " << length << " at " << at << " byte " << int(stop[0]);
+      }
+    }
+  }
+  // 0x7f (DEL) and space are plain: JSON allows them raw.
+  const std::string plain = std::string(37, '\x7f') + "  ";
+  EXPECT_EQ(json_plain_run_end(plain.data(), plain.data() + plain.size()),
+            plain.data() + plain.size());
 }
 
 }  // namespace

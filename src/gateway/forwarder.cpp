@@ -345,7 +345,7 @@ awaitable<Result<providers::DerivedCredential>> Forwarder::exchange_credential(
   }
   client.on_client_gone({});
   if (!body) co_return std::move(body).error();
-  UpstreamResponse response{call->status(), call->headers(), std::move(body).value()};
+  UpstreamResponse response{call->status(), call->take_headers(), std::move(body).value()};
   co_return rt.provider->decode_credential(response);
 }
 
@@ -488,7 +488,7 @@ awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,
     report.upstream_time += Clock::now() - read_start;
     Result<ChatResponse> decoded = Error::internal("unreachable");
     if (body) {
-      UpstreamResponse response{attempt.call->status(), attempt.call->headers(),
+      UpstreamResponse response{attempt.call->status(), attempt.call->take_headers(),
                                 std::move(body).value()};
       decoded = rt.provider->decode(response);
     } else {

@@ -77,6 +77,7 @@ class MockCall final : public net::UpstreamCall {
 
   int status() const override { return status_; }
   const Headers& headers() const override { return headers_; }
+  Headers take_headers() override { return std::move(headers_); }
 
   awaitable<Result<std::string>> read_some() override {
     if (cancelled_) co_return cancelled();

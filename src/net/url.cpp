@@ -51,7 +51,7 @@ Result<Url> parse_url(std::string_view url) {
   }
   std::string_view rest = url.substr(scheme_end + 3);
   if (const auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
-  const auto authority_end = rest.find_first_of("/?");
+  const auto authority_end = std::min(rest.find('/'), rest.find('?'));
   const std::string_view authority = rest.substr(0, authority_end);
   std::string_view target =
       authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);

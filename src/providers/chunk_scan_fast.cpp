@@ -13,27 +13,14 @@
 // validates the answer and reads its usage in place of a JSON tree of ~60 nodes, and its "not
 // sure" sends the answer to the tree path.
 #include <array>
-#include <bit>
 #include <cstdint>
-#include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
+#include "core/json_plain_run.h"
 #include "providers/chunk_scan.h"
 
 namespace bc::providers::detail {
 
 namespace {
-
-// Bytes a string scan must stop at: the quote, the backslash, control characters and the
-// start of a multi-byte UTF-8 sequence. Everything else is copied or skipped in runs.
-constexpr std::array<bool, 256> kStringStop = [] {
-  std::array<bool, 256> stop{};
-  for (int c = 0; c < 256; ++c) stop[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
-  return stop;
-}();
 
 // What the character after a backslash stands for; 0 for `u` (left to the SAX scan) and for
 // characters that do not form an escape.
@@ -49,44 +36,6 @@ constexpr std::array<char, 256> kUnescaped = [] {
   to['t'] = '\t';
   return to;
 }();
-
-// The first byte at or after `p` that a string scan must stop at, or `end`. Sixteen bytes at a
-// time with SSE2 (as signed bytes, "less than 0x20" also catches every byte from 0x80), then
-// eight at a time (the "has a zero byte" and "has a byte less than n" word tricks, whose
-// lowest flagged byte is exactly the first special one), the last few bytes one by one.
-const char* string_run_end(const char* p, const char* end) {
-#if defined(__SSE2__)
-  const __m128i quote16 = _mm_set1_epi8('"');
-  const __m128i backslash16 = _mm_set1_epi8('\\');
-  const __m128i space16 = _mm_set1_epi8(0x20);
-  while (end - p >= 16) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i stop = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(bytes, quote16), _mm_cmpeq_epi8(bytes, backslash16)),
-        _mm_cmplt_epi8(bytes, space16));
-    if (const int mask = _mm_movemask_epi8(stop); mask != 0)
-      return p + std::countr_zero(static_cast<unsigned>(mask));
-    p += 16;
-  }
-#endif
-  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
-  constexpr std::uint64_t kHighs = 0x8080808080808080ull;
-  while (end - p >= 8) {
-    std::uint64_t word;
-    std::memcpy(&word, p, 8);
-    const std::uint64_t quote = word ^ (kOnes * '"');
-    const std::uint64_t backslash = word ^ (kOnes * '\\');
-    const std::uint64_t special = ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) |
-                                  (word - kOnes * 0x20) | word;
-    if (const std::uint64_t flagged = special & kHighs; flagged != 0) {
-      static_assert(std::endian::native == std::endian::little, "the first byte is the lowest");
-      return p + std::countr_zero(flagged) / 8;
-    }
-    p += 8;
-  }
-  while (p != end && !kStringStop[static_cast<unsigned char>(*p)]) ++p;
-  return p;
-}
 
 // Where a value sits, which decides what the scanner reads from it.
 enum class Place : unsigned char { kOther, kRoot, kChoice, kDelta, kUsage };
@@ -146,7 +95,7 @@ class Scanner {
   bool string(std::string* out) {
     for (;;) {
       const char* run = p_;
-      p_ = string_run_end(p_, end_);
+      p_ = json_plain_run_end(p_, end_);
       if (out != nullptr) out->append(run, p_);
       if (p_ == end_) return false;
       const auto c = static_cast<unsigned char>(*p_);
@@ -174,7 +123,7 @@ class Scanner {
   // decode (keys, `object`), else of `scratch`.
   bool string_view_of(std::string_view& out, std::string& scratch) {
     const char* start = p_;
-    p_ = string_run_end(p_, end_);
+    p_ = json_plain_run_end(p_, end_);
     if (p_ != end_ && *p_ == '"') {
       out = std::string_view(start, static_cast<std::size_t>(p_ - start));
       ++p_;
