@@ -1,5 +1,7 @@
 #include "fuzz_support.h"
 
+#include <cmath>
+
 #include <boost/json/parse.hpp>
 
 #include "providers/registry.h"
@@ -77,6 +79,51 @@ void check_request(const UpstreamRequest& request) {
     const auto body = boost::json::parse(request.body, ec);
     if (ec || !body.is_object()) fail("upstream body is not a JSON object");
   }
+}
+
+}  // namespace bc::fuzz
+
+namespace bc::fuzz {
+
+namespace {
+
+bool same_value(const boost::json::value& a, const boost::json::value& b) {
+  if (a.is_number() && b.is_number()) {
+    if (!a.is_double() && !b.is_double()) return a == b;
+    const double x = a.to_number<double>();
+    const double y = b.to_number<double>();
+    return x == y || std::fabs(x - y) <= 1e-12 * std::fmax(std::fabs(x), std::fabs(y));
+  }
+  if (a.kind() != b.kind()) return false;
+  if (a.is_object()) {
+    const auto& x = a.as_object();
+    const auto& y = b.as_object();
+    if (x.size() != y.size()) return false;
+    for (auto i = x.begin(), j = y.begin(); i != x.end(); ++i, ++j) {
+      if (i->key() != j->key() || !same_value(i->value(), j->value())) return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    const auto& x = a.as_array();
+    const auto& y = b.as_array();
+    if (x.size() != y.size()) return false;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      if (!same_value(x[i], y[i])) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
+}  // namespace
+
+bool same_json(std::string_view a, std::string_view b) {
+  boost::json::error_code ea;
+  boost::json::error_code eb;
+  const auto x = boost::json::parse(a, ea);
+  const auto y = boost::json::parse(b, eb);
+  return !ea && !eb && same_value(x, y);
 }
 
 }  // namespace bc::fuzz

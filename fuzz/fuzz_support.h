@@ -73,4 +73,10 @@ void check_error(const Error& error);
 void check_delta(const ChatDelta& delta);
 void check_request(const UpstreamRequest& request);
 
+// Whether two JSON texts say the same: the same members in the same order, the same strings,
+// and numbers of the same value. A number's spelling may differ (a relayed request keeps the
+// caller's), and Boost.JSON's fast number parsing may round a long decimal differently from
+// its own shortest spelling by a last bit, so doubles agree within 1e-12 of their size.
+bool same_json(std::string_view a, std::string_view b);
+
 }  // namespace bc::fuzz

@@ -82,9 +82,10 @@ awaitable<void> chat(gateway::Forwarder& forwarder, const net::HttpRequest& requ
   auto& chat = *parsed;
   if (dialect == Dialect::kNative) {
     // The seed's endpoints balance over every enabled model and choose streaming by path.
+    // Adapters take streaming from `stream`, never from the body's member, so the body (and
+    // its scanned text) stays as the caller sent it.
     chat.model.clear();
     chat.stream = native_stream;
-    chat.body["stream"] = native_stream;
   }
   if (auto refused = model_refused(forwarder.gateway(), writer.client, chat, dialect)) {
     co_await send_error(writer, *refused);

@@ -8,12 +8,21 @@ namespace bc {
 
 namespace json = boost::json;
 
-bool ChatRequest::has_tools() const {
-  const auto* tools = body.if_contains("tools");
-  return tools != nullptr && tools->is_array() && !tools->as_array().empty();
+Result<ChatRequest> ChatRequest::parse(std::string_view text) {
+  // The usual request: scanned, its text kept, no tree built.
+  if (auto scan = scan_chat_request(text)) {
+    ChatRequest req;
+    req.model = scan->model == "auto" ? std::string() : scan->model;
+    req.stream = scan->stream;
+    req.has_tree_ = false;
+    req.raw_.emplace(Raw{std::string(text), std::move(*scan)});
+    return req;
+  }
+  // Everything the scan is not sure of, errors included: the tree decides.
+  return parse_tree(text);
 }
 
-Result<ChatRequest> ChatRequest::parse(std::string_view text) {
+Result<ChatRequest> ChatRequest::parse_tree(std::string_view text) {
   json::error_code ec;
   json::value parsed = parse_json_in_arena(text, ec);
   if (ec) {
@@ -24,9 +33,10 @@ Result<ChatRequest> ChatRequest::parse(std::string_view text) {
     return Error::invalid_request("request body must be a JSON object", "invalid_json");
   }
   // Moved in by construction: assigning a json::object would copy it out of its arena.
-  ChatRequest req{.body = std::move(parsed.as_object()), .model = {}, .stream = false};
+  ChatRequest req(std::move(parsed.as_object()));
+  const json::object& body = *req.body_;
 
-  const auto* messages = req.body.if_contains("messages");
+  const auto* messages = body.if_contains("messages");
   if (messages == nullptr) {
     return Error::invalid_request("'messages' is required", "missing_messages");
   }
@@ -46,25 +56,80 @@ Result<ChatRequest> ChatRequest::parse(std::string_view text) {
     }
     ++i;
   }
-  if (const auto* model = req.body.if_contains("model")) {
+  if (const auto* model = body.if_contains("model")) {
     if (!model->is_string() && !model->is_null()) {
       return Error::invalid_request("'model' must be a string", "invalid_model");
     }
     if (model->is_string()) req.model = std::string(model->as_string());
   }
   if (req.model == "auto") req.model.clear();
-  if (const auto* stream = req.body.if_contains("stream")) {
+  if (const auto* stream = body.if_contains("stream")) {
     if (!stream->is_bool() && !stream->is_null()) {
       return Error::invalid_request("'stream' must be a boolean", "invalid_stream");
     }
     req.stream = stream->is_bool() && stream->as_bool();
   }
-  if (const auto* tools = req.body.if_contains("tools")) {
+  if (const auto* tools = body.if_contains("tools")) {
     if (!tools->is_array() && !tools->is_null()) {
       return Error::invalid_request("'tools' must be an array", "invalid_tools");
     }
   }
   return req;
+}
+
+void ChatRequest::materialize() const {
+  if (has_tree_) return;
+  json::error_code ec;
+  json::value parsed = parse_json_in_arena(raw_->text, ec);
+  // The scan accepted the text, so the parser does too (the fuzz target checks it); an empty
+  // object is the safe answer should that ever fail.
+  if (!ec && parsed.is_object()) body_.emplace(std::move(parsed.as_object()));
+  has_tree_ = true;
+}
+
+const json::object& ChatRequest::body() const {
+  materialize();
+  return *body_;
+}
+
+json::object& ChatRequest::mutable_body() {
+  materialize();
+  raw_.reset();
+  return *body_;
+}
+
+bool ChatRequest::has_tools() const {
+  if (raw_) return raw_->scan.has_tools;
+  const auto* tools = body_->if_contains("tools");
+  return tools != nullptr && tools->is_array() && !tools->as_array().empty();
+}
+
+std::int64_t ChatRequest::content_chars() const {
+  if (raw_) return raw_->scan.content_chars;
+  std::int64_t chars = 0;
+  if (const auto* messages = body_->if_contains("messages"); messages && messages->is_array()) {
+    for (const auto& m : messages->as_array()) {
+      if (!m.is_object()) continue;
+      if (const auto* c = m.as_object().if_contains("content"); c != nullptr && c->is_string()) {
+        chars += static_cast<std::int64_t>(c->as_string().size());
+      }
+    }
+  }
+  return chars;
+}
+
+std::optional<std::int64_t> ChatRequest::max_answer_tokens() const {
+  if (raw_) {
+    return raw_->scan.max_completion_tokens ? raw_->scan.max_completion_tokens
+                                            : raw_->scan.max_tokens;
+  }
+  std::optional<std::int64_t> limit;
+  for (const char* name : {"max_tokens", "max_completion_tokens"}) {
+    if (const auto* v = body_->if_contains(name); v != nullptr && v->is_int64()) {
+      limit = v->as_int64();
+    }
+  }
+  return limit;
 }
 
 boost::json::object ChatResponse::completion_object() const {

@@ -1,6 +1,6 @@
 // The normalized vocabulary of one chat call. OpenAI's JSON is the lingua franca: a request
-// keeps the caller's JSON object instead of copying it field by field, so adapters for
-// OpenAI-compatible upstreams change only what they must.
+// keeps the caller's JSON (its text, or its object) instead of copying it field by field, so
+// adapters for OpenAI-compatible upstreams change only what they must.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "core/chat_scan.h"
 #include "core/result.h"
 
 namespace bc {
@@ -20,17 +21,62 @@ struct Usage {
   std::int64_t total_tokens = 0;
 };
 
-struct ChatRequest {
-  // The caller's request as an OpenAI chat.completions body (messages, tools, temperature …).
-  boost::json::object body;
+class ChatRequest {
+ public:
   // The model the caller named; empty when the gateway may pick any enabled model.
   std::string model;
   bool stream = false;
 
-  bool has_tools() const;
+  ChatRequest() = default;
+  // A request built from a tree (tests, adapters' helpers); model and stream as given.
+  explicit ChatRequest(boost::json::object body) : body_(std::in_place, std::move(body)) {}
+
   // Parses and validates an OpenAI-shaped chat request (both dialects accept this shape).
   // `messages` must be a non-empty array of objects with a string `role`.
   static Result<ChatRequest> parse(std::string_view json);
+  // The same through a JSON tree always: what parse() does with whatever its scan is not sure
+  // of, and the reference the tests and the fuzz target hold the scan to.
+  static Result<ChatRequest> parse_tree(std::string_view json);
+
+  // The caller's request as an OpenAI chat.completions body (messages, tools, temperature …),
+  // as a tree. A request that was scanned (see raw()) is parsed into it on first use.
+  const boost::json::object& body() const;
+  // The body to change. The tree is the request from then on: raw() is null afterwards, so no
+  // adapter relays bytes that no longer say what the request says.
+  boost::json::object& mutable_body();
+
+  // The caller's own body text and where its top-level members lie, when the hand-written
+  // scan read it (the usual request) and nothing changed it since; null otherwise. An adapter
+  // for an OpenAI-compatible upstream copies the members' values from it as they are.
+  struct Raw {
+    std::string text;
+    RequestScan scan;
+    std::string_view key(const RequestScan::Member& m) const {
+      return std::string_view(text).substr(m.key_begin, m.key_size);
+    }
+    std::string_view value(const RequestScan::Member& m) const {
+      return std::string_view(text).substr(m.value_begin, m.value_size);
+    }
+  };
+  const Raw* raw() const { return raw_ ? &*raw_ : nullptr; }
+
+  // `tools` is a non-empty array.
+  bool has_tools() const;
+  // The summed length of the messages' string contents, in bytes.
+  std::int64_t content_chars() const;
+  // The answer's token limit the caller set (max_completion_tokens over max_tokens, integers
+  // only), or nullopt.
+  std::optional<std::int64_t> max_answer_tokens() const;
+
+ private:
+  // Parses raw_->text into body_ the first time the tree is needed.
+  void materialize() const;
+
+  // An optional only to be constructed in place: assigning a json::object copies it out of its
+  // parser's arena.
+  mutable std::optional<boost::json::object> body_{std::in_place};
+  mutable bool has_tree_ = true;  // false while only raw_ holds the body
+  std::optional<Raw> raw_;
 };
 
 struct ChatResponse {

@@ -12,6 +12,7 @@ namespace bc {
 struct Header {
   std::string name;
   std::string value;
+  bool operator==(const Header&) const = default;
 };
 using Headers = std::vector<Header>;
 

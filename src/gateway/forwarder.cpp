@@ -35,21 +35,7 @@ balance::Outcome failure(const Error& e, Duration latency) {
 // A rough token estimate for limits that reserve tokens at admission: ~4 characters a token
 // for the prompt, plus the answer the caller allows.
 std::int64_t estimate_tokens(const ChatRequest& request) {
-  std::int64_t chars = 0;
-  if (const auto* messages = request.body.if_contains("messages")) {
-    for (const auto& m : messages->as_array()) {
-      if (const auto* c = m.as_object().if_contains("content"); c != nullptr && c->is_string()) {
-        chars += static_cast<std::int64_t>(c->as_string().size());
-      }
-    }
-  }
-  std::int64_t answer = 256;
-  for (const char* name : {"max_tokens", "max_completion_tokens"}) {
-    if (const auto* v = request.body.if_contains(name); v != nullptr && v->is_int64()) {
-      answer = v->as_int64();
-    }
-  }
-  return chars / 4 + answer;
+  return request.content_chars() / 4 + request.max_answer_tokens().value_or(256);
 }
 
 // A chunk that carries nothing but the assistant role: held back until real content comes,

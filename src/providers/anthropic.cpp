@@ -176,7 +176,7 @@ void append_turn(json::array& messages, std::string_view role, json::array block
 }
 
 Result<json::object> anthropic_body(const ChatRequest& request, const ProviderOptions& options) {
-  const json::object& in = request.body;
+  const json::object& in = request.body();
   if (Status st = single_choice(in, kName); !st) return st.error();
   const auto* in_messages = in.if_contains("messages");
   if (in_messages == nullptr || !in_messages->is_array()) {

@@ -250,7 +250,7 @@ class LegacyStreamDecoder final : public SseFilterDecoder {
 }  // namespace
 
 Result<json::object> legacy_body(const ChatRequest& request, const ProviderOptions& options) {
-  const json::object& in = request.body;
+  const json::object& in = request.body();
   if (const auto* n = in.if_contains("n");
       n != nullptr && n->is_number() && n->to_number<double>() > 1) {
     return Error::invalid_request("baidu models return a single choice; 'n' must be 1",

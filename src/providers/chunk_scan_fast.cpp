@@ -15,27 +15,12 @@
 #include <array>
 #include <cstdint>
 
-#include "core/json_plain_run.h"
+#include "core/json_cursor.h"
 #include "providers/chunk_scan.h"
 
 namespace bc::providers::detail {
 
 namespace {
-
-// What the character after a backslash stands for; 0 for `u` (left to the SAX scan) and for
-// characters that do not form an escape.
-constexpr std::array<char, 256> kUnescaped = [] {
-  std::array<char, 256> to{};
-  to['"'] = '"';
-  to['\\'] = '\\';
-  to['/'] = '/';
-  to['b'] = '\b';
-  to['f'] = '\f';
-  to['n'] = '\n';
-  to['r'] = '\r';
-  to['t'] = '\t';
-  return to;
-}();
 
 // Where a value sits, which decides what the scanner reads from it.
 enum class Place : unsigned char { kOther, kRoot, kChoice, kDelta, kUsage };
@@ -57,10 +42,9 @@ enum Member : unsigned {
 // whole chat.completion (only its top-level usage is read; `object` may be absent).
 enum class Shape : unsigned char { kChunk, kCompletion };
 
-class Scanner {
+class Scanner : JsonCursor {
  public:
-  Scanner(std::string_view text, Shape shape)
-      : p_(text.data()), end_(text.data() + text.size()), shape_(shape) {}
+  Scanner(std::string_view text, Shape shape) : JsonCursor(text), shape_(shape) {}
 
   std::optional<ChunkFields> run() {
     skip_space();
@@ -72,152 +56,9 @@ class Scanner {
   }
 
  private:
-  // Below the SAX scan's own limit, so that nothing deeper than it accepts is accepted here.
-  static constexpr int kMaxDepth = 12;
-
-  void skip_space() {
-    // Upstreams rarely put spaces in a chunk: one compare decides the usual case.
-    if (p_ == end_ || static_cast<unsigned char>(*p_) > ' ') return;
-    while (p_ != end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
-  }
-
-  bool literal(std::string_view word) {
-    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
-        std::string_view(p_, word.size()) != word) {
-      return false;
-    }
-    p_ += word.size();
-    return true;
-  }
-
-  // A string after its opening quote, decoded into `out` when it is not null. Valid UTF-8 is
-  // taken as is; `\uXXXX` and control characters are left to the SAX scan.
-  bool string(std::string* out) {
-    for (;;) {
-      const char* run = p_;
-      p_ = json_plain_run_end(p_, end_);
-      if (out != nullptr) out->append(run, p_);
-      if (p_ == end_) return false;
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        ++p_;
-        return true;
-      }
-      if (c == '\\') {
-        if (end_ - p_ < 2) return false;
-        const char decoded = kUnescaped[static_cast<unsigned char>(p_[1])];
-        if (decoded == 0) return false;  // `\u` and invalid escapes
-        if (out != nullptr) out->push_back(decoded);
-        p_ += 2;
-        continue;
-      }
-      if (c < 0x80) return false;  // a control character
-      const int length = utf8_sequence();
-      if (length == 0) return false;
-      if (out != nullptr) out->append(p_, p_ + length);
-      p_ += length;
-    }
-  }
-
-  // A string after its opening quote as a view: of the input when it holds nothing to
-  // decode (keys, `object`), else of `scratch`.
-  bool string_view_of(std::string_view& out, std::string& scratch) {
-    const char* start = p_;
-    p_ = json_plain_run_end(p_, end_);
-    if (p_ != end_ && *p_ == '"') {
-      out = std::string_view(start, static_cast<std::size_t>(p_ - start));
-      ++p_;
-      return true;
-    }
-    p_ = start;
-    scratch.clear();
-    if (!string(&scratch)) return false;
-    out = scratch;
-    return true;
-  }
-
-  // The length of the well-formed UTF-8 sequence at p_ (RFC 3629: no overlong forms, no
-  // surrogates, nothing above U+10FFFF), or 0.
-  int utf8_sequence() const {
-    const auto at = [this](int i) { return static_cast<unsigned char>(p_[i]); };
-    const auto cont = [&](int i) { return (at(i) & 0xC0) == 0x80; };
-    const long left = end_ - p_;
-    const unsigned char c = at(0);
-    if (c >= 0xC2 && c <= 0xDF) return left >= 2 && cont(1) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-      if (left < 3 || !cont(1) || !cont(2)) return 0;
-      if (c == 0xE0 && at(1) < 0xA0) return 0;  // overlong
-      if (c == 0xED && at(1) > 0x9F) return 0;  // a surrogate
-      return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-      if (left < 4 || !cont(1) || !cont(2) || !cont(3)) return 0;
-      if (c == 0xF0 && at(1) < 0x90) return 0;  // overlong
-      if (c == 0xF4 && at(1) > 0x8F) return 0;  // above U+10FFFF
-      return 4;
-    }
-    return 0;
-  }
-
-  // A JSON number; its value only when `value` is not null, and then only a plain integer
-  // below 10^15 (what a token count is), which converts exactly.
-  bool number(std::int64_t* value) {
-    const char* start = p_;
-    if (p_ != end_ && *p_ == '-') ++p_;
-    if (p_ == end_) return false;
-    if (*p_ == '0') {
-      ++p_;
-    } else if (*p_ >= '1' && *p_ <= '9') {
-      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-    } else {
-      return false;
-    }
-    const char* integer_end = p_;
-    if (p_ != end_ && *p_ == '.') {
-      ++p_;
-      if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
-      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-    }
-    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
-      ++p_;
-      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      const char* digits = p_;
-      if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
-      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-      if (p_ - digits > 3) return false;  // Boost.JSON refuses some huge exponents: SAX decides
-    }
-    if (value == nullptr) return true;
-    if (*start == '-' || p_ != integer_end || integer_end - start > 15) return false;
-    std::int64_t n = 0;
-    for (const char* d = start; d != integer_end; ++d) n = n * 10 + (*d - '0');
-    *value = n;
-    return true;
-  }
-
-  // Any value, skipped (validated, nothing read).
-  bool skip_value(int depth) {
-    if (p_ == end_) return false;
-    switch (*p_) {
-      case '{':
-        return object(Place::kOther, depth + 1);
-      case '[':
-        return array(false, depth + 1);
-      case '"':
-        ++p_;
-        return string(nullptr);
-      case 't':
-        return literal("true");
-      case 'f':
-        return literal("false");
-      case 'n':
-        return literal("null");
-      default:
-        return number(nullptr);
-    }
-  }
-
   // An array after p_ points at '['; the elements of `choices` are choices.
   bool array(bool choices, int depth) {
+    if (!choices) return skip_array(depth);
     if (depth > kMaxDepth) return false;
     ++p_;
     skip_space();
@@ -227,23 +68,11 @@ class Scanner {
     }
     for (;;) {
       skip_space();
-      const bool ok = choices && p_ != end_ && *p_ == '{' ? object(Place::kChoice, depth + 1)
-                                                          : skip_value(depth);
+      const bool ok = at('{') ? object(Place::kChoice, depth + 1) : skip_value(depth);
       bool closed = false;
       if (!ok || !next_or_close(']', closed)) return false;
       if (closed) return true;
     }
-  }
-
-  // After an element or a member: past the comma (another follows) or past `close` (the
-  // container ended, `closed` set); false on anything else.
-  bool next_or_close(char close, bool& closed) {
-    skip_space();
-    if (p_ == end_) return false;
-    closed = *p_ == close;
-    if (!closed && *p_ != ',') return false;
-    ++p_;
-    return true;
   }
 
   // The member `key` of an object at `place`: which read member it is (0: none).
@@ -341,11 +170,7 @@ class Scanner {
       const unsigned which = member(place, key);
       if ((seen & which) != 0) return false;  // a repeat: last-wins is the tree's
       seen |= which;
-      skip_space();
-      if (p_ == end_ || *p_ != ':') return false;
-      ++p_;
-      skip_space();
-      if (p_ == end_ || !member_value(which, depth)) return false;
+      if (!colon() || !member_value(which, depth)) return false;
       bool closed = false;
       if (!next_or_close('}', closed)) return false;
       if (closed) return true;
@@ -357,8 +182,6 @@ class Scanner {
     bool has_total = false;
   };
 
-  const char* p_;
-  const char* end_;
   Shape shape_;
   ChunkFields fields_;
   UsageRead usage_;

@@ -299,7 +299,7 @@ json::object function_response(const json::array& messages, std::size_t i) {
 }
 
 Result<json::object> gemini_body(const ChatRequest& request, const ProviderOptions& options) {
-  const json::object& in = request.body;
+  const json::object& in = request.body();
   if (Status st = single_choice(in, kName); !st) return st.error();
   const auto* in_messages = in.if_contains("messages");
   if (in_messages == nullptr || !in_messages->is_array()) {

@@ -129,7 +129,7 @@ Result<json::object> to_ollama_message(const json::array& messages, std::size_t 
 }
 
 Result<json::object> ollama_body(const ChatRequest& request, const ProviderOptions& options) {
-  const json::object& in = request.body;
+  const json::object& in = request.body();
   if (Status st = single_choice(in, kName); !st) return st.error();
   const auto* in_messages = in.if_contains("messages");
   if (in_messages == nullptr || !in_messages->is_array()) {

@@ -1,5 +1,6 @@
 #include "providers/openai.h"
 
+#include <algorithm>
 #include <array>
 
 #include <boost/json.hpp>
@@ -92,7 +93,7 @@ std::string join_url(std::string_view base, std::string_view path) {
 }
 
 json::object openai_body(const ChatRequest& request, const ProviderOptions& options) {
-  json::object body = request.body;
+  json::object body = request.body();
   body["model"] = options.upstream_model.empty() ? options.model_name : options.upstream_model;
   if (options.default_temperature) {
     const auto* t = body.if_contains("temperature");
@@ -125,14 +126,17 @@ bool is_tool_field(std::string_view key) {
          key == "functions" || key == "function_call";
 }
 
-}  // namespace
-
-std::string openai_body_text(const ChatRequest& request, const ProviderOptions& options) {
+// openai_body_text for either form of a request: `for_each_member(visit)` calls
+// visit(key, value_is_null, append_value) for each of the caller's members in order, where
+// append_value(out) writes the value's JSON text.
+template <typename ForEachMember>
+std::string write_openai_body(const ChatRequest& request, const ProviderOptions& options,
+                              std::size_t expected_size, ForEachMember for_each_member) {
   const std::string_view model =
       options.upstream_model.empty() ? options.model_name : options.upstream_model;
   constexpr std::string_view kIncludeUsage = R"({"include_usage":true})";
   std::string out;
-  out.reserve(1024);  // as json_text: one allocation for a typical request
+  out.reserve(std::max<std::size_t>(1024, expected_size + 128));  // usually one allocation
   out.push_back('{');
   bool first = true;
   const auto member = [&](std::string_view key) {
@@ -147,9 +151,7 @@ std::string openai_body_text(const ChatRequest& request, const ProviderOptions& 
   bool has_temperature = false;
   bool has_stream = false;
   bool has_stream_options = false;
-  for (const auto& kv : request.body) {
-    const std::string_view key = kv.key();
-    const json::value& value = kv.value();
+  for_each_member([&](std::string_view key, bool is_null, const auto& append_value) {
     if (key == "model") {
       has_model = true;
       member(key);
@@ -157,32 +159,32 @@ std::string openai_body_text(const ChatRequest& request, const ProviderOptions& 
     } else if (key == "temperature") {
       has_temperature = true;
       member(key);
-      if (value.is_null() && options.default_temperature) {
+      if (is_null && options.default_temperature) {
         append_json(out, json::value(*options.default_temperature));
       } else {
-        append_json(out, value);
+        append_value(out);
       }
     } else if (key == "stream") {
       has_stream = true;
-      if (!request.stream) continue;
+      if (!request.stream) return;
       member(key);
       out += "true";
     } else if (key == "stream_options") {
       has_stream_options = true;
-      if (!request.stream) continue;
+      if (!request.stream) return;
       member(key);
-      if (value.is_null()) {
+      if (is_null) {
         out += kIncludeUsage;
       } else {
-        append_json(out, value);
+        append_value(out);
       }
     } else if (!options.supports_tools && is_tool_field(key)) {
-      continue;
+      return;
     } else {
       member(key);
-      append_json(out, value);
+      append_value(out);
     }
-  }
+  });
   if (!has_model) {
     member("model");
     append_json_string(out, model);
@@ -203,6 +205,27 @@ std::string openai_body_text(const ChatRequest& request, const ProviderOptions& 
   }
   out.push_back('}');
   return out;
+}
+
+}  // namespace
+
+std::string openai_body_text(const ChatRequest& request, const ProviderOptions& options) {
+  // A scanned request: its members' values are copied as the caller wrote them (valid JSON,
+  // checked by the scan), with no tree built and none serialized.
+  if (const ChatRequest::Raw* raw = request.raw()) {
+    return write_openai_body(request, options, raw->text.size(), [raw](const auto& visit) {
+      for (const auto& m : raw->scan.members) {
+        const std::string_view value = raw->value(m);
+        visit(raw->key(m), value == "null", [value](std::string& out) { out.append(value); });
+      }
+    });
+  }
+  return write_openai_body(request, options, 0, [&request](const auto& visit) {
+    for (const auto& kv : request.body()) {
+      const json::value& value = kv.value();
+      visit(kv.key(), value.is_null(), [&value](std::string& out) { append_json(out, value); });
+    }
+  });
 }
 
 UpstreamRequest openai_request(std::string url, std::string body, const Credential& credential,

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -160,25 +161,26 @@ TEST(OpenAiEncode, BodyTextMatchesTheEditedObject) {
               // Members in an order that puts overridden ones first, last and in between.
               ChatRequest r;
               const auto add = [&](std::string_view key, const Member& v) {
-                if (v) r.body[key] = *v;
+                if (v) r.mutable_body()[key] = *v;
               };
-              if (model_first && with_model) r.body["model"] = "gpt";
+              if (model_first && with_model) r.mutable_body()["model"] = "gpt";
               add("stream", stream_value);
-              r.body["messages"] =
+              r.mutable_body()["messages"] =
                   json::parse(R"([{"role":"user","content":"q\"\\\n\u0001 \u00e9\u4f60 x"}])");
               if (with_tools) {
-                r.body["tools"] = json::parse(R"([{"type":"function","function":{"name":"f"}}])");
-                r.body["tool_choice"] = "auto";
+                r.mutable_body()["tools"] =
+                    json::parse(R"([{"type":"function","function":{"name":"f"}}])");
+                r.mutable_body()["tool_choice"] = "auto";
               }
               add("temperature", temperature);
-              r.body["max_tokens"] = 5;
+              r.mutable_body()["max_tokens"] = 5;
               if (with_tools) {
-                r.body["parallel_tool_calls"] = false;
-                r.body["functions"] = json::array{};
-                r.body["function_call"] = "none";
+                r.mutable_body()["parallel_tool_calls"] = false;
+                r.mutable_body()["functions"] = json::array{};
+                r.mutable_body()["function_call"] = "none";
               }
               add("stream_options", stream_options);
-              if (!model_first && with_model) r.body["model"] = "gpt";
+              if (!model_first && with_model) r.mutable_body()["model"] = "gpt";
               for (const bool stream : {false, true}) {
                 r.stream = stream;
                 for (const auto& default_temperature : default_temperatures) {
@@ -214,15 +216,61 @@ TEST(OpenAiEncode, BodyTextMatchesTheEditedObject) {
 
 TEST(OpenAiEncode, BodyTextKeepsTheCallersMemberOrder) {
   ChatRequest r;
-  r.body = json::parse(R"({"temperature":null,"model":"gpt","messages":[],"stream":false,)"
-                       R"("tools":[],"max_tokens":5})")
-               .as_object();
+  r.mutable_body() =
+      json::parse(R"({"temperature":null,"model":"gpt","messages":[],"stream":false,)"
+                  R"("tools":[],"max_tokens":5})")
+          .as_object();
   r.stream = true;
   ProviderOptions o = options();
   o.default_temperature = 0.5;
   EXPECT_EQ(openai_body_text(r, o),
             R"({"temperature":0.5,"model":"gpt-4o-mini","messages":[],"stream":true,)"
             R"("max_tokens":5,"stream_options":{"include_usage":true}})");
+}
+
+// The members' keys of a JSON object text, in order.
+std::vector<std::string> keys_of(const std::string& text) {
+  std::vector<std::string> keys;
+  const json::value parsed = json::parse(text);
+  for (const auto& kv : parsed.as_object()) keys.emplace_back(kv.key());
+  return keys;
+}
+
+TEST(OpenAiEncode, AScannedRequestIsSentAsItsTreeWouldBe) {
+  const char* const requests[] = {
+      R"({"model":"gpt","messages":[{"role":"user","content":"hi é"}],"temperature":0.70})",
+      R"({"temperature":null,"messages":[{"role":"user","content":"x"}],"stream":true,)"
+      R"("stream_options":null,"tools":[{"type":"function","function":{"name":"f"}}],)"
+      R"("tool_choice":"auto","parallel_tool_calls":false,"max_tokens":5})",
+      R"( { "messages" : [ { "role" : "user" , "content" : "a\nb" } ] , "stream" : false ,)"
+      R"( "stream_options" : { "include_usage" : false } , "n" : 1.0E+2 , "user" : null } )",
+      R"({"messages":[{"role":"user","content":"x"}],"stream":true,)"
+      R"("stream_options":{"include_usage":false},"functions":[],"function_call":"none"})",
+  };
+  int cases = 0;
+  for (const char* text : requests) {
+    const auto scanned = ChatRequest::parse(text);
+    const auto tree = ChatRequest::parse_tree(text);
+    ASSERT_TRUE(scanned.ok() && tree.ok()) << text;
+    ASSERT_NE(scanned->raw(), nullptr) << text;
+    ASSERT_EQ(tree->raw(), nullptr) << text;
+    for (const bool tools : {true, false}) {
+      for (const bool temperature : {true, false}) {
+        ProviderOptions o = options();
+        o.supports_tools = tools;
+        if (temperature) o.default_temperature = 0.25;
+        const std::string relayed = openai_body_text(*scanned, o);
+        const std::string rebuilt = openai_body_text(*tree, o);
+        EXPECT_EQ(json::parse(relayed), json::parse(rebuilt)) << text;
+        EXPECT_EQ(keys_of(relayed), keys_of(rebuilt)) << text;
+        ++cases;
+      }
+    }
+  }
+  EXPECT_EQ(cases, 16);
+  // The caller's own bytes: numbers keep their spelling.
+  EXPECT_NE(openai_body_text(ChatRequest::parse(requests[0]).value(), options()).find("0.70"),
+            std::string::npos);
 }
 
 TEST(OpenAiDecode, CompletionAndUsage) {

@@ -297,7 +297,7 @@ class SparkProvider final : public OpenAiProvider {
 
   Result<UpstreamRequest> encode(const ChatRequest& request,
                                  const Credential& credential) const override {
-    if (const auto* n = request.body.if_contains("n");
+    if (const auto* n = request.body().if_contains("n");
         n != nullptr && n->is_number() && n->to_number<double>() > 1) {
       return Error::invalid_request("spark models return a single choice; 'n' must be 1",
                                     "unsupported_parameter");
