@@ -110,15 +110,12 @@ class RequestScanner : JsonCursor {
   // `messages`: a non-empty array of objects, each with a string `role`.
   bool messages() {
     if (!at('[')) return false;
-    ++p_;
-    skip_space();
-    if (at(']')) return false;  // empty
-    for (;;) {
-      skip_space();
-      bool closed = false;
-      if (!message() || !next_or_close(']', closed)) return false;
-      if (closed) break;
-    }
+    int count = 0;
+    const auto counted_message = [this, &count] {
+      ++count;
+      return message();
+    };
+    if (!array_of(1, counted_message) || count == 0) return false;
     has_messages_ = true;
     return true;
   }

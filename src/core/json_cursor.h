@@ -169,8 +169,10 @@ class JsonCursor {
     }
   }
 
-  // An array after p_ points at '[', its elements skipped.
-  bool skip_array(int depth) {
+  // An array after p_ points at '[', at `depth`: `element()` reads each element (p_ at its
+  // first byte) and says whether it was valid.
+  template <typename Element>
+  bool array_of(int depth, Element element) {
     if (depth > kMaxDepth) return false;
     ++p_;
     skip_space();
@@ -181,9 +183,14 @@ class JsonCursor {
     for (;;) {
       skip_space();
       bool closed = false;
-      if (!skip_value(depth) || !next_or_close(']', closed)) return false;
+      if (!element() || !next_or_close(']', closed)) return false;
       if (closed) return true;
     }
+  }
+
+  // An array after p_ points at '[', its elements skipped.
+  bool skip_array(int depth) {
+    return array_of(depth, [this, depth] { return skip_value(depth); });
   }
 
   // An object after p_ points at '{', its members skipped.

@@ -59,20 +59,9 @@ class Scanner : JsonCursor {
   // An array after p_ points at '['; the elements of `choices` are choices.
   bool array(bool choices, int depth) {
     if (!choices) return skip_array(depth);
-    if (depth > kMaxDepth) return false;
-    ++p_;
-    skip_space();
-    if (p_ != end_ && *p_ == ']') {
-      ++p_;
-      return true;
-    }
-    for (;;) {
-      skip_space();
-      const bool ok = at('{') ? object(Place::kChoice, depth + 1) : skip_value(depth);
-      bool closed = false;
-      if (!ok || !next_or_close(']', closed)) return false;
-      if (closed) return true;
-    }
+    return array_of(depth, [this, depth] {
+      return at('{') ? object(Place::kChoice, depth + 1) : skip_value(depth);
+    });
   }
 
   // The member `key` of an object at `place`: which read member it is (0: none).
