@@ -72,9 +72,10 @@ awaitable<void> complete_chat(gateway::Forwarder& forwarder, const ChatRequest& 
   }
 }
 
-awaitable<void> chat(gateway::Forwarder& forwarder, const net::HttpRequest& request,
-                     Exchange& writer, Dialect dialect, bool native_stream) {
-  auto parsed = ChatRequest::parse(request.body());
+awaitable<void> chat(gateway::Forwarder& forwarder, net::HttpRequest& request, Exchange& writer,
+                     Dialect dialect, bool native_stream) {
+  // The body moves into the parsed request: nothing after this handler reads it.
+  auto parsed = ChatRequest::parse_owned(std::move(request.body()));
   if (!parsed) {
     co_await send_error(writer, parsed.error());
     co_return;
@@ -120,15 +121,15 @@ awaitable<void> list_models(const gateway::Gateway& gateway, Exchange& writer) {
 
 void add_chat_routes(Router& router, gateway::Forwarder& forwarder) {
   auto* f = &forwarder;
-  router.add(http::verb::post, "/v1/chat/completions", [f](const net::HttpRequest& r, Exchange& w) {
+  router.add(http::verb::post, "/v1/chat/completions", [f](net::HttpRequest& r, Exchange& w) {
     return chat(*f, r, w, Dialect::kOpenAI, false);
   });
   router.add(http::verb::get, "/v1/models",
              [f](const net::HttpRequest&, Exchange& w) { return list_models(f->gateway(), w); });
-  router.add(http::verb::post, "/llm/chat", [f](const net::HttpRequest& r, Exchange& w) {
+  router.add(http::verb::post, "/llm/chat", [f](net::HttpRequest& r, Exchange& w) {
     return chat(*f, r, w, Dialect::kNative, false);
   });
-  router.add(http::verb::post, "/llm/chat/stream", [f](const net::HttpRequest& r, Exchange& w) {
+  router.add(http::verb::post, "/llm/chat/stream", [f](net::HttpRequest& r, Exchange& w) {
     return chat(*f, r, w, Dialect::kNative, true);
   });
 }

@@ -27,7 +27,7 @@ std::string_view Router::route_of(const net::HttpRequest& request) const {
   return "-";
 }
 
-awaitable<void> Router::dispatch(const net::HttpRequest& request, Exchange& writer) const {
+awaitable<void> Router::dispatch(net::HttpRequest& request, Exchange& writer) const {
   const auto path = request_path(request);
   std::string allow;
   for (const auto& r : routes_) {

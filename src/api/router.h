@@ -16,7 +16,8 @@ namespace bc::api {
 using boost::asio::awaitable;
 // Handlers that only answer take a net::ResponseWriter&; those that report what they did
 // (the chat handlers) take the Exchange.
-using RouteHandler = std::function<awaitable<void>(const net::HttpRequest&, Exchange&)>;
+// A handler may move the request's body out (see net::Handler).
+using RouteHandler = std::function<awaitable<void>(net::HttpRequest&, Exchange&)>;
 
 class Router {
  public:
@@ -25,7 +26,7 @@ class Router {
   // Any path that starts with `prefix` (e.g. "/llm/key-load/").
   void add_prefix(boost::beast::http::verb method, std::string prefix, RouteHandler handler);
 
-  awaitable<void> dispatch(const net::HttpRequest& request, Exchange& exchange) const;
+  awaitable<void> dispatch(net::HttpRequest& request, Exchange& exchange) const;
   // The pattern of the route a path belongs to (whatever the method), "-" when none: the
   // bounded `route` label of metrics and the access log.
   std::string_view route_of(const net::HttpRequest& request) const;

@@ -103,13 +103,13 @@ struct WorkerApi {
     });
   }
 
-  awaitable<void> handle(const net::HttpRequest& request, net::ResponseWriter& writer) {
+  awaitable<void> handle(net::HttpRequest& request, net::ResponseWriter& writer) {
     Exchange exchange(writer, request_id_for(request, rng), Clock::now());
     co_await admit_and_dispatch(request, exchange);
     record(request, exchange);
   }
 
-  awaitable<void> admit_and_dispatch(const net::HttpRequest& request, Exchange& exchange) {
+  awaitable<void> admit_and_dispatch(net::HttpRequest& request, Exchange& exchange) {
     const auto& config = gateway->config();
     const auto path = request_path(request);
     if (path == "/admin" || path.starts_with("/admin/")) {
@@ -194,7 +194,7 @@ struct WorkerApi {
 };
 
 // A request holds its worker's generation until it ends, whatever reloads happen meanwhile.
-awaitable<void> serve_request(std::shared_ptr<WorkerApi> api, const net::HttpRequest& request,
+awaitable<void> serve_request(std::shared_ptr<WorkerApi> api, net::HttpRequest& request,
                               net::ResponseWriter& writer) {
   co_await api->handle(request, writer);
 }
@@ -285,7 +285,7 @@ net::HandlerFactory Service::handler_factory() {
       worker->switch_to(*service->current_, self);
       service->workers_.push_back(worker);
     }
-    return [worker](const net::HttpRequest& request, net::ResponseWriter& writer) {
+    return [worker](net::HttpRequest& request, net::ResponseWriter& writer) {
       return serve_request(worker->api, request, writer);
     };
   };

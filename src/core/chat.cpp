@@ -8,17 +8,24 @@ namespace bc {
 
 namespace json = boost::json;
 
+ChatRequest ChatRequest::scanned(RequestScan scan, std::string text) {
+  ChatRequest req;
+  req.model = scan.model == "auto" ? std::string() : scan.model;
+  req.stream = scan.stream;
+  req.has_tree_ = false;
+  req.raw_.emplace(Raw{std::move(text), std::move(scan)});  // the offsets survive the move
+  return req;
+}
+
 Result<ChatRequest> ChatRequest::parse(std::string_view text) {
   // The usual request: scanned, its text kept, no tree built.
-  if (auto scan = scan_chat_request(text)) {
-    ChatRequest req;
-    req.model = scan->model == "auto" ? std::string() : scan->model;
-    req.stream = scan->stream;
-    req.has_tree_ = false;
-    req.raw_.emplace(Raw{std::string(text), std::move(*scan)});
-    return req;
-  }
+  if (auto scan = scan_chat_request(text)) return scanned(std::move(*scan), std::string(text));
   // Everything the scan is not sure of, errors included: the tree decides.
+  return parse_tree(text);
+}
+
+Result<ChatRequest> ChatRequest::parse_owned(std::string text) {
+  if (auto scan = scan_chat_request(text)) return scanned(std::move(*scan), std::move(text));
   return parse_tree(text);
 }
 

@@ -34,6 +34,8 @@ class ChatRequest {
   // Parses and validates an OpenAI-shaped chat request (both dialects accept this shape).
   // `messages` must be a non-empty array of objects with a string `role`.
   static Result<ChatRequest> parse(std::string_view json);
+  // The same, keeping `json` itself (moved in, not copied) when the scan reads it.
+  static Result<ChatRequest> parse_owned(std::string json);
   // The same through a JSON tree always: what parse() does with whatever its scan is not sure
   // of, and the reference the tests and the fuzz target hold the scan to.
   static Result<ChatRequest> parse_tree(std::string_view json);
@@ -69,6 +71,8 @@ class ChatRequest {
   std::optional<std::int64_t> max_answer_tokens() const;
 
  private:
+  // A request read by the scan, holding `text`.
+  static ChatRequest scanned(RequestScan scan, std::string text);
   // Parses raw_->text into body_ the first time the tree is needed.
   void materialize() const;
 

@@ -85,6 +85,24 @@ TEST(ChatRequestScan, ReadsTheUsualRequestWithoutATree) {
   EXPECT_TRUE(scanned);
 }
 
+TEST(ChatRequestScan, ParseOwnedKeepsTheTextItIsGiven) {
+  std::string text = kRequest;
+  const char* const buffer = text.data();
+  auto r = ChatRequest::parse_owned(std::move(text));
+  ASSERT_TRUE(r.ok());
+  ASSERT_NE(r->raw(), nullptr);
+  EXPECT_EQ(r->raw()->text, kRequest);
+  EXPECT_EQ(r->raw()->text.data(), buffer);  // moved in, not copied
+  EXPECT_EQ(r->model, "gpt-4o-mini");
+  auto bad = ChatRequest::parse_owned(R"({"messages":[]})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "invalid_messages");
+  auto unsure = ChatRequest::parse_owned(R"({"messages":[{"role":"user","content":"\u00e9"}]})");
+  ASSERT_TRUE(unsure.ok());
+  EXPECT_EQ(unsure->raw(), nullptr);
+  EXPECT_EQ(unsure->content_chars(), 2);  // é, two bytes of UTF-8
+}
+
 TEST(ChatRequestScan, AChangedBodyIsNoLongerRelayedAsText) {
   auto r = ChatRequest::parse(kRequest);
   ASSERT_TRUE(r.ok());

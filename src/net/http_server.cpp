@@ -464,7 +464,7 @@ awaitable<void> Connection<Stream>::run() {
     }
   }
   for (;;) {
-    const std::optional<HttpRequest> request = co_await read_request();
+    std::optional<HttpRequest> request = co_await read_request();
     if (!request) break;
 
     bool threw = false;

@@ -81,7 +81,10 @@ class ResponseWriter : public ClientWatch {
   virtual int worker() const = 0;
 };
 
-using Handler = std::function<awaitable<void>(const HttpRequest&, ResponseWriter&)>;
+// A handler may take what it needs out of the request (the chat handler moves the body into
+// the parsed request, so an open stream holds the caller's text once): the connection reads
+// each request into a message of its own and uses only the method and target afterwards.
+using Handler = std::function<awaitable<void>(HttpRequest&, ResponseWriter&)>;
 // Makes the handler of one worker thread; called once per worker with its executor, so the
 // handler may own per-thread state (the upstream connection pool) with no locking.
 using HandlerFactory = std::function<Handler(boost::asio::any_io_executor executor, int worker)>;
