@@ -2,7 +2,10 @@
 // a chunk, OpenAiStreamDecoder's tree path (forced on) must accept it too and read the same
 // text, finish reason and usage, relaying the same bytes; and whenever its hand-written first
 // pass accepts, its SAX pass accepts with the same fields; and whenever scan_completion()
-// accepts the input as a non-streamed answer, the tree path accepts it with the same usage.
+// accepts the input as a non-streamed answer, the tree path accepts it with the same usage; and
+// ChunkSequenceScanner answers as scan_chunk() on the chunk and on the variants of it a stream
+// would send next (another content string, taken from the input's own bytes, or one byte
+// changed anywhere).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,6 +13,7 @@
 
 #include "fuzz_support.h"
 #include "providers/chunk_scan.h"
+#include "providers/chunk_sequence.h"
 #include "providers/openai.h"
 
 namespace {
@@ -38,6 +42,40 @@ bool same(const bc::providers::ChunkFields& a, const bc::providers::ChunkFields&
                       a.usage->total_tokens == b.usage->total_tokens);
 }
 
+// Scans `data` with `sequence` and checks it answers as scan_chunk().
+void check_sequence(bc::providers::ChunkSequenceScanner& sequence, std::string_view data) {
+  const auto got = sequence.scan(data);
+  const auto expected = bc::providers::scan_chunk(data);
+  if (got.has_value() != expected.has_value()) {
+    bc::fuzz::fail("the sequence scan and scan_chunk disagree on accepting a chunk");
+  }
+  if (got && !same(*got, *expected)) {
+    bc::fuzz::fail("the sequence scan read other fields than scan_chunk");
+  }
+}
+
+// The chunk, then chunks like it with another content string or one byte changed.
+void check_sequences(std::string_view chunk) {
+  bc::providers::ChunkSequenceScanner sequence;
+  check_sequence(sequence, chunk);
+  const auto spans = bc::providers::detail::scan_chunk_fast_spans(chunk);
+  if (!spans || !spans->one_content) return;
+  const std::size_t begin = spans->content_begin;
+  const std::size_t length = spans->content_end - begin;
+  for (std::size_t k = 0; k < 4; ++k) {
+    const std::size_t from = (chunk.size() * (2 * k + 1)) / 8;
+    std::string next(chunk);
+    next.replace(begin, length, chunk.substr(from, k * 3));
+    check_sequence(sequence, next);
+  }
+  for (std::size_t k = 0; k < 3; ++k) {
+    std::string next(chunk);
+    const std::size_t at = (chunk.size() * (k + 1)) / 4;
+    next[at] = static_cast<char>(next[at] ^ (k == 0 ? 0x22 : 0x1));
+    check_sequence(sequence, next);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -63,6 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       bc::fuzz::fail("the completion scan read another usage than the tree path");
     }
   }
+  check_sequences(chunk);
   const auto scanned = bc::providers::scan_chunk(chunk);
   if (!scanned || !plain(chunk)) return 0;
   TreeDecoder tree;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "gateway/delta_scratch.h"
 #include "gateway/mock_upstream.h"
 #include "telemetry/metrics.h"
 
@@ -512,7 +513,6 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
     const auto& rt = gateway_->model(attempt.model);
     auto decoder = rt.provider->stream_decoder();
 
-    std::vector<ChatDelta> deltas;
     std::vector<ChatDelta> held;  // role-only chunks not yet sent (see role_only)
     std::optional<Usage> usage;
     std::optional<Error> failed;
@@ -520,7 +520,7 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
 
     // Passes what the decoder produced to the sink; with `send`, writes it now (one write for
     // everything one upstream read brought). False when the client is gone.
-    auto flush = [&](bool send) -> awaitable<bool> {
+    auto flush = [&](std::vector<ChatDelta>& deltas, bool send) -> awaitable<bool> {
       for (auto& d : deltas) {
         if (d.usage) usage = d.usage;
         if (!begun) {
@@ -555,10 +555,12 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
         failed = std::move(piece).error();
         break;
       }
+      DeltaScratch scratch;  // what this read decodes to, sent before the next read
+      auto& deltas = scratch.get();
       if (piece->empty()) {
         // What is left leaves with the end of the stream (or its error), in one write.
         auto finished = decoder->finish(deltas);
-        const bool passed = co_await flush(false);
+        const bool passed = co_await flush(deltas, false);
         if (!passed) client_left = true;
         if (!finished) failed = std::move(finished).error();
         break;
@@ -569,7 +571,7 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
       // are sent now, so an upstream that keeps its response open after [DONE] delays
       // nothing the client is owed.
       const bool hold = fed && decoder->done() && attempt.call->body_complete();
-      const bool passed = co_await flush(!hold);
+      const bool passed = co_await flush(deltas, !hold);
       if (!passed) {
         client_left = true;
         break;

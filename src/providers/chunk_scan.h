@@ -46,6 +46,22 @@ namespace detail {
 // accepts, the second accepts with the same fields.
 std::optional<ChunkFields> scan_chunk_fast(std::string_view data);
 std::optional<ChunkFields> scan_chunk_sax(std::string_view data);
+
+// The first pass with where the chunk's content string lies, for ChunkSequenceScanner: set
+// when exactly one content string was read (offsets of its first byte inside the quotes and
+// of its closing quote).
+struct FastChunkScan {
+  ChunkFields fields;
+  bool one_content = false;
+  std::size_t content_begin = 0;
+  std::size_t content_end = 0;
+};
+std::optional<FastChunkScan> scan_chunk_fast_spans(std::string_view data);
+
+// Reads the JSON string of `data` whose first byte inside the quotes is at `begin`, decoded
+// into `out`, as the first pass reads a content string; true only when it is a string the
+// first pass accepts and its closing quote is at `end`.
+bool content_string(std::string_view data, std::size_t begin, std::size_t end, std::string& out);
 }  // namespace detail
 
 }  // namespace bc::providers

@@ -55,6 +55,11 @@ class Scanner : JsonCursor {
     return std::move(fields_);
   }
 
+  // Where the content string read last lies, and how many were read.
+  unsigned contents() const { return contents_; }
+  std::size_t content_begin() const { return content_begin_; }
+  std::size_t content_end() const { return content_end_; }
+
  private:
   // An array after p_ points at '['; the elements of `choices` are choices.
   bool array(bool choices, int depth) {
@@ -118,10 +123,15 @@ class Scanner : JsonCursor {
         if (c != '"') return skip_value(depth);
         ++p_;
         return string(fields_.finish_reason.empty() ? &fields_.finish_reason : nullptr);
-      case kContent:
+      case kContent: {
         if (c != '"') return skip_value(depth);
         ++p_;
-        return string(&fields_.text);
+        ++contents_;
+        content_begin_ = offset();
+        if (!string(&fields_.text)) return false;
+        content_end_ = offset() - 1;
+        return true;
+      }
       case kPrompt:
       case kCompletion:
       case kTotal: {
@@ -177,12 +187,42 @@ class Scanner : JsonCursor {
   std::string scratch_;  // a key or `object` value that had escapes to decode
   bool has_choices_ = false;
   bool has_object_ = false;
+  unsigned contents_ = 0;
+  std::size_t content_begin_ = 0;  // the first byte inside the quotes
+  std::size_t content_end_ = 0;    // the closing quote
+};
+
+// One string value alone, for ChunkSequenceScanner: the same step the scanner takes.
+class StringAt : JsonCursor {
+ public:
+  explicit StringAt(std::string_view text) : JsonCursor(text) {}
+  bool read(std::size_t begin, std::size_t end, std::string& out) {
+    p_ += begin;
+    return string(&out) && offset() == end + 1;
+  }
 };
 
 }  // namespace
 
 std::optional<ChunkFields> scan_chunk_fast(std::string_view data) {
   return Scanner(data, Shape::kChunk).run();
+}
+
+std::optional<FastChunkScan> scan_chunk_fast_spans(std::string_view data) {
+  Scanner scanner(data, Shape::kChunk);
+  auto fields = scanner.run();
+  if (!fields) return std::nullopt;
+  FastChunkScan scan{.fields = std::move(*fields)};
+  if (scanner.contents() == 1) {
+    scan.one_content = true;
+    scan.content_begin = scanner.content_begin();
+    scan.content_end = scanner.content_end();
+  }
+  return scan;
+}
+
+bool content_string(std::string_view data, std::size_t begin, std::size_t end, std::string& out) {
+  return StringAt(data).read(begin, end, out);
 }
 
 }  // namespace bc::providers::detail

@@ -308,28 +308,35 @@ Status OpenAiStreamDecoder::adjust(json::object&, bool&) {
 
 Status OpenAiStreamDecoder::feed(std::string_view bytes, std::vector<ChatDelta>& out) {
   if (failed_) return error_;
-  if (done_) return {};  // anything after [DONE] carries nothing
-  pending_.clear();
-  const Status parsed = parser_.feed(bytes, pending_);
-  // Events completed before a parser error are still valid: decode them first.
-  if (auto st = events(out); !st) return st;
-  if (!parsed) return fail(tagged(parsed.error(), dialect_));
+  // The chunks one read brought are scanned as a sequence, each against the one before it.
+  // Per thread, not per stream, so an open stream holds no copy of its last chunk; nothing
+  // here suspends, so no other stream uses it meanwhile.
+  thread_local ChunkSequenceScanner chunks;
+  chunks.forget();
+  // Anything after [DONE] carries nothing. Events completed before a parser error are
+  // decoded before it is reported.
+  while (!done_) {
+    auto ev = parser_.next(bytes);
+    if (!ev) return fail(tagged(ev.error(), dialect_));
+    if (!*ev) break;
+    if (const Status st = event(**ev, out, &chunks); !st) return fail(st.error());
+  }
   return {};
 }
 
 Status OpenAiStreamDecoder::finish(std::vector<ChatDelta>& out) {
   if (failed_) return error_;
   if (done_) return {};
-  pending_.clear();
-  if (const Status parsed = parser_.finish(pending_); !parsed) {
+  std::vector<SseEvent> pending;
+  if (const Status parsed = parser_.finish(pending); !parsed) {
     return fail(tagged(parsed.error(), dialect_));
   }
   // An event the upstream did not close with an empty line: honour [DONE] and whole chunks,
   // but a chunk cut in half is reported as the cut stream it is.
-  for (auto& ev : pending_) {
+  for (const auto& ev : pending) {
     if (done_) break;
     std::vector<ChatDelta> decoded;
-    if (const Status st = event(ev, decoded); !st) {
+    if (const Status st = event(SseEventView{ev.name, ev.data}, decoded, nullptr); !st) {
       if (st.error().code != kMalformedChunk) return fail(st.error());
       break;
     }
@@ -339,15 +346,8 @@ Status OpenAiStreamDecoder::finish(std::vector<ChatDelta>& out) {
   return fail(stream_error("upstream stream ended before [DONE]"));
 }
 
-Status OpenAiStreamDecoder::events(std::vector<ChatDelta>& out) {
-  for (auto& ev : pending_) {
-    if (done_) break;
-    if (const Status st = event(ev, out); !st) return fail(st.error());
-  }
-  return {};
-}
-
-Status OpenAiStreamDecoder::event(SseEvent& ev, std::vector<ChatDelta>& out) {
+Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
+                                  ChunkSequenceScanner* chunks) {
   if (ev.name == "error") return dialect_.classify(200, {}, ev.data);
   const std::string_view data = trim(ev.data);
   if (data.empty()) return {};
@@ -360,16 +360,12 @@ Status OpenAiStreamDecoder::event(SseEvent& ev, std::vector<ChatDelta>& out) {
   // takes the tree path below, which is the reference the scan agrees with.
   if (!adjusts_chunks() && data.find('\n') == std::string_view::npos &&
       data.find('\r') == std::string_view::npos) {
-    if (auto fields = scan_chunk(data)) {
+    if (auto fields = chunks != nullptr ? chunks->scan(data) : scan_chunk(data)) {
       ChatDelta delta;
       delta.text = std::move(fields->text);
       delta.finish_reason = std::move(fields->finish_reason);
       delta.usage = fields->usage;
-      if (data.size() == ev.data.size()) {
-        delta.chunk_json = std::move(ev.data);
-      } else {
-        delta.chunk_json.assign(data);
-      }
+      delta.chunk_json.assign(data);
       out.push_back(std::move(delta));
       return {};
     }

@@ -10,6 +10,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "providers/chunk_sequence.h"
 #include "providers/provider.h"
 #include "providers/sse.h"
 
@@ -79,13 +80,12 @@ class OpenAiStreamDecoder : public StreamDecoder {
   Error stream_error(std::string message) const;
 
  private:
-  Status events(std::vector<ChatDelta>& out);
-  Status event(SseEvent& ev, std::vector<ChatDelta>& out);
+  // `chunks` reads ordinary chunks (nullptr: each scanned on its own).
+  Status event(SseEventView ev, std::vector<ChatDelta>& out, ChunkSequenceScanner* chunks);
   Status fail(Error error);
 
   Dialect dialect_;
   SseParser parser_;
-  std::vector<SseEvent> pending_;
   bool done_ = false;
   bool failed_ = false;
   Error error_;

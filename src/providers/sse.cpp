@@ -8,6 +8,11 @@ Error sse_error(std::string message) {
   e.retryable = true;
   return e;
 }
+
+std::string too_long(std::string_view what, std::size_t limit) {
+  return "upstream sent an SSE " + std::string(what) + " longer than " + std::to_string(limit) +
+         " bytes";
+}
 }  // namespace
 
 Status SseParser::fail(std::string message) {
@@ -17,61 +22,131 @@ Status SseParser::fail(std::string message) {
   partial_.shrink_to_fit();
   data_.clear();
   data_.shrink_to_fit();
+  data_view_ = {};
+  data_in_view_ = false;
   return sse_error(error_);
 }
 
-Status SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
+void SseParser::clear_dispatched() {
+  if (!dispatched_) return;
+  dispatched_ = false;
+  name_.clear();
+  data_.clear();
+  data_view_ = {};
+  data_in_view_ = false;
+  has_data_ = false;
+}
+
+SseEventView SseParser::event() const {
+  return SseEventView{name_, data_in_view_ ? data_view_ : std::string_view(data_)};
+}
+
+Result<std::optional<SseEventView>> SseParser::next(std::string_view& bytes) {
   if (failed_) return sse_error(error_);
+  clear_dispatched();
   while (!bytes.empty()) {
     const auto lf = bytes.find('\n');
     if (lf == std::string_view::npos) {
       if (partial_.size() + bytes.size() > max_event_bytes_) {
-        return fail("upstream sent an SSE line longer than " + std::to_string(max_event_bytes_) +
-                    " bytes");
+        return fail(too_long("line", max_event_bytes_)).error();
       }
       partial_.append(bytes);
-      return {};
+      bytes = {};
+      break;
+    }
+    if (partial_.empty() && !has_data_ && lf <= max_event_bytes_) {
+      if (auto ev = one_line_event(bytes, lf)) return ev;
     }
     Status st;
+    bool ended = false;
     if (partial_.empty()) {
-      // The common case: the whole line is in this piece, parse it in place.
-      if (lf > max_event_bytes_) {
-        return fail("upstream sent an SSE line longer than " + std::to_string(max_event_bytes_) +
-                    " bytes");
-      }
-      st = line(bytes.substr(0, lf), out);
+      // The common case: the whole line is in these bytes, parse it in place.
+      if (lf > max_event_bytes_) return fail(too_long("line", max_event_bytes_)).error();
+      st = line(bytes.substr(0, lf), true, ended);
     } else {
       if (partial_.size() + lf > max_event_bytes_) {
-        return fail("upstream sent an SSE line longer than " + std::to_string(max_event_bytes_) +
-                    " bytes");
+        return fail(too_long("line", max_event_bytes_)).error();
       }
       partial_.append(bytes.substr(0, lf));
-      st = line(partial_, out);
+      st = line(partial_, false, ended);
       partial_.clear();
     }
-    if (!st) return st;
     bytes.remove_prefix(lf + 1);
+    if (!st) return st.error();
+    if (ended) {
+      dispatched_ = true;
+      return std::optional<SseEventView>(event());
+    }
   }
-  return {};
+  // The bytes ran out inside an event: its data line must outlive them.
+  if (data_in_view_) {
+    data_.assign(data_view_);
+    data_in_view_ = false;
+  }
+  return std::optional<SseEventView>();
+}
+
+std::optional<SseEventView> SseParser::one_line_event(std::string_view& bytes, std::size_t lf) {
+  // What line() would do with a `data:` line and the empty line after it, in one step.
+  std::string_view text = bytes.substr(0, lf);
+  if (!text.starts_with("data:")) return std::nullopt;
+  std::size_t used = lf + 1;
+  if (used < bytes.size() && bytes[used] == '\n') {
+    used += 1;
+  } else if (used + 1 < bytes.size() && bytes[used] == '\r' && bytes[used + 1] == '\n') {
+    used += 2;
+  } else {
+    return std::nullopt;  // no empty line right after it
+  }
+  if (text.back() == '\r') text.remove_suffix(1);
+  std::string_view value = text.substr(5);
+  if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  data_view_ = value;
+  data_in_view_ = true;
+  has_data_ = true;
+  dispatched_ = true;
+  bytes.remove_prefix(used);
+  return event();
+}
+
+Status SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
+  for (;;) {
+    auto ev = next(bytes);
+    if (!ev) return ev.error();
+    if (!*ev) return {};
+    out.push_back(SseEvent{std::string((*ev)->name), std::string((*ev)->data)});
+  }
 }
 
 Status SseParser::finish(std::vector<SseEvent>& out) {
   if (failed_) return sse_error(error_);
+  clear_dispatched();
+  bool ended = false;
   if (!partial_.empty()) {
     std::string last = std::move(partial_);
     partial_.clear();
-    if (auto st = line(last, out); !st) return st;
+    if (auto st = line(last, false, ended); !st) return st;
   }
-  return line({}, out);  // an empty line dispatches a pending event
+  if (!ended) {
+    if (auto st = line({}, false, ended); !st) return st;  // an empty line ends the event
+  }
+  if (ended) {
+    const SseEventView ev = event();
+    out.push_back(SseEvent{std::string(ev.name), std::string(ev.data)});
+    dispatched_ = true;
+    clear_dispatched();
+  }
+  return {};
 }
 
-Status SseParser::line(std::string_view text, std::vector<SseEvent>& out) {
+Status SseParser::line(std::string_view text, bool in_input, bool& ended) {
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   if (text.empty()) {
-    if (has_data_) out.push_back(SseEvent{std::move(name_), std::move(data_)});
+    if (has_data_) {
+      ended = true;
+      return {};
+    }
     name_.clear();
-    data_.clear();
-    has_data_ = false;
     return {};
   }
   if (text.front() == ':') return {};  // a comment (keep-alive)
@@ -84,13 +159,22 @@ Status SseParser::line(std::string_view text, std::vector<SseEvent>& out) {
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   }
   if (field == "data") {
+    const std::size_t held = data_in_view_ ? data_view_.size() : data_.size();
     const std::size_t extra = has_data_ ? 1 : 0;
-    if (data_.size() + extra + value.size() > max_event_bytes_) {
-      return fail("upstream sent an SSE event longer than " + std::to_string(max_event_bytes_) +
-                  " bytes");
+    if (held + extra + value.size() > max_event_bytes_) {
+      return fail(too_long("event", max_event_bytes_));
     }
-    if (has_data_) data_.push_back('\n');
-    data_.append(value);
+    if (!has_data_ && in_input) {
+      data_view_ = value;
+      data_in_view_ = true;
+    } else {
+      if (data_in_view_) {
+        data_.assign(data_view_);
+        data_in_view_ = false;
+      }
+      if (has_data_) data_.push_back('\n');
+      data_.append(value);
+    }
     has_data_ = true;
   } else if (field == "event") {
     name_.assign(value);

@@ -8,9 +8,14 @@
 //
 // Memory is bounded: a line or an event longer than `max_event_bytes` is an error, and the
 // parser stays failed afterwards.
+//
+// Two ways to read events: feed() appends owned copies to a vector; next() hands out one event
+// at a time as views, of the caller's bytes when the event is one `data:` line inside them (the
+// usual chunk), so the OpenAI relay copies an event once, not three times.
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +29,11 @@ struct SseEvent {
   std::string data;
 };
 
+struct SseEventView {
+  std::string_view name;
+  std::string_view data;
+};
+
 class SseParser {
  public:
   static constexpr std::size_t kDefaultMaxEventBytes = 1 << 20;
@@ -33,19 +43,38 @@ class SseParser {
 
   // Parses the next bytes; complete events are appended to `out`.
   Status feed(std::string_view bytes, std::vector<SseEvent>& out);
+  // Parses `bytes` up to the end of the next complete event and returns that event, with
+  // `bytes` advanced past what was read; nullopt when `bytes` ran out first (an unfinished
+  // line or event is kept for the next call). The views stay valid until the next call to
+  // next(), feed() or finish(), and so must the storage of `bytes`.
+  Result<std::optional<SseEventView>> next(std::string_view& bytes);
   // The body ended. A last line without LF and an event without its closing empty line are
   // still dispatched, so an upstream that closes right after its final event loses nothing.
   Status finish(std::vector<SseEvent>& out);
 
  private:
-  Status line(std::string_view text, std::vector<SseEvent>& out);
+  // One line; `in_input` when `text` lies in the caller's bytes (not in partial_). Sets
+  // `ended` when the line ended an event that has data.
+  Status line(std::string_view text, bool in_input, bool& ended);
+  // The usual event, one `data:` line (ending at `lf`) and an empty line, read without
+  // line(); nullopt when `bytes` does not start with one. Advances `bytes` past it.
+  std::optional<SseEventView> one_line_event(std::string_view& bytes, std::size_t lf);
+  // The event that line() ended.
+  SseEventView event() const;
+  // Clears the event handed out last, whose views the caller no longer holds.
+  void clear_dispatched();
   Status fail(std::string message);
 
   std::size_t max_event_bytes_;
   std::string partial_;  // the bytes of an unfinished line
   std::string name_;
-  std::string data_;
+  std::string data_;  // the event's data, unless it is still data_view_
+  // The event's only data line so far, in the caller's bytes (copied into data_ when a second
+  // line follows or the bytes run out).
+  std::string_view data_view_;
+  bool data_in_view_ = false;
   bool has_data_ = false;
+  bool dispatched_ = false;
   bool failed_ = false;
   std::string error_;
 };

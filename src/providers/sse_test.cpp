@@ -139,5 +139,41 @@ TEST(SseParser, StaysFailedAfterAnError) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(SseParser, NextHandsOutAOneLineEventAsAViewOfTheCallersBytes) {
+  SseParser parser;
+  const std::string body = "data: {\"a\":1}\n\nevent: e\ndata: x\ndata: y\n\n";
+  std::string_view bytes = body;
+  auto first = parser.next(bytes);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->data, "{\"a\":1}");
+  EXPECT_EQ((*first)->name, "");
+  // No copy: the data lies inside the caller's bytes.
+  EXPECT_GE((*first)->data.data(), body.data());
+  EXPECT_LE((*first)->data.data() + (*first)->data.size(), body.data() + body.size());
+  auto second = parser.next(bytes);
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_EQ((*second)->name, "e");
+  EXPECT_EQ((*second)->data, "x\ny");
+  auto none = parser.next(bytes);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  EXPECT_TRUE(bytes.empty());
+}
+
+TEST(SseParser, NextKeepsAnEventWhoseBytesRanOutBeforeItsEnd) {
+  SseParser parser;
+  std::string piece = "data: first half\n";
+  std::string_view bytes = piece;
+  auto none = parser.next(bytes);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  piece.assign(piece.size(), '#');  // the caller's buffer is reused for the next read
+  std::string_view rest = "\n";
+  auto ev = parser.next(rest);
+  ASSERT_TRUE(ev.ok() && ev->has_value());
+  EXPECT_EQ((*ev)->data, "first half");
+}
+
 }  // namespace
 }  // namespace bc::providers

@@ -1,0 +1,90 @@
+#include "providers/chunk_sequence.h"
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace bc::providers {
+namespace {
+
+// A stream's chunks as OpenAI sends them: only the content differs from one to the next.
+std::string chunk(std::string_view content) {
+  return R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":")" +
+         std::string(content) + R"("},"logprobs":null,"finish_reason":null}]})";
+}
+
+// Scans `data` with `scanner` and checks the answer against scan_chunk()'s.
+void expect_as_scan_chunk(ChunkSequenceScanner& scanner, const std::string& data) {
+  const auto expected = scan_chunk(data);
+  const auto got = scanner.scan(data);
+  ASSERT_EQ(got.has_value(), expected.has_value()) << data;
+  if (!got) return;
+  EXPECT_EQ(got->text, expected->text) << data;
+  EXPECT_EQ(got->finish_reason, expected->finish_reason) << data;
+  ASSERT_EQ(got->usage.has_value(), expected->usage.has_value()) << data;
+  if (got->usage) {
+    EXPECT_EQ(got->usage->prompt_tokens, expected->usage->prompt_tokens) << data;
+    EXPECT_EQ(got->usage->completion_tokens, expected->usage->completion_tokens) << data;
+    EXPECT_EQ(got->usage->total_tokens, expected->usage->total_tokens) << data;
+  }
+}
+
+TEST(ChunkSequence, ReadsOnlyTheContentOfAChunkLikeThePreviousOne) {
+  ChunkSequenceScanner scanner;
+  const std::vector<std::string> contents = {
+      "HTTP", "/1.1", " keep", "-alive", "", "é \\\"q\\\"\\n", "a longer piece of text"};
+  for (const auto& c : contents) expect_as_scan_chunk(scanner, chunk(c));
+  EXPECT_EQ(scanner.reused(), contents.size() - 1);
+  EXPECT_EQ(scanner.scan(chunk("x\\\"y"))->text, "x\"y");
+}
+
+TEST(ChunkSequence, ScansAnythingElseInFull) {
+  ChunkSequenceScanner scanner;
+  expect_as_scan_chunk(scanner, chunk("a"));
+  // The content string would end early, hold a `\u` escape or a control character, or
+  // another member changed: each is scanned in full and answers as scan_chunk().
+  for (const std::string content : {"a\"b", "\\u00e9", "a\x01", "b\\", "\\x"}) {
+    expect_as_scan_chunk(scanner, chunk(content));
+  }
+  std::string finish = chunk("z");
+  finish.replace(finish.find("null}]"), 4, R"("stop")");
+  expect_as_scan_chunk(scanner, finish);
+  EXPECT_EQ(scanner.scan(finish)->finish_reason, "stop");
+  expect_as_scan_chunk(scanner, R"({"object":"chat.completion.chunk","choices":[]})");
+  expect_as_scan_chunk(scanner, chunk("after"));
+  scanner.forget();
+  const auto before = scanner.reused();
+  expect_as_scan_chunk(scanner, chunk("again"));
+  EXPECT_EQ(scanner.reused(), before);
+}
+
+TEST(ChunkSequence, AnswersAsScanChunkOnMutatedSequences) {
+  const std::vector<std::string> seeds = {
+      chunk("Hello"),
+      R"({"object":"chat.completion.chunk","choices":[{"delta":{"content":"a"}},{"delta":{},"finish_reason":"length"}],"usage":{"prompt_tokens":5,"completion_tokens":7}})",
+      R"( {"object" : "chat.completion.chunk", "choices":[{"delta":{"content":"é\n"} }] } )",
+  };
+  const std::string alphabet = R"({}[]":,0123456789 \nu00e9abc)";
+  std::mt19937 rng(20261129);
+  ChunkSequenceScanner scanner;
+  for (int i = 0; i < 20000 && !::testing::Test::HasFailure(); ++i) {
+    // Runs of eight variants of one seed, as a stream sends runs of like chunks.
+    std::string data = seeds[static_cast<std::size_t>(i / 8) % seeds.size()];
+    // Mostly a new content, sometimes an edit anywhere, so that both paths are taken.
+    const auto spans = detail::scan_chunk_fast_spans(data);
+    if (spans && spans->one_content && rng() % 4 != 0) {
+      std::string content;
+      for (std::size_t n = rng() % 6; n > 0; --n) content += alphabet[rng() % alphabet.size()];
+      data.replace(spans->content_begin, spans->content_end - spans->content_begin, content);
+    } else if (!data.empty()) {
+      data[rng() % data.size()] = alphabet[rng() % alphabet.size()];
+    }
+    expect_as_scan_chunk(scanner, data);
+  }
+  EXPECT_GT(scanner.reused(), 5000u);  // the shortcut was exercised, not vacuously right
+}
+
+}  // namespace
+}  // namespace bc::providers
