@@ -44,7 +44,7 @@ awaitable<Status> OpenAISseSink::begin() {
 }
 
 void OpenAISseSink::add(const ChatDelta& delta) {
-  queued_.append("data: ").append(delta.chunk_json).append("\n\n");
+  queued_.append("data: ").append(delta.chunk()).append("\n\n");
 }
 
 awaitable<Status> OpenAISseSink::end() {

@@ -103,14 +103,26 @@ struct ChatResponse {
 
 // One piece of a streamed answer, already in OpenAI's chunk shape.
 struct ChatDelta {
-  // One serialized chat.completion.chunk, relayed to /v1 clients as `data: <chunk_json>`.
+  // One serialized chat.completion.chunk, relayed to /v1 clients as `data: <chunk>`. Read it
+  // with chunk(): it is here, or lent.
   std::string chunk_json;
+  // Or, from a decoder that lends its chunks (StreamDecoder::lend_chunks), the upstream's own
+  // bytes where the decoder read them: valid only until that decoder is fed again. keep()
+  // copies them here for a delta that must live longer.
+  std::string_view lent_chunk;
   // The content text this chunk carries (what /llm/chat/stream sends).
   std::string text;
   // Set on the chunk that ends a choice ("stop", "length", "tool_calls", ...).
   std::string finish_reason;
   // Set on the chunk that reports token usage.
   std::optional<Usage> usage;
+
+  std::string_view chunk() const { return lent_chunk.empty() ? chunk_json : lent_chunk; }
+  void keep() {
+    if (lent_chunk.empty()) return;
+    chunk_json.assign(lent_chunk);
+    lent_chunk = {};
+  }
 };
 
 }  // namespace bc

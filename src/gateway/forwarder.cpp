@@ -43,7 +43,7 @@ std::int64_t estimate_tokens(const ChatRequest& request) {
 // so an upstream that fails before its first content can still be retried invisibly.
 bool role_only(const ChatDelta& d) {
   return d.text.empty() && d.finish_reason.empty() && !d.usage &&
-         d.chunk_json.find("tool_calls") == std::string::npos;
+         d.chunk().find("tool_calls") == std::string_view::npos;
 }
 
 }  // namespace
@@ -512,6 +512,7 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
     auto& attempt = **opened;
     const auto& rt = gateway_->model(attempt.model);
     auto decoder = rt.provider->stream_decoder();
+    decoder->lend_chunks(true);  // every delta is passed on before the next read, or kept
 
     std::vector<ChatDelta> held;  // role-only chunks not yet sent (see role_only)
     std::optional<Usage> usage;
@@ -525,6 +526,7 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
         if (d.usage) usage = d.usage;
         if (!begun) {
           if (role_only(d)) {
+            d.keep();  // its bytes are the read buffer's, reused by the next read
             held.push_back(std::move(d));
             continue;
           }

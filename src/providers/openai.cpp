@@ -298,6 +298,7 @@ Error OpenAiStreamDecoder::stream_error(std::string message) const {
 
 Status OpenAiStreamDecoder::fail(Error error) {
   failed_ = true;
+  fed_ = {};
   error_ = error;
   return error;
 }
@@ -315,12 +316,14 @@ Status OpenAiStreamDecoder::feed(std::string_view bytes, std::vector<ChatDelta>&
   chunks.forget();
   // Anything after [DONE] carries nothing. Events completed before a parser error are
   // decoded before it is reported.
+  fed_ = bytes;
   while (!done_) {
     auto ev = parser_.next(bytes);
     if (!ev) return fail(tagged(ev.error(), dialect_));
     if (!*ev) break;
     if (const Status st = event(**ev, out, &chunks); !st) return fail(st.error());
   }
+  fed_ = {};
   return {};
 }
 
@@ -365,7 +368,14 @@ Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
       delta.text = std::move(fields->text);
       delta.finish_reason = std::move(fields->finish_reason);
       delta.usage = fields->usage;
-      delta.chunk_json.assign(data);
+      // Lent only when the bytes are the caller's: an event cut across two reads lies in the
+      // parser's own buffer, which the next event reuses.
+      if (lend_chunks_ && data.data() >= fed_.data() &&
+          data.data() + data.size() <= fed_.data() + fed_.size()) {
+        delta.lent_chunk = data;
+      } else {
+        delta.chunk_json.assign(data);
+      }
       out.push_back(std::move(delta));
       return {};
     }
@@ -428,10 +438,8 @@ Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
   if (changed || data.find('\n') != std::string_view::npos ||
       data.find('\r') != std::string_view::npos) {
     delta.chunk_json = json_text(chunk);
-  } else if (data.size() == ev.data.size()) {
-    delta.chunk_json = std::move(ev.data);  // relayed as the upstream sent it
   } else {
-    delta.chunk_json.assign(data);
+    delta.chunk_json.assign(data);  // relayed as the upstream sent it
   }
   out.push_back(std::move(delta));
   return {};

@@ -86,6 +86,7 @@ class OpenAiStreamDecoder : public StreamDecoder {
 
   Dialect dialect_;
   SseParser parser_;
+  std::string_view fed_;  // the bytes of the feed() under way: chunks lying in them are lent
   bool done_ = false;
   bool failed_ = false;
   Error error_;

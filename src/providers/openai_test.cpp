@@ -379,6 +379,44 @@ TEST(OpenAiStream, SameChunksAtEverySplitAndByteByByte) {
   EXPECT_EQ(d.deltas.size(), 5u);
 }
 
+// A decoder that lends its chunks hands out views of the bytes fed to it, never of its own
+// buffers: each piece here sits in a buffer overwritten after use, as a connection's read
+// buffer is, and every delta is read before the next feed, as the forwarder reads them.
+TEST(OpenAiStream, LentChunksAreViewsOfTheFedBytesAtEverySplit) {
+  const std::string body = stream_bytes();
+  std::size_t lent = 0;
+  for (std::size_t split = 1; split < body.size(); ++split) {
+    auto decoder = openai_decoder()();
+    decoder->lend_chunks(true);
+    std::vector<std::string> chunks;
+    std::string buffer;
+    for (const auto piece :
+         {std::string_view(body).substr(0, split), std::string_view(body).substr(split)}) {
+      buffer.assign(piece);
+      std::vector<ChatDelta> out;
+      ASSERT_TRUE(decoder->feed(buffer, out).ok());
+      for (const auto& d : out) {
+        if (!d.lent_chunk.empty()) {
+          ++lent;
+          EXPECT_GE(d.lent_chunk.data(), buffer.data());
+          EXPECT_LE(d.lent_chunk.data() + d.lent_chunk.size(), buffer.data() + buffer.size());
+        }
+        chunks.emplace_back(d.chunk());
+      }
+      buffer.assign(buffer.size(), '#');
+    }
+    EXPECT_EQ(chunks, (std::vector<std::string>{kChunk1, kChunk2, kChunk3, kChunk4, kChunk5}))
+        << "split at " << split;
+    if (::testing::Test::HasFailure()) break;
+  }
+  EXPECT_GT(lent, body.size());  // most chunks were lent, not copied
+  ChatDelta d;
+  d.lent_chunk = kChunk1;
+  d.keep();
+  EXPECT_TRUE(d.lent_chunk.empty());
+  EXPECT_EQ(d.chunk(), kChunk1);
+}
+
 TEST(OpenAiStream, AChunkSpreadOverSeveralDataLinesIsRewrittenOnOneLine) {
   // SSE joins the `data:` lines of one event with a line feed; relaying that
   // text raw would end the client's event in the middle of the JSON.

@@ -79,6 +79,15 @@ class StreamDecoder {
   virtual Status finish(std::vector<ChatDelta>& out) = 0;
   // True once the end marker was seen ([DONE] or the provider's equivalent).
   virtual bool done() const = 0;
+
+  // Lets the decoder hand out relayed chunks as views of the bytes fed to it
+  // (ChatDelta::lent_chunk, valid until the next feed() or finish()) instead of copies. For a
+  // caller that passes every delta on before feeding again, or keep()s it, as the forwarder
+  // does. Decoders that rewrite every chunk ignore it.
+  void lend_chunks(bool lend) { lend_chunks_ = lend; }
+
+ protected:
+  bool lend_chunks_ = false;
 };
 
 class Provider {
