@@ -93,6 +93,10 @@ awaitable<void> chat(gateway::Forwarder& forwarder, net::HttpRequest& request, E
     co_return;
   }
   if (chat.stream) {
+    // A stream may stay open for minutes and nothing reads the request's header fields after
+    // this (authentication and the request id took theirs; the access log takes the method
+    // and target, which clear() keeps): about 1 KB less per open stream.
+    request.base().clear();
     co_await stream_chat(forwarder, chat, writer, dialect);
   } else {
     co_await complete_chat(forwarder, chat, writer, dialect);

@@ -264,6 +264,10 @@ describe('metrics, access log and request ids', { timeout: 60000 }, () => {
     const stream = records.find((r) => r.request_id === 'stream-1');
     assert.equal(stream.status, 200);
     assert.equal(stream.key, 'builtin-key');
+    // A stream's request head is dropped once the stream starts; its start line is kept.
+    assert.equal(stream.method, 'POST');
+    assert.equal(stream.route, '/v1/chat/completions');
+    assert.equal(stream.path, '/v1/chat/completions');
     const unknown = records.find((r) => r.path === '/nope');
     assert.equal(unknown.route, '-');
     assert.equal(unknown.status, 404);
