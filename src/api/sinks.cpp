@@ -43,8 +43,19 @@ awaitable<Status> OpenAISseSink::begin() {
   co_return co_await writer_.begin_stream(200, "text/event-stream; charset=utf-8", kSseHeaders);
 }
 
+namespace {
+constexpr std::string_view kDataField = "data: ";
+constexpr std::string_view kEventEnd = "\n\n";
+}  // namespace
+
 void OpenAISseSink::add(const ChatDelta& delta) {
-  queued_.append("data: ").append(delta.chunk()).append("\n\n");
+  queued_.append(kDataField).append(delta.chunk()).append(kEventEnd);
+}
+
+void OpenAISseSink::reserve_for(std::span<const ChatDelta> deltas) {
+  std::size_t bytes = queued_.size();
+  for (const auto& d : deltas) bytes += kDataField.size() + d.chunk().size() + kEventEnd.size();
+  queued_.reserve(bytes);
 }
 
 awaitable<Status> OpenAISseSink::end() {

@@ -19,6 +19,7 @@ class OpenAISseSink final : public gateway::StreamSink {
   explicit OpenAISseSink(net::ResponseWriter& writer) : writer_(writer) {}
   awaitable<Status> begin() override;
   void add(const ChatDelta& delta) override;
+  void reserve_for(std::span<const ChatDelta> deltas) override;
   awaitable<Status> flush() override { return send_queued(writer_, queued_); }
   awaitable<Status> end() override;
   // An error object as the last event, then [DONE]: OpenAI's SDKs raise it as an APIError.

@@ -522,6 +522,7 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
     // Passes what the decoder produced to the sink; with `send`, writes it now (one write for
     // everything one upstream read brought). False when the client is gone.
     auto flush = [&](std::vector<ChatDelta>& deltas, bool send) -> awaitable<bool> {
+      if (deltas.size() > 1) sink.reserve_for(deltas);
       for (auto& d : deltas) {
         if (d.usage) usage = d.usage;
         if (!begun) {

@@ -2,6 +2,8 @@
 // the native plain-text stream). The forwarder calls it from the request's coroutine.
 #pragma once
 
+#include <span>
+
 #include <boost/asio/awaitable.hpp>
 
 #include "core/chat.h"
@@ -21,6 +23,9 @@ class StreamSink {
   // Queues one delta in the client's format. Nothing is sent before flush(), end() or fail():
   // the events decoded from one upstream read leave in one write, not one write each.
   virtual void add(const ChatDelta& delta) = 0;
+  // These deltas are about to be add()ed: a sink may make room for all of them at once rather
+  // than grow its queue step by step through a burst.
+  virtual void reserve_for(std::span<const ChatDelta> /*deltas*/) {}
   // Sends what is queued, if anything. An error when the client is gone.
   virtual awaitable<Status> flush() = 0;
   // The upstream finished normally: what is queued and the end of the stream, in one write.

@@ -4,7 +4,7 @@
 
 namespace bc::providers {
 
-std::optional<ChunkFields> ChunkSequenceScanner::scan(std::string_view data) {
+std::optional<ChunkFields> ChunkSequenceScanner::scan(std::string_view data, bool stays) {
   if (has_last_) {
     // The previous chunk's bytes before its content string and from its closing quote on.
     const std::size_t tail = last_.size() - end_;
@@ -15,7 +15,7 @@ std::optional<ChunkFields> ChunkSequenceScanner::scan(std::string_view data) {
       if (detail::content_string(data, begin_, end, fields.text)) {
         fields.finish_reason = finish_reason_;
         fields.usage = usage_;
-        last_.assign(data);
+        keep(data, stays);
         end_ = end;
         ++reused_;
         return fields;
@@ -28,16 +28,25 @@ std::optional<ChunkFields> ChunkSequenceScanner::scan(std::string_view data) {
     return detail::scan_chunk_sax(data);
   }
   if (fast->one_content) {
-    remember(data, fast->fields, fast->content_begin, fast->content_end);
+    remember(data, stays, fast->fields, fast->content_begin, fast->content_end);
   } else {
     has_last_ = false;
   }
   return std::move(fast->fields);
 }
 
-void ChunkSequenceScanner::remember(std::string_view data, const ChunkFields& fields,
+void ChunkSequenceScanner::keep(std::string_view data, bool stays) {
+  if (stays) {
+    last_ = data;
+  } else {
+    copy_.assign(data);
+    last_ = copy_;
+  }
+}
+
+void ChunkSequenceScanner::remember(std::string_view data, bool stays, const ChunkFields& fields,
                                     std::size_t begin, std::size_t end) {
-  last_.assign(data);
+  keep(data, stays);
   begin_ = begin;
   end_ = end;
   finish_reason_ = fields.finish_reason;

@@ -22,8 +22,9 @@ namespace bc::providers {
 
 class ChunkSequenceScanner {
  public:
-  // scan_chunk(data), exactly.
-  std::optional<ChunkFields> scan(std::string_view data);
+  // scan_chunk(data), exactly. With `stays`, the caller promises that `data` stays valid
+  // until the next scan() or forget(): the scanner then keeps a view of it, not a copy.
+  std::optional<ChunkFields> scan(std::string_view data, bool stays = false);
   // The next scan is a full one (the previous chunk is no longer comparable, or its stream
   // is another one).
   void forget() { has_last_ = false; }
@@ -31,10 +32,14 @@ class ChunkSequenceScanner {
   std::size_t reused() const { return reused_; }
 
  private:
-  void remember(std::string_view data, const ChunkFields& fields, std::size_t begin,
+  void remember(std::string_view data, bool stays, const ChunkFields& fields, std::size_t begin,
                 std::size_t end);
+  void keep(std::string_view data, bool stays);
 
-  std::string last_;       // the previous chunk the first pass accepted with one content string
+  // The previous chunk the first pass accepted with one content string: the caller's bytes
+  // when they stay, else copied into copy_.
+  std::string_view last_;
+  std::string copy_;
   std::size_t begin_ = 0;  // its content string: first byte inside the quotes
   std::size_t end_ = 0;    // and its closing quote
   std::string finish_reason_;

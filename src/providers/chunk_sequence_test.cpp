@@ -38,6 +38,17 @@ TEST(ChunkSequence, ReadsOnlyTheContentOfAChunkLikeThePreviousOne) {
   for (const auto& c : contents) expect_as_scan_chunk(scanner, chunk(c));
   EXPECT_EQ(scanner.reused(), contents.size() - 1);
   EXPECT_EQ(scanner.scan(chunk("x\\\"y"))->text, "x\"y");
+
+  // Chunks that stay where they are (a decoder's read buffer) are compared in place.
+  std::vector<std::string> kept;
+  for (const auto& c : contents) kept.push_back(chunk(c));
+  ChunkSequenceScanner in_place;
+  for (const auto& k : kept) {
+    const auto got = in_place.scan(k, true);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->text, scan_chunk(k)->text);
+  }
+  EXPECT_EQ(in_place.reused(), kept.size() - 1);
 }
 
 TEST(ChunkSequence, ScansAnythingElseInFull) {

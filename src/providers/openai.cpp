@@ -363,15 +363,17 @@ Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
   // takes the tree path below, which is the reference the scan agrees with.
   if (!adjusts_chunks() && data.find('\n') == std::string_view::npos &&
       data.find('\r') == std::string_view::npos) {
-    if (auto fields = chunks != nullptr ? chunks->scan(data) : scan_chunk(data)) {
+    // The caller's bytes stay for the whole feed(), and `chunks` lives for one feed().
+    const bool in_fed =
+        data.data() >= fed_.data() && data.data() + data.size() <= fed_.data() + fed_.size();
+    if (auto fields = chunks != nullptr ? chunks->scan(data, in_fed) : scan_chunk(data)) {
       ChatDelta delta;
       delta.text = std::move(fields->text);
       delta.finish_reason = std::move(fields->finish_reason);
       delta.usage = fields->usage;
       // Lent only when the bytes are the caller's: an event cut across two reads lies in the
       // parser's own buffer, which the next event reuses.
-      if (lend_chunks_ && data.data() >= fed_.data() &&
-          data.data() + data.size() <= fed_.data() + fed_.size()) {
+      if (lend_chunks_ && in_fed) {
         delta.lent_chunk = data;
       } else {
         delta.chunk_json.assign(data);
