@@ -271,6 +271,7 @@ std::vector<Target> Pool::candidates(const Demand& demand, TimePoint now, Rng& r
   std::vector<Target> out;
   const std::size_t limit =
       demand.max_candidates > 0 ? demand.max_candidates : std::numeric_limits<std::size_t>::max();
+  out.reserve(std::min<std::size_t>(limit, 4));  // a first pick asks for 3: one allocation
   // Per-thread scratch, so a pick allocates only its answer.
   thread_local std::vector<double> model_weights;
   thread_local std::vector<double> key_weights;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <random>
 
+#include <boost/container/small_vector.hpp>
+
 #include "gateway/delta_scratch.h"
 #include "gateway/mock_upstream.h"
 #include "telemetry/metrics.h"
@@ -70,10 +72,11 @@ struct Forwarder::Attempt {
 struct Forwarder::CallState {
   std::optional<balance::Target> pinned;  // only this key (a probe)
   bool planned = false;                   // the budgets and deadline below are set
-  std::vector<balance::Target> tried;
+  // Most requests try one key of one model: room for a few in place, no allocation.
+  boost::container::small_vector<balance::Target, 4> tried;
   std::optional<Error> last_error;
   std::size_t max_models = 1;              // 1 + retry.max_model_failovers for any-model requests
-  std::vector<std::size_t> models;         // the distinct models tried, in order
+  boost::container::small_vector<std::size_t, 2> models;  // the distinct models tried, in order
   TimePoint request_deadline;              // the whole request ends by then
   std::chrono::milliseconds total{0};      // ... which is this long after its start
   std::optional<TimePoint> deadline;       // for waiting in the admission queue
