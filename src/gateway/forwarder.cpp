@@ -75,8 +75,9 @@ struct Forwarder::CallState {
   // Most requests try one key of one model: room for a few in place, no allocation.
   boost::container::small_vector<balance::Target, 4> tried;
   std::optional<Error> last_error;
-  std::size_t max_models = 1;              // 1 + retry.max_model_failovers for any-model requests
-  boost::container::small_vector<std::size_t, 2> models;  // the distinct models tried, in order
+  std::size_t max_models = 1;  // 1 + retry.max_model_failovers for any-model requests
+  // The distinct models tried, in order.
+  boost::container::small_vector<std::size_t, 2> models;
   TimePoint request_deadline;              // the whole request ends by then
   std::chrono::milliseconds total{0};      // ... which is this long after its start
   std::optional<TimePoint> deadline;       // for waiting in the admission queue
