@@ -40,22 +40,16 @@ std::optional<Error> model_refused(const gateway::Gateway& gateway, const Client
 }
 
 // The two ways to answer, each its own coroutine: an open stream keeps only its own frame,
-// not the locals of a whole answer.
-awaitable<void> stream_chat(gateway::Forwarder& forwarder, const ChatRequest& chat,
-                            Exchange& writer, Dialect dialect) {
-  Status status;
-  if (dialect == Dialect::kOpenAI) {
-    OpenAISseSink sink(writer);
-    status = co_await forwarder.stream(chat, sink, writer, writer.report);
-  } else {
-    PlainTextSink sink(writer);
-    status = co_await forwarder.stream(chat, sink, writer, writer.report);
-  }
-  if (!status) co_await send_error(writer, status.error());
+// not the locals of a whole answer. One instance per sink, so the frame holds one sink.
+template <class Sink>
+awaitable<void> stream_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer) {
+  Sink sink(writer);
+  Status status = co_await forwarder.stream(chat, sink, writer, writer.report);
+  if (!status) co_await send_error(writer, std::move(status).error());
 }
 
-awaitable<void> complete_chat(gateway::Forwarder& forwarder, const ChatRequest& chat,
-                              Exchange& writer, Dialect dialect) {
+awaitable<void> complete_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer,
+                              Dialect dialect) {
   auto response = co_await forwarder.complete(chat, writer, writer.report);
   if (!response) {
     co_await send_error(writer, response.error());
@@ -72,14 +66,13 @@ awaitable<void> complete_chat(gateway::Forwarder& forwarder, const ChatRequest& 
   }
 }
 
+// Not a coroutine: it reads the request now and returns the answer's own coroutine, which
+// takes the parsed request with it, so an open stream keeps no frame of this step's.
 awaitable<void> chat(gateway::Forwarder& forwarder, net::HttpRequest& request, Exchange& writer,
                      Dialect dialect, bool native_stream) {
   // The body moves into the parsed request: nothing after this handler reads it.
   auto parsed = ChatRequest::parse_owned(std::move(request.body()));
-  if (!parsed) {
-    co_await send_error(writer, parsed.error());
-    co_return;
-  }
+  if (!parsed) return send_error(writer, std::move(parsed).error());
   auto& chat = *parsed;
   if (dialect == Dialect::kNative) {
     // The seed's endpoints balance over every enabled model and choose streaming by path.
@@ -89,18 +82,19 @@ awaitable<void> chat(gateway::Forwarder& forwarder, net::HttpRequest& request, E
     chat.stream = native_stream;
   }
   if (auto refused = model_refused(forwarder.gateway(), writer.client, chat, dialect)) {
-    co_await send_error(writer, *refused);
-    co_return;
+    return send_error(writer, std::move(*refused));
   }
   if (chat.stream) {
     // A stream may stay open for minutes and nothing reads the request's header fields after
     // this (authentication and the request id took theirs; the access log takes the method
     // and target, which clear() keeps): about 1 KB less per open stream.
     request.base().clear();
-    co_await stream_chat(forwarder, chat, writer, dialect);
-  } else {
-    co_await complete_chat(forwarder, chat, writer, dialect);
+    if (dialect == Dialect::kOpenAI) {
+      return stream_chat<OpenAISseSink>(forwarder, std::move(chat), writer);
+    }
+    return stream_chat<PlainTextSink>(forwarder, std::move(chat), writer);
   }
+  return complete_chat(forwarder, std::move(chat), writer, dialect);
 }
 
 awaitable<void> list_models(const gateway::Gateway& gateway, Exchange& writer) {

@@ -10,7 +10,7 @@ awaitable<void> send_json(net::ResponseWriter& writer, int status, std::string b
   co_await writer.send(status, "application/json", std::move(body), extra);
 }
 
-awaitable<void> send_error(net::ResponseWriter& writer, const Error& error, Headers extra) {
+awaitable<void> send_error(net::ResponseWriter& writer, Error error, Headers extra) {
   const int status = error.status();
   if ((status == 429 || status == 503) && error.cooldown.count() > 0) {
     const auto seconds = (error.cooldown.count() + 999) / 1000;

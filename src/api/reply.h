@@ -14,7 +14,9 @@ using boost::asio::awaitable;
 
 awaitable<void> send_json(net::ResponseWriter& writer, int status, std::string body,
                           const Headers& extra = {});
-awaitable<void> send_error(net::ResponseWriter& writer, const Error& error, Headers extra = {});
+// The error is taken by value, so a plain function may return this awaitable for its caller
+// to await after the function's own locals are gone.
+awaitable<void> send_error(net::ResponseWriter& writer, Error error, Headers extra = {});
 // The SSE / text event that ends a stream with an error (after the head was sent).
 std::string sse_error_event(const Error& error);
 

@@ -27,16 +27,15 @@ std::string_view Router::route_of(const net::HttpRequest& request) const {
   return "-";
 }
 
+// Not a coroutine: it returns the handler's own awaitable, so an open stream keeps no frame
+// of the router's.
 awaitable<void> Router::dispatch(net::HttpRequest& request, Exchange& writer) const {
   const auto path = request_path(request);
   std::string allow;
   for (const auto& r : routes_) {
     const bool match = r.prefix ? path.starts_with(r.path) : path == r.path;
     if (!match) continue;
-    if (r.method == request.method()) {
-      co_await r.handler(request, writer);
-      co_return;
-    }
+    if (r.method == request.method()) return r.handler(request, writer);
     if (!allow.empty()) allow += ", ";
     allow += std::string(http::to_string(r.method));
   }
@@ -48,11 +47,10 @@ awaitable<void> Router::dispatch(net::HttpRequest& request, Exchange& writer) co
                 std::string(path) + " (allowed: " + allow + ")";
     Headers extra;
     extra.push_back(Header{"Allow", allow});
-    co_await send_error(writer, e, std::move(extra));
-    co_return;
+    return send_error(writer, std::move(e), std::move(extra));
   }
-  co_await send_error(
-      writer, Error::not_found("no such endpoint: " + std::string(path), "unknown_endpoint"));
+  return send_error(writer,
+                    Error::not_found("no such endpoint: " + std::string(path), "unknown_endpoint"));
 }
 
 }  // namespace bc::api

@@ -109,21 +109,21 @@ struct WorkerApi {
     record(request, exchange);
   }
 
+  // Not a coroutine: it returns the route's own awaitable (or the refusal's), so an open
+  // stream keeps no frame of the admission step's.
   awaitable<void> admit_and_dispatch(net::HttpRequest& request, Exchange& exchange) {
     const auto& config = gateway->config();
     const auto path = request_path(request);
     if (path == "/admin" || path.starts_with("/admin/")) {
       if (auto refused = admin_refused(config, request)) {
-        co_await send_error(exchange, *refused, bearer_challenge());
-        co_return;
+        return send_error(exchange, std::move(*refused), bearer_challenge());
       }
     } else if (shared->auth.enabled() && needs_client_key(path) &&
                !(admin_guarded(path) && !config.admin.token.empty())) {
       exchange.client = shared->auth.authenticate(request);
       if (exchange.client == nullptr) {
         const bool had_header = !request[boost::beast::http::field::authorization].empty();
-        co_await send_error(exchange, client_key_refused(had_header), bearer_challenge());
-        co_return;
+        return send_error(exchange, client_key_refused(had_header), bearer_challenge());
       }
       if (const auto wait = shared->auth.admit(*exchange.client, Clock::now())) {
         Error e;
@@ -132,11 +132,10 @@ struct WorkerApi {
         e.message = "client '" + exchange.client->name + "' is past its limit of " +
                     std::to_string(exchange.client->rpm) + " requests per minute";
         e.cooldown = *wait;
-        co_await send_error(exchange, e);
-        co_return;
+        return send_error(exchange, std::move(e));
       }
     }
-    co_await router.dispatch(request, exchange);
+    return router.dispatch(request, exchange);
   }
 
   // Metrics and the access log for a finished request.
