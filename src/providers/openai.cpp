@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 
 #include <boost/json.hpp>
 
@@ -364,8 +365,10 @@ Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
   if (!adjusts_chunks() && data.find('\n') == std::string_view::npos &&
       data.find('\r') == std::string_view::npos) {
     // The caller's bytes stay for the whole feed(), and `chunks` lives for one feed().
-    const bool in_fed =
-        data.data() >= fed_.data() && data.data() + data.size() <= fed_.data() + fed_.size();
+    // (std::less_equal: an ordering of pointers that is defined even across buffers.)
+    const std::less_equal<const char*> le;
+    const bool in_fed = !fed_.empty() && le(fed_.data(), data.data()) &&
+                        le(data.data() + data.size(), fed_.data() + fed_.size());
     if (auto fields = chunks != nullptr ? chunks->scan(data, in_fed) : scan_chunk(data)) {
       ChatDelta delta;
       delta.text = std::move(fields->text);

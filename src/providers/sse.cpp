@@ -9,6 +9,20 @@ Error sse_error(std::string message) {
   return e;
 }
 
+// A line's field and value: the field up to the first ':', the value after it with one
+// leading space dropped (a line without ':' is a field with an empty value).
+struct FieldLine {
+  std::string_view field;
+  std::string_view value;
+};
+FieldLine split_field(std::string_view text) {
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos) return {text, {}};
+  std::string_view value = text.substr(colon + 1);
+  if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  return {text.substr(0, colon), value};
+}
+
 std::string too_long(std::string_view what, std::size_t limit) {
   return "upstream sent an SSE " + std::string(what) + " longer than " + std::to_string(limit) +
          " bytes";
@@ -99,9 +113,7 @@ std::optional<SseEventView> SseParser::one_line_event(std::string_view& bytes, s
     return std::nullopt;  // no empty line right after it
   }
   if (text.back() == '\r') text.remove_suffix(1);
-  std::string_view value = text.substr(5);
-  if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  data_view_ = value;
+  data_view_ = split_field(text).value;
   data_in_view_ = true;
   has_data_ = true;
   dispatched_ = true;
@@ -151,13 +163,7 @@ Status SseParser::line(std::string_view text, bool in_input, bool& ended) {
   }
   if (text.front() == ':') return {};  // a comment (keep-alive)
 
-  std::string_view field = text;
-  std::string_view value;
-  if (const auto colon = text.find(':'); colon != std::string_view::npos) {
-    field = text.substr(0, colon);
-    value = text.substr(colon + 1);
-    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  }
+  const auto [field, value] = split_field(text);
   if (field == "data") {
     const std::size_t held = data_in_view_ ? data_view_.size() : data_.size();
     const std::size_t extra = has_data_ ? 1 : 0;
