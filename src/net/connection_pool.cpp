@@ -11,10 +11,13 @@ namespace bc::net {
 
 Connection::Connection(std::string origin, boost::beast::tcp_stream plain)
     : origin_(std::move(origin)),
-      plain_(std::make_unique<boost::beast::tcp_stream>(std::move(plain))) {}
+      plain_(std::make_unique<boost::beast::tcp_stream>(std::move(plain))),
+      deadline_(plain_->socket()) {}
 
 Connection::Connection(std::string origin, std::unique_ptr<TlsStream> tls)
-    : origin_(std::move(origin)), tls_(std::move(tls)) {}
+    : origin_(std::move(origin)),
+      tls_(std::move(tls)),
+      deadline_(boost::beast::get_lowest_layer(*tls_).socket()) {}
 
 Connection::~Connection() {
   close();

@@ -13,6 +13,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "core/clock.h"
+#include "net/deadline.h"
 
 namespace bc::net {
 
@@ -29,8 +30,10 @@ class Connection {
   const std::string& origin() const { return origin_; }
   bool is_tls() const { return tls_ != nullptr; }
   TlsStream& tls() { return *tls_; }
-  // The TCP layer under either kind: timeouts are set and the socket is closed here.
+  // The TCP layer under either kind: the socket is closed here.
   boost::beast::tcp_stream& tcp();
+  // The deadline of the operations on it (Beast's own timeouts stay unused).
+  Deadline& deadline() { return deadline_; }
 
   // Calls `f` with the stream to read and write (the TLS stream when there is one) and returns
   // what it returns; both calls must return the same type.
@@ -58,6 +61,7 @@ class Connection {
   std::string origin_;
   std::unique_ptr<boost::beast::tcp_stream> plain_;
   std::unique_ptr<TlsStream> tls_;
+  Deadline deadline_;  // after the streams: made from their socket, gone before it
 };
 
 // Idle connections by origin ("https://host:port"), newest first out. Connections idle longer

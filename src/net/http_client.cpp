@@ -241,6 +241,9 @@ class HttpCall final : public UpstreamCall {
   void finish_body();
   Error fail(Error error);
   void drop();
+  // What an operation under the connection's deadline ended with (beast::error::timeout when
+  // the deadline closed it); `keep` leaves the deadline armed for the next operation.
+  error_code settle(error_code ec, bool keep = false);
   // The connection's read buffer (valid while the call holds a connection).
   beast::flat_buffer& buffer() { return conn_->read_buffer; }
 
@@ -272,6 +275,11 @@ void HttpCall::cancel() {
   // pending read, write, connect or handshake complete now with operation_aborted, and the
   // upstream sees the connection close. The coroutine that owns the call drops it.
   if (conn_) conn_->close();
+}
+
+error_code HttpCall::settle(error_code ec, bool keep) {
+  if (!conn_) return ec;
+  return keep ? conn_->deadline().check(ec) : conn_->deadline().finish(ec);
 }
 
 void HttpCall::drop() {
@@ -386,8 +394,10 @@ awaitable<Status> HttpCall::connect() {
   } else {
     conn_ = std::make_unique<Connection>(pool_key_, beast::tcp_stream(executor_));
   }
-  conn_->tcp().expires_at(deadline);
-  auto [connect_ec, endpoint] = co_await conn_->tcp().async_connect(pending->results, kTuple);
+  conn_->deadline().arm_at(deadline);
+  auto [raw_connect_ec, endpoint] = co_await conn_->tcp().async_connect(pending->results, kTuple);
+  // Over TLS the handshake that follows shares the deadline.
+  const auto connect_ec = settle(raw_connect_ec, /*keep=*/url_.tls);
   if (cancelled_) co_return cancelled_error(url_);
   if (connect_ec == beast::error::timeout) co_return timed_out();
   if (connect_ec) {
@@ -406,8 +416,8 @@ awaitable<Status> HttpCall::connect() {
   if (tls_.verify) {
     stream.set_verify_callback(ssl::host_name_verification(url_.host));
   }
-  conn_->tcp().expires_at(deadline);
-  auto [handshake_ec] = co_await stream.async_handshake(ssl::stream_base::client, kTuple);
+  auto [raw_handshake_ec] = co_await stream.async_handshake(ssl::stream_base::client, kTuple);
+  const auto handshake_ec = settle(raw_handshake_ec);
   if (cancelled_) co_return cancelled_error(url_);
   if (handshake_ec == beast::error::timeout) co_return timed_out();
   if (handshake_ec) {
@@ -444,12 +454,13 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
 
   // Messages below name the origin and the socket error only: never the request's headers,
   // which carry the key.
-  conn_->tcp().expires_after(timeouts_.first_byte);
-  auto [write_ec, written] = co_await conn_->visit([&](auto& s) {
+  conn_->deadline().arm(timeouts_.first_byte);
+  auto [raw_write_ec, written] = co_await conn_->visit([&](auto& s) {
     return asio::async_write(
         s, std::array<asio::const_buffer, 2>{asio::buffer(req.head), asio::buffer(req.body)},
         kTuple);
   });
+  const auto write_ec = settle(raw_write_ec);
   if (cancelled_) co_return ExchangeError{cancelled_error(url_)};
   if (write_ec == beast::error::timeout) co_return first_byte_timeout();
   if (write_ec) {
@@ -466,7 +477,7 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
   // whole, head and body, by one 4 KiB recv.
   if (req.stream) buffer().shrink_to_fit();  // a pooled connection's may have grown
   buffer().reserve(req.stream ? kSmallRead : kReadBytes);
-  conn_->tcp().expires_after(timeouts_.first_byte);
+  conn_->deadline().arm(timeouts_.first_byte);
   error_code read_ec;
   for (int interim = 0;; ++interim) {
     parser_.emplace();
@@ -475,6 +486,7 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
     if (req.is_head) parser_->skip(true);
     std::tie(read_ec, std::ignore) = co_await conn_->visit(
         [&](auto& s) { return http::async_read_header(s, buffer(), *parser_, kTuple); });
+    read_ec = settle(read_ec, /*keep=*/true);
     // An interim answer (100 Continue, 103 Early Hints) is not the response: the real one
     // follows on the same connection, and taking the interim one for it would leave the real
     // answer to be read by the next call on this connection. (101 is never asked for.)
@@ -484,6 +496,7 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
       break;
     }
   }
+  if (conn_) conn_->deadline().disarm();
   if (cancelled_) co_return ExchangeError{cancelled_error(url_)};
   // A stream waits for its first event on the smallest buffer too (its next reads grow it if
   // they fill it); an ordinary answer's rest is read 4 KiB at a time.
@@ -577,13 +590,14 @@ awaitable<Result<std::string>> HttpCall::read_some() {
         buffer().reserve(kReadBytes);
       }
     }
-    conn_->tcp().expires_after(timeouts_.idle);
+    conn_->deadline().arm(timeouts_.idle);
     const std::size_t buffered = buffer().size();
     // What Beast's next recv may take (it reads max(512, free capacity)); a recv that fills
     // it suggests the upstream sent more at once.
     const std::size_t room = std::max(kSmallRead, buffer().capacity() - buffered);
-    auto [ec, n] = co_await conn_->visit(
+    auto [raw_ec, n] = co_await conn_->visit(
         [&](auto& s) { return http::async_read_some(s, buffer(), *parser_, kTuple); });
+    auto ec = settle(raw_ec);
     if (cancelled_) co_return fail(cancelled_error(url_));
     // A close-delimited body over TLS may end without close_notify; the close itself marks
     // the end (as it does over plain TCP), so this truncation is the normal end.
@@ -653,7 +667,6 @@ void HttpCall::finish_body() {
   // Bytes after the end of the response would be a reply to nothing: do not reuse such a
   // connection, nor one the server (or HTTP/1.0, or a close-delimited body) wants closed.
   if (conn_ && parser_->keep_alive() && buffer().size() == 0 && !cancelled_ && status_ >= 200) {
-    conn_->tcp().expires_never();
     state_->pool.put(std::move(conn_), Clock::now());
   } else {
     drop();

@@ -26,6 +26,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "core/error.h"
+#include "net/deadline.h"
 
 namespace bc::net {
 
@@ -106,7 +107,10 @@ class Connection final : public ConnectionBase {
   template <class... TlsContext>
   Connection(Server::Worker& worker, tcp::socket socket, const ServerOptions& options,
              TlsContext&... tls)
-      : worker_(worker), options_(options), stream_(std::move(socket), tls...) {}
+      : worker_(worker),
+        options_(options),
+        stream_(std::move(socket), tls...),
+        deadline_(lowest().socket()) {}
 
   awaitable<void> run() override;
 
@@ -146,12 +150,14 @@ class Connection final : public ConnectionBase {
   awaitable<Status> send_stream_bytes(std::string_view data, bool last);
   template <class Response>
   void apply_common(Response& res, std::string_view content_type, const Headers& extra);
-  // The TCP layer: deadlines are set and the socket is closed here.
+  // The TCP layer: the socket is closed here. (Beast's own timeouts stay unused: `deadline_`
+  // does that job without a timer per operation.)
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
 
   Server::Worker& worker_;
   const ServerOptions& options_;
   Stream stream_;
+  Deadline deadline_;
   beast::flat_buffer buffer_;
   bool idle_ = true;
 
@@ -198,11 +204,11 @@ awaitable<void> Connection<Stream>::send(int status, std::string_view content_ty
   finished_ = true;
   std::string head;
   append_head(head, res);
-  lowest().expires_after(options_.write_timeout);
+  deadline_.arm(options_.write_timeout);
   // A failed write means the client left; there is nobody to tell.
   auto [ec, n] = co_await asio::async_write(
       stream_, std::array<asio::const_buffer, 2>{asio::buffer(head), asio::buffer(body)}, kTuple);
-  if (ec) broken_ = true;
+  if (deadline_.finish(ec)) broken_ = true;
 }
 
 template <class Stream>
@@ -254,11 +260,11 @@ awaitable<Status> Connection<Stream>::send_stream_bytes(std::string_view data, b
   }
   if (last && chunked_) pieces[count++] = asio::buffer(kLastChunk);
   if (count == 0) co_return Status{};
-  lowest().expires_after(options_.write_timeout);
+  deadline_.arm(options_.write_timeout);
   auto [ec, n] = co_await asio::async_write(
       stream_, std::span<const asio::const_buffer>(pieces.data(), count), kTuple);
   head_.clear();
-  if (ec) {
+  if (deadline_.finish(ec)) {
     broken_ = true;
     co_return Error::upstream("client connection closed", "client_closed");
   }
@@ -329,7 +335,6 @@ template <class Stream>
 awaitable<void> Connection<Stream>::watch() {
   if constexpr (kTls) {
     // No deadline on this read: the client may rightly say nothing while its answer is made.
-    lowest().expires_never();
     for (;;) {
       auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
       if (ec == asio::error::operation_aborted && !gone_ && lowest().socket().is_open()) break;
@@ -379,9 +384,9 @@ awaitable<std::optional<HttpRequest>> Connection<Stream>::read_request() {
   if (worker_.stopping) co_return std::nullopt;
   if (buffer_.size() == 0) {
     // Keep-alive wait for the next request. EOF, timeout or shutdown: nothing to answer.
-    lowest().expires_after(options_.idle_timeout);
-    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
-    if (ec) {
+    deadline_.arm(options_.idle_timeout);
+    auto [read_ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
+    if (const auto ec = deadline_.finish(read_ec)) {
       peer_closed_ = ec != beast::error::timeout;
       co_return std::nullopt;
     }
@@ -393,9 +398,12 @@ awaitable<std::optional<HttpRequest>> Connection<Stream>::read_request() {
   parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
   parser.body_limit(options_.max_body_bytes);
   // One deadline for the whole request: a client trickling bytes cannot hold the slot.
-  lowest().expires_after(options_.read_timeout);
-  auto [hec, hn] = co_await http::async_read_header(stream_, buffer_, parser, kTuple);
+  const auto read_deadline = Deadline::Clock::now() + options_.read_timeout;
+  deadline_.arm_at(read_deadline);
+  auto [header_ec, hn] = co_await http::async_read_header(stream_, buffer_, parser, kTuple);
+  const auto hec = deadline_.check(header_ec);
   if (hec) {
+    deadline_.disarm();
     version_ = 11;
     keep_alive_ = false;
     if (hec == http::error::header_limit) {
@@ -421,6 +429,7 @@ awaitable<std::optional<HttpRequest>> Connection<Stream>::read_request() {
   keep_alive_ = head.keep_alive();
   started_ = finished_ = broken_ = chunked_ = false;
   if (const auto length = parser.content_length(); length && *length > options_.max_body_bytes) {
+    deadline_.disarm();
     co_await send_error(413,
                         "request body of " + std::to_string(*length) + " bytes exceeds the " +
                             std::to_string(options_.max_body_bytes) + "-byte limit",
@@ -429,12 +438,13 @@ awaitable<std::optional<HttpRequest>> Connection<Stream>::read_request() {
   }
   if (beast::iequals(head[http::field::expect], "100-continue")) {
     http::response<http::empty_body> cont{http::status::continue_, version_};
-    lowest().expires_after(options_.write_timeout);
+    deadline_.arm(options_.write_timeout);
     auto [cec, cn] = co_await http::async_write(stream_, cont, kTuple);
-    if (cec) co_return std::nullopt;
+    if (deadline_.finish(cec)) co_return std::nullopt;
+    deadline_.arm_at(read_deadline);
   }
-  auto [bec, bn] = co_await http::async_read(stream_, buffer_, parser, kTuple);
-  if (bec) {
+  auto [body_ec, bn] = co_await http::async_read(stream_, buffer_, parser, kTuple);
+  if (const auto bec = deadline_.finish(body_ec)) {
     if (bec == http::error::body_limit) {
       co_await send_error(
           413,
@@ -445,7 +455,6 @@ awaitable<std::optional<HttpRequest>> Connection<Stream>::read_request() {
     }
     co_return std::nullopt;
   }
-  lowest().expires_never();  // the handler sets deadlines per write
   co_return parser.release();
 }
 
@@ -453,9 +462,9 @@ template <class Stream>
 awaitable<void> Connection<Stream>::run() {
   if constexpr (kTls) {
     // The handshake counts as waiting for a request: shutdown closes it at once.
-    lowest().expires_after(options_.read_timeout);
-    auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, kTuple);
-    if (ec) {
+    deadline_.arm(options_.read_timeout);
+    auto [handshake_ec] = co_await stream_.async_handshake(ssl::stream_base::server, kTuple);
+    if (const auto ec = deadline_.finish(handshake_ec)) {
       // A plain-HTTP client, a client that does not trust the certificate, a port scan.
       spdlog::debug("TLS handshake failed: {}", ec.message());
       peer_closed_ = true;
@@ -501,10 +510,11 @@ awaitable<void> Connection<Stream>::close() {
       // During shutdown an idle client would hold the server for the whole wait for its
       // close_notify (a connection that finished a request just as stop() came is closed
       // here rather than by close_if_idle): send ours and wait only briefly.
-      lowest().expires_after(worker_.stopping ? kTlsShutdownWhenStopping
-                                              : std::min<std::chrono::milliseconds>(
-                                                    options_.write_timeout, kTlsShutdownTimeout));
+      deadline_.arm(worker_.stopping ? kTlsShutdownWhenStopping
+                                     : std::min<std::chrono::milliseconds>(options_.write_timeout,
+                                                                           kTlsShutdownTimeout));
       co_await stream_.async_shutdown(kTuple);
+      deadline_.disarm();
     }
   }
   error_code ignored;
