@@ -9,26 +9,26 @@
 
 namespace bc::net {
 
-Connection::Connection(std::string origin, boost::beast::tcp_stream plain)
+Connection::Connection(std::string origin, boost::asio::ip::tcp::socket plain)
     : origin_(std::move(origin)),
-      plain_(std::make_unique<boost::beast::tcp_stream>(std::move(plain))),
-      deadline_(plain_->socket()) {}
+      plain_(std::make_unique<boost::asio::ip::tcp::socket>(std::move(plain))),
+      deadline_(*plain_) {}
 
 Connection::Connection(std::string origin, std::unique_ptr<TlsStream> tls)
     : origin_(std::move(origin)),
       tls_(std::move(tls)),
-      deadline_(boost::beast::get_lowest_layer(*tls_).socket()) {}
+      deadline_(boost::beast::get_lowest_layer(*tls_)) {}
 
 Connection::~Connection() {
   close();
 }
 
-boost::beast::tcp_stream& Connection::tcp() {
+boost::asio::ip::tcp::socket& Connection::tcp() {
   return tls_ ? boost::beast::get_lowest_layer(*tls_) : *plain_;
 }
 
 bool Connection::looks_alive() {
-  auto& socket = tcp().socket();
+  auto& socket = tcp();
   if (!socket.is_open()) return false;
   // One recv with MSG_DONTWAIT: toggling the socket's blocking mode around a peek (asio's
   // non_blocking()) costs three more system calls per request, and asio then sets it again
@@ -41,12 +41,10 @@ bool Connection::looks_alive() {
 }
 
 void Connection::close() {
-  auto& stream = tcp();
-  if (stream.socket().is_open()) {
-    boost::system::error_code ignored;
-    stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
-  }
-  stream.close();
+  auto& socket = tcp();
+  boost::system::error_code ignored;
+  if (socket.is_open()) socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
 }
 
 ConnectionPool::ConnectionPool(std::size_t max_idle_per_origin, Duration idle_ttl)

@@ -8,8 +8,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "core/clock.h"
@@ -19,9 +19,9 @@ namespace bc::net {
 
 class Connection {
  public:
-  using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+  using TlsStream = boost::beast::ssl_stream<boost::asio::ip::tcp::socket>;
 
-  Connection(std::string origin, boost::beast::tcp_stream plain);
+  Connection(std::string origin, boost::asio::ip::tcp::socket plain);
   Connection(std::string origin, std::unique_ptr<TlsStream> tls);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -31,8 +31,8 @@ class Connection {
   bool is_tls() const { return tls_ != nullptr; }
   TlsStream& tls() { return *tls_; }
   // The TCP layer under either kind: the socket is closed here.
-  boost::beast::tcp_stream& tcp();
-  // The deadline of the operations on it (Beast's own timeouts stay unused).
+  boost::asio::ip::tcp::socket& tcp();
+  // The deadline of the operations on it (a plain socket, not Beast's tcp_stream: see Deadline).
   Deadline& deadline() { return deadline_; }
 
   // Calls `f` with the stream to read and write (the TLS stream when there is one) and returns
@@ -59,7 +59,7 @@ class Connection {
 
  private:
   std::string origin_;
-  std::unique_ptr<boost::beast::tcp_stream> plain_;
+  std::unique_ptr<boost::asio::ip::tcp::socket> plain_;
   std::unique_ptr<TlsStream> tls_;
   Deadline deadline_;  // after the streams: made from their socket, gone before it
 };

@@ -12,7 +12,7 @@ using std::chrono::seconds;
 class ConnectionPoolTest : public ::testing::Test {
  protected:
   std::unique_ptr<Connection> make(const std::string& origin) {
-    return std::make_unique<Connection>(origin, boost::beast::tcp_stream(io_));
+    return std::make_unique<Connection>(origin, boost::asio::ip::tcp::socket(io_));
   }
   boost::asio::io_context io_;
   TimePoint t0_ = TimePoint{} + std::chrono::hours(1);

@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -392,10 +393,11 @@ awaitable<Status> HttpCall::connect() {
     conn_ = std::make_unique<Connection>(
         pool_key_, std::make_unique<Connection::TlsStream>(executor_, *context));
   } else {
-    conn_ = std::make_unique<Connection>(pool_key_, beast::tcp_stream(executor_));
+    conn_ = std::make_unique<Connection>(pool_key_, tcp::socket(executor_));
   }
   conn_->deadline().arm_at(deadline);
-  auto [raw_connect_ec, endpoint] = co_await conn_->tcp().async_connect(pending->results, kTuple);
+  auto [raw_connect_ec, endpoint] =
+      co_await asio::async_connect(conn_->tcp(), pending->results, kTuple);
   // Over TLS the handshake that follows shares the deadline.
   const auto connect_ec = settle(raw_connect_ec, /*keep=*/url_.tls);
   if (cancelled_) co_return cancelled_error(url_);
@@ -552,7 +554,7 @@ void HttpCall::drain_ready() {
   // kernel says how many are there, so nothing is allocated for a stream that has none yet.
   // Plain connections only: over TLS, bytes may wait inside OpenSSL, unseen by the socket.
   if (conn_->is_tls()) return;
-  auto& socket = conn_->tcp().socket();
+  auto& socket = conn_->tcp();
   while (!parser_->is_done()) {
     error_code ec;
     const std::size_t waiting = socket.available(ec);

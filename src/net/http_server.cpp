@@ -21,7 +21,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
@@ -40,8 +39,8 @@ using boost::system::error_code;
 namespace {
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using PlainStream = tcp::socket;
+using TlsStream = beast::ssl_stream<tcp::socket>;
 // Longest wait for the client's close_notify when a TLS connection ends.
 constexpr std::chrono::milliseconds kTlsShutdownTimeout{2000};
 constexpr std::chrono::milliseconds kTlsShutdownWhenStopping{100};
@@ -110,14 +109,18 @@ class Connection final : public ConnectionBase {
       : worker_(worker),
         options_(options),
         stream_(std::move(socket), tls...),
-        deadline_(lowest().socket()) {}
+        deadline_(lowest()) {}
 
   awaitable<void> run() override;
 
   void close_if_idle() override {
-    if (idle_) lowest().socket().close();
+    error_code ignored;
+    if (idle_) lowest().close(ignored);
   }
-  void force_close() override { lowest().socket().close(); }
+  void force_close() override {
+    error_code ignored;
+    lowest().close(ignored);
+  }
 
   // ResponseWriter
   awaitable<void> send(int status, std::string_view content_type, std::string body,
@@ -150,9 +153,10 @@ class Connection final : public ConnectionBase {
   awaitable<Status> send_stream_bytes(std::string_view data, bool last);
   template <class Response>
   void apply_common(Response& res, std::string_view content_type, const Headers& extra);
-  // The TCP layer: the socket is closed here. (Beast's own timeouts stay unused: `deadline_`
-  // does that job without a timer per operation.)
-  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  // The TCP socket under either kind of stream: closed here. A plain socket, not Beast's
+  // tcp_stream: `deadline_` keeps the timeouts, and tcp_stream's layer (an executor work guard,
+  // a shared state and a timer check around every read and write) would only add cost.
+  tcp::socket& lowest() { return beast::get_lowest_layer(stream_); }
 
   Server::Worker& worker_;
   const ServerOptions& options_;
@@ -300,7 +304,7 @@ void Connection<Stream>::on_client_gone(std::function<void()> on_gone) {
     // A one-byte peek, not a wait for readability: asio starts a read without a system call
     // when the last read drained the socket (as reading the request did), where a wait
     // re-arms epoll (epoll_ctl) every time. No coroutine either: this is on every call.
-    lowest().socket().async_receive(
+    lowest().async_receive(
         asio::buffer(&peek_byte_, 1), tcp::socket::message_peek,
         asio::bind_cancellation_slot(watch_stop_.slot(),
                                      [this](error_code ec, std::size_t n) { watched(ec, n); }));
@@ -337,7 +341,7 @@ awaitable<void> Connection<Stream>::watch() {
     // No deadline on this read: the client may rightly say nothing while its answer is made.
     for (;;) {
       auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
-      if (ec == asio::error::operation_aborted && !gone_ && lowest().socket().is_open()) break;
+      if (ec == asio::error::operation_aborted && !gone_ && lowest().is_open()) break;
       if (ec) {
         client_left();
         break;
@@ -356,7 +360,7 @@ awaitable<void> Connection<Stream>::stop_watch() {
   if constexpr (kTls) {
     // The handler is done, so the watch's read is the only operation on the socket.
     error_code ignored;
-    lowest().socket().cancel(ignored);
+    lowest().cancel(ignored);
   } else {
     watch_stop_.emit(asio::cancellation_type::all);
   }
@@ -502,7 +506,7 @@ awaitable<void> Connection<Stream>::run() {
 
 template <class Stream>
 awaitable<void> Connection<Stream>::close() {
-  auto& socket = lowest().socket();
+  auto& socket = lowest();
   if constexpr (kTls) {
     // close_notify tells the client the response really ended (an HTTP/1.0 stream ends by
     // closing). Skipped when the client is gone or the socket was closed by shutdown.
