@@ -13,23 +13,30 @@ using boost::system::error_code;
 
 asio::execution_context::id DeadlineWatch::id;
 
-Deadline::Deadline(asio::ip::tcp::socket& socket)
-    : watch_(asio::use_service<DeadlineWatch>(
-          asio::query(socket.get_executor(), asio::execution::context))),
-      socket_(socket) {}
+Timed::Timed(const asio::any_io_executor& executor)
+    : watch_(asio::use_service<DeadlineWatch>(asio::query(executor, asio::execution::context))) {
+  if (!watch_.timer_ && !watch_.shut_down_) watch_.timer_.emplace(executor);
+}
 
-Deadline::~Deadline() {
+Timed::~Timed() {
   disarm();
 }
 
-void Deadline::arm(Clock::duration timeout) {
-  at_ = Clock::now() + timeout;
-  watch_.add(*this, timeout / 8);
+void Timed::disarm() {
+  if (in_run_) watch_.forget(*this);
+  if (armed()) watch_.remove(*this);
 }
 
-void Deadline::arm_at(Clock::time_point at) {
+void Timed::arm_at(Clock::time_point at, Clock::duration slack) {
+  if (in_run_) watch_.forget(*this);
   at_ = at;
-  watch_.add(*this, std::max(Clock::duration::zero(), at - Clock::now()) / 8);
+  watch_.add(*this, slack);
+}
+
+Deadline::Deadline(asio::ip::tcp::socket& socket) : Timed(socket.get_executor()), socket_(socket) {}
+
+void Deadline::arm_at(Clock::time_point at) {
+  Timed::arm_at(at, std::max(Clock::duration::zero(), at - Clock::now()) / 8);
 }
 
 error_code Deadline::check(error_code ec) {
@@ -43,72 +50,90 @@ error_code Deadline::finish(error_code ec) {
   return check(ec);
 }
 
-void Deadline::disarm() {
-  if (armed()) watch_.remove(*this);
+void Deadline::due() {
+  // Beast's rule: a timeout closes the socket, so every operation on it ends at once and the
+  // connection is not used again.
+  expired_ = true;
+  error_code ignored;
+  socket_.close(ignored);
 }
 
 DeadlineWatch::DeadlineWatch(asio::execution_context& context) : service(context) {}
 
 void DeadlineWatch::shutdown() {
   // Pending waits are destroyed by the timer's own service, never run; the timer goes before
-  // that service is destroyed. Deadlines destroyed later (with the coroutine frames that
-  // hold them) still leave the list.
+  // that service is destroyed. Entries destroyed later (with the coroutine frames that hold
+  // them) still leave the list.
   shut_down_ = true;
   timer_.reset();
 }
 
-void DeadlineWatch::add(Deadline& d, Clock::duration slack) {
-  if (!d.armed()) {
-    d.slot_ = armed_.size();
-    armed_.push_back(&d);
+void DeadlineWatch::add(Timed& t, Clock::duration slack) {
+  if (!t.armed()) {
+    t.slot_ = armed_.size();
+    armed_.push_back(&t);
   }
   // A timer that fires early costs one pass over the list; one that is moved for every
   // operation costs what this class exists to save. So it moves only when it would be late
-  // by more than an eighth of the timeout.
-  if (d.at_ + slack < wake_at_) move_timer(d.at_, d.socket_.get_executor());
+  // by more than the entry's slack.
+  if (t.at_ + slack < wake_at_) move_timer(t.at_);
 }
 
-void DeadlineWatch::remove(Deadline& d) {
+void DeadlineWatch::remove(Timed& t) {
   // Swap with the last: order does not matter, and the timer is left where it is (it wakes,
-  // finds nothing due and waits for the next deadline).
-  Deadline* last = armed_.back();
-  armed_[d.slot_] = last;
-  last->slot_ = d.slot_;
+  // finds nothing due and waits for the next entry).
+  Timed* last = armed_.back();
+  armed_[t.slot_] = last;
+  last->slot_ = t.slot_;
   armed_.pop_back();
-  d.slot_ = Deadline::kNoSlot;
+  t.slot_ = Timed::kNoSlot;
 }
 
-void DeadlineWatch::move_timer(Clock::time_point at, const asio::any_io_executor& executor) {
-  if (shut_down_) return;
-  if (!timer_) timer_.emplace(executor);
+void DeadlineWatch::forget(Timed& t) {
+  t.in_run_ = false;
+  std::replace(running_.begin(), running_.end(), &t, static_cast<Timed*>(nullptr));
+}
+
+void DeadlineWatch::move_timer(Clock::time_point at) {
+  if (!timer_) return;  // shut down
   wake_at_ = at;
   ++timer_moves_;
   // Moving the expiry cancels the pending wait, whose handler then sees operation_aborted.
   timer_->expires_at(at);
   timer_->async_wait([this](error_code ec) {
-    if (!ec) expire_due();
+    if (!ec) run_due();
   });
 }
 
-void DeadlineWatch::expire_due() {
+void DeadlineWatch::run_due() {
   const auto now = Clock::now();
+  // Due entries leave the list first and run after the pass: what they run may arm, disarm
+  // or destroy other entries (forget() takes those out of the run).
+  running_.clear();
   auto next = Clock::time_point::max();
   for (std::size_t i = 0; i < armed_.size();) {
-    Deadline& d = *armed_[i];
-    if (d.at_ > now) {
-      next = std::min(next, d.at_);
+    Timed& t = *armed_[i];
+    if (t.at_ > now) {
+      next = std::min(next, t.at_);
       ++i;
       continue;
     }
-    // Beast's rule: a timeout closes the socket, so every operation on it ends at once and
-    // the connection is not used again.
-    remove(d);  // brings the last entry to slot i
-    d.expired_ = true;
-    error_code ignored;
-    d.socket_.close(ignored);
+    remove(t);  // brings the last entry to slot i
+    t.in_run_ = true;
+    running_.push_back(&t);
   }
   wake_at_ = Clock::time_point::max();
-  if (next != Clock::time_point::max()) move_timer(next, timer_->get_executor());
+  if (next != Clock::time_point::max()) move_timer(next);
+  // Earliest first, as if each had its own timer.
+  std::sort(running_.begin(), running_.end(),
+            [](const Timed* a, const Timed* b) { return a->at_ < b->at_; });
+  for (std::size_t i = 0; i < running_.size(); ++i) {
+    Timed* t = running_[i];
+    if (t == nullptr) continue;
+    t->in_run_ = false;
+    t->due();
+  }
+  running_.clear();
 }
 
 }  // namespace bc::net

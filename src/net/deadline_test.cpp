@@ -160,6 +160,77 @@ TEST_F(DeadlineTest, ManyDeadlinesExpireInOrderWhileOthersLeaveTheList) {
   EXPECT_EQ(watch().armed_count(), 0u);
 }
 
+TEST(Alarm, RunsOnceAtItsTimeUnlessDisarmed) {
+  asio::io_context io;
+  int rang = 0;
+  int disarmed_rang = 0;
+  Clock::time_point at;
+  Alarm alarm(io.get_executor(), [&] {
+    ++rang;
+    at = Clock::now();
+  });
+  Alarm disarmed(io.get_executor(), [&] { ++disarmed_rang; });
+  const auto start = Clock::now();
+  alarm.arm(60ms);
+  disarmed.arm(30ms);
+  disarmed.disarm();
+  io.run_for(500ms);
+  EXPECT_EQ(rang, 1);
+  EXPECT_EQ(disarmed_rang, 0);
+  EXPECT_GE(at - start, 60ms);
+  EXPECT_FALSE(alarm.armed());
+}
+
+TEST(Alarm, AnEntryDueInTheSamePassIsSkippedWhenAnEarlierOneDisarmsOrDestroysIt) {
+  // Due at one wake of the timer, the first of each pair takes the second off (or destroys
+  // it, as an alarm that ends a connection destroys that connection's entries).
+  asio::io_context io;
+  int second_rang = 0;
+  auto second = std::make_unique<Alarm>(io.get_executor(), [&] { ++second_rang; });
+  int first_rang = 0;
+  std::unique_ptr<Alarm> first;
+  first = std::make_unique<Alarm>(io.get_executor(), [&] {
+    ++first_rang;
+    second.reset();
+  });
+  auto other_second = std::make_unique<Alarm>(io.get_executor(), [&] { ++second_rang; });
+  int other_first_rang = 0;
+  Alarm other_first(io.get_executor(), [&] {
+    ++other_first_rang;
+    other_second->disarm();
+  });
+  first->arm(20ms);
+  second->arm(20ms);
+  other_first.arm(20ms);
+  other_second->arm(20ms);
+  io.run_for(300ms);
+  // Due entries run earliest first, and each "second" was armed after its partner: whether
+  // it fell due in the same pass or a later one, it never ran.
+  EXPECT_EQ(first_rang, 1);
+  EXPECT_EQ(other_first_rang, 1);
+  EXPECT_EQ(second_rang, 0);
+  EXPECT_EQ(asio::use_service<DeadlineWatch>(io).armed_count(), 0u);
+}
+
+TEST(Alarm, ReArmedFromAnotherEntrysRunItWaitsForItsNewTime) {
+  asio::io_context io;
+  int late_rang = 0;
+  Clock::time_point late_at;
+  Alarm late(io.get_executor(), [&] {
+    ++late_rang;
+    late_at = Clock::now();
+  });
+  Alarm pusher(io.get_executor(), [&] { late.arm(100ms); });
+  const auto start = Clock::now();
+  pusher.arm(20ms);
+  late.arm(20ms);
+  io.run_for(600ms);
+  EXPECT_EQ(late_rang, 1);
+  // Armed after the pusher, it runs after it in the same pass (or falls due in a later one):
+  // the pusher's re-arm takes it out of the pass, and it rings once, at its new time.
+  EXPECT_GE(late_at - start, 100ms);
+}
+
 TEST(DeadlineShutdown, DeadlinesHeldByPendingHandlersGoAfterTheWatchShutsDown) {
   // At shutdown the io_context destroys pending handlers, and with them the coroutine frames
   // that hold connections and their deadlines, after every service has shut down: the

@@ -44,6 +44,11 @@ using TlsStream = beast::ssl_stream<tcp::socket>;
 // Longest wait for the client's close_notify when a TLS connection ends.
 constexpr std::chrono::milliseconds kTlsShutdownTimeout{2000};
 constexpr std::chrono::milliseconds kTlsShutdownWhenStopping{100};
+// How long a call runs before its client is watched for leaving. Most proxied calls end
+// sooner and then cost no watch at all: no peek (a system call) to start, no cancel and
+// aborted handler to end it. A model's answer takes seconds, so the watch still stops a call
+// whose client left long before it would end.
+constexpr std::chrono::milliseconds kWatchDelay{50};
 }  // namespace
 
 // What the worker needs of a connection of either kind (plain or TLS): only the start and
@@ -109,7 +114,8 @@ class Connection final : public ConnectionBase {
       : worker_(worker),
         options_(options),
         stream_(std::move(socket), tls...),
-        deadline_(lowest()) {}
+        deadline_(lowest()),
+        watch_alarm_(stream_.get_executor(), [this] { start_watch(); }) {}
 
   awaitable<void> run() override;
 
@@ -139,6 +145,8 @@ class Connection final : public ConnectionBase {
   // already answered). Its own coroutine, so that the parser's frame is freed before the
   // handler runs: an open stream does not keep it.
   awaitable<std::optional<HttpRequest>> read_request();
+  // Starts the watch (kWatchDelay after on_client_gone) unless it is no longer wanted.
+  void start_watch();
   // TLS: the watch's coroutine (see on_client_gone).
   awaitable<void> watch();
   // Plain: the end of the watch's one-byte peek.
@@ -179,6 +187,7 @@ class Connection final : public ConnectionBase {
   std::function<void()> on_gone_;
   bool gone_ = false;
   bool watching_ = false;  // the watch's operation has not completed yet
+  Alarm watch_alarm_;      // starts the watch once the call has run for kWatchDelay
   asio::cancellation_signal watch_stop_;
   char peek_byte_ = 0;  // the plain watch's peek lands here (nothing is consumed)
 };
@@ -290,11 +299,20 @@ awaitable<Status> Connection<Stream>::end_stream(std::string_view last_data) {
 template <class Stream>
 void Connection<Stream>::on_client_gone(std::function<void()> on_gone) {
   on_gone_ = std::move(on_gone);
-  if (!on_gone_ || watching_) return;
+  if (!on_gone_) {
+    watch_alarm_.disarm();
+    return;
+  }
   if (gone_) {
     client_left();
     return;
   }
+  if (!watching_ && !watch_alarm_.armed()) watch_alarm_.arm(kWatchDelay);
+}
+
+template <class Stream>
+void Connection<Stream>::start_watch() {
+  if (!on_gone_ || watching_ || gone_) return;
   watching_ = true;
   if constexpr (kTls) {
     asio::co_spawn(stream_.get_executor(), watch(), [](std::exception_ptr e) {
@@ -356,6 +374,7 @@ awaitable<void> Connection<Stream>::watch() {
 template <class Stream>
 awaitable<void> Connection<Stream>::stop_watch() {
   on_gone_ = nullptr;
+  watch_alarm_.disarm();
   if (!watching_) co_return;
   if constexpr (kTls) {
     // The handler is done, so the watch's read is the only operation on the socket.
@@ -489,6 +508,7 @@ awaitable<void> Connection<Stream>::run() {
       threw = true;
     }
     on_gone_ = nullptr;
+    watch_alarm_.disarm();
     if (watching_) co_await stop_watch();
     if (!finished_) {
       if (started_) break;  // a stream the handler left open: the client sees it cut

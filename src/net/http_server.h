@@ -57,7 +57,9 @@ class ClientWatch {
  public:
   virtual ~ClientWatch() = default;
   // Runs `on_gone` once if the client closes its connection before the response is complete.
-  // A later call replaces the earlier callback; an empty function stops watching.
+  // A later call replaces the earlier callback; an empty function stops watching. The watch
+  // itself starts 50 ms after the first call (most calls end sooner and never need it), so a
+  // client that leaves is noticed within that much of its leaving or of the call's start.
   virtual void on_client_gone(std::function<void()> on_gone) = 0;
   virtual bool client_gone() const = 0;
 };
