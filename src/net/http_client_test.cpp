@@ -641,6 +641,35 @@ TEST_F(HttpClientTest, ReadAllFailsEarlyOnContentLengthOverMax) {
   });
 }
 
+TEST_F(HttpClientTest, ManyDistinctUrlsEachReachTheirOwnTarget) {
+  // Parsed URLs are kept per client and the store is emptied when it holds 1,024: every call
+  // across that point must still go to its own target on the pooled connection.
+  TestServer server(io_);
+  spawn([&]() -> awaitable<void> {
+    auto socket = co_await server.accept();
+    std::string pending;
+    for (;;) {
+      const std::string seen = co_await read_request(socket, pending);
+      if (seen.empty()) co_return;
+      const auto start = seen.find(' ') + 1;
+      const std::string target = seen.substr(start, seen.find(' ', start) - start);
+      co_await send(socket, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(target.size()) +
+                                "\r\n\r\n" + target);
+    }
+  });
+  run([&]() -> awaitable<void> {
+    for (int i = 0; i < 1100; ++i) {
+      const std::string target = "/v1/chat?n=" + std::to_string(i % 1050);
+      const std::string body = co_await fetch(client_, server.url(target));
+      if (body != target) {
+        ADD_FAILURE() << "call " << i << " to " << target << " got " << body;
+        co_return;
+      }
+    }
+  });
+  EXPECT_EQ(server.accepted, 1);
+}
+
 TEST_F(HttpClientTest, RejectsMockAndMalformedUrls) {
   run([&]() -> awaitable<void> {
     auto call = client_.call();
@@ -649,6 +678,11 @@ TEST_F(HttpClientTest, RejectsMockAndMalformedUrls) {
     EXPECT_EQ(started.error().code, "invalid_upstream_url");
     auto other = client_.call();
     EXPECT_FALSE((co_await other->start(request("http://:80/"), timeouts_)).ok());
+    // A bad URL is not remembered as anything else: it fails the same way every time.
+    auto again = client_.call();
+    auto repeated = co_await again->start(request("mock://glm/v1"), timeouts_);
+    CO_ASSERT_TRUE(!repeated.ok());
+    EXPECT_EQ(repeated.error().code, "invalid_upstream_url");
   });
 }
 
