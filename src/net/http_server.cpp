@@ -77,23 +77,41 @@ struct Server::Worker {
   void connection_ended(std::list<ConnectionBase*>::iterator it);
 };
 
-// Appends a response head as sent. Written by hand: Beast's serializer walks a chain of
-// buffer views on every write, a measurable share of a small request's CPU.
-void append_head(std::string& out, const http::response<http::empty_body>& res) {
+// How a response's body is framed.
+enum class Framing { kLength, kChunked, kNone };
+
+// Appends a response head as sent: the status line, our Server field and the content type,
+// the handler's fields, then Connection and the framing fields. Written straight into the
+// text: a Beast message allocated every field, re-read Connection to set keep-alive and was
+// then walked to print it (some 2,000 instructions a response), and Beast's serializer walks
+// a chain of buffer views on every write.
+void append_head(std::string& out, unsigned version, int status, std::string_view content_type,
+                 const Headers& extra, bool keep_alive, Framing framing, std::size_t length = 0) {
   out.reserve(out.size() + 256);
-  out += res.version() >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
-  char code[8];
-  const auto r = std::to_chars(code, code + sizeof code, res.result_int());
-  out.append(code, r.ptr);
+  out += version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
+  char number[24];
+  auto r = std::to_chars(number, number + sizeof number, status);
+  out.append(number, r.ptr);
   out += ' ';
-  const auto reason = res.reason();
+  const auto reason = http::obsolete_reason(static_cast<http::status>(status));
   out.append(reason.data(), reason.size());
-  out += "\r\n";
-  for (const auto& field : res) {
-    out.append(field.name_string().data(), field.name_string().size());
+  out += "\r\nServer: balancedcall\r\n";
+  auto field = [&out](std::string_view name, std::string_view value) {
+    out.append(name.data(), name.size());
     out += ": ";
-    out.append(field.value().data(), field.value().size());
+    out.append(value.data(), value.size());
     out += "\r\n";
+  };
+  if (!content_type.empty()) field("Content-Type", content_type);
+  for (const auto& h : extra) field(h.name, h.value);
+  // HTTP/1.1 keeps a connection unless told; HTTP/1.0 closes it unless told.
+  if (version >= 11 && !keep_alive) field("Connection", "close");
+  if (version < 11 && keep_alive) field("Connection", "keep-alive");
+  if (framing == Framing::kLength) {
+    r = std::to_chars(number, number + sizeof number, length);
+    field("Content-Length", std::string_view(number, static_cast<std::size_t>(r.ptr - number)));
+  } else if (framing == Framing::kChunked) {
+    field("Transfer-Encoding", "chunked");
   }
   out += "\r\n";
 }
@@ -159,8 +177,6 @@ class Connection final : public ConnectionBase {
   // end of the chunked body: one write, so a stream's head goes out with its first bytes and
   // its end with its last ones.
   awaitable<Status> send_stream_bytes(std::string_view data, bool last);
-  template <class Response>
-  void apply_common(Response& res, std::string_view content_type, const Headers& extra);
   // The TCP socket under either kind of stream: closed here. A plain socket, not Beast's
   // tcp_stream: `deadline_` keeps the timeouts, and tcp_stream's layer (an executor work guard,
   // a shared state and a timer check around every read and write) would only add cost.
@@ -193,30 +209,18 @@ class Connection final : public ConnectionBase {
 };
 
 template <class Stream>
-template <class Response>
-void Connection<Stream>::apply_common(Response& res, std::string_view content_type,
-                                      const Headers& extra) {
-  res.set(http::field::server, "balancedcall");
-  if (!content_type.empty()) res.set(http::field::content_type, content_type);
-  for (const auto& h : extra) res.insert(h.name, h.value);
-  // During shutdown, tell the client this connection ends with this response.
-  res.keep_alive(keep_alive_ && !worker_.stopping);
-}
-
-template <class Stream>
 awaitable<void> Connection<Stream>::send(int status, std::string_view content_type,
                                          std::string body, const Headers& extra) {
-  http::response<http::empty_body> res{static_cast<http::status>(status), version_};
-  apply_common(res, content_type, extra);
   // 1xx, 204 and 304 answers have no body and no length.
   const bool has_length = status >= 200 && status != 204 && status != 304;
-  if (has_length) res.content_length(body.size());
   if (!has_length) body.clear();
-  keep_alive_ = res.keep_alive();
+  // During shutdown, tell the client this connection ends with this response.
+  keep_alive_ = keep_alive_ && !worker_.stopping;
   started_ = true;
   finished_ = true;
   std::string head;
-  append_head(head, res);
+  append_head(head, version_, status, content_type, extra, keep_alive_,
+              has_length ? Framing::kLength : Framing::kNone, body.size());
   deadline_.arm(options_.write_timeout);
   // A failed write means the client left; there is nobody to tell.
   auto [ec, n] = co_await asio::async_write(
@@ -227,16 +231,10 @@ awaitable<void> Connection<Stream>::send(int status, std::string_view content_ty
 template <class Stream>
 awaitable<Status> Connection<Stream>::begin_stream(int status, std::string_view content_type,
                                                    const Headers& extra) {
-  http::response<http::empty_body> res{static_cast<http::status>(status), version_};
-  apply_common(res, content_type, extra);
-  // HTTP/1.0 has no chunked encoding: stream raw bytes and end by closing.
+  // HTTP/1.0 has no chunked encoding: stream raw bytes and end by closing. During shutdown,
+  // tell the client this connection ends with this response.
   chunked_ = version_ >= 11;
-  if (chunked_) {
-    res.chunked(true);
-  } else {
-    res.keep_alive(false);
-  }
-  keep_alive_ = res.keep_alive();
+  keep_alive_ = chunked_ && keep_alive_ && !worker_.stopping;
   started_ = true;
   // A stream may run for minutes and the read buffer is not needed meanwhile: give it back
   // unless it holds the start of a pipelined request. (Not for every request: a 4 KiB
@@ -247,7 +245,8 @@ awaitable<Status> Connection<Stream>::begin_stream(int status, std::string_view 
   }
   // The head is kept as text and written with the first chunk: one send instead of two.
   head_.clear();
-  append_head(head_, res);
+  append_head(head_, version_, status, content_type, extra, keep_alive_,
+              chunked_ ? Framing::kChunked : Framing::kNone);
   co_return Status{};
 }
 
