@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -273,6 +274,14 @@ class HttpCall final : public UpstreamCall {
   // Parses what the read buffer already holds; false (with the call failed) on a framing
   // error.
   bool parse_buffered(Error& error);
+  // What the next recv may take: the read buffer's free capacity, at least 512 bytes (Beast's
+  // rule, which the buffer sizes here were made for).
+  std::size_t receive_room();
+  // One recv into the read buffer; the bytes it brought.
+  awaitable<std::tuple<error_code, std::size_t>> receive();
+  // Reads until the response head is parsed; body bytes behind it stay in the buffer or went
+  // to the parser.
+  awaitable<error_code> read_head();
   void drain_ready();
   Error too_large(std::size_t max_bytes) const;
   awaitable<std::optional<ExchangeError>> exchange(const OutgoingRequest& req, bool reused);
@@ -525,11 +534,8 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
   for (int interim = 0;; ++interim) {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
-    parser_->body_limit(boost::none);  // read_all() bounds what it buffers; streams unbounded
     if (req.is_head) parser_->skip(true);
-    std::tie(read_ec, std::ignore) = co_await conn_->visit(
-        [&](auto& s) { return http::async_read_header(s, buffer(), *parser_, kTuple); });
-    read_ec = settle(read_ec, /*keep=*/true);
+    read_ec = settle(co_await read_head(), /*keep=*/true);
     // An interim answer (100 Continue, 103 Early Hints) is not the response: the real one
     // follows on the same connection, and taking the interim one for it would leave the real
     // answer to be read by the next call on this connection. (101 is never asked for.)
@@ -568,6 +574,33 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
           "connection to " + authority + " failed before the response head: " + read_ec.message(),
           "upstream_io")),
       reused && nothing_back};
+}
+
+std::size_t HttpCall::receive_room() {
+  return std::max(kSmallRead, buffer().capacity() - buffer().size());
+}
+
+awaitable<std::tuple<error_code, std::size_t>> HttpCall::receive() {
+  auto [ec, n] = co_await conn_->visit(
+      [&](auto& s) { return s.async_read_some(buffer().prepare(receive_room()), kTuple); });
+  // The call may have been cancelled meanwhile, and the connection dropped with it.
+  if (conn_) buffer().commit(n);
+  co_return std::tuple{ec, n};
+}
+
+awaitable<error_code> HttpCall::read_head() {
+  for (;;) {
+    if (buffer().size() > 0) {
+      error_code ec;
+      buffer().consume(parser_->put(buffer().data(), ec));
+      if (ec != http::error::need_more) co_return ec;  // the head is whole (or malformed)
+    }
+    auto [ec, n] = co_await receive();
+    if (ec == asio::error::eof) {
+      co_return parser_->got_some() ? http::error::partial_message : http::error::end_of_stream;
+    }
+    if (ec) co_return ec;
+  }
 }
 
 bool HttpCall::parse_buffered(Error& error) {
@@ -634,20 +667,17 @@ awaitable<Result<std::string>> HttpCall::read_some() {
       }
     }
     conn_->deadline().arm(timeouts_.idle);
-    const std::size_t buffered = buffer().size();
-    // What Beast's next recv may take (it reads max(512, free capacity)); a recv that fills
-    // it suggests the upstream sent more at once.
-    const std::size_t room = std::max(kSmallRead, buffer().capacity() - buffered);
-    auto [raw_ec, n] = co_await conn_->visit(
-        [&](auto& s) { return http::async_read_some(s, buffer(), *parser_, kTuple); });
+    // A recv that fills what it may take suggests the upstream sent more at once.
+    const std::size_t room = receive_room();
+    auto [raw_ec, n] = co_await receive();
     auto ec = settle(raw_ec);
     if (cancelled_) co_return fail(cancelled_error(url()));
-    // A close-delimited body over TLS may end without close_notify; the close itself marks
-    // the end (as it does over plain TCP), so this truncation is the normal end.
-    if (ec == ssl::error::stream_truncated && parser_->need_eof()) parser_->put_eof(ec);
-    // `n` is what the parser took in its one step (for a chunked body, often only a chunk
-    // header); what the socket brought is what the buffer gained plus that.
-    if (conn_) last_read_ = buffer().size() + n - buffered;
+    // The connection's close ends a body delimited by it, and cuts any other short. Over TLS
+    // such a body may end without close_notify: that truncation is its normal end too.
+    if (ec == asio::error::eof || (ec == ssl::error::stream_truncated && parser_->need_eof())) {
+      parser_->put_eof(ec);
+    }
+    if (conn_) last_read_ = n;
     if (ec == beast::error::timeout) {
       co_return fail(retryable(Error::timeout(
           "idle timeout (" + in_ms(timeouts_.idle) + ") reading the body from " + url().authority(),
@@ -658,8 +688,8 @@ awaitable<Result<std::string>> HttpCall::read_some() {
           Error::upstream("connection to " + url().authority() + " broke mid-body: " + ec.message(),
                           "upstream_io")));
     }
-    // Beast's read stops after one parse step; the rest of what that recv brought is
-    // parsed now, so one recv gives one piece however many chunks it held.
+    // All that recv brought is parsed now, so one recv gives one piece however many chunks
+    // it held.
     if (!parse_buffered(error)) co_return error;
     if (conn_ && last_read_ == room) drain_ready();
   }
