@@ -362,8 +362,9 @@ Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
   // The ordinary chunk, relayed unchanged: its fields are read without building a tree.
   // Everything else (a chunk to normalize or to adjust, an error report, a malformed chunk)
   // takes the tree path below, which is the reference the scan agrees with.
-  if (!adjusts_chunks() && data.find('\n') == std::string_view::npos &&
-      data.find('\r') == std::string_view::npos) {
+  const bool line_break = (!ev.one_line && data.find('\n') != std::string_view::npos) ||
+                          data.find('\r') != std::string_view::npos;
+  if (!adjusts_chunks() && !line_break) {
     // The caller's bytes stay for the whole feed(), and `chunks` lives for one feed().
     // (std::less_equal: an ordering of pointers that is defined even across buffers.)
     const std::less_equal<const char*> le;
@@ -440,8 +441,7 @@ Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
   // A multi-line `data:` event joins its lines with a line feed; relayed raw it
   // would break the SSE framing towards the client, so such a chunk is rewritten.
   // (Two memchr scans: find_first_of of a set tests the set once per byte, far slower.)
-  if (changed || data.find('\n') != std::string_view::npos ||
-      data.find('\r') != std::string_view::npos) {
+  if (changed || line_break) {
     delta.chunk_json = json_text(chunk);
   } else {
     delta.chunk_json.assign(data);  // relayed as the upstream sent it

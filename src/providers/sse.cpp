@@ -118,7 +118,9 @@ std::optional<SseEventView> SseParser::one_line_event(std::string_view& bytes, s
   has_data_ = true;
   dispatched_ = true;
   bytes.remove_prefix(used);
-  return event();
+  auto ev = event();
+  ev.one_line = true;
+  return ev;
 }
 
 Status SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {

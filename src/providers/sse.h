@@ -32,6 +32,9 @@ struct SseEvent {
 struct SseEventView {
   std::string_view name;
   std::string_view data;
+  // The data came from one `data:` line, so it holds no line feed (a carriage return it may:
+  // only CRLF and LF end a line here). Lets a relay skip one scan of every chunk.
+  bool one_line = false;
 };
 
 class SseParser {
