@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "core/chat_scan_check.h"
+#include "core/mutate_for_tests.h"
 
 namespace bc {
 namespace {
@@ -156,21 +157,8 @@ TEST(ChatRequestScan, AgreesWithTheTreeOnMutatedRequests) {
   std::mt19937 rng(20261129);
   int scanned_count = 0;
   for (int i = 0; i < 30000; ++i) {
-    std::string text = seeds[static_cast<std::size_t>(i) % seeds.size()];
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits && !text.empty(); ++e) {
-      const std::size_t at = rng() % text.size();
-      switch (rng() % 3) {
-        case 0:
-          text[at] = alphabet[rng() % alphabet.size()];
-          break;
-        case 1:
-          text.erase(at, 1 + rng() % 4);
-          break;
-        default:
-          text.insert(at, 1, alphabet[rng() % alphabet.size()]);
-      }
-    }
+    const std::string text =
+        bc::testing::mutate(seeds[static_cast<std::size_t>(i) % seeds.size()], rng, alphabet, 3, 4);
     bool scanned = false;
     const std::string disagreement = testing::request_scan_disagreement(text, scanned);
     ASSERT_EQ(disagreement, "") << text;

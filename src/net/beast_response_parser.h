@@ -9,30 +9,22 @@
 #include <boost/beast/http/basic_parser.hpp>
 
 #include "core/http.h"
+#include "net/response_parser.h"
 
 namespace bc::net {
 
-class BeastResponseParser final : public boost::beast::http::basic_parser<false> {
+class BeastResponseParser final : public boost::beast::http::basic_parser<false>,
+                                  public ParsedResponse {
  public:
   using error_code = boost::system::error_code;
   using string_view = boost::beast::string_view;
 
-  int status() const { return status_; }
-  // The response's fields in the order received (names as sent).
-  Headers& headers() { return headers_; }
-  // Body bytes parsed since the last take_body(), chunk framing removed.
-  std::string take_body() {
-    std::string out = std::move(body_);
-    body_.clear();  // a moved-from string is valid but unspecified
-    return out;
-  }
-  bool has_body() const { return !body_.empty(); }
-  std::size_t body_bytes() const { return body_.size(); }
-
  private:
   void on_request_impl(boost::beast::http::verb, string_view, string_view, int,
                        error_code&) override {}
-  void on_response_impl(int code, string_view, int, error_code&) override { status_ = code; }
+  void on_response_impl(int code, string_view, int, error_code&) override {
+    ParsedResponse::status_ = code;
+  }
   void on_field_impl(boost::beast::http::field, string_view name, string_view value,
                      error_code&) override {
     // A response head has some 5-15 fields: room for 8 at once instead of 1, 2, 4, 8.
@@ -51,10 +43,6 @@ class BeastResponseParser final : public boost::beast::http::basic_parser<false>
     return body.size();
   }
   void on_finish_impl(error_code&) override {}
-
-  int status_ = 0;
-  Headers headers_;
-  std::string body_;
 };
 
 }  // namespace bc::net

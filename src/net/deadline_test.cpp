@@ -46,6 +46,23 @@ class DeadlineTest : public ::testing::Test {
     });
   }
 
+  // Arms `d` for `timeout`, reads one byte from `s` under it and runs the loop for at most
+  // `run`: the read's outcome and how long after the arming it came.
+  struct ReadResult {
+    std::optional<error_code> outcome;
+    Clock::duration after{};
+  };
+  ReadResult read_under(tcp::socket& s, Deadline& d, Clock::duration timeout, Clock::duration run) {
+    ReadResult t;
+    Clock::time_point at;
+    const auto start = Clock::now();
+    d.arm(timeout);
+    read(s, d, t.outcome, at);
+    io_.run_for(run);
+    t.after = at - start;
+    return t;
+  }
+
   DeadlineWatch& watch() { return asio::use_service<DeadlineWatch>(io_); }
 
   asio::io_context io_;
@@ -56,16 +73,11 @@ class DeadlineTest : public ::testing::Test {
 TEST_F(DeadlineTest, APendingReadEndsWithTimeoutAtItsDeadlineAndTheSocketIsClosed) {
   auto p = connect();
   Deadline d(p->ours);
-  std::optional<error_code> outcome;
-  Clock::time_point at;
-  const auto start = Clock::now();
-  d.arm(80ms);
-  read(p->ours, d, outcome, at);
-  io_.run_for(2s);
-  ASSERT_TRUE(outcome.has_value());
-  EXPECT_EQ(*outcome, boost::beast::error::timeout);
-  EXPECT_GE(at - start, 80ms);
-  EXPECT_LT(at - start, 80ms + 80ms / 8 + 500ms);  // slack, plus a busy machine's delay
+  const auto t = read_under(p->ours, d, 80ms, 2s);
+  ASSERT_TRUE(t.outcome.has_value());
+  EXPECT_EQ(*t.outcome, boost::beast::error::timeout);
+  EXPECT_GE(t.after, 80ms);
+  EXPECT_LT(t.after, 80ms + 80ms / 8 + 500ms);  // slack, plus a busy machine's delay
   EXPECT_FALSE(p->ours.is_open());
   EXPECT_FALSE(d.armed());
 }
@@ -118,15 +130,10 @@ TEST_F(DeadlineTest, AnEarlierDeadlineMovesTheTimer) {
   Deadline slow(p->ours);
   Deadline fast(q->ours);
   slow.arm(60s);
-  std::optional<error_code> outcome;
-  Clock::time_point at;
-  const auto start = Clock::now();
-  fast.arm(50ms);
-  read(q->ours, fast, outcome, at);
-  io_.run_for(1s);
-  ASSERT_TRUE(outcome.has_value());
-  EXPECT_EQ(*outcome, boost::beast::error::timeout);
-  EXPECT_LT(at - start, 600ms);
+  const auto t = read_under(q->ours, fast, 50ms, 1s);
+  ASSERT_TRUE(t.outcome.has_value());
+  EXPECT_EQ(*t.outcome, boost::beast::error::timeout);
+  EXPECT_LT(t.after, 600ms);
   EXPECT_TRUE(p->ours.is_open());
   EXPECT_TRUE(slow.armed());
 }

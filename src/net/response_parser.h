@@ -23,7 +23,29 @@
 
 namespace bc::net {
 
-class ResponseParser {
+// What a response parser hands out: the status, the fields and the body taken piece by piece.
+// Shared with the Beast-based reference parser (beast_response_parser.h).
+class ParsedResponse {
+ public:
+  int status() const { return status_; }
+  // The response's fields in the order received (names as sent), trailer fields last.
+  Headers& headers() { return headers_; }
+  // Body bytes parsed since the last take_body(), chunk framing removed.
+  std::string take_body() {
+    std::string out = std::move(body_);
+    body_.clear();  // a moved-from string is valid but unspecified
+    return out;
+  }
+  bool has_body() const { return !body_.empty(); }
+  std::size_t body_bytes() const { return body_.size(); }
+
+ protected:
+  int status_ = 0;
+  Headers headers_;
+  std::string body_;
+};
+
+class ResponseParser : public ParsedResponse {
  public:
   using error_code = boost::system::error_code;
 
@@ -52,18 +74,6 @@ class ResponseParser {
   // Whether the connection may carry another exchange after this one.
   bool keep_alive() const;
   std::optional<std::uint64_t> content_length() const { return content_length_; }
-
-  int status() const { return status_; }
-  // The response's fields in the order received (names as sent), trailer fields last.
-  Headers& headers() { return headers_; }
-  // Body bytes parsed since the last take_body(), chunk framing removed.
-  std::string take_body() {
-    std::string out = std::move(body_);
-    body_.clear();  // a moved-from string is valid but unspecified
-    return out;
-  }
-  bool has_body() const { return !body_.empty(); }
-  std::size_t body_bytes() const { return body_.size(); }
 
  private:
   enum class State {
@@ -95,8 +105,6 @@ class ResponseParser {
   error_code failed_;  // set once input was malformed: every later put() repeats it
 
   int version_ = 11;  // 10 or 11
-  int status_ = 0;
-  Headers headers_;
   std::optional<std::uint64_t> content_length_;
   bool has_transfer_encoding_ = false;
   bool chunked_ = false;
@@ -104,7 +112,6 @@ class ResponseParser {
   bool connection_keep_alive_ = false;
   bool until_eof_ = false;  // the body was delimited by the connection's close
   std::uint64_t remaining_ = 0;
-  std::string body_;
 };
 
 }  // namespace bc::net

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/mutate_for_tests.h"
 #include "net/response_parse_compare.h"
 
 namespace bc::net {
@@ -158,21 +159,8 @@ TEST(ResponseParser, RandomMutationsNeverGetAnAnswerBeastsParserRefused) {
   const std::string alphabet = "\r\n :;,0123456789aAfFzZ\t\x7f\x80-HTTP/1.chunkedlength";
   int both_ok = 0;
   for (int round = 0; round < 20000; ++round) {
-    std::string text = kValid[rng() % kValid.size()];
-    const int edits = 1 + static_cast<int>(rng() % 4);
-    for (int e = 0; e < edits && !text.empty(); ++e) {
-      const std::size_t at = rng() % text.size();
-      switch (rng() % 3) {
-        case 0:
-          text[at] = alphabet[rng() % alphabet.size()];
-          break;
-        case 1:
-          text.insert(at, 1, alphabet[rng() % alphabet.size()]);
-          break;
-        default:
-          text.erase(at, 1);
-      }
-    }
+    const std::string text =
+        bc::testing::mutate(kValid[rng() % kValid.size()], rng, alphabet, 4, 1);
     const std::size_t cut = text.empty() ? 0 : rng() % text.size();
     const std::vector<std::string_view> pieces = {std::string_view(text).substr(0, cut),
                                                   std::string_view(text).substr(cut)};

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/mutate_for_tests.h"
 #include "providers/openai.h"
 
 namespace bc::providers {
@@ -192,21 +193,8 @@ TEST(ChunkScan, AgreesWithTheTreePathOnMutatedChunks) {
   int accepted = 0;
   int fast_accepted = 0;
   for (int i = 0; i < 30000; ++i) {
-    std::string chunk = seeds[static_cast<std::size_t>(i) % seeds.size()];
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits && !chunk.empty(); ++e) {
-      const std::size_t at = rng() % chunk.size();
-      switch (rng() % 3) {
-        case 0:
-          chunk[at] = alphabet[rng() % alphabet.size()];
-          break;
-        case 1:
-          chunk.erase(at, 1 + rng() % 4);
-          break;
-        default:
-          chunk.insert(at, 1, alphabet[rng() % alphabet.size()]);
-      }
-    }
+    const std::string chunk =
+        bc::testing::mutate(seeds[static_cast<std::size_t>(i) % seeds.size()], rng, alphabet, 3, 4);
     if (chunk.find_first_of("\r\n") != std::string::npos) continue;  // the decoder rewrites those
     if (!chunk.empty() && (chunk.front() == ' ' || chunk.back() == ' ')) continue;  // trimmed
     if (agrees_with_tree(chunk)) ++accepted;
@@ -294,21 +282,8 @@ TEST(CompletionScan, AgreesWithTheTreePathOnMutatedAnswers) {
   std::mt19937 rng(20261129);
   int accepted = 0;
   for (int i = 0; i < 30000; ++i) {
-    std::string body = seeds[static_cast<std::size_t>(i) % seeds.size()];
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits && !body.empty(); ++e) {
-      const std::size_t at = rng() % body.size();
-      switch (rng() % 3) {
-        case 0:
-          body[at] = alphabet[rng() % alphabet.size()];
-          break;
-        case 1:
-          body.erase(at, 1 + rng() % 4);
-          break;
-        default:
-          body.insert(at, 1, alphabet[rng() % alphabet.size()]);
-      }
-    }
+    const std::string body =
+        bc::testing::mutate(seeds[static_cast<std::size_t>(i) % seeds.size()], rng, alphabet, 3, 4);
     if (completion_agrees_with_tree(body)) ++accepted;
     if (::testing::Test::HasFailure()) break;
   }
