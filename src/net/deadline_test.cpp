@@ -243,7 +243,9 @@ TEST(DeadlineShutdown, DeadlinesHeldByPendingHandlersGoAfterTheWatchShutsDown) {
   // that hold connections and their deadlines, after every service has shut down: the
   // deadlines must still leave the watch's list cleanly (the sanitizer pass checks the memory).
   auto io = std::make_unique<asio::io_context>();
-  tcp::acceptor acceptor(*io, {asio::ip::make_address("127.0.0.1"), 0});
+  // The acceptor goes before the context (an I/O object must not outlive its context).
+  std::optional<tcp::acceptor> acceptor(std::in_place, *io,
+                                        tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0});
   struct Held {
     explicit Held(asio::io_context& io) : ours(io), peer(io), deadline(ours) {}
     tcp::socket ours;
@@ -252,8 +254,8 @@ TEST(DeadlineShutdown, DeadlinesHeldByPendingHandlersGoAfterTheWatchShutsDown) {
     char byte = 0;
   };
   auto held = std::make_shared<Held>(*io);
-  held->ours.connect(acceptor.local_endpoint());
-  acceptor.accept(held->peer);
+  held->ours.connect(acceptor->local_endpoint());
+  acceptor->accept(held->peer);
   held->deadline.arm(10s);
   Held& h = *held;
   h.ours.async_read_some(asio::buffer(&h.byte, 1),
@@ -262,6 +264,7 @@ TEST(DeadlineShutdown, DeadlinesHeldByPendingHandlersGoAfterTheWatchShutsDown) {
                          });
   io->run_for(20ms);
   EXPECT_EQ(asio::use_service<DeadlineWatch>(*io).armed_count(), 1u);
+  acceptor.reset();
   io.reset();  // must not crash or leak
 }
 
