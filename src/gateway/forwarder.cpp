@@ -479,9 +479,15 @@ awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,
     report.upstream_time += Clock::now() - read_start;
     Result<ChatResponse> decoded = Error::internal("unreachable");
     if (body) {
-      UpstreamResponse response{attempt.call->status(), attempt.call->take_headers(),
-                                std::move(body).value()};
+      // The headers are read only to classify a failed answer (Retry-After and the like):
+      // an answer that decodes never builds them, one that does not is decoded again with
+      // them (decode() is pure).
+      UpstreamResponse response{attempt.call->status(), {}, std::move(body).value()};
       decoded = rt.provider->decode(response);
+      if (!decoded) {
+        response.headers = attempt.call->take_headers();
+        decoded = rt.provider->decode(response);
+      }
     } else {
       decoded = std::move(body).error();
     }

@@ -27,9 +27,7 @@ class BeastResponseParser final : public boost::beast::http::basic_parser<false>
   }
   void on_field_impl(boost::beast::http::field, string_view name, string_view value,
                      error_code&) override {
-    // A response head has some 5-15 fields: room for 8 at once instead of 1, 2, 4, 8.
-    if (headers_.empty()) headers_.reserve(8);
-    headers_.push_back(Header{std::string(name), std::string(value)});
+    fields_.add(name, value);
   }
   void on_header_impl(error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}

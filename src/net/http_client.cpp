@@ -255,8 +255,8 @@ class HttpCall final : public UpstreamCall {
 
   awaitable<Status> start(const UpstreamRequest& request, const Timeouts& timeouts) override;
   int status() const override { return status_; }
-  const Headers& headers() const override { return headers_; }
-  Headers take_headers() override { return std::move(headers_); }
+  const Headers& headers() const override { return fields_.headers(); }
+  Headers take_headers() override { return fields_.take(); }
   awaitable<Result<std::string>> read_some() override;
   bool body_complete() const override { return phase_ == Phase::kDone; }
   awaitable<Result<std::string>> read_all(std::size_t max_bytes) override;
@@ -315,7 +315,7 @@ class HttpCall final : public UpstreamCall {
   std::optional<std::size_t> body_budget_;
   std::size_t body_max_ = 0;
   int status_ = 0;
-  Headers headers_;
+  ReceivedFields fields_;         // the response's, as received
   std::optional<Error> failure_;  // what every later read answers once the call has failed
 };
 
@@ -393,7 +393,7 @@ awaitable<Status> HttpCall::start(const UpstreamRequest& request, const Timeouts
   }
 
   status_ = parser_->status();
-  headers_ = std::move(parser_->headers());
+  fields_ = std::move(parser_->fields());
   phase_ = Phase::kBody;
   if (parser_->is_done()) finish_body();  // no body: 204, 304, HEAD, Content-Length: 0
   co_return Status{};

@@ -189,6 +189,42 @@ void ResponseParser::put_eof(error_code& ec) {
   fail(ec, got_some_ ? http_error::partial_message : http_error::end_of_stream);
 }
 
+void ReceivedFields::assign_lines(std::string_view lines) {
+  lines_.assign(lines);
+  built_ = false;
+}
+
+void ReceivedFields::add(std::string_view name, std::string_view value) {
+  lines_.append(name).append(": ").append(value).append(kCrlf);
+  built_ = false;
+}
+
+const Headers& ReceivedFields::headers() const {
+  if (built_) return headers_;
+  headers_.clear();
+  std::string_view rest = lines_;
+  while (!rest.empty()) {
+    const std::size_t eol = std::min(rest.find(kCrlf), rest.size());
+    const std::string_view line = rest.substr(0, eol);
+    rest.remove_prefix(std::min(eol + kCrlf.size(), rest.size()));
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;  // never: every line was checked
+    headers_.push_back(
+        Header{std::string(line.substr(0, colon)), std::string(trim(line.substr(colon + 1)))});
+  }
+  built_ = true;
+  return headers_;
+}
+
+Headers ReceivedFields::take() {
+  (void)headers();
+  Headers out = std::move(headers_);
+  lines_.clear();
+  headers_.clear();
+  built_ = false;
+  return out;
+}
+
 bool ResponseParser::keep_alive() const {
   if (connection_close_ || until_eof_) return false;
   return version_ >= 11 || connection_keep_alive_;
@@ -212,8 +248,7 @@ std::size_t ResponseParser::parse_head(std::string_view in, error_code& ec) {
   std::size_t eol = head.find(kCrlf);
   if (!parse_status_line(head.substr(0, eol), ec)) return 0;
   head.remove_prefix(eol + 2);
-  // A response head has some 5-25 fields: room for 8 at once instead of 1, 2, 4, 8.
-  headers_.reserve(8);
+  const std::string_view field_lines = head;
   while (!head.empty()) {
     eol = head.find(kCrlf);
     if (!parse_field(head.substr(0, eol), ec)) return 0;
@@ -225,6 +260,7 @@ std::size_t ResponseParser::parse_head(std::string_view in, error_code& ec) {
     fail(ec, http_error::bad_content_length);
     return 0;
   }
+  fields_.assign_lines(field_lines);
   frame_body();
   return head_size;
 }
@@ -264,7 +300,6 @@ bool ResponseParser::parse_field(std::string_view line, error_code& ec) {
     fail(ec, http_error::bad_value);
     return false;
   }
-  headers_.push_back(Header{std::string(name), std::string(value)});
   // The fields that frame the body or end the connection: checked by length first, so the
   // others cost a compare or two.
   if (name.size() == 14 && iequals(name, "content-length")) {
@@ -325,7 +360,7 @@ bool ResponseParser::parse_trailer(std::string_view line, error_code& ec) {
     fail(ec, http_error::bad_value);
     return false;
   }
-  headers_.push_back(Header{std::string(name), std::string(value)});
+  fields_.add(name, value);
   return true;
 }
 

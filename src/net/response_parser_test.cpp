@@ -177,5 +177,30 @@ TEST(ResponseParser, RandomMutationsNeverGetAnAnswerBeastsParserRefused) {
   EXPECT_GT(both_ok, 2000);  // the mutations did reach well-formed answers
 }
 
+TEST(ResponseParser, FieldsAreBuiltWhenAskedForInOrderWithTrailersLast) {
+  ResponseParser parser;
+  const std::string_view answer =
+      "HTTP/1.1 429 Too Many Requests\r\nRetry-After:  7 \r\nX-Empty:\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Trailer:\tlast\r\n\r\n";
+  boost::system::error_code ec;
+  std::string_view rest = answer;
+  while (!rest.empty() && !parser.is_done()) {
+    rest.remove_prefix(parser.put(boost::asio::buffer(rest.data(), rest.size()), ec));
+    ASSERT_FALSE(ec) << ec.message();
+  }
+  ASSERT_TRUE(parser.is_done());
+  const Headers expected = {{"Retry-After", "7"},
+                            {"X-Empty", ""},
+                            {"Transfer-Encoding", "chunked"},
+                            {"X-Trailer", "last"}};
+  EXPECT_EQ(parser.headers(), expected);
+  EXPECT_EQ(parser.headers(), expected);  // built once, asked twice
+  ReceivedFields moved = std::move(parser.fields());
+  EXPECT_EQ(moved.take(), expected);
+  EXPECT_TRUE(moved.headers().empty());  // taken
+  moved.add("Later", "one");
+  EXPECT_EQ(moved.headers(), (Headers{{"Later", "one"}}));
+}
+
 }  // namespace
 }  // namespace bc::net

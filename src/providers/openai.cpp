@@ -371,9 +371,11 @@ Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
     const bool in_fed = !fed_.empty() && le(fed_.data(), data.data()) &&
                         le(data.data() + data.size(), fed_.data() + fed_.size());
     if (auto fields = chunks != nullptr ? chunks->scan(data, in_fed) : scan_chunk(data)) {
-      ChatDelta delta;
+      // Built in place: a ChatDelta is four strings, and moving one into the vector cost
+      // about as much as filling it.
+      ChatDelta& delta = out.emplace_back();
       delta.text = std::move(fields->text);
-      delta.finish_reason = std::move(fields->finish_reason);
+      if (!fields->finish_reason.empty()) delta.finish_reason = std::move(fields->finish_reason);
       delta.usage = fields->usage;
       // Lent only when the bytes are the caller's: an event cut across two reads lies in the
       // parser's own buffer, which the next event reuses.
@@ -382,7 +384,6 @@ Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
       } else {
         delta.chunk_json.assign(data);
       }
-      out.push_back(std::move(delta));
       return {};
     }
   }

@@ -66,6 +66,9 @@ const QUIRKS = [
   { type: 'gemini', options: 'status=429;code=GenerateRequestsPerDayPerProjectPerModel-FreeTier', effect: 'cooling', why: 'daily quota' },
   { type: 'gemini', options: 'status=403', effect: 'quarantined', why: 'PERMISSION_DENIED' },
   { type: 'baidu-v2', options: 'status=429;error_200', effect: 'cooling', why: 'rate limit inside HTTP 200' },
+  // The hint of an error inside a 200 comes from the answer's headers (its own 20 s otherwise).
+  { type: 'baidu-v2', options: 'status=429;error_200;retry_after=45', effect: 'cooling', minRemainingMs: 40000,
+    why: 'rate limit inside HTTP 200 with Retry-After: 45' },
   { type: 'baidu-v2', options: 'status=401;error_200', effect: 'quarantined', why: 'invalid key inside HTTP 200' },
   { type: 'baidu-v2', options: 'status=400;error_200', fail: 400, why: 'bad request inside HTTP 200' },
   { type: 'baidu-legacy', options: 'status=429;code=18', effect: 'cooling', why: 'QPS limit (18)' },
@@ -362,6 +365,10 @@ describe('every provider type through the gateway', { timeout: 240000 }, () => {
     test(`${q.type}: ${q.why} (${q.options}) leaves the key ${q.effect}; the other key serves`, { timeout: 20000 }, async () => {
       const states = await sendUntilTried(model, `${model}-bad`, `${model}-good`);
       assert.deepEqual(states, { [`${model}-bad`]: q.effect, [`${model}-good`]: 'ok' });
+      if (q.minRemainingMs !== undefined) {
+        const bad = (await capacity(gw)).details[model].keys.find((k) => k.key === `${model}-bad`);
+        assert.ok(bad.remaining_ms >= q.minRemainingMs, JSON.stringify(bad));
+      }
     });
   });
 
