@@ -51,9 +51,8 @@ bool role_only(const ChatDelta& d) {
 }  // namespace
 
 struct Forwarder::Attempt {
-  Attempt(net::ClientWatch& w, std::size_t m, balance::Lease&& l,
-          std::unique_ptr<net::UpstreamCall> c, TimePoint s)
-      : watch(w), model(m), lease(std::move(l)), call(std::move(c)), started(s) {}
+  Attempt(net::ClientWatch& w, std::size_t m, balance::Lease&& l, providers::Credential c)
+      : watch(w), model(m), lease(std::move(l)), credential(std::move(c)) {}
   Attempt(const Attempt&) = delete;
   Attempt& operator=(const Attempt&) = delete;
   // The client watch points at this attempt's call: unhook it before the call goes away.
@@ -65,8 +64,10 @@ struct Forwarder::Attempt {
   net::ClientWatch& watch;
   std::size_t model;
   balance::Lease lease;
+  providers::Credential credential;  // the key, with its derived token if it needs one
+  UpstreamRequest request;           // until it is sent
   std::unique_ptr<net::UpstreamCall> call;
-  TimePoint started;
+  TimePoint started = Clock::now();
 };
 
 struct Forwarder::CallState {
@@ -201,68 +202,49 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     state.last_model = target.model;
     report.target = target;
     const auto& rt = gateway_->model(target.model);
-    providers::Credential credential = rt.credentials[target.key];
-    credential.now_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
     report.attempts = static_cast<int>(state.tried.size());
     report.model = rt.config->name;
-    report.key_id = credential.id;
-
-    if (auto exchange = rt.provider->credential_request(credential)) {
-      // A provider whose keys are exchanged for short-lived tokens (Baidu legacy).
-      auto token = gateway_->credentials().get(target, Clock::now());
-      if (!token) {
-        const auto sent = Clock::now();
-        auto minted = co_await exchange_credential(rt, *exchange, client, state);
-        report.upstream_time += Clock::now() - sent;
-        if (!minted) {
-          count_attempt(target, &minted.error());
-          lease->settle(failure(minted.error(), Clock::now() - sent), Clock::now());
-          if (client.client_gone()) co_return client_gone_error();
-          state.last_error = std::move(minted).error();
-          if (!state.last_error->retryable) co_return *state.last_error;
-          continue;
-        }
-        const auto lifetime =
-            minted->refresh_after.count() > 0 ? minted->refresh_after : std::chrono::hours(1);
-        gateway_->credentials().put(target, minted->token, sent + lifetime);
-        token = std::move(minted->token);
-      }
-      credential.derived_token = std::move(*token);
-    }
-
-    auto encoded = rt.provider->encode(request, credential);
-    if (!encoded) {
-      // The request cannot be expressed for this provider: the caller's problem, not the key's.
-      lease->settle(failure(Error{}, Duration{}), Clock::now());
-      co_return std::move(encoded).error();
-    }
+    report.key_id = rt.credentials[target.key].id;
+    // The key, the request and the call live in the attempt (on the heap), not in this
+    // coroutine's frame (see below).
     auto attempt = std::make_unique<Attempt>(client, target.model, std::move(*lease),
-                                             upstream_for(encoded->url).call(rt.tls), Clock::now());
+                                             rt.credentials[target.key]);
+    attempt->credential.now_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count();
+
+    if (needs_token(rt, target, attempt->credential)) {
+      // A provider whose keys are exchanged for short-lived tokens (Baidu legacy).
+      const auto sent = Clock::now();
+      const bool minted = co_await mint_token(rt, target, attempt->credential, client, state);
+      report.upstream_time += Clock::now() - sent;
+      if (!minted) {
+        attempt->settle(failure(*state.last_error, Clock::now() - sent));
+        if (client.client_gone()) co_return client_gone_error();
+        if (!state.last_error->retryable) co_return *state.last_error;
+        continue;
+      }
+    }
+
+    // The request cannot be expressed for this provider: the caller's problem, not the key's.
+    if (!encode_into(*attempt, rt, request, state)) co_return *state.last_error;
     auto* call = attempt->call.get();
     client.on_client_gone([call] { call->cancel(); });
 
-    auto started = co_await call->start(*encoded, attempt_timeouts(rt, state));
+    attempt->started = Clock::now();
+    const Status started = co_await call->start(attempt->request, attempt_timeouts(rt, state));
+    attempt->request = UpstreamRequest{};  // sent: an open stream does not keep it
     report.upstream_time += attempt->elapsed();
     if (!started) {
-      auto error = std::move(started).error();
-      const bool late = Clock::now() >= state.request_deadline;
       // A timeout cut short by the request's deadline is not the key's fault.
-      if (late) error.retryable = false;
-      settle_failure(*attempt, std::move(error), state);
+      const bool late = settle_start_failure(*attempt, started.error(), state);
       if (late && !client.client_gone()) co_return deadline_error(state);
       if (client.client_gone()) co_return client_gone_error();
       if (!state.last_error->retryable) co_return *state.last_error;
       continue;
     }
     if (call->status() / 100 != 2) {
-      const auto read_start = Clock::now();
-      auto body = co_await call->read_all(64 * 1024);
-      report.upstream_time += Clock::now() - read_start;
-      auto error = rt.provider->classify(call->status(), call->headers(),
-                                         body ? std::string_view(*body) : std::string_view());
-      settle_failure(*attempt, std::move(error), state);
+      co_await settle_refusal(*attempt, rt, state, report);
       if (client.client_gone()) co_return client_gone_error();
       if (!state.last_error->retryable) co_return *state.last_error;
       continue;
@@ -270,20 +252,84 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     co_return attempt;
   }
 
-  if (state.last_error) {
-    auto e = *state.last_error;
-    // An upstream that refused the gateway's key is the gateway's problem, not the caller's
-    // credentials: a 401/403 here would send the caller hunting for a wrong key of their own.
-    if (e.kind == ErrorKind::kAuthentication || e.kind == ErrorKind::kPermission) {
-      e.http_status = 502;
-    }
-    if (state.tried.size() > 1) {
-      e.message = "all " + std::to_string(state.tried.size()) +
-                  " attempts failed; the last one: " + e.message;
-    }
-    co_return e;
-  }
+  if (state.last_error) co_return final_error(state);
   co_return busy_error(request, demand, false, std::chrono::milliseconds(0));
+}
+
+// The rare paths of open() live in functions of their own: GCC keeps every local of a
+// coroutine in its frame, and above 1 KiB a frame is one aligned allocation per request
+// instead of a block Asio recycles.
+
+bool Forwarder::needs_token(const ModelRuntime& rt, balance::Target target,
+                            providers::Credential& credential) {
+  if (!rt.provider->credential_request(credential)) return false;
+  auto token = gateway_->credentials().get(target, Clock::now());
+  if (!token) return true;
+  credential.derived_token = std::move(*token);
+  return false;
+}
+
+awaitable<bool> Forwarder::mint_token(const ModelRuntime& rt, balance::Target target,
+                                      providers::Credential& credential, net::ClientWatch& client,
+                                      CallState& state) {
+  const auto exchange = rt.provider->credential_request(credential);
+  const auto sent = Clock::now();
+  auto minted = co_await exchange_credential(rt, *exchange, client, state);
+  if (!minted) {
+    count_attempt(target, &minted.error());
+    state.last_error = std::move(minted).error();
+    co_return false;
+  }
+  const auto lifetime =
+      minted->refresh_after.count() > 0 ? minted->refresh_after : std::chrono::hours(1);
+  gateway_->credentials().put(target, minted->token, sent + lifetime);
+  credential.derived_token = std::move(minted->token);
+  co_return true;
+}
+
+bool Forwarder::encode_into(Attempt& attempt, const ModelRuntime& rt, const ChatRequest& request,
+                            CallState& state) {
+  auto encoded = rt.provider->encode(request, attempt.credential);
+  if (!encoded) {
+    attempt.settle(failure(Error{}, Duration{}));
+    state.last_error = std::move(encoded).error();
+    return false;
+  }
+  attempt.request = std::move(*encoded);
+  attempt.call = upstream_for(attempt.request.url).call(rt.tls);
+  return true;
+}
+
+bool Forwarder::settle_start_failure(Attempt& attempt, Error error, CallState& state) {
+  const bool late = Clock::now() >= state.request_deadline;
+  if (late) error.retryable = false;
+  settle_failure(attempt, std::move(error), state);
+  return late;
+}
+
+awaitable<void> Forwarder::settle_refusal(Attempt& attempt, const ModelRuntime& rt,
+                                          CallState& state, CallReport& report) {
+  auto& call = *attempt.call;
+  const auto read_start = Clock::now();
+  auto body = co_await call.read_all(64 * 1024);
+  report.upstream_time += Clock::now() - read_start;
+  auto error = rt.provider->classify(call.status(), call.headers(),
+                                     body ? std::string_view(*body) : std::string_view());
+  settle_failure(attempt, std::move(error), state);
+}
+
+Error Forwarder::final_error(const CallState& state) {
+  auto e = *state.last_error;
+  // An upstream that refused the gateway's key is the gateway's problem, not the caller's
+  // credentials: a 401/403 here would send the caller hunting for a wrong key of their own.
+  if (e.kind == ErrorKind::kAuthentication || e.kind == ErrorKind::kPermission) {
+    e.http_status = 502;
+  }
+  if (state.tried.size() > 1) {
+    e.message = "all " + std::to_string(state.tried.size()) +
+                " attempts failed; the last one: " + e.message;
+  }
+  return e;
 }
 
 void Forwarder::settle_failure(Attempt& attempt, Error error, CallState& state) {
@@ -472,44 +518,53 @@ awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,
     auto opened = co_await open(request, client, report, state);
     if (!opened) co_return std::move(opened).error();
     auto& attempt = **opened;
-    const auto& rt = gateway_->model(attempt.model);
 
     const auto read_start = Clock::now();
     auto body = co_await attempt.call->read_all(max_bytes);
     report.upstream_time += Clock::now() - read_start;
-    Result<ChatResponse> decoded = Error::internal("unreachable");
-    if (body) {
-      // The headers are read only to classify a failed answer (Retry-After and the like):
-      // an answer that decodes never builds them, one that does not is decoded again with
-      // them (decode() is pure).
-      UpstreamResponse response{attempt.call->status(), {}, std::move(body).value()};
-      decoded = rt.provider->decode(response);
-      if (!decoded) {
-        response.headers = attempt.call->take_headers();
-        decoded = rt.provider->decode(response);
-      }
-    } else {
-      decoded = std::move(body).error();
+    if (auto answer = settle_answer(attempt, std::move(body), client, state, report)) {
+      co_return std::move(*answer);
     }
-    if (!decoded) {
-      auto error = std::move(decoded).error();
-      const bool late = Clock::now() >= state.request_deadline;
-      if (late) error.retryable = false;  // cut short by the deadline: not the key's fault
-      settle_failure(attempt, std::move(error), state);
-      if (client.client_gone()) co_return client_gone_error();
-      if (late) co_return deadline_error(state);
-      if (state.last_error->retryable) continue;
-      co_return *state.last_error;
-    }
-    balance::Outcome ok;
-    ok.ok = true;
-    ok.latency = attempt.elapsed();
-    ok.usage = decoded->usage;
-    attempt.settle(ok);
-    count_attempt(attempt.lease.target(), nullptr);
-    report.usage = decoded->usage;
-    co_return decoded;
   }
+}
+
+std::optional<Result<ChatResponse>> Forwarder::settle_answer(Attempt& attempt,
+                                                             Result<std::string> body,
+                                                             net::ClientWatch& client,
+                                                             CallState& state, CallReport& report) {
+  const auto& rt = gateway_->model(attempt.model);
+  Result<ChatResponse> decoded = Error::internal("unreachable");
+  if (body) {
+    // The headers are read only to classify a failed answer (Retry-After and the like):
+    // an answer that decodes never builds them, one that does not is decoded again with
+    // them (decode() is pure).
+    UpstreamResponse response{attempt.call->status(), {}, std::move(body).value()};
+    decoded = rt.provider->decode(response);
+    if (!decoded) {
+      response.headers = attempt.call->take_headers();
+      decoded = rt.provider->decode(response);
+    }
+  } else {
+    decoded = std::move(body).error();
+  }
+  if (!decoded) {
+    auto error = std::move(decoded).error();
+    const bool late = Clock::now() >= state.request_deadline;
+    if (late) error.retryable = false;  // cut short by the deadline: not the key's fault
+    settle_failure(attempt, std::move(error), state);
+    if (client.client_gone()) return client_gone_error();
+    if (late) return deadline_error(state);
+    if (state.last_error->retryable) return std::nullopt;  // the next key
+    return *state.last_error;
+  }
+  balance::Outcome ok;
+  ok.ok = true;
+  ok.latency = attempt.elapsed();
+  ok.usage = decoded->usage;
+  attempt.settle(ok);
+  count_attempt(attempt.lease.target(), nullptr);
+  report.usage = decoded->usage;
+  return decoded;
 }
 
 awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink,
@@ -519,115 +574,121 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
   for (;;) {
     auto opened = co_await open(request, client, report, state);
     if (!opened) co_return std::move(opened).error();
-    auto& attempt = **opened;
-    const auto& rt = gateway_->model(attempt.model);
-    auto decoder = rt.provider->stream_decoder();
-    decoder->lend_chunks(true);  // every delta is passed on before the next read, or kept
-
-    std::vector<ChatDelta> held;  // role-only chunks not yet sent (see role_only)
-    std::optional<Usage> usage;
-    std::optional<Error> failed;
-    bool client_left = false;
-
-    // Passes what the decoder produced to the sink; with `send`, writes it now (one write for
-    // everything one upstream read brought). False when the client is gone.
-    auto flush = [&](std::vector<ChatDelta>& deltas, bool send) -> awaitable<bool> {
-      if (deltas.size() > 1) sink.reserve_for(deltas);
-      for (auto& d : deltas) {
-        if (d.usage) usage = d.usage;
-        if (!begun) {
-          if (role_only(d)) {
-            d.keep();  // its bytes are the read buffer's, reused by the next read
-            held.push_back(std::move(d));
-            continue;
-          }
-          const Status began = co_await sink.begin();
-          if (!began) co_return false;
-          begun = true;
-          for (const auto& h : held) sink.add(h);
-          held.clear();
-        }
-        sink.add(d);
-      }
-      deltas.clear();
-      if (!send || !begun) co_return true;
-      const Status sent = co_await sink.flush();
-      co_return static_cast<bool>(sent);
-    };
-
-    for (;;) {
-      const auto read_start = Clock::now();
-      auto piece = co_await attempt.call->read_some();
-      report.upstream_time += Clock::now() - read_start;
-      if (Clock::now() >= state.request_deadline && !client.client_gone()) {
-        // The request's time is up, whatever the upstream is doing: not the key's fault.
-        failed = deadline_error(state);
-        break;
-      }
-      if (!piece) {
-        failed = std::move(piece).error();
-        break;
-      }
-      DeltaScratch scratch;  // what this read decodes to, sent before the next read
-      auto& deltas = scratch.get();
-      if (piece->empty()) {
-        // What is left leaves with the end of the stream (or its error), in one write.
-        auto finished = decoder->finish(deltas);
-        const bool passed = co_await flush(deltas, false);
-        if (!passed) client_left = true;
-        if (!finished) failed = std::move(finished).error();
-        break;
-      }
-      auto fed = decoder->feed(*piece, deltas);
-      // After [DONE] only the end of the upstream's body is left. When this read brought it
-      // too, the last events leave with the end of the stream in one write; otherwise they
-      // are sent now, so an upstream that keeps its response open after [DONE] delays
-      // nothing the client is owed.
-      const bool hold = fed && decoder->done() && attempt.call->body_complete();
-      const bool passed = co_await flush(deltas, !hold);
-      if (!passed) {
-        client_left = true;
-        break;
-      }
-      if (!fed) {
-        failed = std::move(fed).error();
-        break;
-      }
-    }
-
-    if (client_left || client.client_gone()) {
-      // Settling as a failure with no key action: the key did nothing wrong.
-      attempt.call->cancel();
-      attempt.settle(failure(Error{}, attempt.elapsed()));
-      count_attempt(attempt.lease.target(), nullptr, true);
-      co_return Status{};
-    }
-    if (failed) {
-      settle_failure(attempt, std::move(*failed), state);
-      if (!begun) {
-        if (state.last_error->retryable) continue;
-        co_return *state.last_error;
-      }
-      co_await sink.fail(*state.last_error);
-      co_return Status{};
-    }
-    if (!begun) {
-      // An answer with no content at all: still a complete, valid stream.
-      const Status began = co_await sink.begin();
-      if (!began) co_return Status{};
-      begun = true;
-      for (const auto& h : held) sink.add(h);
-    }
-    balance::Outcome ok;
-    ok.ok = true;
-    ok.latency = attempt.elapsed();
-    ok.usage = usage;
-    attempt.settle(ok);
-    count_attempt(attempt.lease.target(), nullptr);
-    report.usage = usage;
-    co_await sink.end();
-    co_return Status{};
+    if (co_await relay(**opened, sink, client, report, state, begun)) co_return Status{};
+    // Failed before anything reached the client: another key, or the error as the answer.
+    if (!state.last_error->retryable) co_return *state.last_error;
   }
+}
+
+namespace {
+// Keeps a failed step's error for after the relay loop; true when the step succeeded. (A
+// plain call, so the Status is a temporary, not another error-sized slot in the frame.)
+bool keep_error(Status step, std::optional<Error>& failed) {
+  if (step) return true;
+  failed = std::move(step).error();
+  return false;
+}
+}  // namespace
+
+awaitable<bool> Forwarder::begin_stream(StreamSink& sink, std::vector<ChatDelta>& held,
+                                        bool& begun) {
+  if (!co_await sink.begin()) co_return false;
+  begun = true;
+  for (const auto& h : held) sink.add(h);
+  held.clear();
+  co_return true;
+}
+
+awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::ClientWatch& client,
+                                 CallReport& report, CallState& state, bool& begun) {
+  const auto& rt = gateway_->model(attempt.model);
+  auto decoder = rt.provider->stream_decoder();
+  decoder->lend_chunks(true);  // every delta is passed on before the next read, or kept
+
+  std::vector<ChatDelta> held;  // role-only chunks not yet sent (see role_only)
+  std::optional<Usage> usage;
+  std::optional<Error> failed;
+  bool client_left = false;
+
+  // Passes what the decoder produced to the sink; with `send`, writes it now (one write for
+  // everything one upstream read brought). False when the client is gone.
+  auto flush = [&](std::vector<ChatDelta>& deltas, bool send) -> awaitable<bool> {
+    if (deltas.size() > 1) sink.reserve_for(deltas);
+    for (auto& d : deltas) {
+      if (d.usage) usage = d.usage;
+      if (!begun) {
+        if (role_only(d)) {
+          d.keep();  // its bytes are the read buffer's, reused by the next read
+          held.push_back(std::move(d));
+          continue;
+        }
+        if (!co_await begin_stream(sink, held, begun)) co_return false;
+      }
+      sink.add(d);
+    }
+    deltas.clear();
+    if (!send || !begun) co_return true;
+    co_return static_cast<bool>(co_await sink.flush());
+  };
+
+  for (;;) {
+    const auto read_start = Clock::now();
+    auto piece = co_await attempt.call->read_some();
+    report.upstream_time += Clock::now() - read_start;
+    if (Clock::now() >= state.request_deadline && !client.client_gone()) {
+      // The request's time is up, whatever the upstream is doing: not the key's fault.
+      failed = deadline_error(state);
+      break;
+    }
+    if (!piece) {
+      failed = std::move(piece).error();
+      break;
+    }
+    DeltaScratch scratch;  // what this read decodes to, sent before the next read
+    auto& deltas = scratch.get();
+    if (piece->empty()) {
+      // What is left leaves with the end of the stream (or its error), in one write.
+      keep_error(decoder->finish(deltas), failed);
+      if (!co_await flush(deltas, false)) client_left = true;
+      break;
+    }
+    const bool fed = keep_error(decoder->feed(*piece, deltas), failed);
+    // After [DONE] only the end of the upstream's body is left. When this read brought it
+    // too, the last events leave with the end of the stream in one write; otherwise they
+    // are sent now, so an upstream that keeps its response open after [DONE] delays
+    // nothing the client is owed.
+    const bool hold = fed && decoder->done() && attempt.call->body_complete();
+    if (!co_await flush(deltas, !hold)) {
+      client_left = true;
+      break;
+    }
+    if (!fed) break;
+  }
+
+  if (client_left || client.client_gone()) {
+    // Settling as a failure with no key action: the key did nothing wrong.
+    attempt.call->cancel();
+    attempt.settle(failure(Error{}, attempt.elapsed()));
+    count_attempt(attempt.lease.target(), nullptr, true);
+    co_return true;
+  }
+  if (failed) {
+    settle_failure(attempt, std::move(*failed), state);
+    if (!begun) co_return false;
+    co_await sink.fail(*state.last_error);
+    co_return true;
+  }
+  // An answer with no content at all: still a complete, valid stream.
+  if (!begun && !co_await begin_stream(sink, held, begun)) co_return true;
+  balance::Outcome ok;
+  ok.ok = true;
+  ok.latency = attempt.elapsed();
+  ok.usage = usage;
+  attempt.settle(ok);
+  count_attempt(attempt.lease.target(), nullptr);
+  report.usage = usage;
+  co_await sink.end();
+  co_return true;
 }
 
 }  // namespace bc::gateway

@@ -70,6 +70,36 @@ class Forwarder {
   // Settles a failed attempt and records its error in `state`, turning an expired derived
   // credential into one retry of the same key.
   void settle_failure(Attempt& attempt, Error error, CallState& state);
+  // Parts of open(), kept out of its coroutine frame. needs_token: false when the key needs
+  // no derived token or its cached one was set into `credential`. mint_token: exchanges the
+  // key for a token (false: the error is in state.last_error). settle_start_failure: true
+  // when the request's deadline had passed. settle_refusal: a non-2xx answer read and
+  // classified. final_error: the error of a request whose every attempt failed.
+  bool needs_token(const ModelRuntime& rt, balance::Target target,
+                   providers::Credential& credential);
+  awaitable<bool> mint_token(const ModelRuntime& rt, balance::Target target,
+                             providers::Credential& credential, net::ClientWatch& client,
+                             CallState& state);
+  // encode_into: the upstream request and its call set into `attempt`; false when the
+  // request cannot be expressed for the provider (the error is in state.last_error).
+  bool encode_into(Attempt& attempt, const ModelRuntime& rt, const ChatRequest& request,
+                   CallState& state);
+  bool settle_start_failure(Attempt& attempt, Error error, CallState& state);
+  awaitable<void> settle_refusal(Attempt& attempt, const ModelRuntime& rt, CallState& state,
+                                 CallReport& report);
+  static Error final_error(const CallState& state);
+  // stream()'s relay of one attempt: true when the stream is over for the client (answered,
+  // failed mid-stream, or gone), false when it failed before anything was sent (the error
+  // is in state.last_error).
+  awaitable<bool> relay(Attempt& attempt, StreamSink& sink, net::ClientWatch& client,
+                        CallReport& report, CallState& state, bool& begun);
+  // Starts the client's stream with the chunks held back so far; false when it could not.
+  static awaitable<bool> begin_stream(StreamSink& sink, std::vector<ChatDelta>& held, bool& begun);
+  // complete()'s end of an attempt: the answer decoded and the attempt settled. The answer
+  // or the error for the client, or nullopt when the next key should be tried.
+  std::optional<Result<ChatResponse>> settle_answer(Attempt& attempt, Result<std::string> body,
+                                                    net::ClientWatch& client, CallState& state,
+                                                    CallReport& report);
   awaitable<Result<providers::DerivedCredential>> exchange_credential(
       const ModelRuntime& rt, const UpstreamRequest& exchange, net::ClientWatch& client,
       const CallState& state);

@@ -172,6 +172,17 @@ class Connection final : public ConnectionBase {
   void client_left();
   awaitable<void> stop_watch();
   awaitable<void> send_error(int status, std::string message, std::string code);
+  // Why read_request() read no request, answered by run() after it returns: its own frame
+  // then holds no send_error() (GCC keeps every awaited call's temporaries in the frame, and a
+  // frame above 1 KiB is one aligned allocation per request instead of a recycled block).
+  struct Refusal {
+    int status;
+    std::string message;
+    std::string code;
+  };
+  void refuse(int status, std::string message, std::string code);
+  std::optional<Refusal> refusal_;
+  awaitable<bool> send_continue();  // "100 Continue"; false when it could not be sent
   awaitable<void> close();
   // Sends the pending head (if any), `data` as one chunk (if not empty) and, when `last`, the
   // end of the chunked body: one write, so a stream's head goes out with its first bytes and
@@ -187,6 +198,7 @@ class Connection final : public ConnectionBase {
   Stream stream_;
   Deadline deadline_;
   beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;  // read_request()'s
   bool idle_ = true;
 
   // State of the request being served.
@@ -401,7 +413,21 @@ awaitable<void> Connection<Stream>::send_error(int status, std::string message, 
 }
 
 template <class Stream>
+void Connection<Stream>::refuse(int status, std::string message, std::string code) {
+  refusal_ = Refusal{status, std::move(message), std::move(code)};
+}
+
+template <class Stream>
+awaitable<bool> Connection<Stream>::send_continue() {
+  http::response<http::empty_body> cont{http::status::continue_, version_};
+  deadline_.arm(options_.write_timeout);
+  auto [ec, n] = co_await http::async_write(stream_, cont, kTuple);
+  co_return !deadline_.finish(ec);
+}
+
+template <class Stream>
 awaitable<std::optional<HttpRequest>> Connection<Stream>::read_request() {
+  refusal_.reset();
   idle_ = true;
   if (worker_.stopping) co_return std::nullopt;
   if (buffer_.size() == 0) {
@@ -416,7 +442,9 @@ awaitable<std::optional<HttpRequest>> Connection<Stream>::read_request() {
   }
   idle_ = false;
 
-  http::request_parser<http::string_body> parser;
+  // A member, not a local: in the coroutine's frame it made the frame larger than Asio
+  // recycles (1 KiB), one aligned allocation per request.
+  auto& parser = parser_.emplace();
   parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
   parser.body_limit(options_.max_body_bytes);
   // One deadline for the whole request: a client trickling bytes cannot hold the slot.
@@ -429,20 +457,18 @@ awaitable<std::optional<HttpRequest>> Connection<Stream>::read_request() {
     version_ = 11;
     keep_alive_ = false;
     if (hec == http::error::header_limit) {
-      co_await send_error(
-          431, "request headers exceed " + std::to_string(options_.max_header_bytes) + " bytes",
-          "headers_too_large");
+      refuse(431, "request headers exceed " + std::to_string(options_.max_header_bytes) + " bytes",
+             "headers_too_large");
     } else if (hec == http::error::body_limit) {
       // Beast checks a declared Content-Length against the body limit with the header.
-      co_await send_error(
-          413,
-          "request body exceeds the " + std::to_string(options_.max_body_bytes) + "-byte limit",
-          "body_too_large");
+      refuse(413,
+             "request body exceeds the " + std::to_string(options_.max_body_bytes) + "-byte limit",
+             "body_too_large");
     } else if (hec == beast::error::timeout) {
-      co_await send_error(408, "request not received in time", "request_timeout");
+      refuse(408, "request not received in time", "request_timeout");
     } else if (hec != http::error::end_of_stream && hec != asio::error::eof &&
                hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
-      co_await send_error(400, "malformed HTTP request: " + hec.message(), "bad_request");
+      refuse(400, "malformed HTTP request: " + hec.message(), "bad_request");
     }
     co_return std::nullopt;
   }
@@ -452,28 +478,24 @@ awaitable<std::optional<HttpRequest>> Connection<Stream>::read_request() {
   started_ = finished_ = broken_ = chunked_ = false;
   if (const auto length = parser.content_length(); length && *length > options_.max_body_bytes) {
     deadline_.disarm();
-    co_await send_error(413,
-                        "request body of " + std::to_string(*length) + " bytes exceeds the " +
-                            std::to_string(options_.max_body_bytes) + "-byte limit",
-                        "body_too_large");
+    refuse(413,
+           "request body of " + std::to_string(*length) + " bytes exceeds the " +
+               std::to_string(options_.max_body_bytes) + "-byte limit",
+           "body_too_large");
     co_return std::nullopt;
   }
   if (beast::iequals(head[http::field::expect], "100-continue")) {
-    http::response<http::empty_body> cont{http::status::continue_, version_};
-    deadline_.arm(options_.write_timeout);
-    auto [cec, cn] = co_await http::async_write(stream_, cont, kTuple);
-    if (deadline_.finish(cec)) co_return std::nullopt;
+    if (!co_await send_continue()) co_return std::nullopt;
     deadline_.arm_at(read_deadline);
   }
   auto [body_ec, bn] = co_await http::async_read(stream_, buffer_, parser, kTuple);
   if (const auto bec = deadline_.finish(body_ec)) {
     if (bec == http::error::body_limit) {
-      co_await send_error(
-          413,
-          "request body exceeds the " + std::to_string(options_.max_body_bytes) + "-byte limit",
-          "body_too_large");
+      refuse(413,
+             "request body exceeds the " + std::to_string(options_.max_body_bytes) + "-byte limit",
+             "body_too_large");
     } else if (bec == beast::error::timeout) {
-      co_await send_error(408, "request body not received in time", "request_timeout");
+      refuse(408, "request body not received in time", "request_timeout");
     }
     co_return std::nullopt;
   }
@@ -496,7 +518,10 @@ awaitable<void> Connection<Stream>::run() {
   }
   for (;;) {
     std::optional<HttpRequest> request = co_await read_request();
-    if (!request) break;
+    if (!request) {
+      if (refusal_) co_await send_error(refusal_->status, refusal_->message, refusal_->code);
+      break;
+    }
 
     bool threw = false;
     try {
