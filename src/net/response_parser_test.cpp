@@ -58,6 +58,9 @@ const std::vector<std::string> kValid = {
     "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
     "HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\n\r\nabc",
     "HTTP/1.1 200 \r\nx-empty:\r\nx-spaces:   padded value  \r\nContent-Length: 1\r\n\r\nz",
+    // obs-text and tabs are text, at any place of the fields.
+    "HTTP/1.1 200 OK\r\nX-Obs: caf\xc3\xa9\tand more obs-text \xff\x80 past sixteen\r\n"
+    "Content-Length: 1\r\n\r\nz",
     "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\nCONNECTION: Close\r\n\r\nbusy",
     "HTTP/1.1 200 OK\r\nX-Obs-Text: caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n",
 };
@@ -122,6 +125,13 @@ TEST(ResponseParser, MalformedAnswersAreErrors) {
       "HTTP/1.1 200 OK\r\nContent-Len",                      // cut in the head
       "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
       "HTTP/1.1 200 OK\r\nX-Bad: a\x01z\r\nContent-Length: 0\r\n\r\n",
+      // Past the first sixteen bytes of the fields (the SIMD check): a control character, DEL,
+      // a bare CR and a bare LF inside a value.
+      "HTTP/1.1 200 OK\r\nX-Long-Name: 0123456789abcdef\x01z\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX-Long-Name: 0123456789abcdef\x7fz\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX-Long-Name: 0123456789abcdef\rz\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX-Long-Name: 0123456789abcdef\nz\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Long-Name: 0123456789abcdef\x1f\r\n\r\n",
       "SSH-2.0-OpenSSH_9.2\r\n\r\n",
       // Framing fields in a trailer (found by fuzz_http_response: Beast applied them).
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nTransfer-Encoding: x\r\n\r\n",

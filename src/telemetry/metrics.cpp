@@ -245,9 +245,10 @@ void RequestMetrics::request(std::string_view route, std::optional<balance::Targ
   }
   it->second->Increment();
 
-  auto d = durations_.find(std::string(route));
+  scratch_.assign(route);  // a route is longer than a short string: no copy per request
+  auto d = durations_.find(scratch_);
   if (d == durations_.end()) {
-    d = durations_.emplace(std::string(route), &metrics_.request_duration(route)).first;
+    d = durations_.emplace(scratch_, &metrics_.request_duration(route)).first;
   }
   d->second->Observe(seconds(total));
 }
