@@ -17,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "allocator.h"
 #include "api/routes.h"
 #include "config/demo_config.h"
 #include "config/loader.h"
@@ -187,9 +188,10 @@ int serve(const std::string& path, const std::string& host, int port) {
   await_hangup();
   std::thread signal_thread([&] { signals_ioc.run(); });
 
-  spdlog::info("{} model(s) active, {} worker thread(s)", cfg.active_models().size(),
-               options.threads > 0 ? options.threads
-                                   : static_cast<int>(std::thread::hardware_concurrency()));
+  spdlog::info(
+      "{} model(s) active, {} worker thread(s), allocator: {}", cfg.active_models().size(),
+      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency()),
+      bc::allocator_in_use());
   std::cout << "balancedcall listening on " << (cfg.server.tls.enabled() ? "https" : "http")
             << "://" << options.host << ":" << bound << std::endl;
 

@@ -16,19 +16,25 @@ bool sane_request_id(std::string_view id) {
 }
 }  // namespace
 
-Headers Exchange::with_id(const Headers& extra) const {
-  Headers headers;
-  headers.reserve(extra.size() + 1);
-  headers = extra;
-  headers.push_back({std::string(kRequestIdHeader), request_id_});
-  return headers;
+Exchange::Exchange(net::ResponseWriter& inner, std::string request_id, TimePoint started)
+    : inner_(inner), started_(started) {
+  id_field_.push_back({std::string(kRequestIdHeader), std::move(request_id)});
+}
+
+const Headers& Exchange::with_id(const Headers& extra, Headers& joined) const {
+  if (extra.empty()) return id_field_;
+  joined.reserve(extra.size() + 1);
+  joined = extra;
+  joined.push_back(id_field_.front());
+  return joined;
 }
 
 awaitable<void> Exchange::send(int status, std::string_view content_type, std::string body,
                                const Headers& extra) {
   status_ = status;
   first_byte_ = Clock::now();
-  co_await inner_.send(status, content_type, std::move(body), with_id(extra));
+  Headers joined;
+  co_await inner_.send(status, content_type, std::move(body), with_id(extra, joined));
 }
 
 awaitable<Status> Exchange::begin_stream(int status, std::string_view content_type,
@@ -36,7 +42,8 @@ awaitable<Status> Exchange::begin_stream(int status, std::string_view content_ty
   status_ = status;
   streamed_ = true;
   first_byte_ = Clock::now();
-  co_return co_await inner_.begin_stream(status, content_type, with_id(extra));
+  Headers joined;
+  co_return co_await inner_.begin_stream(status, content_type, with_id(extra, joined));
 }
 
 std::string request_id_for(const net::HttpRequest& request, Rng& rng) {

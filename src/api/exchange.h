@@ -18,8 +18,7 @@ using boost::asio::awaitable;
 
 class Exchange final : public net::ResponseWriter {
  public:
-  Exchange(net::ResponseWriter& inner, std::string request_id, TimePoint started)
-      : inner_(inner), request_id_(std::move(request_id)), started_(started) {}
+  Exchange(net::ResponseWriter& inner, std::string request_id, TimePoint started);
 
   awaitable<void> send(int status, std::string_view content_type, std::string body,
                        const Headers& extra = {}) override;
@@ -36,7 +35,7 @@ class Exchange final : public net::ResponseWriter {
   }
   bool client_gone() const override { return inner_.client_gone(); }
 
-  const std::string& request_id() const { return request_id_; }
+  const std::string& request_id() const { return id_field_.front().value; }
   TimePoint started_at() const { return started_; }
   int status() const { return status_; }
   bool streamed() const { return streamed_; }
@@ -46,10 +45,12 @@ class Exchange final : public net::ResponseWriter {
   const ClientKey* client = nullptr;  // the authenticated client, when client keys are on
 
  private:
-  Headers with_id(const Headers& extra) const;
+  // The fields of an answer: `extra` and X-Request-Id (id_field_ itself when there is no
+  // `extra`, the common case, so an answer copies nothing).
+  const Headers& with_id(const Headers& extra, Headers& joined) const;
 
   net::ResponseWriter& inner_;
-  std::string request_id_;
+  Headers id_field_;  // X-Request-Id: <the request id>, which is kept here
   TimePoint started_;
   int status_ = 0;
   bool streamed_ = false;

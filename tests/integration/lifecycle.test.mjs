@@ -38,6 +38,16 @@ describe('lifecycle', { timeout: 90000 }, () => {
     assert.equal(gw.stdout, `balancedcall listening on http://127.0.0.1:${gw.port}\n`);
   });
 
+  test('the startup log names the allocator: mimalloc, except under the sanitizers', { timeout: 20000 }, async () => {
+    const gw = await startGateway(gatewayConfig({ m: mockModel() }));
+    const info = await gw.signal('SIGINT');
+    assert.deepEqual(info, { code: 0, signal: null }, gw.output());
+    // The sanitizer pass (scripts/test.sh) builds without mimalloc: ASan brings its own.
+    const expected = process.env.BC_SANITIZED_PASS ? /allocator: the C library's malloc\n/
+      : /allocator: mimalloc \d+\.\d+\.\d+\n/;
+    assert.match(gw.stderr, expected, gw.output());
+  });
+
   test('SIGTERM during a /v1 stream: the stream completes with [DONE], new connections are refused, exit 0',
     { timeout: 30000 }, async () => {
       const gw = await startGateway(gatewayConfig(
