@@ -2,7 +2,8 @@
 // feed() calls and, with its top bit, a small event limit (256 bytes) so that the limit paths
 // are reached too; the same bytes fed whole must give the same events and the same error, and so
 // must next() (one event at a time, as views) over the same pieces, each piece copied into a
-// buffer that is overwritten once the parser has moved past it.
+// buffer that is overwritten once the parser has moved past it. An event handed out whole
+// (SseEventView::raw) must be `data: <its data>` LF LF, inside the buffer.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -51,6 +52,13 @@ Parsed parse_next(std::size_t limit, const std::vector<std::string_view>& pieces
         return p;
       }
       if (!*ev) break;
+      // A whole event handed out is exactly what a relay would write for it, in the buffer.
+      if (const auto raw = (*ev)->raw; !raw.empty()) {
+        if (!(*ev)->name.empty() || raw != "data: " + std::string((*ev)->data) + "\n\n" ||
+            raw.data() < buffer.data() || raw.data() + raw.size() > buffer.data() + buffer.size()) {
+          bc::fuzz::fail("an event handed out whole is not `data: <its data>` LF LF in the buffer");
+        }
+      }
       p.events.push_back(SseEvent{std::string((*ev)->name), std::string((*ev)->data)});
     }
     buffer.assign(buffer.size(), '#');

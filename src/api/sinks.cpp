@@ -49,6 +49,10 @@ constexpr std::string_view kEventEnd = "\n\n";
 }  // namespace
 
 void OpenAISseSink::add(const ChatDelta& delta) {
+  if (!delta.lent_event.empty()) {
+    queued_.append(delta.lent_event);  // the upstream's own `data: <chunk>\n\n`
+    return;
+  }
   queued_.append(kDataField).append(delta.chunk()).append(kEventEnd);
 }
 

@@ -110,6 +110,9 @@ struct ChatDelta {
   // bytes where the decoder read them: valid only until that decoder is fed again. keep()
   // copies them here for a delta that must live longer.
   std::string_view lent_chunk;
+  // With a lent chunk, when the upstream framed its event exactly as `data: <chunk>\n\n`:
+  // that whole event, which the OpenAI sink then copies in one piece. Same lifetime.
+  std::string_view lent_event;
   // The content text this chunk carries (what /llm/chat/stream sends).
   std::string text;
   // Set on the chunk that ends a choice ("stop", "length", "tool_calls", ...).
@@ -122,6 +125,7 @@ struct ChatDelta {
     if (lent_chunk.empty()) return;
     chunk_json.assign(lent_chunk);
     lent_chunk = {};
+    lent_event = {};
   }
 };
 

@@ -5,6 +5,11 @@
 namespace bc::providers {
 
 std::optional<ChunkFields> ChunkSequenceScanner::scan(std::string_view data, bool stays) {
+  if (auto repeat = scan_repeat(data, stays)) return repeat;
+  return scan_full(data, stays);
+}
+
+std::optional<ChunkFields> ChunkSequenceScanner::scan_repeat(std::string_view data, bool stays) {
   if (has_last_) {
     // The previous chunk's bytes before its content string and from its closing quote on.
     const std::size_t tail = last_.size() - end_;
@@ -22,6 +27,10 @@ std::optional<ChunkFields> ChunkSequenceScanner::scan(std::string_view data, boo
       }
     }
   }
+  return std::nullopt;
+}
+
+std::optional<ChunkFields> ChunkSequenceScanner::scan_full(std::string_view data, bool stays) {
   auto fast = detail::scan_chunk_fast_spans(data);
   if (!fast) {
     has_last_ = false;

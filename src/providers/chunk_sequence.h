@@ -25,6 +25,13 @@ class ChunkSequenceScanner {
   // scan_chunk(data), exactly. With `stays`, the caller promises that `data` stays valid
   // until the next scan() or forget(): the scanner then keeps a view of it, not a copy.
   std::optional<ChunkFields> scan(std::string_view data, bool stays = false);
+  // scan() in two steps: the answer from the previous chunk, when `data` repeats it around a
+  // new content string (nullopt otherwise: not an error, the full scan decides); and the full
+  // scan. Every byte of a repeat outside its content string is the previous chunk's, and a
+  // content string read holds no control character, so a check the caller made of the
+  // previous chunk's bytes (no line break, say) holds for the repeat too.
+  std::optional<ChunkFields> scan_repeat(std::string_view data, bool stays = false);
+  std::optional<ChunkFields> scan_full(std::string_view data, bool stays = false);
   // The next scan is a full one (the previous chunk is no longer comparable, or its stream
   // is another one).
   void forget() { has_last_ = false; }

@@ -340,7 +340,8 @@ Status OpenAiStreamDecoder::finish(std::vector<ChatDelta>& out) {
   for (const auto& ev : pending) {
     if (done_) break;
     std::vector<ChatDelta> decoded;
-    if (const Status st = event(SseEventView{ev.name, ev.data}, decoded, nullptr); !st) {
+    if (const Status st = event(SseEventView{.name = ev.name, .data = ev.data}, decoded, nullptr);
+        !st) {
       if (st.error().code != kMalformedChunk) return fail(st.error());
       break;
     }
@@ -362,15 +363,26 @@ Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
   // The ordinary chunk, relayed unchanged: its fields are read without building a tree.
   // Everything else (a chunk to normalize or to adjust, an error report, a malformed chunk)
   // takes the tree path below, which is the reference the scan agrees with.
-  const bool line_break = (!ev.one_line && data.find('\n') != std::string_view::npos) ||
-                          data.find('\r') != std::string_view::npos;
-  if (!adjusts_chunks() && !line_break) {
+  // A chunk with a line break inside takes the tree path too: relayed as it is, it would
+  // end its `data:` line early.
+  const auto line_break = [&] {
+    return (!ev.one_line && data.find('\n') != std::string_view::npos) ||
+           data.find('\r') != std::string_view::npos;
+  };
+  if (!adjusts_chunks()) {
     // The caller's bytes stay for the whole feed(), and `chunks` lives for one feed().
     // (std::less_equal: an ordering of pointers that is defined even across buffers.)
     const std::less_equal<const char*> le;
     const bool in_fed = !fed_.empty() && le(fed_.data(), data.data()) &&
                         le(data.data() + data.size(), fed_.data() + fed_.size());
-    if (auto fields = chunks != nullptr ? chunks->scan(data, in_fed) : scan_chunk(data)) {
+    // A repeat of the previous chunk needs no line-break check: it has the previous
+    // chunk's bytes, which passed it, around a string that cannot hold one.
+    std::optional<ChunkFields> fields =
+        chunks != nullptr ? chunks->scan_repeat(data, in_fed) : std::nullopt;
+    if (!fields && !line_break()) {
+      fields = chunks != nullptr ? chunks->scan_full(data, in_fed) : scan_chunk(data);
+    }
+    if (fields) {
       // Built in place: a ChatDelta is four strings, and moving one into the vector cost
       // about as much as filling it.
       ChatDelta& delta = out.emplace_back();
@@ -381,6 +393,8 @@ Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
       // parser's own buffer, which the next event reuses.
       if (lend_chunks_ && in_fed) {
         delta.lent_chunk = data;
+        // The whole event too, when the upstream framed it as the client gets it.
+        if (!ev.raw.empty() && data.size() == ev.data.size()) delta.lent_event = ev.raw;
       } else {
         delta.chunk_json.assign(data);
       }
@@ -442,7 +456,7 @@ Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
   // A multi-line `data:` event joins its lines with a line feed; relayed raw it
   // would break the SSE framing towards the client, so such a chunk is rewritten.
   // (Two memchr scans: find_first_of of a set tests the set once per byte, far slower.)
-  if (changed || line_break) {
+  if (changed || line_break()) {
     delta.chunk_json = json_text(chunk);
   } else {
     delta.chunk_json.assign(data);  // relayed as the upstream sent it

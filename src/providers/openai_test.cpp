@@ -385,6 +385,8 @@ TEST(OpenAiStream, SameChunksAtEverySplitAndByteByByte) {
 TEST(OpenAiStream, LentChunksAreViewsOfTheFedBytesAtEverySplit) {
   const std::string body = stream_bytes();
   std::size_t lent = 0;
+  std::size_t lent_events = 0;
+  std::vector<std::string> whole_events;  // lent as whole events with the first split
   for (std::size_t split = 1; split < body.size(); ++split) {
     auto decoder = openai_decoder()();
     decoder->lend_chunks(true);
@@ -401,6 +403,14 @@ TEST(OpenAiStream, LentChunksAreViewsOfTheFedBytesAtEverySplit) {
           EXPECT_GE(d.lent_chunk.data(), buffer.data());
           EXPECT_LE(d.lent_chunk.data() + d.lent_chunk.size(), buffer.data() + buffer.size());
         }
+        if (!d.lent_event.empty()) {
+          // The whole event, exactly what the OpenAI sink would have framed, in the buffer.
+          ++lent_events;
+          EXPECT_EQ(d.lent_event, "data: " + std::string(d.chunk()) + "\n\n");
+          EXPECT_GE(d.lent_event.data(), buffer.data());
+          EXPECT_LE(d.lent_event.data() + d.lent_event.size(), buffer.data() + buffer.size());
+          if (split == 1) whole_events.emplace_back(d.chunk());
+        }
         chunks.emplace_back(d.chunk());
       }
       buffer.assign(buffer.size(), '#');
@@ -410,10 +420,15 @@ TEST(OpenAiStream, LentChunksAreViewsOfTheFedBytesAtEverySplit) {
     if (::testing::Test::HasFailure()) break;
   }
   EXPECT_GT(lent, body.size());  // most chunks were lent, not copied
+  EXPECT_GT(lent_events, body.size());
+  // The second chunk's event is `data:` with no space and CRLF endings: lent as a chunk only.
+  EXPECT_EQ(whole_events, (std::vector<std::string>{kChunk1, kChunk3, kChunk4, kChunk5}));
   ChatDelta d;
   d.lent_chunk = kChunk1;
+  d.lent_event = "data: " + kChunk1 + "\n\n";
   d.keep();
   EXPECT_TRUE(d.lent_chunk.empty());
+  EXPECT_TRUE(d.lent_event.empty());
   EXPECT_EQ(d.chunk(), kChunk1);
 }
 

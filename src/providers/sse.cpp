@@ -52,7 +52,7 @@ void SseParser::clear_dispatched() {
 }
 
 SseEventView SseParser::event() const {
-  return SseEventView{name_, data_in_view_ ? data_view_ : std::string_view(data_)};
+  return SseEventView{.name = name_, .data = data_in_view_ ? data_view_ : std::string_view(data_)};
 }
 
 Result<std::optional<SseEventView>> SseParser::next(std::string_view& bytes) {
@@ -112,6 +112,9 @@ std::optional<SseEventView> SseParser::one_line_event(std::string_view& bytes, s
   } else {
     return std::nullopt;  // no empty line right after it
   }
+  const bool canonical =
+      used == lf + 2 && text.back() != '\r' && name_.empty() && text.starts_with("data: ");
+  const std::string_view raw = bytes.substr(0, used);
   if (text.back() == '\r') text.remove_suffix(1);
   data_view_ = split_field(text).value;
   data_in_view_ = true;
@@ -120,6 +123,7 @@ std::optional<SseEventView> SseParser::one_line_event(std::string_view& bytes, s
   bytes.remove_prefix(used);
   auto ev = event();
   ev.one_line = true;
+  if (canonical) ev.raw = raw;
   return ev;
 }
 

@@ -35,6 +35,10 @@ struct SseEventView {
   // The data came from one `data:` line, so it holds no line feed (a carriage return it may:
   // only CRLF and LF end a line here). Lets a relay skip one scan of every chunk.
   bool one_line = false;
+  // The whole event in the caller's bytes when the upstream framed it exactly as a relay
+  // would, `data: <data>\n\n` (one line, no name, one space, LF endings); else empty. A relay
+  // copies it in one piece.
+  std::string_view raw{};
 };
 
 class SseParser {

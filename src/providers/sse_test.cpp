@@ -175,5 +175,34 @@ TEST(SseParser, NextKeepsAnEventWhoseBytesRanOutBeforeItsEnd) {
   EXPECT_EQ((*ev)->data, "first half");
 }
 
+TEST(SseParser, AnEventFramedAsARelayWouldIsHandedOutWhole) {
+  // Only `data: <data>` LF LF, with no name and one space, is the form a relay writes.
+  const std::string bytes =
+      "data: {\"a\":1}\n\n"      // canonical
+      "data:{\"b\":2}\n\n"       // no space after the colon
+      "data: {\"c\":3}\r\n\r\n"  // CRLF endings
+      "event: x\ndata: {\"d\":4}\n\n"
+      "data:  {\"e\":5}\n\n"  // two spaces: the data keeps one, and a relay writes both
+      "data: {\"f\":6}\n\n";
+  SseParser parser;
+  std::string_view rest = bytes;
+  std::vector<std::pair<std::string, std::string>> seen;  // data, raw
+  for (;;) {
+    auto ev = parser.next(rest);
+    ASSERT_TRUE(ev.ok());
+    if (!*ev) break;
+    seen.emplace_back(std::string((*ev)->data), std::string((*ev)->raw));
+  }
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"{\"a\":1}", "data: {\"a\":1}\n\n"},
+      {"{\"b\":2}", ""},
+      {"{\"c\":3}", ""},
+      {"{\"d\":4}", ""},
+      {" {\"e\":5}", "data:  {\"e\":5}\n\n"},
+      {"{\"f\":6}", "data: {\"f\":6}\n\n"},
+  };
+  EXPECT_EQ(seen, expected);
+}
+
 }  // namespace
 }  // namespace bc::providers
