@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -65,6 +64,11 @@ bool are_text_lines(std::string_view block, std::size_t lines) {
   const __m128i cr16 = _mm_set1_epi8('\r');
   const __m128i lf16 = _mm_set1_epi8('\n');
   const __m128i del = _mm_set1_epi8(0x7f);
+  const __m128i one = _mm_set1_epi8(1);
+  // CRs and LFs counted as byte sums (psadbw): x86-64's baseline has no popcnt instruction,
+  // and std::popcount would be a libgcc call per block.
+  __m128i cr_sum = zero;
+  __m128i lf_sum = zero;
   for (; i + 16 <= block.size(); i += 16) {
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.data() + i));
     // Compared as signed bytes: obs-text (0x80 and up) is negative, not a control character.
@@ -74,9 +78,15 @@ bool are_text_lines(std::string_view block, std::size_t lines) {
     const __m128i allowed = _mm_or_si128(_mm_cmpeq_epi8(b, tab), _mm_or_si128(is_cr, is_lf));
     const __m128i bad = _mm_or_si128(_mm_andnot_si128(allowed, control), _mm_cmpeq_epi8(b, del));
     ok &= _mm_movemask_epi8(bad) == 0;
-    cr += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(_mm_movemask_epi8(is_cr))));
-    lf += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(_mm_movemask_epi8(is_lf))));
+    cr_sum = _mm_add_epi64(cr_sum, _mm_sad_epu8(_mm_and_si128(is_cr, one), zero));
+    lf_sum = _mm_add_epi64(lf_sum, _mm_sad_epu8(_mm_and_si128(is_lf, one), zero));
   }
+  const auto total = [](__m128i sums) {
+    return static_cast<std::size_t>(_mm_cvtsi128_si64(sums)) +
+           static_cast<std::size_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
+  };
+  cr = total(cr_sum);
+  lf = total(lf_sum);
 #endif
   for (; i < block.size(); ++i) {
     const char c = block[i];
