@@ -35,6 +35,8 @@ class ChunkSequenceScanner {
   // The next scan is a full one (the previous chunk is no longer comparable, or its stream
   // is another one).
   void forget() { has_last_ = false; }
+  // Whether a previous chunk is held, so scan_repeat() may answer.
+  bool has_last() const { return has_last_; }
   // How many scans were answered from the previous chunk (for the tests).
   std::size_t reused() const { return reused_; }
 

@@ -318,7 +318,14 @@ Status OpenAiStreamDecoder::feed(std::string_view bytes, std::vector<ChatDelta>&
   // Anything after [DONE] carries nothing. Events completed before a parser error are
   // decoded before it is reported.
   fed_ = bytes;
+  const bool repeats = !adjusts_chunks();
   while (!done_) {
+    if (repeats) {
+      if (const std::size_t used = repeat_event(bytes, out, chunks)) {
+        bytes.remove_prefix(used);
+        continue;
+      }
+    }
     auto ev = parser_.next(bytes);
     if (!ev) return fail(tagged(ev.error(), dialect_));
     if (!*ev) break;
@@ -349,6 +356,47 @@ Status OpenAiStreamDecoder::finish(std::vector<ChatDelta>& out) {
   }
   if (done_) return {};
   return fail(stream_error("upstream stream ended before [DONE]"));
+}
+
+std::size_t OpenAiStreamDecoder::repeat_event(std::string_view bytes, std::vector<ChatDelta>& out,
+                                              ChunkSequenceScanner& chunks) {
+  // Exactly `data: <chunk>` LF LF, where next() would hand event() one canonical one-line
+  // event with no name and `chunk` as its data. A repeat's bytes outside its content string
+  // are the previous chunk's, which began and ended with a brace (so trim() would take
+  // nothing) and held no line break; the content string holds none either. Anything else,
+  // a CR before the LF included (its tail then differs), goes the general way.
+  constexpr std::string_view kData = "data: ";
+  if (!chunks.has_last() || !bytes.starts_with(kData) || !parser_.between_events()) return 0;
+  const std::size_t lf = bytes.find('\n', kData.size());
+  if (lf == std::string_view::npos || lf + 1 >= bytes.size() || bytes[lf + 1] != '\n' ||
+      lf > parser_.max_event_bytes()) {
+    return 0;
+  }
+  const std::string_view data = bytes.substr(kData.size(), lf - kData.size());
+  auto fields = chunks.scan_repeat(data, true);
+  if (!fields) return 0;
+  parser_.skip_event();
+  ++events_read_whole_;
+  relay(std::move(*fields), data, bytes.substr(0, lf + 2), true, out);
+  return lf + 2;
+}
+
+void OpenAiStreamDecoder::relay(ChunkFields&& fields, std::string_view data, std::string_view raw,
+                                bool in_fed, std::vector<ChatDelta>& out) const {
+  // Built in place: a ChatDelta is four strings, and moving one into the vector cost about as
+  // much as filling it.
+  ChatDelta& delta = out.emplace_back();
+  delta.text = std::move(fields.text);
+  if (!fields.finish_reason.empty()) delta.finish_reason = std::move(fields.finish_reason);
+  delta.usage = fields.usage;
+  // Lent only when the bytes are the caller's: an event cut across two reads lies in the
+  // parser's own buffer, which the next event reuses.
+  if (lend_chunks_ && in_fed) {
+    delta.lent_chunk = data;
+    delta.lent_event = raw;
+  } else {
+    delta.chunk_json.assign(data);
+  }
 }
 
 Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
@@ -383,21 +431,9 @@ Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
       fields = chunks != nullptr ? chunks->scan_full(data, in_fed) : scan_chunk(data);
     }
     if (fields) {
-      // Built in place: a ChatDelta is four strings, and moving one into the vector cost
-      // about as much as filling it.
-      ChatDelta& delta = out.emplace_back();
-      delta.text = std::move(fields->text);
-      if (!fields->finish_reason.empty()) delta.finish_reason = std::move(fields->finish_reason);
-      delta.usage = fields->usage;
-      // Lent only when the bytes are the caller's: an event cut across two reads lies in the
-      // parser's own buffer, which the next event reuses.
-      if (lend_chunks_ && in_fed) {
-        delta.lent_chunk = data;
-        // The whole event too, when the upstream framed it as the client gets it.
-        if (!ev.raw.empty() && data.size() == ev.data.size()) delta.lent_event = ev.raw;
-      } else {
-        delta.chunk_json.assign(data);
-      }
+      // The whole event is lent too when the upstream framed it as the client gets it.
+      const bool framed = !ev.raw.empty() && data.size() == ev.data.size();
+      relay(std::move(*fields), data, framed ? ev.raw : std::string_view{}, in_fed, out);
       return {};
     }
   }

@@ -69,6 +69,8 @@ class OpenAiStreamDecoder : public StreamDecoder {
   Status feed(std::string_view bytes, std::vector<ChatDelta>& out) override;
   Status finish(std::vector<ChatDelta>& out) override;
   bool done() const override { return done_; }
+  // How many events repeat_event() read (for the tests).
+  std::size_t events_read_whole() const { return events_read_whole_; }
 
  protected:
   // A provider's fixes to one chunk; set `changed` when the chunk must be re-serialized.
@@ -82,6 +84,15 @@ class OpenAiStreamDecoder : public StreamDecoder {
  private:
   // `chunks` reads ordinary chunks (nullptr: each scanned on its own).
   Status event(SseEventView ev, std::vector<ChatDelta>& out, ChunkSequenceScanner* chunks);
+  // The usual event, read without the SSE parser when `bytes` starts with it: a whole
+  // `data: <chunk>` LF LF whose chunk repeats the previous one around a new content string.
+  // Appends its delta and returns how many bytes it took; 0 (nothing done) otherwise.
+  std::size_t repeat_event(std::string_view bytes, std::vector<ChatDelta>& out,
+                           ChunkSequenceScanner& chunks);
+  // Appends the delta of a chunk relayed unchanged; `raw` is its whole event when the
+  // upstream framed it as the client gets it.
+  void relay(ChunkFields&& fields, std::string_view data, std::string_view raw, bool in_fed,
+             std::vector<ChatDelta>& out) const;
   Status fail(Error error);
 
   Dialect dialect_;
@@ -89,6 +100,7 @@ class OpenAiStreamDecoder : public StreamDecoder {
   std::string_view fed_;  // the bytes of the feed() under way: chunks lying in them are lent
   bool done_ = false;
   bool failed_ = false;
+  std::size_t events_read_whole_ = 0;
   Error error_;
 };
 

@@ -1,6 +1,7 @@
 #include "providers/openai.h"
 
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include "core/json_text.h"
+#include "core/mutate_for_tests.h"
 #include "providers/stream_testing.h"
 
 namespace bc::providers {
@@ -430,6 +432,94 @@ TEST(OpenAiStream, LentChunksAreViewsOfTheFedBytesAtEverySplit) {
   EXPECT_TRUE(d.lent_chunk.empty());
   EXPECT_TRUE(d.lent_event.empty());
   EXPECT_EQ(d.chunk(), kChunk1);
+}
+
+// The usual run of chunks that differ only in their content string is read a whole event at
+// a time (OpenAiStreamDecoder::repeat_event). Every event that only looks like one of them
+// must still be read as the SSE parser reads it: a named event, CRLF endings, `data:`
+// without its space or with two, a second data line, a comment, a content string with a raw
+// control character (malformed: the stream fails there), at every split.
+std::string repeat_chunk(std::string_view content) {
+  return R"({"id":"chatcmpl-R","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":")" +
+         std::string(content) + R"("},"logprobs":null,"finish_reason":null}]})";
+}
+
+TEST(OpenAiStream, ARunOfRepeatedChunksIsReadWholeLikeTheParserReadsIt) {
+  const std::string body =
+      "data: " + repeat_chunk("a") + "\n\ndata: " + repeat_chunk("b") +
+      "\n\ndata: " + repeat_chunk(R"(\"q\" \n \u4e16)") + "\n\ndata: " + repeat_chunk("") +
+      "\n\ndata: " + repeat_chunk("c") + "\r\n\r\ndata:" + repeat_chunk("d") +
+      "\n\ndata:  " + repeat_chunk("e") + "\n\n: ping\ndata: " + repeat_chunk("f") +
+      "\n\nid: 7\n\ndata: " + repeat_chunk("g") + "\n\nevent: delta\ndata: " + repeat_chunk("h") +
+      "\n\ndata: " + repeat_chunk("k") + "\n\ndata: " + repeat_chunk("l") + "\n\ndata: [DONE]\n\n";
+  const Decoded d = expect_split_invariant(openai_decoder(), body);
+  ASSERT_FALSE(d.error) << d.error->message;
+  EXPECT_TRUE(d.done);
+  std::vector<std::string> texts;
+  for (const auto& delta : d.deltas) texts.push_back(delta.text);
+  EXPECT_EQ(texts, (std::vector<std::string>{"a", "b", "\"q\" \n 世", "", "c", "d", "e", "f", "g",
+                                             "h", "k", "l"}))
+      << d.deltas.size();
+  EXPECT_EQ(d.deltas[1].chunk_json, repeat_chunk("b"));
+  EXPECT_EQ(d.deltas[6].chunk_json, repeat_chunk("e"));  // trimmed: the same bytes
+
+  // Read whole: every event after the first that repeats it at an event boundary.
+  auto decoder = openai_decoder()();
+  std::vector<ChatDelta> out;
+  const std::string run = "data: " + repeat_chunk("a") + "\n\ndata: " + repeat_chunk("b") +
+                          "\n\ndata: " + repeat_chunk("c") + "\n\n";
+  ASSERT_TRUE(decoder->feed(run, out).ok());
+  EXPECT_EQ(static_cast<OpenAiStreamDecoder&>(*decoder).events_read_whole(), 2u);
+
+  // A named event is the parser's, whatever its data: an error report is never relayed, also
+  // when a feed ends right after its name (the next then starts with a repeat's line).
+  const Decoded named =
+      expect_split_invariant(openai_decoder(), "data: " + repeat_chunk("a") +
+                                                   "\n\nevent: error\ndata: " + repeat_chunk("b") +
+                                                   "\n\ndata: [DONE]\n\n");
+  ASSERT_TRUE(named.error);
+  EXPECT_EQ(named.deltas.size(), 1u);
+
+  // A repeat's line followed by a second data line: one event, two objects, malformed.
+  const Decoded joined = testing::decode_whole(
+      openai_decoder(), "data: " + repeat_chunk("a") + "\n\ndata: " + repeat_chunk("b") +
+                            "\ndata: " + repeat_chunk("c") + "\n\ndata: [DONE]\n\n");
+  ASSERT_TRUE(joined.error);
+  EXPECT_EQ(joined.deltas.size(), 1u);
+
+  // A raw control character in the content string: not a repeat, and malformed.
+  const Decoded bad = testing::decode_whole(
+      openai_decoder(),
+      "data: " + repeat_chunk("a") + "\n\ndata: " + repeat_chunk("x\ty") + "\n\ndata: [DONE]\n\n");
+  ASSERT_TRUE(bad.error);
+  EXPECT_EQ(bad.deltas.size(), 1u);
+}
+
+// Fed whole, a run of repeats is read an event at a time; fed byte by byte, never (no feed
+// holds a whole event), so the SSE parser reads it. Mutated runs must decode the same both
+// ways: chunks, texts, errors.
+TEST(OpenAiStream, MutatedRunsOfRepeatsDecodeAsTheParserReadsThem) {
+  std::string run;
+  for (const char* content : {"a", "bb", "", "c\\\"d", "e"}) {
+    run += "data: " + repeat_chunk(content) + "\n\n";
+  }
+  run += "data: [DONE]\n\n";
+  std::mt19937 rng(7);
+  std::size_t read_whole = 0;
+  for (int i = 0; i < 1500; ++i) {
+    const std::string body = bc::testing::mutate(run, rng, "\n\r :\"\\{}a,d", 3, 3);
+    std::vector<std::string_view> bytewise;
+    for (std::size_t b = 0; b < body.size(); ++b)
+      bytewise.push_back(std::string_view(body).substr(b, 1));
+    expect_same(testing::decode_whole(openai_decoder(), body),
+                testing::decode_pieces(openai_decoder(), bytewise), body);
+    if (::testing::Test::HasFailure()) break;
+    auto decoder = openai_decoder()();
+    std::vector<ChatDelta> out;
+    (void)decoder->feed(body, out);
+    read_whole += static_cast<OpenAiStreamDecoder&>(*decoder).events_read_whole();
+  }
+  EXPECT_GT(read_whole, 1500u);  // most runs still had repeats read whole
 }
 
 TEST(OpenAiStream, AChunkSpreadOverSeveralDataLinesIsRewrittenOnOneLine) {

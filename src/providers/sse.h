@@ -58,6 +58,14 @@ class SseParser {
   // The body ended. A last line without LF and an event without its closing empty line are
   // still dispatched, so an upstream that closes right after its final event loses nothing.
   Status finish(std::vector<SseEvent>& out);
+  // True between events: no line and no event begun. A caller that recognizes a whole
+  // event at the front of its bytes may then take it itself and call skip_event(), which
+  // leaves the parser as next() would after handing that event out.
+  bool between_events() const {
+    return !failed_ && partial_.empty() && (dispatched_ || (!has_data_ && name_.empty()));
+  }
+  void skip_event() { clear_dispatched(); }
+  std::size_t max_event_bytes() const { return max_event_bytes_; }
 
  private:
   // One line; `in_input` when `text` lies in the caller's bytes (not in partial_). Sets
