@@ -50,7 +50,7 @@ constexpr std::string_view kEventEnd = "\n\n";
 
 void OpenAISseSink::add(const ChatDelta& delta) {
   if (!delta.lent_event.empty()) {
-    queued_.append(delta.lent_event);  // the upstream's own `data: <chunk>\n\n`
+    queued_.append(delta.lent_event);  // the upstream's own `data: <chunk>\n\n`, or a run of them
     return;
   }
   queued_.append(kDataField).append(delta.chunk()).append(kEventEnd);
@@ -58,7 +58,10 @@ void OpenAISseSink::add(const ChatDelta& delta) {
 
 void OpenAISseSink::reserve_for(std::span<const ChatDelta> deltas) {
   std::size_t bytes = queued_.size();
-  for (const auto& d : deltas) bytes += kDataField.size() + d.chunk().size() + kEventEnd.size();
+  for (const auto& d : deltas) {
+    bytes += d.lent_event.empty() ? kDataField.size() + d.chunk().size() + kEventEnd.size()
+                                  : d.lent_event.size();
+  }
   queued_.reserve(bytes);
 }
 

@@ -113,6 +113,11 @@ struct ChatDelta {
   // With a lent chunk, when the upstream framed its event exactly as `data: <chunk>\n\n`:
   // that whole event, which the OpenAI sink then copies in one piece. Same lifetime.
   std::string_view lent_event;
+  // How many upstream chunks this delta carries. More than one only from a decoder asked to
+  // merge runs (StreamDecoder::merge_runs): then lent_event holds all their events back to
+  // back, lent_chunk the first chunk, `text` their content joined; such a run has text, and
+  // no finish reason or usage.
+  std::uint32_t chunks = 1;
   // The content text this chunk carries (what /llm/chat/stream sends).
   std::string text;
   // Set on the chunk that ends a choice ("stop", "length", "tool_calls", ...).
@@ -121,6 +126,8 @@ struct ChatDelta {
   std::optional<Usage> usage;
 
   std::string_view chunk() const { return lent_chunk.empty() ? chunk_json : lent_chunk; }
+  // (A merged run is never kept: the forwarder keeps only role-only chunks, which have no
+  // text. Kept, it would keep its first chunk only.)
   void keep() {
     if (lent_chunk.empty()) return;
     chunk_json.assign(lent_chunk);

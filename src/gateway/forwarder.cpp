@@ -604,6 +604,7 @@ awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::Client
   const auto& rt = gateway_->model(attempt.model);
   auto decoder = rt.provider->stream_decoder();
   decoder->lend_chunks(true);  // every delta is passed on before the next read, or kept
+  decoder->merge_runs(true);   // both sinks take a run whole: its events, or its text
 
   std::vector<ChatDelta> held;  // role-only chunks not yet sent (see role_only)
   std::optional<Usage> usage;

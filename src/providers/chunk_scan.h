@@ -49,14 +49,28 @@ std::optional<ChunkFields> scan_chunk_sax(std::string_view data);
 
 // The first pass with where the chunk's content string lies, for ChunkSequenceScanner: set
 // when exactly one content string was read (offsets of its first byte inside the quotes and
-// of its closing quote).
+// of its closing quote); and where it may resume in a chunk that begins with the same bytes.
+// A point of the first pass in a chunk's root object where it can resume: the offset of a
+// member's start (after '{' or ','), the root's members read before it and whether `object`
+// was among them. Only taken where nothing read before it is kept in the fields.
+struct ScanPoint {
+  std::size_t offset = 0;
+  unsigned seen = 0;
+  bool has_object = false;
+};
+
 struct FastChunkScan {
   ChunkFields fields;
+  // Where the root's `choices` member began, when the first pass could resume there.
+  std::optional<ScanPoint> choices{};
   bool one_content = false;
   std::size_t content_begin = 0;
   std::size_t content_end = 0;
 };
-std::optional<FastChunkScan> scan_chunk_fast_spans(std::string_view data);
+// With `resume`, a point an earlier scan of a chunk gave whose bytes before it `data` shares:
+// the scan starts there, with the answer a scan from the start would give.
+std::optional<FastChunkScan> scan_chunk_fast_spans(std::string_view data,
+                                                   const ScanPoint* resume = nullptr);
 
 // Reads the JSON string of `data` whose first byte inside the quotes is at `begin`, decoded
 // into `out`, as the first pass reads a content string; true only when it is a string the

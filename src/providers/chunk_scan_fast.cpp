@@ -49,11 +49,21 @@ class Scanner : JsonCursor {
   std::optional<ChunkFields> run() {
     skip_space();
     if (!object(Place::kRoot, 0)) return std::nullopt;
-    skip_space();
-    if (p_ != end_ || !has_choices_) return std::nullopt;
-    if (shape_ == Shape::kChunk && !has_object_) return std::nullopt;
-    return std::move(fields_);
+    return finish();
   }
+
+  // run() for a text whose bytes before `at.offset` are those of a text run() read before,
+  // which took `at` there: the scan goes on from that point in the state it had.
+  std::optional<ChunkFields> run_from(const ScanPoint& at) {
+    p_ += at.offset;
+    has_object_ = at.has_object;
+    if (!members(Place::kRoot, 0, at.seen)) return std::nullopt;
+    return finish();
+  }
+
+  // Where the root's `choices` member began, when nothing read before it was kept (no text,
+  // finish reason or usage yet): a point run_from() can resume at.
+  const std::optional<ScanPoint>& choices_point() const { return choices_point_; }
 
   // Where the content string read last lies, and how many were read.
   unsigned contents() const { return contents_; }
@@ -148,6 +158,13 @@ class Scanner : JsonCursor {
     }
   }
 
+  std::optional<ChunkFields> finish() {
+    skip_space();
+    if (p_ != end_ || !has_choices_) return std::nullopt;
+    if (shape_ == Shape::kChunk && !has_object_) return std::nullopt;
+    return std::move(fields_);
+  }
+
   // An object after p_ points at '{'.
   bool object(Place place, int depth) {
     if (depth > kMaxDepth || p_ == end_ || *p_ != '{') return false;
@@ -157,8 +174,13 @@ class Scanner : JsonCursor {
       ++p_;
       return true;
     }
-    unsigned seen = 0;
+    return members(place, depth, 0);
+  }
+
+  // An object's members from the one p_ is before (after '{' or ','); `seen` those read.
+  bool members(Place place, int depth, unsigned seen) {
     for (;;) {
+      const char* member_start = p_;
       skip_space();
       if (p_ == end_ || *p_ != '"') return false;
       ++p_;
@@ -168,6 +190,13 @@ class Scanner : JsonCursor {
       if (place == Place::kChoice && key == "usage") return false;  // Moonshot's: SAX
       const unsigned which = member(place, key);
       if ((seen & which) != 0) return false;  // a repeat: last-wins is the tree's
+      if (which == kChoices && place == Place::kRoot && shape_ == Shape::kChunk &&
+          fields_.text.empty() && fields_.finish_reason.empty() && !fields_.usage &&
+          contents_ == 0) {
+        choices_point_ = ScanPoint{.offset = static_cast<std::size_t>(member_start - begin_),
+                                   .seen = seen,
+                                   .has_object = has_object_};
+      }
       seen |= which;
       if (!colon() || !member_value(which, depth)) return false;
       bool closed = false;
@@ -188,6 +217,7 @@ class Scanner : JsonCursor {
   bool has_choices_ = false;
   bool has_object_ = false;
   unsigned contents_ = 0;
+  std::optional<ScanPoint> choices_point_;
   std::size_t content_begin_ = 0;  // the first byte inside the quotes
   std::size_t content_end_ = 0;    // the closing quote
 };
@@ -208,11 +238,11 @@ std::optional<ChunkFields> scan_chunk_fast(std::string_view data) {
   return Scanner(data, Shape::kChunk).run();
 }
 
-std::optional<FastChunkScan> scan_chunk_fast_spans(std::string_view data) {
+std::optional<FastChunkScan> scan_chunk_fast_spans(std::string_view data, const ScanPoint* resume) {
   Scanner scanner(data, Shape::kChunk);
-  auto fields = scanner.run();
+  auto fields = resume != nullptr ? scanner.run_from(*resume) : scanner.run();
   if (!fields) return std::nullopt;
-  FastChunkScan scan{.fields = std::move(*fields)};
+  FastChunkScan scan{.fields = std::move(*fields), .choices = scanner.choices_point()};
   if (scanner.contents() == 1) {
     scan.one_content = true;
     scan.content_begin = scanner.content_begin();

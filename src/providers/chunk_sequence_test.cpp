@@ -94,7 +94,63 @@ TEST(ChunkSequence, AnswersAsScanChunkOnMutatedSequences) {
     }
     expect_as_scan_chunk(scanner, data);
   }
-  EXPECT_GT(scanner.reused(), 5000u);  // the shortcut was exercised, not vacuously right
+  EXPECT_GT(scanner.reused(), 5000u);   // the shortcut was exercised, not vacuously right
+  EXPECT_GT(scanner.resumed(), 1000u);  // and so was the scan resumed at `choices`
+}
+
+// The finish and usage chunks after a run of content begin as the chunks before them did: their
+// full scan starts at `choices`, in the state the last full scan had there, and answers as a scan
+// from the start. Where the bytes before `choices` differ, or something read before it would
+// have to be carried (usage before choices), the scan starts at the beginning.
+TEST(ChunkSequence, AFullScanResumesAtChoicesAfterTheSamePrefix) {
+  for (const bool stays : {false, true}) {
+    ChunkSequenceScanner scanner;
+    std::vector<std::string> kept;  // chunks that stay where they are, for `stays`
+    kept.reserve(16);
+    auto scan = [&](const std::string& data) {
+      kept.push_back(data);
+      const auto expected = scan_chunk(data);
+      const auto got = scanner.scan(kept.back(), stays);
+      ASSERT_EQ(got.has_value(), expected.has_value()) << data;
+      if (!got) return;
+      EXPECT_EQ(got->text, expected->text) << data;
+      EXPECT_EQ(got->finish_reason, expected->finish_reason) << data;
+      EXPECT_EQ(got->usage.has_value(), expected->usage.has_value()) << data;
+    };
+    scan(chunk("a"));
+    scan(chunk("b"));
+    EXPECT_EQ(scanner.resumed(), 0u);
+    std::string finish = chunk("");
+    finish.replace(finish.find(R"({"content":""})"), 14, "{}");
+    finish.replace(finish.find("null}]"), 4, R"("stop")");
+    scan(finish);
+    EXPECT_EQ(scanner.resumed(), 1u);
+    std::string usage = chunk("");
+    usage.replace(usage.find(R"("choices":)"), std::string::npos,
+                  R"("choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}})");
+    scan(usage);
+    EXPECT_EQ(scanner.resumed(), 2u);
+    EXPECT_EQ(scanner.scan(kept.back(), stays)->usage->total_tokens, 7);
+    // The resumed scan still finds what is wrong after `choices`.
+    scan(usage.substr(0, usage.size() - 1));
+    EXPECT_EQ(scanner.resumed(), 4u);
+    // Another id: from the start. `object` after `choices`, once resumed: still required.
+    std::string other = chunk("c");
+    other[10] = 'X';
+    scan(other);
+    EXPECT_EQ(scanner.resumed(), 4u);
+    scan(R"({"id":"x","choices":[],"object":"chat.completion.chunk"})");
+    scan(R"({"id":"x","choices":[{"delta":{"content":"d"}}],"object":"chat.completion.chunk"})");
+    scan(R"({"id":"x","choices":[{"delta":{"content":"e"}}]})");
+    EXPECT_EQ(scanner.resumed(), 6u);
+    // The first pass refused the last chunk: no point is kept from it.
+    scan(R"({"id":"x","choices":[{"delta":{"content":"f"}}],"object":"error"})");
+    EXPECT_EQ(scanner.resumed(), 6u);
+    // Usage before `choices`: no point to resume at.
+    scan(R"({"object":"chat.completion.chunk","usage":{"prompt_tokens":1},"choices":[]})");
+    scan(R"({"object":"chat.completion.chunk","usage":{"prompt_tokens":1},"choices":[{}]})");
+    EXPECT_EQ(scanner.resumed(), 6u);
+  }
 }
 
 }  // namespace

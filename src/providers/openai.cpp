@@ -373,12 +373,52 @@ std::size_t OpenAiStreamDecoder::repeat_event(std::string_view bytes, std::vecto
     return 0;
   }
   const std::string_view data = bytes.substr(kData.size(), lf - kData.size());
-  auto fields = chunks.scan_repeat(data, true);
-  if (!fields) return 0;
+  const std::string_view event = bytes.substr(0, lf + 2);
+  if (ChatDelta* run = run_before(event, out, chunks)) {
+    // The run grows by this event: its text and its bytes, no delta of its own.
+    if (!chunks.repeat_into(data, true, run->text)) return 0;
+    run->lent_event =
+        std::string_view(run->lent_event.data(), run->lent_event.size() + event.size());
+    ++run->chunks;
+  } else {
+    // Built in place: a ChatDelta is four strings, and moving one into the vector cost about
+    // as much as filling it.
+    ChatDelta& delta = out.emplace_back();
+    if (!chunks.repeat_into(data, true, delta.text)) {
+      out.pop_back();
+      return 0;
+    }
+    if (!chunks.finish_reason().empty()) delta.finish_reason = chunks.finish_reason();
+    delta.usage = chunks.usage();
+    if (lend_chunks_) {
+      delta.lent_chunk = data;
+      delta.lent_event = event;
+    } else {
+      delta.chunk_json.assign(data);
+    }
+  }
   parser_.skip_event();
   ++events_read_whole_;
-  relay(std::move(*fields), data, bytes.substr(0, lf + 2), true, out);
   return lf + 2;
+}
+
+ChatDelta* OpenAiStreamDecoder::run_before(std::string_view event, std::vector<ChatDelta>& out,
+                                           const ChunkSequenceScanner& chunks) const {
+  // The delta before is this feed's and its bytes end where `event` begins: no event lies
+  // between, so the chunk the scanner holds, which `event` repeats, is that delta's last. A
+  // run is ordinary content: text (so the forwarder never holds it back as role-only), no
+  // finish reason, no usage.
+  if (!merge_runs_ || !lend_chunks_ || out.empty() || !chunks.finish_reason().empty() ||
+      chunks.usage()) {
+    return nullptr;
+  }
+  ChatDelta& last = out.back();
+  const std::less_equal<const char*> le;
+  const bool adjoins = !last.lent_event.empty() &&
+                       last.lent_event.data() + last.lent_event.size() == event.data() &&
+                       le(fed_.data(), last.lent_event.data());
+  if (!adjoins || last.text.empty() || !last.finish_reason.empty() || last.usage) return nullptr;
+  return &last;
 }
 
 void OpenAiStreamDecoder::relay(ChunkFields&& fields, std::string_view data, std::string_view raw,

@@ -522,6 +522,65 @@ TEST(OpenAiStream, MutatedRunsOfRepeatsDecodeAsTheParserReadsThem) {
   EXPECT_GT(read_whole, 1500u);  // most runs still had repeats read whole
 }
 
+// With lent chunks and merge_runs, a run of ordinary content chunks that one feed brought comes
+// as one delta: its events back to back, its text joined. Taken apart again, the deltas must be
+// the plain decoding's at every split, each piece in a buffer overwritten after use.
+TEST(OpenAiStream, MergedRunsAreThePlainChunksBackToBack) {
+  std::string finish = repeat_chunk("");
+  finish.replace(finish.find(R"("delta":{"content":""})"), 22, R"("delta":{})");
+  finish.replace(finish.find(R"("finish_reason":null)"), 20, R"("finish_reason":"stop")");
+  std::string body = "data: " + kChunk1 + "\n\n";
+  for (const char* content : {"a", "b", "", "c\\n", "d", "e"}) {
+    body += "data: " + repeat_chunk(content) + "\n\n";
+  }
+  body += "data: " + finish + "\n\ndata: " + kChunk5 + "\n\ndata: [DONE]\n\n";
+  const Decoded plain = testing::decode_whole(openai_decoder(), body);
+  ASSERT_FALSE(plain.error);
+  ASSERT_EQ(plain.deltas.size(), 9u);
+  for (std::size_t split = 1; split <= body.size(); ++split) {
+    auto decoder = openai_decoder()();
+    decoder->lend_chunks(true);
+    decoder->merge_runs(true);
+    std::size_t next = 0;  // the plain delta the next merged one starts at
+    std::size_t deltas = 0;
+    std::string buffer;
+    for (const auto piece :
+         {std::string_view(body).substr(0, split), std::string_view(body).substr(split)}) {
+      buffer.assign(piece);
+      std::vector<ChatDelta> out;
+      ASSERT_TRUE(decoder->feed(buffer, out).ok());
+      for (const auto& d : out) {
+        ++deltas;
+        ASSERT_LE(next + d.chunks, plain.deltas.size()) << "split at " << split;
+        std::string events;
+        std::string text;
+        for (std::size_t k = next; k < next + d.chunks; ++k) {
+          events += "data: " + plain.deltas[k].chunk_json + "\n\n";
+          text += plain.deltas[k].text;
+          EXPECT_EQ(d.finish_reason, plain.deltas[k].finish_reason) << "split at " << split;
+          EXPECT_TRUE(testing::same_usage(d.usage, plain.deltas[k].usage)) << "split at " << split;
+        }
+        EXPECT_EQ(d.text, text) << "split at " << split;
+        EXPECT_EQ(d.chunk(), plain.deltas[next].chunk_json) << "split at " << split;
+        if (d.chunks > 1) {
+          EXPECT_EQ(d.lent_event, events) << "split at " << split;
+          EXPECT_FALSE(d.text.empty());
+          EXPECT_GE(d.lent_event.data(), buffer.data());
+          EXPECT_LE(d.lent_event.data() + d.lent_event.size(), buffer.data() + buffer.size());
+        }
+        next += d.chunks;
+      }
+      buffer.assign(buffer.size(), '#');
+    }
+    EXPECT_EQ(next, plain.deltas.size()) << "split at " << split;
+    // Whole, the five chunks after "a" join it: role, one run of six, finish, usage.
+    if (split == body.size()) {
+      EXPECT_EQ(deltas, 4u);
+    }
+    if (::testing::Test::HasFailure()) break;
+  }
+}
+
 TEST(OpenAiStream, AChunkSpreadOverSeveralDataLinesIsRewrittenOnOneLine) {
   // SSE joins the `data:` lines of one event with a line feed; relaying that
   // text raw would end the client's event in the middle of the JSON.

@@ -85,9 +85,15 @@ class StreamDecoder {
   // caller that passes every delta on before feeding again, or keep()s it, as the forwarder
   // does. Decoders that rewrite every chunk ignore it.
   void lend_chunks(bool lend) { lend_chunks_ = lend; }
+  // With lent chunks: a run of ordinary content chunks that one feed() brought, each framed as
+  // the client gets it and differing from the one before only in its content, may come as one
+  // delta (ChatDelta::chunks). For a caller that relays whole events or only text. Decoders
+  // without such runs ignore it.
+  void merge_runs(bool merge) { merge_runs_ = merge; }
 
  protected:
   bool lend_chunks_ = false;
+  bool merge_runs_ = false;
 };
 
 class Provider {
