@@ -47,6 +47,31 @@ bool ChunkSequenceScanner::repeat_into(std::string_view data, bool stays, std::s
   return true;
 }
 
+std::size_t ChunkSequenceScanner::plain_repeat(std::string_view bytes, std::string_view after,
+                                               std::size_t max_size, bool stays,
+                                               std::string& text) {
+  if (!has_last_) return 0;
+  const std::size_t tail = last_.size() - end_;
+  if (bytes.size() < begin_ + tail + after.size() ||
+      std::memcmp(bytes.data(), last_.data(), begin_) != 0) {
+    return 0;
+  }
+  const char* first = bytes.data() + begin_;
+  const char* stop = json_plain_run_end(first, bytes.data() + bytes.size());
+  const auto end = static_cast<std::size_t>(stop - bytes.data());
+  const std::size_t size = end + tail;
+  if (size + after.size() > bytes.size() || size > max_size || *stop != '"' ||
+      std::memcmp(stop, last_.data() + end_, tail) != 0 ||
+      bytes.substr(size, after.size()) != after) {
+    return 0;
+  }
+  text.append(first, static_cast<std::size_t>(stop - first));
+  keep(bytes.substr(0, size), stays);
+  end_ = end;
+  ++reused_;
+  return size;
+}
+
 std::optional<ChunkFields> ChunkSequenceScanner::scan_full(std::string_view data, bool stays) {
   // A chunk that begins as the last one fully scanned did, up to its `choices`, is scanned
   // from there: everything before (id, object, created, model, fingerprint) was read then.

@@ -36,6 +36,13 @@ class ChunkSequenceScanner {
   // scan_repeat() with its text appended to `text` (left as it was when not a repeat); the
   // finish reason and usage are the previous chunk's, from finish_reason() and usage().
   bool repeat_into(std::string_view data, bool stays, std::string& text);
+  // A repeat at the front of `bytes`, whose end is not known yet: the previous chunk's bytes
+  // up to its content string, content of plain characters (json_plain_run_end), the previous
+  // chunk's bytes from its closing quote on, then `after`. Its size (without `after`, at most
+  // `max_size`) with its content appended to `text`; 0, with nothing changed, otherwise (a
+  // repeat whose content has escapes or UTF-8 is then for repeat_into()).
+  std::size_t plain_repeat(std::string_view bytes, std::string_view after, std::size_t max_size,
+                           bool stays, std::string& text);
   const std::string& finish_reason() const { return finish_reason_; }
   const std::optional<Usage>& usage() const { return usage_; }
   std::optional<ChunkFields> scan_full(std::string_view data, bool stays = false);

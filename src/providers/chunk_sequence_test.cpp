@@ -71,6 +71,35 @@ TEST(ChunkSequence, ScansAnythingElseInFull) {
   EXPECT_EQ(scanner.reused(), before);
 }
 
+// A repeat read from the front of a stream's bytes, its end found by reading it: plain
+// content only, and only when `after` follows and it fits `max_size`; otherwise nothing
+// changes (no text, no state), and repeat_into() on the line decides.
+TEST(ChunkSequence, APlainRepeatIsReadFromTheFrontOfTheBytes) {
+  ChunkSequenceScanner scanner;
+  ASSERT_TRUE(scanner.scan(chunk("a")));
+  std::string text = "x";
+  const std::string b = chunk("bb");
+  EXPECT_EQ(scanner.plain_repeat(b + "\n\nmore", "\n\n", 1000, false, text), b.size());
+  EXPECT_EQ(text, "xbb");
+  EXPECT_EQ(scanner.reused(), 1u);
+  for (const std::string& bytes :
+       {chunk("c") + "\r\n\r\n", chunk("c") + "\n", chunk("c"), chunk("é") + "\n\n",
+        chunk("c\\\"") + "\n\n", chunk("c") + "x\n\n", chunk("c").substr(1) + "\n\n",
+        chunk("c\x01") + "\n\n"}) {
+    EXPECT_EQ(scanner.plain_repeat(bytes, "\n\n", 1000, false, text), 0u) << bytes;
+  }
+  EXPECT_EQ(scanner.plain_repeat(chunk("c") + "\n\n", "\n\n", chunk("c").size() - 1, false, text),
+            0u);
+  EXPECT_EQ(text, "xbb");
+  EXPECT_EQ(scanner.reused(), 1u);
+  // The state is unchanged: the next repeat still reads, and as scan_chunk() would.
+  EXPECT_EQ(scanner.plain_repeat(chunk("c") + "\n\n", "\n\n", chunk("c").size(), false, text),
+            chunk("c").size());
+  EXPECT_EQ(text, "xbbc");
+  EXPECT_EQ(scanner.scan(chunk("d\\n"))->text, "d\n");
+  EXPECT_EQ(scanner.reused(), 3u);
+}
+
 TEST(ChunkSequence, AnswersAsScanChunkOnMutatedSequences) {
   const std::vector<std::string> seeds = {
       chunk("Hello"),

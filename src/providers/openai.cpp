@@ -366,28 +366,38 @@ std::size_t OpenAiStreamDecoder::repeat_event(std::string_view bytes, std::vecto
   // nothing) and held no line break; the content string holds none either. Anything else,
   // a CR before the LF included (its tail then differs), goes the general way.
   constexpr std::string_view kData = "data: ";
+  constexpr std::string_view kEventEnd = "\n\n";
   if (!chunks.has_last() || !bytes.starts_with(kData) || !parser_.between_events()) return 0;
-  const std::size_t lf = bytes.find('\n', kData.size());
-  if (lf == std::string_view::npos || lf + 1 >= bytes.size() || bytes[lf + 1] != '\n' ||
-      lf > parser_.max_event_bytes()) {
+  const std::string_view rest = bytes.substr(kData.size());
+  const std::size_t max_chunk =
+      parser_.max_event_bytes() - std::min(parser_.max_event_bytes(), kData.size());
+  ChatDelta* run = run_before(bytes.data(), out, chunks);
+  std::string& text = run != nullptr ? run->text : out.emplace_back().text;
+  // The usual repeat, plain text for content, read without looking for the line's end first;
+  // else the line is found and read as a repeat with any content string.
+  std::size_t size = chunks.plain_repeat(rest, kEventEnd, max_chunk, true, text);
+  if (size == 0) {
+    const std::size_t lf = rest.find('\n');
+    if (lf != std::string_view::npos && lf <= max_chunk && rest.substr(lf).starts_with(kEventEnd) &&
+        chunks.repeat_into(rest.substr(0, lf), true, text)) {
+      size = lf;
+    }
+  }
+  if (size == 0) {
+    if (run == nullptr) out.pop_back();
     return 0;
   }
-  const std::string_view data = bytes.substr(kData.size(), lf - kData.size());
-  const std::string_view event = bytes.substr(0, lf + 2);
-  if (ChatDelta* run = run_before(event, out, chunks)) {
-    // The run grows by this event: its text and its bytes, no delta of its own.
-    if (!chunks.repeat_into(data, true, run->text)) return 0;
+  const std::string_view data = rest.substr(0, size);
+  const std::string_view event = bytes.substr(0, kData.size() + size + kEventEnd.size());
+  if (run != nullptr) {
+    // The run grows by this event: its text (appended above) and its bytes.
     run->lent_event =
         std::string_view(run->lent_event.data(), run->lent_event.size() + event.size());
     ++run->chunks;
   } else {
     // Built in place: a ChatDelta is four strings, and moving one into the vector cost about
     // as much as filling it.
-    ChatDelta& delta = out.emplace_back();
-    if (!chunks.repeat_into(data, true, delta.text)) {
-      out.pop_back();
-      return 0;
-    }
+    ChatDelta& delta = out.back();
     if (!chunks.finish_reason().empty()) delta.finish_reason = chunks.finish_reason();
     delta.usage = chunks.usage();
     if (lend_chunks_) {
@@ -399,10 +409,10 @@ std::size_t OpenAiStreamDecoder::repeat_event(std::string_view bytes, std::vecto
   }
   parser_.skip_event();
   ++events_read_whole_;
-  return lf + 2;
+  return event.size();
 }
 
-ChatDelta* OpenAiStreamDecoder::run_before(std::string_view event, std::vector<ChatDelta>& out,
+ChatDelta* OpenAiStreamDecoder::run_before(const char* event, std::vector<ChatDelta>& out,
                                            const ChunkSequenceScanner& chunks) const {
   // The delta before is this feed's and its bytes end where `event` begins: no event lies
   // between, so the chunk the scanner holds, which `event` repeats, is that delta's last. A
@@ -415,7 +425,7 @@ ChatDelta* OpenAiStreamDecoder::run_before(std::string_view event, std::vector<C
   ChatDelta& last = out.back();
   const std::less_equal<const char*> le;
   const bool adjoins = !last.lent_event.empty() &&
-                       last.lent_event.data() + last.lent_event.size() == event.data() &&
+                       last.lent_event.data() + last.lent_event.size() == event &&
                        le(fed_.data(), last.lent_event.data());
   if (!adjoins || last.text.empty() || !last.finish_reason.empty() || last.usage) return nullptr;
   return &last;

@@ -89,9 +89,9 @@ class OpenAiStreamDecoder : public StreamDecoder {
   // Appends its delta and returns how many bytes it took; 0 (nothing done) otherwise.
   std::size_t repeat_event(std::string_view bytes, std::vector<ChatDelta>& out,
                            ChunkSequenceScanner& chunks);
-  // The delta `event` may join as one more chunk of its run (StreamDecoder::merge_runs), or
-  // nullptr.
-  ChatDelta* run_before(std::string_view event, std::vector<ChatDelta>& out,
+  // The delta the event at `event` may join as one more chunk of its run
+  // (StreamDecoder::merge_runs), or nullptr.
+  ChatDelta* run_before(const char* event, std::vector<ChatDelta>& out,
                         const ChunkSequenceScanner& chunks) const;
   // Appends the delta of a chunk relayed unchanged; `raw` is its whole event when the
   // upstream framed it as the client gets it.
