@@ -64,7 +64,10 @@ class ConnectionBase : public ResponseWriter {
 
 struct Server::Worker {
   int index = 0;
-  asio::io_context ioc{1};
+  // One thread runs it, and every socket it serves is read, written and closed on that thread
+  // (shutdown too is posted to it): its reactor takes no lock per I/O operation. Posting from
+  // other threads stays safe (the scheduler and the reactor's registrations still lock).
+  asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::optional<tcp::acceptor> acceptor;
   Handler handler;
   std::list<ConnectionBase*> connections;

@@ -23,6 +23,7 @@ describe('streaming', { timeout: 90000 }, () => {
       'long-openai': openaiModel(mock, ['disc-v1;gap=300;tokens=40']),
       'hold-openai': openaiModel(mock, ['hold;gap=5;tokens=4;hold_end=1500']),
       'wait-openai': openaiModel(mock, ['disc-wait;latency=5000']),
+      'burst-openai': openaiModel(mock, ['many;burst;tokens=40']),
     }));
   });
   after(stopAll);
@@ -50,6 +51,25 @@ describe('streaming', { timeout: 90000 }, () => {
       assertProgressive(start, s.firstContentAt, s.endAt, arrivals);
     });
   }
+
+  test("a burst of chunks is relayed as the upstream's own bytes, every event in its place", { timeout: 20000 }, async () => {
+    // The whole answer arrives in one write (mockllm's `burst`): the gateway passes runs of
+    // like chunks on in one piece (merged runs). The client must still get each event, unchanged and in order:
+    // the same bytes as the upstream sends for the same request, apart from the fields that
+    // differ from one call to the next.
+    const body = { model: 'burst-openai', messages: userMessage(), stream: true };
+    const viaGateway = await (await openStream(`${gw.url}/v1/chat/completions`, body)).text();
+    const direct = await (await fetch(`${mock.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer many;burst;tokens=40' },
+      body: JSON.stringify({ ...body, model: 'gpt-4o-mini', stream_options: { include_usage: true } }),
+    })).text();
+    const mask = (t) => t.replace(/"id":"[^"]*"/g, '"id":"-"').replace(/"created":\d+/g, '"created":0');
+    assert.equal(mask(viaGateway), mask(direct));
+    const events = viaGateway.split('\n\n').filter((e) => e !== '');
+    assert.equal(events.length, 40 + 4, 'role, 40 contents, finish, usage, [DONE]');
+    assert.ok(events.every((e) => e.startsWith('data: ')), viaGateway.slice(0, 400));
+  });
 
   test('an upstream that keeps its response open after [DONE] delays none of the answer', { timeout: 20000 }, async () => {
     // The gateway sends the events of one upstream read in one write, and holds the last ones

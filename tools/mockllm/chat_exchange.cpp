@@ -86,34 +86,49 @@ awaitable<bool> answer_stream(Connection& connection, const WireFormat& format,
   head.keep_alive(request.keep_alive());
   head.chunked(true);
   if (!co_await connection.write_head(head)) co_return false;
+  // With `burst`, events are gathered and leave in one chunk before the body ends.
+  std::string gathered;
+  auto send = [&](std::string_view event) -> awaitable<bool> {
+    if (!plan.burst) co_return co_await connection.write_chunk(event);
+    gathered.append(event.data(), event.size());
+    co_return true;
+  };
+  auto flush = [&]() -> awaitable<bool> {
+    if (gathered.empty()) co_return true;
+    const bool ok = co_await connection.write_chunk(gathered);
+    gathered.clear();
+    co_return ok;
+  };
   for (const auto& event : format.stream_open(answer)) {
-    if (!co_await connection.write_chunk(event)) co_return false;
+    if (!co_await send(event)) co_return false;
   }
   const auto cut_at = plan.cut_after ? static_cast<std::size_t>(*plan.cut_after) : SIZE_MAX;
   const std::size_t pieces = format.stream_piece_count(answer);
   for (std::size_t i = 0; i < pieces; ++i) {
     if (i == cut_at) break;
-    if (!co_await connection.write_chunk(format.stream_piece(answer, i))) co_return false;
+    if (!co_await send(format.stream_piece(answer, i))) co_return false;
     if (i == 0 && plan.error_in_stream) {
       // The provider reports a failure inside the 200 stream and ends it without [DONE].
-      const bool ok = co_await connection.write_chunk(format.stream_error(answer, plan.code)) &&
+      const bool ok = co_await send(format.stream_error(answer, plan.code)) && co_await flush() &&
                       co_await connection.write_last_chunk();
       co_return flight.complete_if(ok) && request.keep_alive();
     }
     if (i == 0 && plan.malformed) {
-      if (!co_await connection.write_chunk(format.stream_malformed(answer))) co_return false;
+      if (!co_await send(format.stream_malformed(answer))) co_return false;
     }
-    if (!co_await connection.pause(plan.gap)) co_return false;
+    if (!plan.burst && !co_await connection.pause(plan.gap)) co_return false;
   }
   if (plan.cut_after) {
     // Hang up mid-body: the chunked encoding never ends and no [DONE] arrives.
+    if (!co_await flush()) co_return false;
     flight.complete_if(true);
     connection.close();
     co_return false;
   }
   for (const auto& event : format.stream_close(answer)) {
-    if (!co_await connection.write_chunk(event)) co_return false;
+    if (!co_await send(event)) co_return false;
   }
+  if (!co_await flush()) co_return false;
   if (!co_await connection.pause(plan.hold_end)) co_return false;
   co_return flight.complete_if(co_await connection.write_last_chunk()) && request.keep_alive();
 }

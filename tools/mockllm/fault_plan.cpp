@@ -38,6 +38,8 @@ void apply_option(FaultPlan& plan, std::string_view name, std::string_view value
     if (auto v = parse_int(value, 0, 86'400)) plan.retry_after = *v;
   } else if (name == "cut_after") {
     if (auto v = parse_int(value, 0, kMaxTokens)) plan.cut_after = *v;
+  } else if (name == "burst") {
+    plan.burst = true;
   } else if (name == "malformed") {
     plan.malformed = true;
   } else if (name == "fail_first") {

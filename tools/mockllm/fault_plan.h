@@ -17,6 +17,9 @@ struct FaultPlan {
   std::chrono::milliseconds latency{0};
   // Delay after each content chunk of a stream.
   std::chrono::milliseconds gap{5};
+  // Stream: the whole body (head aside) in one write, no gap: an upstream that answers at once,
+  // or one behind a buffering proxy. The client then reads many events at a time.
+  bool burst = false;
   // Number of content pieces in the answer.
   int tokens = 5;
   // An HTTP error status (400..599) to answer with; 0 answers normally.

@@ -19,6 +19,7 @@ TEST(FaultPlan, PlainKeyIsItsOwnNameWithDefaults) {
   EXPECT_FALSE(plan.retry_after);
   EXPECT_FALSE(plan.cut_after);
   EXPECT_FALSE(plan.malformed);
+  EXPECT_FALSE(plan.burst);
   EXPECT_FALSE(plan.error_in_stream);
   EXPECT_FALSE(plan.tool_call);
   EXPECT_TRUE(plan.code.empty());
@@ -30,7 +31,7 @@ TEST(FaultPlan, PlainKeyIsItsOwnNameWithDefaults) {
 TEST(FaultPlan, ReadsEveryOption) {
   const auto plan = parse_fault_plan(
       "k1;latency=250;gap=40;tokens=9;status=429;retry_after=3;cut_after=2;malformed;"
-      "fail_first=4;error_in_stream;tool_call;code=1113;error_200;token_ttl=60");
+      "fail_first=4;error_in_stream;tool_call;code=1113;error_200;token_ttl=60;burst");
   EXPECT_EQ(plan.key_name, "k1");
   EXPECT_EQ(plan.latency, milliseconds(250));
   EXPECT_EQ(plan.gap, milliseconds(40));
@@ -45,6 +46,7 @@ TEST(FaultPlan, ReadsEveryOption) {
   EXPECT_EQ(plan.code, "1113");
   EXPECT_TRUE(plan.error_200);
   EXPECT_EQ(plan.token_ttl, 60);
+  EXPECT_TRUE(plan.burst);
 }
 
 TEST(FaultPlan, IgnoresUnknownOptionsAndValuesThatDoNotParse) {
