@@ -30,6 +30,8 @@
 
 namespace bc::net {
 
+using namespace std::string_view_literals;
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -217,8 +219,8 @@ Status build_request(const UpstreamRequest& request, const Url& url,
   }
   std::string& h = req.head;
   h.reserve(256 + request.headers.size() * 64);
-  h.append(request.method).append(" ").append(url.target).append(" HTTP/1.1\r\nHost: ");
-  h.append(url.host_header()).append("\r\n");
+  h.append(request.method).append(" "sv).append(url.target).append(" HTTP/1.1\r\nHost: "sv);
+  h.append(url.host_header()).append("\r\n"sv);
   bool has_user_agent = false;
   for (const auto& header : request.headers) {
     // A line break would let a value (say, a key pasted with a newline) forge more headers.
@@ -231,15 +233,15 @@ Status build_request(const UpstreamRequest& request, const Url& url,
     }
     if (is_framing_header(header.name)) continue;
     has_user_agent = has_user_agent || beast::iequals(header.name, "user-agent");
-    h.append(header.name).append(": ").append(header.value).append("\r\n");
+    h.append(header.name).append(": "sv).append(header.value).append("\r\n"sv);
   }
-  if (!has_user_agent) h.append("User-Agent: ").append(options.user_agent).append("\r\n");
-  h.append("Connection: keep-alive\r\n");
+  if (!has_user_agent) h.append("User-Agent: "sv).append(options.user_agent).append("\r\n"sv);
+  h.append("Connection: keep-alive\r\n"sv);
   const bool sends_body = !request.body.empty() || request.method == "POST" ||
                           request.method == "PUT" || request.method == "PATCH";
-  if (sends_body) h.append("Content-Length: ").append(std::to_string(request.body.size()));
-  if (sends_body) h.append("\r\n");
-  h.append("\r\n");
+  if (sends_body) h.append("Content-Length: "sv).append(std::to_string(request.body.size()));
+  if (sends_body) h.append("\r\n"sv);
+  h.append("\r\n"sv);
   req.body = request.body;
   req.is_head = request.method == "HEAD";
   req.stream = request.stream;

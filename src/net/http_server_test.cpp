@@ -127,6 +127,7 @@ Handler test_handler(asio::any_io_executor executor, std::promise<void>* gone) {
       if (w.client_gone()) co_return co_await w.send(499, "text/plain", "gone");
       co_return co_await w.send(200, "text/plain", "watched");
     }
+    if (req.target() == "/echo") co_return co_await w.send(200, "text/plain", req.body());
     co_await w.send(200, "text/plain", "hello");
   };
 }
@@ -164,11 +165,14 @@ class TlsServer {
 // A plain HTTP server on 127.0.0.1 with one worker, run on its own thread.
 class PlainServer {
  public:
-  PlainServer() {
+  // `max_header_bytes`/`max_body_bytes`: 0 keeps the defaults.
+  explicit PlainServer(std::size_t max_header_bytes = 0, std::size_t max_body_bytes = 0) {
     ServerOptions options;
     options.host = "127.0.0.1";
     options.port = 0;
     options.threads = 1;
+    if (max_header_bytes != 0) options.max_header_bytes = max_header_bytes;
+    if (max_body_bytes != 0) options.max_body_bytes = max_body_bytes;
     server_ = std::make_unique<Server>(options, [](asio::any_io_executor executor, int) {
       return test_handler(executor, nullptr);
     });
@@ -199,6 +203,28 @@ class PlainServer {
       return got;
     }
     while (!ec) {
+      const std::size_t n = socket.read_some(asio::buffer(buf), ec);
+      got.append(buf, n);
+    }
+    return got;
+  }
+
+  // Writes `pieces` one after another, `pause` apart, then reads until the server closes
+  // (give the last request `Connection: close`) or 2 s pass.
+  std::string exchange_raw(const std::vector<std::string>& pieces,
+                           std::chrono::milliseconds pause = 0ms) {
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), port_});
+    for (const auto& piece : pieces) {
+      asio::write(socket, asio::buffer(piece));
+      std::this_thread::sleep_for(pause);
+    }
+    std::string got;
+    boost::system::error_code ec;
+    char buf[4096];
+    const auto until = std::chrono::steady_clock::now() + 2s;
+    while (!ec && std::chrono::steady_clock::now() < until) {
       const std::size_t n = socket.read_some(asio::buffer(buf), ec);
       got.append(buf, n);
     }
@@ -240,6 +266,92 @@ TEST(HttpServerStream, Http10StreamIsRawBytesEndedByClose) {
   EXPECT_EQ(raw.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << raw;
   EXPECT_EQ(raw.find("chunked"), std::string::npos) << raw;
   EXPECT_EQ(after_head(raw), "abtail");
+}
+
+// Requests are read from whatever the buffer holds first, then from the socket: every way a
+// request can arrive (whole, several in one write, in pieces, chunked, after 100 Continue) and
+// every way it can be refused in its first bytes gets the same answer.
+std::string post(const std::string& body, const std::string& connection = "keep-alive") {
+  return "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: " + connection +
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+// The bodies of the answers in `raw`, in order.
+std::vector<std::string> bodies(std::string raw) {
+  std::vector<std::string> out;
+  for (;;) {
+    const auto head_end = raw.find("\r\n\r\n");
+    const auto length_at = raw.find("Content-Length: ");
+    if (head_end == std::string::npos || length_at == std::string::npos) return out;
+    const std::size_t length = std::stoul(raw.substr(length_at + 16));
+    out.push_back(raw.substr(head_end + 4, length));
+    raw.erase(0, head_end + 4 + length);
+  }
+}
+
+TEST(HttpServerRequests, PipelinedRequestsInOneWriteAreAnsweredInOrder) {
+  PlainServer server;
+  const std::string raw =
+      server.exchange_raw({post("abc") + post("") + post("xy") +
+                           "GET /plain HTTP/1.1\r\nHost: x\r\n\r\n" + post("last", "close")});
+  EXPECT_EQ(bodies(raw), (std::vector<std::string>{"abc", "", "xy", "hello", "last"})) << raw;
+}
+
+TEST(HttpServerRequests, ARequestInPiecesIsReadWhole) {
+  PlainServer server;
+  const std::string whole = post("0123456789", "close");
+  const std::size_t head = whole.find("\r\n\r\n") + 4;
+  // The head cut in a line, the rest of it, then the body in two pieces.
+  const std::string raw = server.exchange_raw({whole.substr(0, 20), whole.substr(20, head - 20),
+                                               whole.substr(head, 4), whole.substr(head + 4)},
+                                              30ms);
+  EXPECT_EQ(bodies(raw), (std::vector<std::string>{"0123456789"})) << raw;
+  // A head whole and its body later.
+  const std::string later = server.exchange_raw({whole.substr(0, head), whole.substr(head)}, 30ms);
+  EXPECT_EQ(bodies(later), (std::vector<std::string>{"0123456789"})) << later;
+}
+
+TEST(HttpServerRequests, AChunkedBodyIsReadWholeInOneWriteOrInPieces) {
+  PlainServer server;
+  const std::string request =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+  EXPECT_EQ(bodies(server.exchange_raw({request})), (std::vector<std::string>{"abcde"}));
+  EXPECT_EQ(bodies(server.exchange_raw({request.substr(0, 90), request.substr(90)}, 30ms)),
+            (std::vector<std::string>{"abcde"}));
+}
+
+TEST(HttpServerRequests, ExpectContinueGetsA100ThenTheAnswer) {
+  PlainServer server;
+  const std::string head =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: "
+      "100-continue\r\nContent-Length: 4\r\n\r\n";
+  const std::string raw = server.exchange_raw({head, "body"}, 100ms);
+  EXPECT_EQ(raw.rfind("HTTP/1.1 100 Continue\r\n\r\n", 0), 0u) << raw;
+  EXPECT_EQ(bodies(raw.substr(raw.find("\r\n\r\n") + 4)), (std::vector<std::string>{"body"}))
+      << raw;
+}
+
+TEST(HttpServerRequests, RequestsRefusedByTheirFirstBytesGetTheirStatus) {
+  PlainServer server(1024, 16);
+  const auto status_of = [&](const std::string& request) {
+    const std::string raw = server.exchange_raw({request});
+    return raw.substr(0, raw.find("\r\n"));
+  };
+  // Each fits the server's first read (4 KiB), so the buffered parse meets it.
+  EXPECT_EQ(
+      status_of("GET /plain HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n"),
+      "HTTP/1.1 431 Request Header Fields Too Large");
+  EXPECT_EQ(status_of(post(std::string(17, 'b'))), "HTTP/1.1 413 Payload Too Large");
+  EXPECT_EQ(status_of("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "11\r\n" +
+                      std::string(17, 'c') + "\r\n0\r\n\r\n"),
+            "HTTP/1.1 413 Payload Too Large");
+  EXPECT_EQ(status_of("GET /plain HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"),
+            "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(status_of("GET /plain HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
+            "HTTP/1.1 400 Bad Request");
+  // And the same server still answers a good request.
+  EXPECT_EQ(bodies(server.exchange_raw({post("ok", "close")})), (std::vector<std::string>{"ok"}));
 }
 
 TEST(HttpServerHead, EveryKindOfAnswerHasItsExactHead) {
