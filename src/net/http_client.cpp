@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
@@ -26,6 +27,7 @@
 
 #include "net/connection_pool.h"
 #include "net/response_parser.h"
+#include "net/send_now.h"
 #include "net/url.h"
 
 namespace bc::net {
@@ -509,11 +511,18 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
   // Messages below name the origin and the socket error only: never the request's headers,
   // which carry the key.
   conn_->deadline().arm(timeouts_.first_byte);
-  auto [raw_write_ec, written] = co_await conn_->visit([&](auto& s) {
-    return asio::async_write(
-        s, std::array<asio::const_buffer, 2>{asio::buffer(req.head), asio::buffer(req.body)},
-        kTuple);
-  });
+  std::array<asio::const_buffer, 2> pieces{asio::buffer(req.head), asio::buffer(req.body)};
+  std::span<asio::const_buffer> unsent(pieces);
+  error_code raw_write_ec;
+  if (!conn_->is_tls()) {
+    // What the socket takes now is sent now (net/send_now.h): usually the whole request.
+    unsent = drop_sent(unsent, send_now(conn_->tcp(), unsent, raw_write_ec));
+  }
+  if (!raw_write_ec && !unsent.empty()) {
+    auto [ec, written] =
+        co_await conn_->visit([&](auto& s) { return asio::async_write(s, unsent, kTuple); });
+    raw_write_ec = ec;
+  }
   const auto write_ec = settle(raw_write_ec);
   if (cancelled_) co_return ExchangeError{cancelled_error(url())};
   if (write_ec == beast::error::timeout) co_return first_byte_timeout();

@@ -237,6 +237,35 @@ TEST_F(HttpClientTest, SendsRequestAndReadsWholeResponse) {
   EXPECT_EQ(client_.idle_connections(), 1u);
 }
 
+// A request body larger than the socket takes at once: the part it takes is sent at once, the
+// rest as the (slow) server reads, all of it in order.
+TEST_F(HttpClientTest, ARequestLargerThanTheSocketReachesASlowServerWhole) {
+  TestServer server(io_);
+  std::string seen;
+  const std::string big(8 << 20, 'q');
+  spawn([&]() -> awaitable<void> {
+    auto socket = co_await server.accept();
+    asio::steady_timer pause(socket.get_executor(), std::chrono::milliseconds(300));
+    co_await pause.async_wait(use_awaitable);
+    std::string pending;
+    seen = co_await read_request(socket, pending);
+    co_await send(socket, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    co_await wait_for_close(socket);
+  });
+  run([&]() -> awaitable<void> {
+    auto call = client_.call();
+    auto req = request(server.url("/big"));
+    req.body = big;
+    auto started = co_await call->start(req, timeouts_);
+    CO_ASSERT_TRUE(started.ok());
+    auto body = co_await call->read_all(1024);
+    CO_ASSERT_TRUE(body.ok());
+    EXPECT_EQ(*body, "ok");
+  });
+  ASSERT_GT(seen.size(), big.size());
+  EXPECT_TRUE(seen.ends_with("\r\n\r\n" + big));
+}
+
 TEST_F(HttpClientTest, ReusesKeepAliveConnectionForSequentialCalls) {
   TestServer server(io_);
   serve(server, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");

@@ -26,6 +26,7 @@
 
 #include "core/error.h"
 #include "net/deadline.h"
+#include "net/send_now.h"
 
 namespace bc::net {
 
@@ -172,6 +173,8 @@ class Connection final : public ConnectionBase {
   // the end of the header (or, eager, of the message). True when it got there or failed (`ec`);
   // false when it needs more bytes, which a Beast read operation then waits for.
   bool parse_buffered(http::request_parser<http::string_body>& parser, error_code& ec);
+  // Writes all of `pieces` (changing them); false when the client is gone or too slow.
+  awaitable<bool> write_all(std::span<asio::const_buffer> pieces);
   // Starts the watch (kWatchDelay after on_client_gone) unless it is no longer wanted.
   void start_watch();
   // TLS: the watch's coroutine (see on_client_gone).
@@ -242,11 +245,25 @@ awaitable<void> Connection<Stream>::send(int status, std::string_view content_ty
   std::string head;
   append_head(head, version_, status, content_type, extra, keep_alive_,
               has_length ? Framing::kLength : Framing::kNone, body.size());
-  deadline_.arm(options_.write_timeout);
   // A failed write means the client left; there is nobody to tell.
-  auto [ec, n] = co_await asio::async_write(
-      stream_, std::array<asio::const_buffer, 2>{asio::buffer(head), asio::buffer(body)}, kTuple);
-  if (deadline_.finish(ec)) broken_ = true;
+  std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(body)};
+  if (!co_await write_all(pieces)) broken_ = true;
+}
+
+template <class Stream>
+awaitable<bool> Connection<Stream>::write_all(std::span<asio::const_buffer> pieces) {
+  // Over plain TCP what the socket takes now is sent now (net/send_now.h); the rest, or a TLS
+  // record, waits for the socket with the write timeout.
+  if constexpr (!kTls) {
+    error_code ec;
+    const std::size_t sent = send_now(stream_, pieces, ec);
+    if (ec) co_return false;
+    pieces = drop_sent(pieces, sent);
+    if (pieces.empty()) co_return true;
+  }
+  deadline_.arm(options_.write_timeout);
+  auto [ec, n] = co_await asio::async_write(stream_, pieces, kTuple);
+  co_return !deadline_.finish(ec);
 }
 
 template <class Stream>
@@ -293,11 +310,9 @@ awaitable<Status> Connection<Stream>::send_stream_bytes(std::string_view data, b
   }
   if (last && chunked_) pieces[count++] = asio::buffer(kLastChunk);
   if (count == 0) co_return Status{};
-  deadline_.arm(options_.write_timeout);
-  auto [ec, n] = co_await asio::async_write(
-      stream_, std::span<const asio::const_buffer>(pieces.data(), count), kTuple);
+  const bool written = co_await write_all(std::span<asio::const_buffer>(pieces.data(), count));
   head_.clear();
-  if (deadline_.finish(ec)) {
+  if (!written) {
     broken_ = true;
     co_return Error::upstream("client connection closed", "client_closed");
   }

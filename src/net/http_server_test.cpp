@@ -128,6 +128,15 @@ Handler test_handler(asio::any_io_executor executor, std::promise<void>* gone) {
       co_return co_await w.send(200, "text/plain", "watched");
     }
     if (req.target() == "/echo") co_return co_await w.send(200, "text/plain", req.body());
+    if (req.target() == "/big") {  // more than a socket takes at once
+      co_return co_await w.send(200, "text/plain", std::string(8 << 20, 'z'));
+    }
+    if (req.target() == "/big-stream") {
+      if (!co_await w.begin_stream(200, "text/plain")) co_return;
+      if (!co_await w.write(std::string(8 << 20, 's'))) co_return;
+      co_await w.end_stream("end");
+      co_return;
+    }
     co_await w.send(200, "text/plain", "hello");
   };
 }
@@ -318,6 +327,19 @@ TEST(HttpServerRequests, AChunkedBodyIsReadWholeInOneWriteOrInPieces) {
   EXPECT_EQ(bodies(server.exchange_raw({request})), (std::vector<std::string>{"abcde"}));
   EXPECT_EQ(bodies(server.exchange_raw({request.substr(0, 90), request.substr(90)}, 30ms)),
             (std::vector<std::string>{"abcde"}));
+}
+
+// An answer larger than the socket takes at once: what it takes is sent at once, the rest when
+// the slow reader makes room, all of it in order.
+TEST(HttpServerRequests, AnAnswerLargerThanTheSocketReachesASlowReaderWhole) {
+  PlainServer server;
+  const std::string raw =
+      server.exchange_raw({"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"}, 300ms);
+  EXPECT_EQ(bodies(raw), (std::vector<std::string>{std::string(8 << 20, 'z')}));
+  const std::string streamed = server.exchange_raw(
+      {"GET /big-stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"}, 300ms);
+  EXPECT_EQ(after_head(streamed),
+            "800000\r\n" + std::string(8 << 20, 's') + "\r\n3\r\nend\r\n0\r\n\r\n");
 }
 
 TEST(HttpServerRequests, ExpectContinueGetsA100ThenTheAnswer) {
