@@ -321,7 +321,7 @@ Status OpenAiStreamDecoder::feed(std::string_view bytes, std::vector<ChatDelta>&
   const bool repeats = !adjusts_chunks();
   while (!done_) {
     if (repeats) {
-      if (const std::size_t used = repeat_event(bytes, out, chunks)) {
+      if (const std::size_t used = whole_event(bytes, out, chunks)) {
         bytes.remove_prefix(used);
         continue;
       }
@@ -358,19 +358,50 @@ Status OpenAiStreamDecoder::finish(std::vector<ChatDelta>& out) {
   return fail(stream_error("upstream stream ended before [DONE]"));
 }
 
-std::size_t OpenAiStreamDecoder::repeat_event(std::string_view bytes, std::vector<ChatDelta>& out,
-                                              ChunkSequenceScanner& chunks) {
+std::size_t OpenAiStreamDecoder::whole_event(std::string_view bytes, std::vector<ChatDelta>& out,
+                                             ChunkSequenceScanner& chunks) {
   // Exactly `data: <chunk>` LF LF, where next() would hand event() one canonical one-line
-  // event with no name and `chunk` as its data. A repeat's bytes outside its content string
-  // are the previous chunk's, which began and ended with a brace (so trim() would take
-  // nothing) and held no line break; the content string holds none either. Anything else,
-  // a CR before the LF included (its tail then differs), goes the general way.
+  // event with no name and `chunk` as its data. Anything else, a CR before the LF included,
+  // goes the general way.
   constexpr std::string_view kData = "data: ";
   constexpr std::string_view kEventEnd = "\n\n";
-  if (!chunks.has_last() || !bytes.starts_with(kData) || !parser_.between_events()) return 0;
+  if (!bytes.starts_with(kData) || !parser_.between_events()) return 0;
   const std::string_view rest = bytes.substr(kData.size());
   const std::size_t max_chunk =
       parser_.max_event_bytes() - std::min(parser_.max_event_bytes(), kData.size());
+  if (const std::size_t size = repeat_event(bytes, max_chunk, out, chunks)) {
+    return kData.size() + size + kEventEnd.size();
+  }
+  // Another ordinary chunk: scanned in full. It must begin and end with a brace (so trim()
+  // would take nothing and it is no [DONE]) and hold no CR (which the general way would not
+  // relay as it is). A chunk the scan refuses goes the general way, which decides.
+  const std::size_t lf = rest.find('\n');
+  if (lf == std::string_view::npos || lf > max_chunk || !rest.substr(lf).starts_with(kEventEnd)) {
+    return 0;
+  }
+  const std::string_view data = rest.substr(0, lf);
+  if (data.size() < 2 || data.front() != '{' || data.back() != '}' ||
+      data.find('\r') != std::string_view::npos) {
+    return 0;
+  }
+  auto fields = chunks.scan_full(data, true);
+  if (!fields) return 0;
+  const std::string_view event = bytes.substr(0, kData.size() + lf + kEventEnd.size());
+  relay(std::move(*fields), data, event, true, out);
+  parser_.skip_event();
+  ++events_read_whole_;
+  return event.size();
+}
+
+std::size_t OpenAiStreamDecoder::repeat_event(std::string_view bytes, std::size_t max_chunk,
+                                              std::vector<ChatDelta>& out,
+                                              ChunkSequenceScanner& chunks) {
+  // A repeat's bytes outside its content string are the previous chunk's, which began and
+  // ended with a brace and held no line break; the content string holds none either.
+  constexpr std::string_view kData = "data: ";
+  constexpr std::string_view kEventEnd = "\n\n";
+  if (!chunks.has_last()) return 0;
+  const std::string_view rest = bytes.substr(kData.size());
   ChatDelta* run = run_before(bytes.data(), out, chunks);
   std::string& text = run != nullptr ? run->text : out.emplace_back().text;
   // The usual repeat, plain text for content, read without looking for the line's end first;
@@ -409,7 +440,7 @@ std::size_t OpenAiStreamDecoder::repeat_event(std::string_view bytes, std::vecto
   }
   parser_.skip_event();
   ++events_read_whole_;
-  return event.size();
+  return size;
 }
 
 ChatDelta* OpenAiStreamDecoder::run_before(const char* event, std::vector<ChatDelta>& out,

@@ -69,7 +69,7 @@ class OpenAiStreamDecoder : public StreamDecoder {
   Status feed(std::string_view bytes, std::vector<ChatDelta>& out) override;
   Status finish(std::vector<ChatDelta>& out) override;
   bool done() const override { return done_; }
-  // How many events repeat_event() read (for the tests).
+  // How many events whole_event() read (for the tests).
   std::size_t events_read_whole() const { return events_read_whole_; }
 
  protected:
@@ -85,10 +85,14 @@ class OpenAiStreamDecoder : public StreamDecoder {
   // `chunks` reads ordinary chunks (nullptr: each scanned on its own).
   Status event(SseEventView ev, std::vector<ChatDelta>& out, ChunkSequenceScanner* chunks);
   // The usual event, read without the SSE parser when `bytes` starts with it: a whole
-  // `data: <chunk>` LF LF whose chunk repeats the previous one around a new content string.
-  // Appends its delta and returns how many bytes it took; 0 (nothing done) otherwise.
-  std::size_t repeat_event(std::string_view bytes, std::vector<ChatDelta>& out,
-                           ChunkSequenceScanner& chunks);
+  // `data: <chunk>` LF LF of an ordinary chunk. Appends its delta and returns how many bytes
+  // it took; 0 (nothing done) otherwise.
+  std::size_t whole_event(std::string_view bytes, std::vector<ChatDelta>& out,
+                          ChunkSequenceScanner& chunks);
+  // whole_event() for a chunk that repeats the previous one around a new content string
+  // (`bytes` starts with `data: `): the chunk's size, or 0.
+  std::size_t repeat_event(std::string_view bytes, std::size_t max_chunk,
+                           std::vector<ChatDelta>& out, ChunkSequenceScanner& chunks);
   // The delta the event at `event` may join as one more chunk of its run
   // (StreamDecoder::merge_runs), or nullptr.
   ChatDelta* run_before(const char* event, std::vector<ChatDelta>& out,

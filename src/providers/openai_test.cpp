@@ -435,7 +435,7 @@ TEST(OpenAiStream, LentChunksAreViewsOfTheFedBytesAtEverySplit) {
 }
 
 // The usual run of chunks that differ only in their content string is read a whole event at
-// a time (OpenAiStreamDecoder::repeat_event). Every event that only looks like one of them
+// a time (OpenAiStreamDecoder::whole_event). Every event that only looks like one of them
 // must still be read as the SSE parser reads it: a named event, CRLF endings, `data:`
 // without its space or with two, a second data line, a comment, a content string with a raw
 // control character (malformed: the stream fails there), at every split.
@@ -463,13 +463,20 @@ TEST(OpenAiStream, ARunOfRepeatedChunksIsReadWholeLikeTheParserReadsIt) {
   EXPECT_EQ(d.deltas[1].chunk_json, repeat_chunk("b"));
   EXPECT_EQ(d.deltas[6].chunk_json, repeat_chunk("e"));  // trimmed: the same bytes
 
-  // Read whole: every event after the first that repeats it at an event boundary.
+  // Read whole: every ordinary chunk framed as the client gets it (the first scanned in full,
+  // the repeats by their content), not [DONE] or a chunk with a CR or spaces around it.
   auto decoder = openai_decoder()();
   std::vector<ChatDelta> out;
   const std::string run = "data: " + repeat_chunk("a") + "\n\ndata: " + repeat_chunk("b") +
-                          "\n\ndata: " + repeat_chunk("c") + "\n\n";
+                          "\n\ndata: " + kChunk5 + "\n\ndata: " + kChunk5 + " \n\ndata: " +
+                          "{\"object\":\"chat.completion.chunk\",\r\"choices\":[]}" +
+                          "\n\ndata: [DONE]\n\n";
   ASSERT_TRUE(decoder->feed(run, out).ok());
-  EXPECT_EQ(static_cast<OpenAiStreamDecoder&>(*decoder).events_read_whole(), 2u);
+  EXPECT_EQ(static_cast<OpenAiStreamDecoder&>(*decoder).events_read_whole(), 3u);
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(out[3].chunk_json, kChunk5);  // trimmed
+  EXPECT_TRUE(out[3].usage);
+  EXPECT_EQ(out[4].chunk_json, R"({"object":"chat.completion.chunk","choices":[]})");  // rewritten
 
   // A named event is the parser's, whatever its data: an error report is never relayed, also
   // when a feed ends right after its name (the next then starts with a repeat's line).
