@@ -37,13 +37,12 @@ awaitable<void> Exchange::send(int status, std::string_view content_type, std::s
   co_await inner_.send(status, content_type, std::move(body), with_id(extra, joined));
 }
 
-awaitable<Status> Exchange::begin_stream(int status, std::string_view content_type,
-                                         const Headers& extra) {
+Status Exchange::begin_stream(int status, std::string_view content_type, const Headers& extra) {
   status_ = status;
   streamed_ = true;
   first_byte_ = Clock::now();
   Headers joined;
-  co_return co_await inner_.begin_stream(status, content_type, with_id(extra, joined));
+  return inner_.begin_stream(status, content_type, with_id(extra, joined));
 }
 
 std::string request_id_for(const net::HttpRequest& request, Rng& rng) {

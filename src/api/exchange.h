@@ -22,8 +22,8 @@ class Exchange final : public net::ResponseWriter {
 
   awaitable<void> send(int status, std::string_view content_type, std::string body,
                        const Headers& extra = {}) override;
-  awaitable<Status> begin_stream(int status, std::string_view content_type,
-                                 const Headers& extra = {}) override;
+  Status begin_stream(int status, std::string_view content_type,
+                      const Headers& extra = {}) override;
   awaitable<Status> write(std::string_view data) override { return inner_.write(data); }
   awaitable<Status> end_stream(std::string_view last_data = {}) override {
     return inner_.end_stream(last_data);

@@ -39,8 +39,8 @@ awaitable<Status> end_with(net::ResponseWriter& writer, std::string& queued) {
   co_return ended;
 }
 
-awaitable<Status> OpenAISseSink::begin() {
-  co_return co_await writer_.begin_stream(200, "text/event-stream; charset=utf-8", kSseHeaders);
+Status OpenAISseSink::begin() {
+  return writer_.begin_stream(200, "text/event-stream; charset=utf-8", kSseHeaders);
 }
 
 namespace {
@@ -76,8 +76,8 @@ awaitable<void> OpenAISseSink::fail(const Error& error) {
   (void)co_await end_with(writer_, queued_);
 }
 
-awaitable<Status> PlainTextSink::begin() {
-  co_return co_await writer_.begin_stream(200, "text/plain; charset=utf-8", kSseHeaders);
+Status PlainTextSink::begin() {
+  return writer_.begin_stream(200, "text/plain; charset=utf-8", kSseHeaders);
 }
 
 awaitable<Status> PlainTextSink::end() {

@@ -17,7 +17,7 @@ awaitable<Status> end_with(net::ResponseWriter& writer, std::string& queued);
 class OpenAISseSink final : public gateway::StreamSink {
  public:
   explicit OpenAISseSink(net::ResponseWriter& writer) : writer_(writer) {}
-  awaitable<Status> begin() override;
+  Status begin() override;
   void add(const ChatDelta& delta) override;
   void reserve_for(std::span<const ChatDelta> deltas) override;
   awaitable<Status> flush() override { return send_queued(writer_, queued_); }
@@ -33,7 +33,7 @@ class OpenAISseSink final : public gateway::StreamSink {
 class PlainTextSink final : public gateway::StreamSink {
  public:
   explicit PlainTextSink(net::ResponseWriter& writer) : writer_(writer) {}
-  awaitable<Status> begin() override;
+  Status begin() override;
   void add(const ChatDelta& delta) override { queued_ += delta.text; }
   awaitable<Status> flush() override { return send_queued(writer_, queued_); }
   awaitable<Status> end() override;

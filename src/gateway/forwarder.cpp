@@ -590,13 +590,12 @@ bool keep_error(Status step, std::optional<Error>& failed) {
 }
 }  // namespace
 
-awaitable<bool> Forwarder::begin_stream(StreamSink& sink, std::vector<ChatDelta>& held,
-                                        bool& begun) {
-  if (!co_await sink.begin()) co_return false;
+bool Forwarder::begin_stream(StreamSink& sink, std::vector<ChatDelta>& held, bool& begun) {
+  if (!sink.begin()) return false;
   begun = true;
   for (const auto& h : held) sink.add(h);
   held.clear();
-  co_return true;
+  return true;
 }
 
 awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::ClientWatch& client,
@@ -623,7 +622,7 @@ awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::Client
           held.push_back(std::move(d));
           continue;
         }
-        if (!co_await begin_stream(sink, held, begun)) co_return false;
+        if (!begin_stream(sink, held, begun)) co_return false;
       }
       sink.add(d);
     }
@@ -680,7 +679,7 @@ awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::Client
     co_return true;
   }
   // An answer with no content at all: still a complete, valid stream.
-  if (!begun && !co_await begin_stream(sink, held, begun)) co_return true;
+  if (!begun && !begin_stream(sink, held, begun)) co_return true;
   balance::Outcome ok;
   ok.ok = true;
   ok.latency = attempt.elapsed();

@@ -94,7 +94,7 @@ class Forwarder {
   awaitable<bool> relay(Attempt& attempt, StreamSink& sink, net::ClientWatch& client,
                         CallReport& report, CallState& state, bool& begun);
   // Starts the client's stream with the chunks held back so far; false when it could not.
-  static awaitable<bool> begin_stream(StreamSink& sink, std::vector<ChatDelta>& held, bool& begun);
+  static bool begin_stream(StreamSink& sink, std::vector<ChatDelta>& held, bool& begun);
   // complete()'s end of an attempt: the answer decoded and the attempt settled. The answer
   // or the error for the client, or nullopt when the next key should be tried.
   std::optional<Result<ChatResponse>> settle_answer(Attempt& attempt, Result<std::string> body,

@@ -17,9 +17,9 @@ using boost::asio::awaitable;
 class StreamSink {
  public:
   virtual ~StreamSink() = default;
-  // Prepares the response head; it leaves with the first bytes sent. After this, no retry is
-  // possible.
-  virtual awaitable<Status> begin() = 0;
+  // Prepares the response head; it leaves with the first bytes sent (so nothing is sent here).
+  // After this, no retry is possible.
+  virtual Status begin() = 0;
   // Queues one delta in the client's format. Nothing is sent before flush(), end() or fail():
   // the events decoded from one upstream read leave in one write, not one write each.
   virtual void add(const ChatDelta& delta) = 0;

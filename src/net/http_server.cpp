@@ -155,8 +155,7 @@ class Connection final : public ConnectionBase {
   // ResponseWriter
   awaitable<void> send(int status, std::string_view content_type, std::string body,
                        const Headers& extra) override;
-  awaitable<Status> begin_stream(int status, std::string_view content_type,
-                                 const Headers& extra) override;
+  Status begin_stream(int status, std::string_view content_type, const Headers& extra) override;
   awaitable<Status> write(std::string_view data) override;
   awaitable<Status> end_stream(std::string_view last_data = {}) override;
   bool started() const override { return started_; }
@@ -267,8 +266,8 @@ awaitable<bool> Connection<Stream>::write_all(std::span<asio::const_buffer> piec
 }
 
 template <class Stream>
-awaitable<Status> Connection<Stream>::begin_stream(int status, std::string_view content_type,
-                                                   const Headers& extra) {
+Status Connection<Stream>::begin_stream(int status, std::string_view content_type,
+                                        const Headers& extra) {
   // HTTP/1.0 has no chunked encoding: stream raw bytes and end by closing. During shutdown,
   // tell the client this connection ends with this response.
   chunked_ = version_ >= 11;
@@ -285,7 +284,7 @@ awaitable<Status> Connection<Stream>::begin_stream(int status, std::string_view 
   head_.clear();
   append_head(head_, version_, status, content_type, extra, keep_alive_,
               chunked_ ? Framing::kChunked : Framing::kNone);
-  co_return Status{};
+  return Status{};
 }
 
 template <class Stream>

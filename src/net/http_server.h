@@ -71,9 +71,10 @@ class ResponseWriter : public ClientWatch {
   virtual awaitable<void> send(int status, std::string_view content_type, std::string body,
                                const Headers& extra = {}) = 0;
   // Starts a chunked response. The head goes out with the first write (or end_stream), so a
-  // stream costs one send per chunk rather than one more for its head.
-  virtual awaitable<Status> begin_stream(int status, std::string_view content_type,
-                                         const Headers& extra = {}) = 0;
+  // stream costs one send per chunk rather than one more for its head; nothing is sent here
+  // (so no coroutine: this is a plain call).
+  virtual Status begin_stream(int status, std::string_view content_type,
+                              const Headers& extra = {}) = 0;
   // One chunk, written and flushed before it returns. An error when the client is gone.
   virtual awaitable<Status> write(std::string_view data) = 0;
   // Ends the stream; `last_data`, when given, goes out as its last chunk in the same write.

@@ -78,7 +78,7 @@ Headers stream_fields() {
 Handler test_handler(asio::any_io_executor executor, std::promise<void>* gone) {
   return [executor, gone](const HttpRequest& req, ResponseWriter& w) -> awaitable<void> {
     if (req.target() == "/stream") {
-      if (!co_await w.begin_stream(200, "text/event-stream")) co_return;
+      if (!w.begin_stream(200, "text/event-stream")) co_return;
       for (const char* piece : {"a", "b", "c"}) {
         if (!co_await w.write(piece)) co_return;
       }
@@ -86,14 +86,14 @@ Handler test_handler(asio::any_io_executor executor, std::promise<void>* gone) {
       co_return;
     }
     if (req.target() == "/stream-end") {  // the last chunk given to end_stream
-      if (!co_await w.begin_stream(200, "text/plain")) co_return;
+      if (!w.begin_stream(200, "text/plain")) co_return;
       if (!co_await w.write("ab")) co_return;
       co_await w.end_stream("tail");
       co_return;
     }
     if (req.target() == "/watched-stream") {  // a stream that watches for the client leaving
       w.on_client_gone([] {});
-      if (!co_await w.begin_stream(200, "text/plain")) co_return;
+      if (!w.begin_stream(200, "text/plain")) co_return;
       asio::steady_timer timer(executor, 300ms);
       co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       w.on_client_gone({});
@@ -105,14 +105,14 @@ Handler test_handler(asio::any_io_executor executor, std::promise<void>* gone) {
     }
     if (req.target() == "/no-content") co_return co_await w.send(204, "text/plain", "dropped");
     if (req.target() == "/stream-extra") {
-      if (!co_await w.begin_stream(200, "text/event-stream", stream_fields())) {
+      if (!w.begin_stream(200, "text/event-stream", stream_fields())) {
         co_return;
       }
       co_await w.end_stream("x");
       co_return;
     }
     if (req.target() == "/stream-empty") {
-      if (!co_await w.begin_stream(200, "text/plain")) co_return;
+      if (!w.begin_stream(200, "text/plain")) co_return;
       co_await w.end_stream();
       co_return;
     }
@@ -132,7 +132,7 @@ Handler test_handler(asio::any_io_executor executor, std::promise<void>* gone) {
       co_return co_await w.send(200, "text/plain", std::string(8 << 20, 'z'));
     }
     if (req.target() == "/big-stream") {
-      if (!co_await w.begin_stream(200, "text/plain")) co_return;
+      if (!w.begin_stream(200, "text/plain")) co_return;
       if (!co_await w.write(std::string(8 << 20, 's'))) co_return;
       co_await w.end_stream("end");
       co_return;
