@@ -172,8 +172,12 @@ class Connection final : public ConnectionBase {
   // the end of the header (or, eager, of the message). True when it got there or failed (`ec`);
   // false when it needs more bytes, which a Beast read operation then waits for.
   bool parse_buffered(http::request_parser<http::string_body>& parser, error_code& ec);
-  // Writes all of `pieces` (changing them); false when the client is gone or too slow.
-  awaitable<bool> write_all(std::span<asio::const_buffer> pieces);
+  // Sends what the socket takes of `pieces` now, without waiting (plain TCP only; a TLS
+  // record waits for write_rest()); returns the pieces left. Sets broken_ on a failure.
+  std::span<asio::const_buffer> write_now(std::span<asio::const_buffer> pieces);
+  // Writes the rest, waiting for the socket with the write timeout; false when the client is
+  // gone or too slow. (A coroutine of its own, entered only when something is left.)
+  awaitable<bool> write_rest(std::span<asio::const_buffer> pieces);
   // Starts the watch (kWatchDelay after on_client_gone) unless it is no longer wanted.
   void start_watch();
   // TLS: the watch's coroutine (see on_client_gone).
@@ -246,20 +250,27 @@ awaitable<void> Connection<Stream>::send(int status, std::string_view content_ty
               has_length ? Framing::kLength : Framing::kNone, body.size());
   // A failed write means the client left; there is nobody to tell.
   std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(body)};
-  if (!co_await write_all(pieces)) broken_ = true;
+  const auto rest = write_now(pieces);
+  if (!broken_ && !rest.empty() && !co_await write_rest(rest)) broken_ = true;
 }
 
 template <class Stream>
-awaitable<bool> Connection<Stream>::write_all(std::span<asio::const_buffer> pieces) {
-  // Over plain TCP what the socket takes now is sent now (net/send_now.h); the rest, or a TLS
-  // record, waits for the socket with the write timeout.
+std::span<asio::const_buffer> Connection<Stream>::write_now(std::span<asio::const_buffer> pieces) {
+  // Over plain TCP what the socket takes now is sent now (net/send_now.h).
   if constexpr (!kTls) {
     error_code ec;
     const std::size_t sent = send_now(stream_, pieces, ec);
-    if (ec) co_return false;
-    pieces = drop_sent(pieces, sent);
-    if (pieces.empty()) co_return true;
+    if (ec) {
+      broken_ = true;
+      return {};
+    }
+    return drop_sent(pieces, sent);
   }
+  return pieces;
+}
+
+template <class Stream>
+awaitable<bool> Connection<Stream>::write_rest(std::span<asio::const_buffer> pieces) {
   deadline_.arm(options_.write_timeout);
   auto [ec, n] = co_await asio::async_write(stream_, pieces, kTuple);
   co_return !deadline_.finish(ec);
@@ -290,6 +301,7 @@ Status Connection<Stream>::begin_stream(int status, std::string_view content_typ
 template <class Stream>
 awaitable<Status> Connection<Stream>::send_stream_bytes(std::string_view data, bool last) {
   if (broken_) co_return Error::upstream("client connection closed", "client_closed");
+  if (data.empty() && !last) co_return Status{};  // write(""): nothing, not even the head
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
   char size_line[24];
@@ -309,7 +321,8 @@ awaitable<Status> Connection<Stream>::send_stream_bytes(std::string_view data, b
   }
   if (last && chunked_) pieces[count++] = asio::buffer(kLastChunk);
   if (count == 0) co_return Status{};
-  const bool written = co_await write_all(std::span<asio::const_buffer>(pieces.data(), count));
+  const auto rest = write_now(std::span<asio::const_buffer>(pieces.data(), count));
+  const bool written = !broken_ && (rest.empty() || co_await write_rest(rest));
   head_.clear();
   if (!written) {
     broken_ = true;
@@ -320,14 +333,14 @@ awaitable<Status> Connection<Stream>::send_stream_bytes(std::string_view data, b
 
 template <class Stream>
 awaitable<Status> Connection<Stream>::write(std::string_view data) {
-  if (data.empty()) co_return Status{};
-  co_return co_await send_stream_bytes(data, false);
+  // Not a coroutine: the caller awaits send_stream_bytes() itself (one frame less per write).
+  return send_stream_bytes(data, false);
 }
 
 template <class Stream>
 awaitable<Status> Connection<Stream>::end_stream(std::string_view last_data) {
   finished_ = true;
-  co_return co_await send_stream_bytes(last_data, true);
+  return send_stream_bytes(last_data, true);
 }
 
 template <class Stream>
