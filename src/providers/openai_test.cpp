@@ -381,6 +381,26 @@ TEST(OpenAiStream, SameChunksAtEverySplitAndByteByByte) {
   EXPECT_EQ(d.deltas.size(), 5u);
 }
 
+// Feeds `body` cut at `split` to a decoder that lends its chunks (and merges runs, with
+// `merge`), each piece in a buffer overwritten after use as a connection's read buffer is, and
+// hands every delta to `check` with that buffer before the next feed, as the forwarder reads
+// them.
+template <class Check>
+void feed_lent(const std::string& body, std::size_t split, bool merge, Check check) {
+  auto decoder = openai_decoder()();
+  decoder->lend_chunks(true);
+  decoder->merge_runs(merge);
+  std::string buffer;
+  for (const auto piece :
+       {std::string_view(body).substr(0, split), std::string_view(body).substr(split)}) {
+    buffer.assign(piece);
+    std::vector<ChatDelta> out;
+    ASSERT_TRUE(decoder->feed(buffer, out).ok());
+    for (const auto& d : out) check(d, buffer);
+    buffer.assign(buffer.size(), '#');
+  }
+}
+
 // A decoder that lends its chunks hands out views of the bytes fed to it, never of its own
 // buffers: each piece here sits in a buffer overwritten after use, as a connection's read
 // buffer is, and every delta is read before the next feed, as the forwarder reads them.
@@ -390,33 +410,23 @@ TEST(OpenAiStream, LentChunksAreViewsOfTheFedBytesAtEverySplit) {
   std::size_t lent_events = 0;
   std::vector<std::string> whole_events;  // lent as whole events with the first split
   for (std::size_t split = 1; split < body.size(); ++split) {
-    auto decoder = openai_decoder()();
-    decoder->lend_chunks(true);
     std::vector<std::string> chunks;
-    std::string buffer;
-    for (const auto piece :
-         {std::string_view(body).substr(0, split), std::string_view(body).substr(split)}) {
-      buffer.assign(piece);
-      std::vector<ChatDelta> out;
-      ASSERT_TRUE(decoder->feed(buffer, out).ok());
-      for (const auto& d : out) {
-        if (!d.lent_chunk.empty()) {
-          ++lent;
-          EXPECT_GE(d.lent_chunk.data(), buffer.data());
-          EXPECT_LE(d.lent_chunk.data() + d.lent_chunk.size(), buffer.data() + buffer.size());
-        }
-        if (!d.lent_event.empty()) {
-          // The whole event, exactly what the OpenAI sink would have framed, in the buffer.
-          ++lent_events;
-          EXPECT_EQ(d.lent_event, "data: " + std::string(d.chunk()) + "\n\n");
-          EXPECT_GE(d.lent_event.data(), buffer.data());
-          EXPECT_LE(d.lent_event.data() + d.lent_event.size(), buffer.data() + buffer.size());
-          if (split == 1) whole_events.emplace_back(d.chunk());
-        }
-        chunks.emplace_back(d.chunk());
+    feed_lent(body, split, false, [&](const ChatDelta& d, const std::string& buffer) {
+      if (!d.lent_chunk.empty()) {
+        ++lent;
+        EXPECT_GE(d.lent_chunk.data(), buffer.data());
+        EXPECT_LE(d.lent_chunk.data() + d.lent_chunk.size(), buffer.data() + buffer.size());
       }
-      buffer.assign(buffer.size(), '#');
-    }
+      if (!d.lent_event.empty()) {
+        // The whole event, exactly what the OpenAI sink would have framed, in the buffer.
+        ++lent_events;
+        EXPECT_EQ(d.lent_event, "data: " + std::string(d.chunk()) + "\n\n");
+        EXPECT_GE(d.lent_event.data(), buffer.data());
+        EXPECT_LE(d.lent_event.data() + d.lent_event.size(), buffer.data() + buffer.size());
+        if (split == 1) whole_events.emplace_back(d.chunk());
+      }
+      chunks.emplace_back(d.chunk());
+    });
     EXPECT_EQ(chunks, (std::vector<std::string>{kChunk1, kChunk2, kChunk3, kChunk4, kChunk5}))
         << "split at " << split;
     if (::testing::Test::HasFailure()) break;
@@ -545,40 +555,29 @@ TEST(OpenAiStream, MergedRunsAreThePlainChunksBackToBack) {
   ASSERT_FALSE(plain.error);
   ASSERT_EQ(plain.deltas.size(), 9u);
   for (std::size_t split = 1; split <= body.size(); ++split) {
-    auto decoder = openai_decoder()();
-    decoder->lend_chunks(true);
-    decoder->merge_runs(true);
     std::size_t next = 0;  // the plain delta the next merged one starts at
     std::size_t deltas = 0;
-    std::string buffer;
-    for (const auto piece :
-         {std::string_view(body).substr(0, split), std::string_view(body).substr(split)}) {
-      buffer.assign(piece);
-      std::vector<ChatDelta> out;
-      ASSERT_TRUE(decoder->feed(buffer, out).ok());
-      for (const auto& d : out) {
-        ++deltas;
-        ASSERT_LE(next + d.chunks, plain.deltas.size()) << "split at " << split;
-        std::string events;
-        std::string text;
-        for (std::size_t k = next; k < next + d.chunks; ++k) {
-          events += "data: " + plain.deltas[k].chunk_json + "\n\n";
-          text += plain.deltas[k].text;
-          EXPECT_EQ(d.finish_reason, plain.deltas[k].finish_reason) << "split at " << split;
-          EXPECT_TRUE(testing::same_usage(d.usage, plain.deltas[k].usage)) << "split at " << split;
-        }
-        EXPECT_EQ(d.text, text) << "split at " << split;
-        EXPECT_EQ(d.chunk(), plain.deltas[next].chunk_json) << "split at " << split;
-        if (d.chunks > 1) {
-          EXPECT_EQ(d.lent_event, events) << "split at " << split;
-          EXPECT_FALSE(d.text.empty());
-          EXPECT_GE(d.lent_event.data(), buffer.data());
-          EXPECT_LE(d.lent_event.data() + d.lent_event.size(), buffer.data() + buffer.size());
-        }
-        next += d.chunks;
+    feed_lent(body, split, true, [&](const ChatDelta& d, const std::string& buffer) {
+      ++deltas;
+      ASSERT_LE(next + d.chunks, plain.deltas.size()) << "split at " << split;
+      std::string events;
+      std::string text;
+      for (std::size_t k = next; k < next + d.chunks; ++k) {
+        events += "data: " + plain.deltas[k].chunk_json + "\n\n";
+        text += plain.deltas[k].text;
+        EXPECT_EQ(d.finish_reason, plain.deltas[k].finish_reason) << "split at " << split;
+        EXPECT_TRUE(testing::same_usage(d.usage, plain.deltas[k].usage)) << "split at " << split;
       }
-      buffer.assign(buffer.size(), '#');
-    }
+      EXPECT_EQ(d.text, text) << "split at " << split;
+      EXPECT_EQ(d.chunk(), plain.deltas[next].chunk_json) << "split at " << split;
+      if (d.chunks > 1) {
+        EXPECT_EQ(d.lent_event, events) << "split at " << split;
+        EXPECT_FALSE(d.text.empty());
+        EXPECT_GE(d.lent_event.data(), buffer.data());
+        EXPECT_LE(d.lent_event.data() + d.lent_event.size(), buffer.data() + buffer.size());
+      }
+      next += d.chunks;
+    });
     EXPECT_EQ(next, plain.deltas.size()) << "split at " << split;
     // Whole, the five chunks after "a" join it: role, one run of six, finish, usage.
     if (split == body.size()) {
