@@ -80,6 +80,8 @@ class OpenAiStreamDecoder : public StreamDecoder {
   // chunks of a decoder that adjusts nothing are only scanned (providers/chunk_scan.h).
   virtual bool adjusts_chunks() const { return false; }
   Error stream_error(std::string message) const;
+  // `e` as this provider's (its source "upstream:<provider>").
+  Error tag(Error e) const;
 
  private:
   // `chunks` reads ordinary chunks (nullptr: each scanned on its own).
