@@ -663,6 +663,9 @@ awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::Client
       break;
     }
     if (!fed) break;
+    // Nothing the upstream sends after [DONE] counts, and its connection is back in the pool:
+    // the stream ends here, without another read only to learn that the body ended.
+    if (hold) break;
   }
 
   if (client_left || client.client_gone()) {
