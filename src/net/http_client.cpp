@@ -63,7 +63,8 @@ std::unique_ptr<ssl::context> make_tls_context(bool verify, const std::string& c
 // An upstream URL as parsed, with the pool key of its connections under one TlsProfile.
 struct Target {
   Url url;
-  std::string pool_key;  // the origin, plus the TLS profile's suffix for https://
+  std::string pool_key;     // the origin, plus the TLS profile's suffix for https://
+  std::string host_header;  // url.host_header(), made once rather than for every request
 };
 
 // Transparent hashing, so a URL's text finds its Target without a copy.
@@ -103,6 +104,7 @@ struct TlsProfile {
     auto made = std::make_shared<Target>();
     made->url = std::move(url).value();
     made->pool_key = made->url.tls ? made->url.origin() + pool_suffix : made->url.origin();
+    made->host_header = made->url.host_header();
     if (targets.size() >= kMaxTargets) targets.clear();  // URLs with a key in them, say
     targets.emplace(std::string(text), made);
     return std::shared_ptr<const Target>(std::move(made));
@@ -214,15 +216,16 @@ bool has_separator(std::string_view text, bool colon) {
 }
 
 // The caller's method, headers and body, our framing headers.
-Status build_request(const UpstreamRequest& request, const Url& url,
+Status build_request(const UpstreamRequest& request, const Target& target,
                      const HttpClientOptions& options, OutgoingRequest& req) {
+  const Url& url = target.url;
   if (request.method.empty() || has_separator(request.method, false)) {
     return Error::internal("upstream request method is malformed", "invalid_upstream_request");
   }
   std::string& h = req.head;
   h.reserve(256 + request.headers.size() * 64);
   h.append(request.method).append(" "sv).append(url.target).append(" HTTP/1.1\r\nHost: "sv);
-  h.append(url.host_header()).append("\r\n"sv);
+  h.append(target.host_header).append("\r\n"sv);
   bool has_user_agent = false;
   for (const auto& header : request.headers) {
     // A line break would let a value (say, a key pasted with a newline) forge more headers.
@@ -360,7 +363,7 @@ awaitable<Status> HttpCall::start(const UpstreamRequest& request, const Timeouts
   if (url().tls && tls_.error) co_return fail(*tls_.error);
   if (cancelled_) co_return fail(cancelled_error(url()));
   OutgoingRequest req;
-  if (auto built = build_request(request, url(), state_->options, req); !built) {
+  if (auto built = build_request(request, *target_, state_->options, req); !built) {
     co_return fail(std::move(built).error());
   }
   phase_ = Phase::kStarting;
@@ -500,11 +503,12 @@ awaitable<Status> HttpCall::connect() {
 
 awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const OutgoingRequest& req,
                                                                      bool reused) {
-  const std::string authority = url().authority();
+  // Named in error messages only: made when one is.
+  const auto authority = [this] { return url().authority(); };
   auto first_byte_timeout = [&] {
     return ExchangeError{
         retryable(Error::timeout("first_byte timeout (" + in_ms(timeouts_.first_byte) +
-                                     ") waiting for the response from " + authority,
+                                     ") waiting for the response from " + authority(),
                                  "first_byte_timeout"))};
   };
 
@@ -527,10 +531,10 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
   if (cancelled_) co_return ExchangeError{cancelled_error(url())};
   if (write_ec == beast::error::timeout) co_return first_byte_timeout();
   if (write_ec) {
-    co_return ExchangeError{
-        retryable(Error::upstream(
-            "cannot send the request to " + authority + ": " + write_ec.message(), "upstream_io")),
-        reused};
+    co_return ExchangeError{retryable(Error::upstream("cannot send the request to " + authority() +
+                                                          ": " + write_ec.message(),
+                                                      "upstream_io")),
+                            reused};
   }
 
   buffer().clear();
@@ -569,7 +573,7 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
   }
   if (read_ec == beast::error::timeout) co_return first_byte_timeout();
   if (read_ec == http::error::header_limit) {
-    co_return ExchangeError{Error::upstream("response head from " + authority + " exceeds " +
+    co_return ExchangeError{Error::upstream("response head from " + authority() + " exceeds " +
                                                 std::to_string(state_->options.max_header_bytes) +
                                                 " bytes",
                                             "bad_response")};
@@ -577,12 +581,12 @@ awaitable<std::optional<HttpCall::ExchangeError>> HttpCall::exchange(const Outgo
   if (read_ec.category() == http::make_error_code(http::error::bad_target).category() &&
       read_ec != http::error::end_of_stream && read_ec != http::error::partial_message) {
     co_return ExchangeError{Error::upstream(
-        "malformed response from " + authority + ": " + read_ec.message(), "bad_response")};
+        "malformed response from " + authority() + ": " + read_ec.message(), "bad_response")};
   }
   const bool nothing_back = !parser_->got_some() && buffer().size() == 0;
   co_return ExchangeError{
       retryable(Error::upstream(
-          "connection to " + authority + " failed before the response head: " + read_ec.message(),
+          "connection to " + authority() + " failed before the response head: " + read_ec.message(),
           "upstream_io")),
       reused && nothing_back};
 }
