@@ -5,6 +5,7 @@
 
 #include <boost/container/small_vector.hpp>
 
+#include "core/mask.h"
 #include "gateway/delta_scratch.h"
 #include "gateway/mock_upstream.h"
 #include "telemetry/metrics.h"
@@ -278,6 +279,7 @@ awaitable<bool> Forwarder::mint_token(const ModelRuntime& rt, balance::Target ta
   if (!minted) {
     count_attempt(target, &minted.error());
     state.last_error = std::move(minted).error();
+    redact_secret(state.last_error->message, credential.secret);  // the exchange's own answer
     co_return false;
   }
   const auto lifetime =
@@ -349,6 +351,10 @@ void Forwarder::settle_failure(Attempt& attempt, Error error, CallState& state) 
       error.key_action = KeyAction::kDisable;
     }
   }
+  // Where an upstream's error text is kept: an upstream may echo the key (or the token made
+  // from it) in a form scrub_message's heuristic misses, so the exact secrets go here.
+  redact_secret(error.message, attempt.credential.secret);
+  redact_secret(error.message, attempt.credential.derived_token);
   attempt.settle(failure(error, attempt.elapsed()));
   count_attempt(target, &error);
   state.last_error = std::move(error);

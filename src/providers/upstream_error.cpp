@@ -38,11 +38,18 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// Characters of keys as providers issue them: base64 ones have '+', '/' and '=' too.
 bool is_key_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+         c == '/' || c == '+' || c == '=';
 }
 
 void append_token(std::string& out, std::string_view token) {
+  // The path of a URL ("https:" ends at ':', so its token starts with "//"): no key has "//".
+  if (token.find("//") != std::string_view::npos) {
+    out.append(token);
+    return;
+  }
   const bool has_digit = std::any_of(token.begin(), token.end(), [](char c) {
     return std::isdigit(static_cast<unsigned char>(c));
   });

@@ -145,6 +145,22 @@ TEST(ClassifyHttp, SecretsEchoedByTheUpstreamAreMasked) {
             "see https://platform.openai.com/account/api-keys for 429");
 }
 
+TEST(ClassifyHttp, KeysWithSlashPlusAndEqualsAreMaskedWhole) {
+  // A base64 key: before '/', '+' and '=' counted as key characters, its pieces were each too
+  // short to look secret and went through.
+  const std::string key = "Zm9v/YmFy+YmF6/cXV4+Y29yZ2U0MjA5=";
+  const std::string scrubbed = scrub_message("key " + key + " rejected");
+  EXPECT_EQ(scrubbed.find("YmFy+YmF6"), std::string::npos) << scrubbed;
+  EXPECT_EQ(scrubbed, "key …jA5= rejected");
+  // Qianfan's bce-v3/ALTAK-... keys too.
+  const std::string qianfan = "bce-v3/ALTAK-abcdefGHIJ123456/0123456789abcdef0123";
+  EXPECT_EQ(scrub_message(qianfan).find("ALTAK-abc"), std::string::npos);
+  // URLs with digits in their path stay readable; so do short words with '=' or '/'.
+  EXPECT_EQ(scrub_message("see https://api.example.com/v1/docs/errors/429 and max_tokens=4096"),
+            "see https://api.example.com/v1/docs/errors/429 and max_tokens=4096");
+  EXPECT_EQ(scrub_message("input/output mismatch"), "input/output mismatch");
+}
+
 TEST(ClassifyHttp, ScrubbedMessagesAreBoundedAndSingleLine) {
   const std::string long_text(5000, 'a');
   EXPECT_LE(scrub_message(long_text).size(), 1010u);

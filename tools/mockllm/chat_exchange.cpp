@@ -173,8 +173,11 @@ awaitable<bool> serve_chat(Connection& connection, const WireFormat& format, con
     co_return flight.complete_if(co_await connection.write(response)) && request.keep_alive();
   }
   if (const int status = plan.error_status(ordinal); status != 0) {
+    const std::string echoed =
+        plan.echo_key ? "Incorrect API key provided: " + std::string(*key) + "." : std::string();
     auto response = error_response(
-        request, format, {.status = status, .code = plan.code, .retry_after = plan.retry_after},
+        request, format,
+        {.status = status, .message = echoed, .code = plan.code, .retry_after = plan.retry_after},
         plan.error_200);
     co_return flight.complete_if(co_await connection.write(response)) && request.keep_alive();
   }

@@ -52,6 +52,8 @@ void apply_option(FaultPlan& plan, std::string_view name, std::string_view value
     if (!value.empty()) plan.code = std::string(value);
   } else if (name == "error_200") {
     plan.error_200 = true;
+  } else if (name == "echo_key") {
+    plan.echo_key = true;
   } else if (name == "token_ttl") {
     if (auto v = parse_int(value, 0, 1'000'000'000)) plan.token_ttl = *v;
   }
@@ -80,6 +82,7 @@ FaultPlan parse_fault_plan(std::string_view api_key) {
     apply_option(plan, option.substr(0, eq),
                  eq == std::string_view::npos ? std::string_view{} : option.substr(eq + 1));
   }
+  if (plan.echo_key && plan.status == 0 && plan.fail_first == 0) plan.status = 401;
   return plan;
 }
 

@@ -45,6 +45,9 @@ struct FaultPlan {
   std::string code;
   // Send an error answer with HTTP 200 and the error body (as Baidu and Spark may do).
   bool error_200 = false;
+  // The error answer's message echoes the whole key as received, as some upstreams do on a
+  // wrong key ("Incorrect API key provided: <key>."). Without `status` or `fail_first`: 401.
+  bool echo_key = false;
   // Baidu legacy: the lifetime in seconds of the access tokens issued for this key.
   std::int64_t token_ttl = 2'592'000;
 

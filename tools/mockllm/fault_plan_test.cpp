@@ -75,6 +75,19 @@ TEST(FaultPlan, FailFirstFailsOnlyTheFirstRequestsWithStatusOr500) {
   EXPECT_EQ(without.error_status(1), 0);
 }
 
+TEST(FaultPlan, EchoKeyAnswers401UnlessToldOtherwise) {
+  const auto plain = parse_fault_plan("ab+/=cd;echo_key");
+  EXPECT_TRUE(plain.echo_key);
+  EXPECT_EQ(plain.key_name, "ab+/=cd");
+  EXPECT_EQ(plain.error_status(0), 401);
+  EXPECT_EQ(parse_fault_plan("k;echo_key;status=403").error_status(0), 403);
+  // With fail_first the usual rule holds: those fail (500 without a status), later ones pass.
+  const auto first = parse_fault_plan("k;echo_key;fail_first=1");
+  EXPECT_EQ(first.error_status(0), 500);
+  EXPECT_EQ(first.error_status(1), 0);
+  EXPECT_FALSE(parse_fault_plan("k;status=401").echo_key);
+}
+
 TEST(AnswerPieces, NameModelAndKeyAndRepeatWithASpace) {
   EXPECT_EQ(answer_pieces("m", "k", 5),
             (std::vector<std::string>{"Hello", " from", " m", " via", " k"}));
