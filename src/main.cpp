@@ -21,6 +21,7 @@
 #include "api/routes.h"
 #include "config/demo_config.h"
 #include "config/loader.h"
+#include "config/warnings.h"
 #include "gateway/gateway.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
@@ -99,6 +100,8 @@ int check(const std::string& path) {
   if (!build_gateway(path, cfg)) return 1;
   std::cout << (path.empty() ? std::string(bc::config::kDemoConfigName) : path) << ": OK, "
             << cfg.active_models().size() << " active model(s), " << count_keys(cfg) << " key(s)\n";
+  // Valid but open somewhere: said on stderr, the exit code stays 0.
+  for (const auto& w : bc::config::security_warnings(cfg, cfg.server.host)) std::cerr << w << "\n";
   return 0;
 }
 
@@ -124,6 +127,8 @@ int serve(const std::string& path, const std::string& host, int port) {
   options.threads = cfg.server.threads;
   options.max_body_bytes = cfg.server.max_body_bytes;
   options.max_header_bytes = cfg.server.max_header_bytes;
+  options.max_connections = static_cast<std::size_t>(cfg.server.max_connections);
+  options.max_body_bytes_in_flight = cfg.server.max_body_bytes_in_flight;
   options.read_timeout = std::chrono::milliseconds(cfg.server.read_timeout_ms);
   options.write_timeout = std::chrono::milliseconds(cfg.server.write_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(cfg.server.idle_timeout_ms);
@@ -188,6 +193,7 @@ int serve(const std::string& path, const std::string& host, int port) {
   await_hangup();
   std::thread signal_thread([&] { signals_ioc.run(); });
 
+  for (const auto& w : bc::config::security_warnings(cfg, options.host)) spdlog::warn("{}", w);
   spdlog::info(
       "{} model(s) active, {} worker thread(s), allocator: {}", cfg.active_models().size(),
       options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency()),

@@ -1,5 +1,6 @@
-// The operator's endpoints: GET /metrics (Prometheus text format, open like /health) and the
-// admin endpoints under /admin/, which routes.cpp guards with the admin token:
+// The operator's endpoints: GET /metrics (Prometheus text format; open like /health unless
+// admin.metrics_token is set, never behind a client key) and the admin endpoints under
+// /admin/, which routes.cpp guards with the admin token:
 //   GET /admin/config   the active config as JSON, every secret masked
 //   POST /admin/reload  re-reads the config file; 200 with what changed, or 400 with why the
 //                       new config was refused (the old one keeps serving)
@@ -27,5 +28,9 @@ std::string masked_config_json(const config::Config& config);
 // Why a request to /admin/* is refused, if it is: no admin token configured (403), or the
 // request does not carry it (401).
 std::optional<Error> admin_refused(const config::Config& config, const net::HttpRequest& request);
+
+// Why a request to /metrics is refused, if it is: admin.metrics_token is set and the request
+// carries neither it nor the admin token (401). The /metrics route checks it itself.
+std::optional<Error> metrics_refused(const config::Config& config, const net::HttpRequest& request);
 
 }  // namespace bc::api

@@ -101,7 +101,9 @@ std::optional<Error> exposing_refused(const gateway::Gateway& gateway,
                                 " (key-exposing endpoints are off; see admin.expose_keys)",
                             "unknown_endpoint");
   }
-  if (!admin.token.empty() && !bearer_matches(request, admin.token)) {
+  // The loader refuses expose_keys without a token; should one get here anyway, an empty
+  // token must not mean "open".
+  if (admin.token.empty() || !bearer_matches(request, admin.token)) {
     Error e;
     e.kind = ErrorKind::kAuthentication;
     e.code = "invalid_admin_token";
@@ -109,6 +111,18 @@ std::optional<Error> exposing_refused(const gateway::Gateway& gateway,
     return e;
   }
   return std::nullopt;
+}
+
+// Whether the caller may see `model` in a report: every model when client keys are off (no
+// client) or the client may use every model.
+bool visible(const Exchange& exchange, std::string_view model) {
+  return exchange.client == nullptr || exchange.client->allows(model);
+}
+
+balance::ModelFilter filter_for(const Exchange& exchange) {
+  if (exchange.client == nullptr || exchange.client->models.empty()) return {};
+  const ClientKey* client = exchange.client;
+  return [client](std::string_view model) { return client->allows(model); };
 }
 
 }  // namespace
@@ -129,17 +143,20 @@ bool bearer_matches(const net::HttpRequest& request, std::string_view token) {
 
 void add_load_routes(Router& router, gateway::Gateway& gateway) {
   auto* gw = &gateway;
+  // The reports cover only the models the calling client may use: a client restricted to
+  // some models learns nothing of the others, not even their names.
   router.add(http::verb::get, "/llm/system-load",
-             [gw](const net::HttpRequest&, net::ResponseWriter& w) -> awaitable<void> {
+             [gw](const net::HttpRequest&, Exchange& w) -> awaitable<void> {
                json::object o;
-               const double load = balance::load_percent(gw->pool(), Clock::now());
+               const double load = balance::load_percent(gw->pool(), Clock::now(), filter_for(w));
                o["load_percent"] = number(std::round(load * 100) / 100);
                co_await send_json(w, 200, json_text(o));
              });
 
   router.add(http::verb::get, "/llm/system-capacity",
-             [gw](const net::HttpRequest&, net::ResponseWriter& w) -> awaitable<void> {
-               const auto report = balance::capacity_report(gw->pool(), Clock::now());
+             [gw](const net::HttpRequest&, Exchange& w) -> awaitable<void> {
+               const auto report =
+                   balance::capacity_report(gw->pool(), Clock::now(), filter_for(w));
                json::object total;
                for (const auto& [type, max] : report.total_max) total[type] = number(max);
                json::object details;
@@ -154,7 +171,7 @@ void add_load_routes(Router& router, gateway::Gateway& gateway) {
 
   router.add_prefix(
       http::verb::get, "/llm/key-load/",
-      [gw](const net::HttpRequest& r, net::ResponseWriter& w) -> awaitable<void> {
+      [gw](const net::HttpRequest& r, Exchange& w) -> awaitable<void> {
         const auto rest = tail(r, "/llm/key-load/");
         const auto slash = rest.find('/');
         if (slash == std::string_view::npos) {
@@ -163,7 +180,10 @@ void add_load_routes(Router& router, gateway::Gateway& gateway) {
         }
         const auto model = percent_decode(rest.substr(0, slash));
         const auto key = percent_decode(rest.substr(slash + 1));
-        const auto report = balance::key_report(gw->pool(), model, key, Clock::now());
+        // A model the client may not use answers exactly as one that does not exist.
+        const auto report = visible(w, model)
+                                ? balance::key_report(gw->pool(), model, key, Clock::now())
+                                : std::nullopt;
         if (!report) {
           co_await send_error(w, Error::not_found("no key '" + key + "' in model '" + model +
                                                       "' (GET /llm/system-capacity lists them)",

@@ -92,21 +92,23 @@ ModelReport model_report(const Pool& pool, std::size_t model, TimePoint now) {
   return r;
 }
 
-CapacityReport capacity_report(const Pool& pool, TimePoint now) {
+CapacityReport capacity_report(const Pool& pool, TimePoint now, const ModelFilter& include) {
   CapacityReport r;
   for (std::size_t m = 0; m < pool.model_count(); ++m) {
+    if (include && !include(pool.model(m).name)) continue;
     ModelReport model = model_report(pool, m, now);
     r.total_max[std::string(model.type)] += model.max;
     r.details.push_back(std::move(model));
   }
-  r.load_percent = load_percent(pool, now);
+  r.load_percent = load_percent(pool, now, include);
   return r;
 }
 
-double load_percent(const Pool& pool, TimePoint now) {
+double load_percent(const Pool& pool, TimePoint now, const ModelFilter& include) {
   double sum = 0;
   int counted = 0;
   for (std::size_t m = 0; m < pool.model_count(); ++m) {
+    if (include && !include(pool.model(m).name)) continue;
     const Capacity capacity = pool.strategy(m).capacity();
     for (std::uint32_t k = 0; k < pool.model(m).keys.size(); ++k) {
       const KeyLoad& load = pool.load({static_cast<std::uint32_t>(m), k});

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -53,11 +54,15 @@ struct CapacityReport {
   std::vector<ModelReport> details;
 };
 
-// How loaded the whole pool is, 0-100: the mean over usable keys with a limit of each key's
-// used fraction (a cooling or open key counts as full; quarantined and unlimited keys are left
-// out).
-double load_percent(const Pool& pool, TimePoint now);
-CapacityReport capacity_report(const Pool& pool, TimePoint now);
+// Which models a report covers, by name (a client's allowed models); empty: every model.
+using ModelFilter = std::function<bool(std::string_view model)>;
+
+// How loaded the pool's models are, 0-100: the mean over usable keys with a limit of each
+// key's used fraction (a cooling or open key counts as full; quarantined and unlimited keys
+// are left out).
+double load_percent(const Pool& pool, TimePoint now, const ModelFilter& include = {});
+// The models `include` keeps, and the totals over them.
+CapacityReport capacity_report(const Pool& pool, TimePoint now, const ModelFilter& include = {});
 ModelReport model_report(const Pool& pool, std::size_t model, TimePoint now);
 // One key by model name and public id; nullopt when either is unknown.
 std::optional<KeyReport> key_report(const Pool& pool, std::string_view model,

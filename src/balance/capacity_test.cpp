@@ -55,6 +55,29 @@ TEST(Capacity, ReportsTotalsPerCapacityTypeAndEachModelsKeys) {
   EXPECT_NEAR(load_percent(*pool, at(0.5)), report.load_percent, 1e-12);
 }
 
+TEST(Capacity, FilterKeepsOnlyTheModelsItAllows) {
+  auto pool = mixed_pool();
+  std::vector<Lease> held;
+  held.push_back(std::move(*pool->try_acquire({0, 0}, {}, at(0))));
+  held.push_back(std::move(*pool->try_acquire({1, 0}, {}, at(0))));
+  const ModelFilter only_fast = [](std::string_view model) { return model == "fast"; };
+
+  const CapacityReport report = capacity_report(*pool, at(0.5), only_fast);
+  ASSERT_EQ(report.details.size(), 1u);
+  EXPECT_EQ(report.details[0].name, "fast");
+  // Totals and load over the kept model alone: nothing of "chat" shows through.
+  EXPECT_EQ(report.total_max.count("concurrency"), 0u);
+  EXPECT_EQ(report.total_max.at("qps"), 10);
+  EXPECT_NEAR(report.load_percent, 100 * 0.1, 1e-9);
+  EXPECT_NEAR(load_percent(*pool, at(0.5), only_fast), report.load_percent, 1e-12);
+
+  const ModelFilter none = [](std::string_view) { return false; };
+  EXPECT_TRUE(capacity_report(*pool, at(0.5), none).details.empty());
+  EXPECT_EQ(load_percent(*pool, at(0.5), none), 0);
+  // No filter: every model.
+  EXPECT_EQ(capacity_report(*pool, at(0.5), {}).details.size(), 2u);
+}
+
 TEST(Capacity, ShowsCoolingAndDisabledKeys) {
   auto pool = mixed_pool();
   pool->cool_down({0, 0}, at(10));

@@ -81,11 +81,16 @@ struct ServerTlsConfig {
 };
 
 struct ServerConfig {
-  std::string host = "0.0.0.0";
+  // Loopback by default: with no client keys, anyone who reaches the port spends the keys.
+  std::string host = "127.0.0.1";
   int port = 9000;
   int threads = 0;  // 0: one per core
   std::size_t max_body_bytes = 8 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
+  // Open client connections over all workers; one beyond it is answered 503. 0: no limit.
+  int max_connections = 4096;
+  // Request body bytes held at once over all connections; 0: no limit.
+  std::size_t max_body_bytes_in_flight = 256 * 1024 * 1024;
   int read_timeout_ms = 30'000;    // a whole request must arrive within this
   int write_timeout_ms = 30'000;   // each write to the client
   int idle_timeout_ms = 60'000;    // keep-alive connection with no request
@@ -123,10 +128,13 @@ struct RetryConfig {
 
 struct AdminConfig {
   // The seed's key-exposing endpoints (/llm/model-load, /llm/models, /llm/keys) answer 404
-  // unless this is true.
+  // unless this is true; then they require the admin token, which the loader insists on.
   bool expose_keys = false;
   // When set, /admin/* and the key-exposing endpoints require `Authorization: Bearer <token>`.
   std::string token;
+  // When set, /metrics requires `Authorization: Bearer <metrics_token>` (or the admin token);
+  // empty: /metrics is open to whoever reaches the port.
+  std::string metrics_token;
 };
 
 // A caller of the gateway: when any are configured, every /v1 and /llm call (health aside)

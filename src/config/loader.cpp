@@ -32,12 +32,14 @@ const std::vector<std::string> kAuthKeys = {"client_keys"};
 const std::vector<std::string> kClientKeyKeys = {"name", "key", "models", "rpm"};
 const std::vector<std::string> kLogKeys = {"access"};
 const std::vector<std::string> kQueueKeys = {"timeout_ms", "max_waiting"};
-const std::vector<std::string> kAdminKeys = {"expose_keys", "token"};
+const std::vector<std::string> kAdminKeys = {"expose_keys", "token", "metrics_token"};
 const std::vector<std::string> kServerKeys = {"host",
                                               "port",
                                               "threads",
                                               "max_body_bytes",
                                               "max_header_bytes",
+                                              "max_connections",
+                                              "max_body_bytes_in_flight",
                                               "read_timeout_ms",
                                               "write_timeout_ms",
                                               "idle_timeout_ms",
@@ -243,6 +245,8 @@ class Loader {
     m.get("threads", s.threads, 0, 1024);
     m.get_size("max_body_bytes", s.max_body_bytes);
     m.get_size("max_header_bytes", s.max_header_bytes, 1024);
+    m.get("max_connections", s.max_connections, 0);
+    m.get_size("max_body_bytes_in_flight", s.max_body_bytes_in_flight, 0);
     m.get("read_timeout_ms", s.read_timeout_ms, 1);
     m.get("write_timeout_ms", s.write_timeout_ms, 1);
     m.get("idle_timeout_ms", s.idle_timeout_ms, 1);
@@ -320,6 +324,14 @@ class Loader {
     if (!m.ok()) return;
     m.get("expose_keys", config_.admin.expose_keys);
     if (m.find("token") != nullptr) m.get("token", config_.admin.token);
+    if (m.find("metrics_token") != nullptr) m.get("metrics_token", config_.admin.metrics_token);
+    // Raw upstream keys to whoever asks: never without a token to ask with. (An empty token
+    // is refused above, so a token that failed to load is not "no token" here.)
+    if (config_.admin.expose_keys && m.find("token") == nullptr) {
+      diag_.add(m.find("expose_keys")->line, m.field("expose_keys"),
+                "true needs admin.token: the key-exposing endpoints show raw upstream keys and "
+                "must be guarded by the admin token");
+    }
   }
 
   void read_models(const Entry& e) {

@@ -482,6 +482,68 @@ models:
             "test.yaml:1: server.max_body_bytes: must be at least 1 bytes, got 0");
 }
 
+TEST(ConfigLoader, ServerConnectionAndBodyCaps) {
+  const Config defaults = load("models: {m: {provider: mock}}\n");
+  EXPECT_EQ(defaults.server.host, "127.0.0.1");
+  EXPECT_EQ(defaults.server.max_connections, 4096);
+  EXPECT_EQ(defaults.server.max_body_bytes_in_flight, 256u * 1024 * 1024);
+
+  const Config c = load(R"(
+server:
+  max_connections: 100
+  max_body_bytes_in_flight: 64 MiB
+models:
+  m: {provider: mock}
+)");
+  EXPECT_EQ(c.server.max_connections, 100);
+  EXPECT_EQ(c.server.max_body_bytes_in_flight, 64u * 1024 * 1024);
+  // 0: no limit.
+  const Config unlimited = load(
+      "server: {max_connections: 0, max_body_bytes_in_flight: 0}\nmodels: {m: {provider: mock}}\n");
+  EXPECT_EQ(unlimited.server.max_connections, 0);
+  EXPECT_EQ(unlimited.server.max_body_bytes_in_flight, 0u);
+
+  EXPECT_EQ(error_of("server: {max_connections: -1}\nmodels: {m: {provider: mock}}\n"),
+            "test.yaml:1: server.max_connections: must be >= 0, got -1");
+  EXPECT_EQ(error_of("server: {max_connections: many}\nmodels: {m: {provider: mock}}\n"),
+            "test.yaml:1: server.max_connections: expected an integer, got \"many\"");
+  EXPECT_EQ(
+      error_of("server: {max_body_bytes_in_flight: -5}\nmodels: {m: {provider: mock}}\n"),
+      "test.yaml:1: server.max_body_bytes_in_flight: expected a size in bytes (an integer, or "
+      "with a unit: B, KB, MB, GB, KiB, MiB, GiB), got \"-5\"");
+}
+
+TEST(ConfigLoader, ExposeKeysNeedsTheAdminToken) {
+  // Raw upstream keys to any caller: refused, naming the line and the field.
+  EXPECT_EQ(error_of(R"(
+admin:
+  expose_keys: true
+models:
+  m: {provider: mock}
+)"),
+            "test.yaml:2: admin.expose_keys: true needs admin.token: the key-exposing endpoints "
+            "show raw upstream keys and must be guarded by the admin token");
+  // A metrics token is not the admin token.
+  EXPECT_EQ(issues_of("admin: {expose_keys: true, metrics_token: m-token-1}\n"
+                      "models: {m: {provider: mock}}\n")
+                .size(),
+            1u);
+  const Config c = load(
+      "admin: {expose_keys: true, token: admin-token-1}\n"
+      "models: {m: {provider: mock}}\n");
+  EXPECT_TRUE(c.admin.expose_keys);
+  EXPECT_EQ(load("admin: {expose_keys: false}\nmodels: {m: {provider: mock}}\n").admin.token, "");
+}
+
+TEST(ConfigLoader, MetricsTokenIsRead) {
+  const Config c = load("admin: {metrics_token: m-token-1}\nmodels: {m: {provider: mock}}\n");
+  EXPECT_EQ(c.admin.metrics_token, "m-token-1");
+  EXPECT_EQ(c.admin.token, "");
+  EXPECT_EQ(load("models: {m: {provider: mock}}\n").admin.metrics_token, "");
+  EXPECT_EQ(error_of("admin: {metrics_token: \"\"}\nmodels: {m: {provider: mock}}\n"),
+            "test.yaml:1: admin.metrics_token: must not be empty");
+}
+
 TEST(ConfigLoader, BalancingFieldsAreRead) {
   const Config c = load(R"(
 queue:
@@ -775,7 +837,7 @@ TEST(ConfigLoader, EmbeddedDemoIsTheFileAndLoads) {
 
   const Config c = load_demo_config();
   EXPECT_EQ(c.server.port, 9000);
-  EXPECT_EQ(c.server.host, "0.0.0.0");
+  EXPECT_EQ(c.server.host, "127.0.0.1");
   ASSERT_EQ(c.models.size(), 2u);
   EXPECT_EQ(c.active_models().size(), 2u);
   for (const auto& m : c.models) {

@@ -87,6 +87,67 @@ describe('balancedcall check', { timeout: 60000 }, () => {
   });
 });
 
+// Settings that leave the gateway open: an error where raw keys would be shown to anyone, a
+// warning (on stderr, exit 0) where traffic or metrics would be.
+describe('check: exposure', { timeout: 60000 }, () => {
+  after(stopAll);
+
+  const openRelay = /warning: server\.host is '0\.0\.0\.0', not a loopback address, and auth\.client_keys is empty/;
+  const openMetrics = /warning: auth\.client_keys is set but admin\.metrics_token is not/;
+  const clients = ['auth:', '  client_keys:', '    - {name: app, key: client-key-check-0001}'];
+
+  test('admin.expose_keys without admin.token: exit 1, naming the line and the field', { timeout: 10000 }, async () => {
+    const file = writeConfig(`${VALID.join('\n')}\nadmin:\n  expose_keys: true\n`);
+    const r = await runGateway(['check', '--config', file]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, new RegExp(`^${escape(file)}:18: admin\\.expose_keys: true needs admin\\.token`, 'm'));
+    // With a token it is accepted.
+    const ok = writeConfig(`${VALID.join('\n')}\nadmin:\n  expose_keys: true\n  token: admin-check-token\n`);
+    const accepted = await runGateway(['check', '--config', ok]);
+    assert.equal(accepted.code, 0, accepted.stderr);
+  });
+
+  test('a non-loopback host without client keys: exit 0 and a warning', { timeout: 10000 }, async () => {
+    const file = writeConfig(withInserted(1, '  host: 0.0.0.0'));
+    const r = await runGateway(['check', '--config', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`^${escape(file)}: ${openRelay.source}`, 'm'));
+    assert.equal(r.stderr.match(/warning:/g).length, 1, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 1, r.stdout);
+  });
+
+  test('no warning on loopback (the default) or with client keys and a metrics token', { timeout: 10000 }, async () => {
+    for (const text of [
+      VALID.join('\n'),
+      withInserted(1, '  host: 127.0.0.1'),
+      withInserted(1, '  host: localhost'),
+      [...VALID, ...clients, 'admin: {metrics_token: metrics-check-token}', ''].join('\n').replace('  port: 9000', '  host: 0.0.0.0\n  port: 9000'),
+    ]) {
+      const r = await runGateway(['check', '--config', writeConfig(text)]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /warning/, text);
+    }
+  });
+
+  test('client keys without admin.metrics_token: a warning that /metrics is open', { timeout: 10000 }, async () => {
+    const file = writeConfig([...VALID, ...clients, ''].join('\n').replace('  port: 9000', '  host: 0.0.0.0\n  port: 9000'));
+    const r = await runGateway(['check', '--config', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, openMetrics);
+    assert.doesNotMatch(r.stderr, openRelay);
+  });
+
+  test('server.max_connections and max_body_bytes_in_flight are checked', { timeout: 10000 }, async () => {
+    const bad = writeConfig(withInserted(2, '  max_connections: -1'));
+    const r = await runGateway(['check', '--config', bad]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, new RegExp(`^${escape(bad)}:3: server\\.max_connections: must be >= 0, got -1$`, 'm'));
+    const good = writeConfig(withInserted(2, '  max_connections: 0\n  max_body_bytes_in_flight: 64MiB'));
+    const ok = await runGateway(['check', '--config', good]);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+});
+
 describe('${ENV_VAR} substitution', { timeout: 30000 }, () => {
   let mock;
   before(async () => { mock = await startMockllm(); });
