@@ -29,6 +29,7 @@ class Exchange final : public net::ResponseWriter {
     return inner_.end_stream(last_data);
   }
   bool started() const override { return inner_.started(); }
+  bool body_skipped() const override { return inner_.body_skipped(); }
   int worker() const override { return inner_.worker(); }
   void on_client_gone(std::function<void()> on_gone) override {
     inner_.on_client_gone(std::move(on_gone));

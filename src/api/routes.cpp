@@ -109,22 +109,45 @@ struct WorkerApi {
     record(request, exchange);
   }
 
+  // Who may send this request: the admin token on /admin/*, a client key on the API when
+  // client keys are configured. Looks at the head only, so the server asks it before it
+  // reads a body (net::HeadCheck); the handler asks again to learn the client and to answer
+  // a refusal. Takes nothing from any rate.
+  std::optional<Error> access_refused(const net::HttpRequest& request,
+                                      const ClientKey** client) const {
+    const auto& config = gateway->config();
+    const auto path = request_path(request);
+    if (path == "/admin" || path.starts_with("/admin/")) return admin_refused(config, request);
+    if (shared->auth.enabled() && needs_client_key(path) &&
+        !(admin_guarded(path) && !config.admin.token.empty())) {
+      *client = shared->auth.authenticate(request);
+      if (*client == nullptr) {
+        const bool had_header = !request[boost::beast::http::field::authorization].empty();
+        return client_key_refused(had_header);
+      }
+    }
+    return std::nullopt;
+  }
+
+  bool head_acceptable(const net::HttpRequest& head) const {
+    const ClientKey* client = nullptr;
+    return !access_refused(head, &client);
+  }
+
   // Not a coroutine: it returns the route's own awaitable (or the refusal's), so an open
   // stream keeps no frame of the admission step's.
   awaitable<void> admit_and_dispatch(net::HttpRequest& request, Exchange& exchange) {
-    const auto& config = gateway->config();
-    const auto path = request_path(request);
-    if (path == "/admin" || path.starts_with("/admin/")) {
-      if (auto refused = admin_refused(config, request)) {
-        return send_error(exchange, std::move(*refused), bearer_challenge());
-      }
-    } else if (shared->auth.enabled() && needs_client_key(path) &&
-               !(admin_guarded(path) && !config.admin.token.empty())) {
-      exchange.client = shared->auth.authenticate(request);
-      if (exchange.client == nullptr) {
-        const bool had_header = !request[boost::beast::http::field::authorization].empty();
-        return send_error(exchange, client_key_refused(had_header), bearer_challenge());
-      }
+    if (auto refused = access_refused(request, &exchange.client)) {
+      return send_error(exchange, std::move(*refused), bearer_challenge());
+    }
+    if (exchange.body_skipped()) {
+      // The head check refused what this check lets through: a reload came in between. The
+      // body was not read, so the request cannot be served; the client may send it again.
+      return send_error(exchange, Error::unavailable("the gateway's configuration changed while "
+                                                     "this request arrived; send it again",
+                                                     "config_changed"));
+    }
+    if (exchange.client != nullptr) {
       if (const auto wait = shared->auth.admit(*exchange.client, Clock::now())) {
         Error e;
         e.kind = ErrorKind::kRateLimited;
@@ -275,7 +298,7 @@ std::shared_ptr<const gateway::Gateway> Service::current() const {
 
 net::HandlerFactory Service::handler_factory() {
   std::weak_ptr<Service> self = weak_from_this();
-  return [self](boost::asio::any_io_executor executor, int) -> net::Handler {
+  return [self](boost::asio::any_io_executor executor, int) -> net::RequestHandlers {
     auto service = self.lock();
     auto worker = std::make_shared<Worker>();
     worker->executor = executor;
@@ -284,9 +307,13 @@ net::HandlerFactory Service::handler_factory() {
       worker->switch_to(*service->current_, self);
       service->workers_.push_back(worker);
     }
-    return [worker](net::HttpRequest& request, net::ResponseWriter& writer) {
+    auto handler = [worker](net::HttpRequest& request, net::ResponseWriter& writer) {
       return serve_request(worker->api, request, writer);
     };
+    auto check_head = [worker](const net::HttpRequest& head) {
+      return worker->api->head_acceptable(head);
+    };
+    return net::RequestHandlers(std::move(handler), std::move(check_head));
   };
 }
 

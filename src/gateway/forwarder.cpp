@@ -433,6 +433,7 @@ net::Timeouts Forwarder::attempt_timeouts(const ModelRuntime& rt, const CallStat
   t.connect = std::min(t.connect, left);
   t.first_byte = std::min(t.first_byte, left);
   t.idle = std::min(t.idle, left);
+  t.deadline = state.request_deadline;
   return t;
 }
 

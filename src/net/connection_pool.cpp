@@ -5,6 +5,9 @@
 
 #include <sys/socket.h>
 
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+
 #include <boost/asio/ip/tcp.hpp>
 
 namespace bc::net {
@@ -38,6 +41,18 @@ bool Connection::looks_alive() {
   // Nothing to read is the healthy case; 0 is the server's close, a byte is an answer to
   // nothing, and any other error a broken connection.
   return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+bool Connection::tls_holds_bytes() {
+  if (!tls_) return false;
+  SSL* ssl = tls_->native_handle();
+  // SSL_pending: decrypted application data not yet read; SSL_has_pending: record bytes
+  // OpenSSL read but has not processed. Asio feeds what it reads from the socket to OpenSSL
+  // through a BIO pair, so records it received but OpenSSL has not taken yet wait in the
+  // pair's read side.
+  if (SSL_pending(ssl) > 0 || SSL_has_pending(ssl) == 1) return true;
+  BIO* received = SSL_get_rbio(ssl);
+  return received != nullptr && BIO_ctrl_pending(received) > 0;
 }
 
 void Connection::close() {

@@ -44,9 +44,15 @@ class Connection {
   }
 
   // A cheap non-blocking check on an idle connection: false when the peer has closed it, reset
-  // it or sent bytes nobody asked for. A true answer can still be wrong (a close in flight),
-  // which is why a request that fails on a reused connection is retried once.
+  // it or sent bytes nobody asked for (over TLS too: any record there, data or alert, is
+  // unasked for). A true answer can still be wrong (a close in flight), which is why a
+  // request that fails on a reused connection is retried once.
   bool looks_alive();
+
+  // TLS: whether bytes past what was read out are held inside the TLS layer (decrypted data
+  // not yet read, or received records not yet decrypted), where a peek at the socket does not
+  // see them. False for a plain connection.
+  bool tls_holds_bytes();
 
   // Closes the socket; any pending operation completes with operation_aborted. No TLS
   // close_notify: the peer sees a plain TCP close at once.

@@ -155,7 +155,6 @@ namespace {
 // or a good part of a burst of stream events. It is the only buffer an open stream holds.
 constexpr std::size_t kReadBytes = 4096;
 constexpr std::size_t kSmallRead = 512;  // Beast's own smallest read
-constexpr std::chrono::milliseconds kUncheckedIdle{1000};
 // Interim (1xx) answers skipped before a response; more is a broken upstream.
 constexpr int kMaxInterimAnswers = 8;
 
@@ -375,10 +374,12 @@ awaitable<Status> HttpCall::start(const UpstreamRequest& request, const Timeouts
     bool reused = false;
     if (may_reuse) {
       while (auto pooled = state_->pool.take(pool_key(), Clock::now())) {
-        // A connection idle for less than a second is not probed (one system call per
-        // request saved): servers close idle connections after seconds, and a request that
-        // still meets a closed one is retried once on a fresh connection (below).
-        if (Clock::now() - pooled->idle_since < kUncheckedIdle || pooled->looks_alive()) {
+        // Every reuse is probed, however short the idle time: bytes that reached an idle
+        // connection (an extra response an upstream or a middlebox sent after the last
+        // body, say) would be read as the answer to this request, and every later answer on
+        // the connection would be one behind: one client would get another's. A connection
+        // that received anything while idle, or was closed, is closed here, never used.
+        if (pooled->looks_alive()) {
           conn_ = std::move(pooled);
           reused = true;
           break;
@@ -681,7 +682,8 @@ awaitable<Result<std::string>> HttpCall::read_some() {
         buffer().reserve(kReadBytes);
       }
     }
-    conn_->deadline().arm(timeouts_.idle);
+    const bool cut_by_deadline = timeouts_.deadline - Clock::now() <= timeouts_.idle;
+    conn_->deadline().arm_at(cut_by_deadline ? timeouts_.deadline : Clock::now() + timeouts_.idle);
     // A recv that fills what it may take suggests the upstream sent more at once.
     const std::size_t room = receive_room();
     auto [raw_ec, n] = co_await receive();
@@ -693,6 +695,14 @@ awaitable<Result<std::string>> HttpCall::read_some() {
       parser_->put_eof(ec);
     }
     if (conn_) last_read_ = n;
+    if (ec == beast::error::timeout && cut_by_deadline) {
+      // The request's time is up, not the upstream's pause: not a fault of the key.
+      auto late = Error::timeout(
+          "the request's deadline passed while reading the body from " + url().authority(),
+          "deadline_exceeded");
+      late.retryable = false;
+      co_return fail(std::move(late));
+    }
     if (ec == beast::error::timeout) {
       co_return fail(retryable(Error::timeout(
           "idle timeout (" + in_ms(timeouts_.idle) + ") reading the body from " + url().authority(),
@@ -752,9 +762,13 @@ awaitable<Result<std::string>> HttpCall::read_all(std::size_t max_bytes) {
 
 void HttpCall::finish_body() {
   phase_ = Phase::kDone;
-  // Bytes after the end of the response would be a reply to nothing: do not reuse such a
-  // connection, nor one the server (or HTTP/1.0, or a close-delimited body) wants closed.
-  if (conn_ && parser_->keep_alive() && buffer().size() == 0 && !cancelled_ && status_ >= 200) {
+  // A connection is reused only when its answer ended exactly at the end of what was
+  // received: a byte beyond it, in the read buffer or inside TLS, would be a reply to nothing
+  // and be read as the answer to the next request on it. (Bytes still in the kernel are found
+  // by the probe before any reuse.) Nor is one reused that the server (or HTTP/1.0, or a
+  // close-delimited body) wants closed.
+  if (conn_ && parser_->keep_alive() && buffer().size() == 0 && !conn_->tls_holds_bytes() &&
+      !cancelled_ && status_ >= 200) {
     state_->pool.put(std::move(conn_), Clock::now());
   } else {
     drop();

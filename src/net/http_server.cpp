@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include <sys/socket.h>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -52,6 +54,9 @@ constexpr std::chrono::milliseconds kTlsShutdownWhenStopping{100};
 // aborted handler to end it. A model's answer takes seconds, so the watch still stops a call
 // whose client left long before it would end.
 constexpr std::chrono::milliseconds kWatchDelay{50};
+// Longest time a connection reads and drops what its client still sends after an answer that
+// left the request's body unread (see Connection::linger()).
+constexpr std::chrono::milliseconds kLingerTime{2000};
 }  // namespace
 
 // What the worker needs of a connection of either kind (plain or TLS): only the start and
@@ -73,14 +78,18 @@ struct Server::Worker {
   asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::optional<tcp::acceptor> acceptor;
   Handler handler;
+  HeadCheck check_head;
+  Server::Held* held = nullptr;  // the server's, shared by every worker
   std::list<ConnectionBase*> connections;
-  std::atomic<std::size_t> connection_count{0};
   std::optional<asio::steady_timer> grace_timer;
   bool stopping = false;
   std::thread thread;
 
   void begin_shutdown(std::chrono::milliseconds grace);
   void connection_ended(std::list<ConnectionBase*>::iterator it);
+  // Reserves `bytes` of request body against `limit` (0: none); false when they do not fit.
+  bool reserve_body(std::size_t bytes, std::size_t limit);
+  void release_body(std::size_t bytes);
 };
 
 // How a response's body is framed.
@@ -140,6 +149,7 @@ class Connection final : public ConnectionBase {
         stream_(std::move(socket), tls...),
         deadline_(lowest()),
         watch_alarm_(stream_.get_executor(), [this] { start_watch(); }) {}
+  ~Connection() override { release_body(); }
 
   awaitable<void> run() override;
 
@@ -159,6 +169,7 @@ class Connection final : public ConnectionBase {
   awaitable<Status> write(std::string_view data) override;
   awaitable<Status> end_stream(std::string_view last_data = {}) override;
   bool started() const override { return started_; }
+  bool body_skipped() const override { return body_skipped_; }
   int worker() const override { return worker_.index; }
   void on_client_gone(std::function<void()> on_gone) override;
   bool client_gone() const override { return gone_; }
@@ -198,6 +209,12 @@ class Connection final : public ConnectionBase {
   void refuse(int status, std::string message, std::string code);
   std::optional<Refusal> refusal_;
   awaitable<bool> send_continue();  // "100 Continue"; false when it could not be sent
+  // After the head: the head check, and the reservation of the body's bytes. False when the
+  // request is answered without reading its body (refused by either).
+  bool admit_body(const http::request_parser<http::string_body>& parser);
+  void release_body();
+  // Reads and drops what the client still sends, for a bounded time (see kLingerTime).
+  awaitable<void> linger();
   awaitable<void> close();
   // Sends the pending head (if any), `data` as one chunk (if not empty) and, when `last`, the
   // end of the chunked body: one write, so a stream's head goes out with its first bytes and
@@ -223,8 +240,11 @@ class Connection final : public ConnectionBase {
   bool finished_ = false;
   bool broken_ = false;  // a write failed: the client is gone
   bool chunked_ = false;
-  std::string head_;          // a stream's head, not yet sent: it leaves with the first chunk
-  bool peer_closed_ = false;  // the client ended the connection (EOF, reset, close_notify)
+  std::string head_;               // a stream's head, not yet sent: it leaves with the first chunk
+  bool peer_closed_ = false;       // the client ended the connection (EOF, reset, close_notify)
+  bool body_skipped_ = false;      // the head check refused the request: its body was not read
+  bool unread_body_ = false;       // an answer went out with (part of) a request body unread
+  std::size_t body_reserved_ = 0;  // bytes of worker_.held->body_bytes this request holds
 
   // Disconnect watch (see ClientWatch).
   std::function<void()> on_gone_;
@@ -435,22 +455,86 @@ awaitable<void> Connection<Stream>::stop_watch() {
   while (watching_) co_await asio::post(stream_.get_executor(), asio::use_awaitable);
 }
 
+// Retry-After on the server's own 503s (built outside the coroutine: GCC 12 rejects a braced
+// Headers list of string literals inside one).
+static Headers retry_soon() {
+  Headers h;
+  h.push_back(Header{"Retry-After", "1"});
+  return h;
+}
+
 template <class Stream>
 awaitable<void> Connection<Stream>::send_error(int status, std::string message, std::string code) {
   Error e;
   e.kind = status == 413   ? ErrorKind::kPayloadTooLarge
            : status == 408 ? ErrorKind::kTimeout
+           : status == 503 ? ErrorKind::kUnavailable
                            : ErrorKind::kInvalidRequest;
   e.message = std::move(message);
   e.code = std::move(code);
   e.http_status = status;
   keep_alive_ = false;  // the rest of the request is unread: the connection cannot be reused
-  co_await send(status, "application/json", e.to_json(), {});
+  co_await send(status, "application/json", e.to_json(), status == 503 ? retry_soon() : Headers{});
 }
 
 template <class Stream>
 void Connection<Stream>::refuse(int status, std::string message, std::string code) {
   refusal_ = Refusal{status, std::move(message), std::move(code)};
+  // Whatever of the request is still coming is not read: the answer ends the connection.
+  unread_body_ = true;
+}
+
+template <class Stream>
+bool Connection<Stream>::admit_body(const http::request_parser<http::string_body>& parser) {
+  // A request with no body (or an empty one) is whole already: nothing to hold.
+  const bool has_body = !parser.is_done();
+  body_skipped_ = false;
+  if (worker_.check_head && !worker_.check_head(parser.get())) {
+    body_skipped_ = true;
+    if (has_body) {
+      keep_alive_ = false;
+      unread_body_ = true;
+    }
+    return false;
+  }
+  if (!has_body) return true;
+  // A declared length is what the body will hold; a chunked one may grow to the limit.
+  const std::size_t bytes = parser.content_length().value_or(options_.max_body_bytes);
+  if (!worker_.reserve_body(bytes, options_.max_body_bytes_in_flight)) {
+    refuse(503,
+           "the gateway holds as many request bodies as it may right now "
+           "(server.max_body_bytes_in_flight); retry shortly",
+           "server_busy");
+    return false;
+  }
+  body_reserved_ = bytes;
+  return true;
+}
+
+template <class Stream>
+void Connection<Stream>::release_body() {
+  if (body_reserved_ == 0) return;
+  worker_.release_body(body_reserved_);
+  body_reserved_ = 0;
+}
+
+// An answer sent while the client may still be sending its body: closing a socket with
+// unread bytes makes the kernel reset the connection, and a reset can destroy the answer
+// before the client reads it (RFC 9112 section 9.6). So the connection stops sending and
+// reads and drops what comes until the client closes, for a bounded time, as nginx's
+// lingering close does. Nothing is kept: the buffer is reused for every read.
+template <class Stream>
+awaitable<void> Connection<Stream>::linger() {
+  error_code ec;
+  if constexpr (!kTls) lowest().shutdown(tcp::socket::shutdown_send, ec);
+  deadline_.arm(std::min<std::chrono::milliseconds>(options_.read_timeout, kLingerTime));
+  while (!ec) {
+    buffer_.clear();
+    auto [read_ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
+    ec = read_ec;
+  }
+  deadline_.disarm();
+  peer_closed_ = true;  // over TLS too: no close_notify to wait for after this
 }
 
 template <class Stream>
@@ -536,7 +620,7 @@ awaitable<std::optional<HttpRequest>> Connection<Stream>::read_request() {
   auto& head = parser.get();
   version_ = head.version();
   keep_alive_ = head.keep_alive();
-  started_ = finished_ = broken_ = chunked_ = false;
+  started_ = finished_ = broken_ = chunked_ = body_skipped_ = false;
   if (const auto length = parser.content_length(); length && *length > options_.max_body_bytes) {
     deadline_.disarm();
     refuse(413,
@@ -544,6 +628,11 @@ awaitable<std::optional<HttpRequest>> Connection<Stream>::read_request() {
                std::to_string(options_.max_body_bytes) + "-byte limit",
            "body_too_large");
     co_return std::nullopt;
+  }
+  if (!admit_body(parser)) {
+    deadline_.disarm();
+    if (refusal_) co_return std::nullopt;
+    co_return parser.release();  // the handler answers the head check's refusal
   }
   if (beast::iequals(head[http::field::expect], "100-continue")) {
     if (!co_await send_continue()) co_return std::nullopt;
@@ -585,6 +674,7 @@ awaitable<void> Connection<Stream>::run() {
   for (;;) {
     std::optional<HttpRequest> request = co_await read_request();
     if (!request) {
+      release_body();
       if (refusal_) co_await send_error(refusal_->status, refusal_->message, refusal_->code);
       break;
     }
@@ -597,6 +687,8 @@ awaitable<void> Connection<Stream>::run() {
                     std::string(request->target()), e.what());
       threw = true;
     }
+    request.reset();
+    release_body();
     on_gone_ = nullptr;
     watch_alarm_.disarm();
     if (watching_) co_await stop_watch();
@@ -617,6 +709,9 @@ awaitable<void> Connection<Stream>::run() {
 template <class Stream>
 awaitable<void> Connection<Stream>::close() {
   auto& socket = lowest();
+  if (unread_body_ && !peer_closed_ && !broken_ && !worker_.stopping && socket.is_open()) {
+    co_await linger();
+  }
   if constexpr (kTls) {
     // close_notify tells the client the response really ended (an HTTP/1.0 stream ends by
     // closing). Skipped when the client is gone or the socket was closed by shutdown.
@@ -638,8 +733,19 @@ awaitable<void> Connection<Stream>::close() {
 
 void Server::Worker::connection_ended(std::list<ConnectionBase*>::iterator it) {
   connections.erase(it);
-  connection_count.fetch_sub(1, std::memory_order_relaxed);
+  held->connections.fetch_sub(1, std::memory_order_relaxed);
   if (stopping && connections.empty()) ioc.stop();
+}
+
+bool Server::Worker::reserve_body(std::size_t bytes, std::size_t limit) {
+  const std::size_t before = held->body_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  if (limit == 0 || before + bytes <= limit) return true;
+  held->body_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+  return false;
+}
+
+void Server::Worker::release_body(std::size_t bytes) {
+  held->body_bytes.fetch_sub(bytes, std::memory_order_relaxed);
 }
 
 void Server::Worker::begin_shutdown(std::chrono::milliseconds grace) {
@@ -713,7 +819,10 @@ Server::Server(ServerOptions options, HandlerFactory factory)
   for (int i = 0; i < threads; ++i) {
     auto w = std::make_unique<Worker>();
     w->index = i;
-    w->handler = factory_(w->ioc.get_executor(), i);
+    w->held = &held_;
+    auto handlers = factory_(w->ioc.get_executor(), i);
+    w->handler = std::move(handlers.handler);
+    w->check_head = std::move(handlers.check_head);
     workers_.push_back(std::move(w));
   }
 }
@@ -743,6 +852,37 @@ std::uint16_t Server::listen() {
 }
 
 namespace {
+
+// A connection over server.max_connections: a 503 and a close, with no coroutine and no
+// buffer, so a flood of connections costs the gateway next to nothing. What the client
+// already sent is read out first (without waiting) so that the close is a FIN that follows
+// the answer, not a reset that could destroy it. Over TLS there is no answer without a
+// handshake, which is what the cap saves: the connection is closed at once.
+void refuse_connection(tcp::socket& socket, bool tls) {
+  static const std::string kAnswer = [] {
+    auto e = Error::unavailable(
+        "the gateway has as many open connections as it may (server.max_connections); "
+        "retry shortly",
+        "server_busy");
+    const std::string body = e.to_json();
+    return "HTTP/1.1 503 Service Unavailable\r\nServer: balancedcall\r\n"
+           "Content-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+           "Content-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  const int fd = socket.native_handle();
+  if (!tls) {
+    char sink[4096];
+    for (int i = 0; i < 16 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
+    }
+    [[maybe_unused]] const auto sent =
+        ::send(fd, kAnswer.data(), kAnswer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
 awaitable<void> accept_loop(Server::Worker& w, const ServerOptions& options, ssl::context* tls) {
   for (;;) {
     auto [ec, socket] = co_await w.acceptor->async_accept(kTuple);
@@ -754,6 +894,12 @@ awaitable<void> accept_loop(Server::Worker& w, const ServerOptions& options, ssl
       co_await t.async_wait(kTuple);
       continue;
     }
+    const std::size_t open = w.held->connections.fetch_add(1, std::memory_order_relaxed);
+    if (options.max_connections != 0 && open >= options.max_connections) {
+      w.held->connections.fetch_sub(1, std::memory_order_relaxed);
+      refuse_connection(socket, tls != nullptr);
+      continue;
+    }
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     std::unique_ptr<ConnectionBase> conn;
@@ -763,7 +909,6 @@ awaitable<void> accept_loop(Server::Worker& w, const ServerOptions& options, ssl
       conn = std::make_unique<Connection<PlainStream>>(w, std::move(socket), options);
     }
     w.connections.push_front(conn.get());
-    w.connection_count.fetch_add(1, std::memory_order_relaxed);
     auto it = w.connections.begin();
     asio::co_spawn(
         w.ioc, [conn = std::move(conn)]() -> awaitable<void> { co_await conn->run(); },
@@ -802,9 +947,11 @@ void Server::stop() {
 }
 
 std::size_t Server::connections() const {
-  std::size_t n = 0;
-  for (const auto& w : workers_) n += w->connection_count.load(std::memory_order_relaxed);
-  return n;
+  return held_.connections.load(std::memory_order_relaxed);
+}
+
+std::size_t Server::body_bytes_held() const {
+  return held_.body_bytes.load(std::memory_order_relaxed);
 }
 
 }  // namespace bc::net

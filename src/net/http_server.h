@@ -32,11 +32,18 @@ using boost::asio::awaitable;
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 
 struct ServerOptions {
-  std::string host = "0.0.0.0";
+  std::string host = "127.0.0.1";
   std::uint16_t port = 9000;
   int threads = 0;  // 0: one per core
   std::size_t max_body_bytes = 8 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
+  // Open client connections over all workers; a connection beyond it is answered 503 and
+  // closed. 0: no limit.
+  std::size_t max_connections = 4096;
+  // Request body bytes held at once over all connections (a declared Content-Length is
+  // reserved before the body is read; a chunked body reserves max_body_bytes); a request
+  // beyond it is answered 503 before its body is read. 0: no limit.
+  std::size_t max_body_bytes_in_flight = 256 * 1024 * 1024;
   std::chrono::milliseconds read_timeout{30'000};   // a whole request, once it has begun
   std::chrono::milliseconds write_timeout{30'000};  // each write to the client
   std::chrono::milliseconds idle_timeout{60'000};   // keep-alive wait for the next request
@@ -80,6 +87,9 @@ class ResponseWriter : public ClientWatch {
   // Ends the stream; `last_data`, when given, goes out as its last chunk in the same write.
   virtual awaitable<Status> end_stream(std::string_view last_data = {}) = 0;
   virtual bool started() const = 0;  // a byte of the response has been sent
+  // The request's body was not read because the head check refused it (see HeadCheck): the
+  // handler must answer a refusal, and the connection closes after it.
+  virtual bool body_skipped() const { return false; }
   // The id of the worker thread serving this connection.
   virtual int worker() const = 0;
 };
@@ -88,9 +98,26 @@ class ResponseWriter : public ClientWatch {
 // the parsed request, so an open stream holds the caller's text once): the connection reads
 // each request into a message of its own and uses only the method and target afterwards.
 using Handler = std::function<awaitable<void>(HttpRequest&, ResponseWriter&)>;
-// Makes the handler of one worker thread; called once per worker with its executor, so the
+// Looks at a request's head (method, target, fields) as soon as it is parsed: before 100
+// Continue is sent and before one byte of the body is read or held. False refuses it: the
+// body is not read, the handler is called at once with an empty body to answer the refusal
+// (ResponseWriter::body_skipped() says so), and the connection closes after that answer.
+// That is where the client key and admin token are checked, so an unauthenticated client
+// cannot make the gateway hold its body. Called on the connection's worker thread.
+using HeadCheck = std::function<bool(const HttpRequest& head)>;
+
+// What one worker thread serves requests with. A Handler alone checks no head.
+struct RequestHandlers {
+  RequestHandlers(Handler h = {}, HeadCheck check = {})  // NOLINT: a Handler converts
+      : handler(std::move(h)), check_head(std::move(check)) {}
+  Handler handler;
+  HeadCheck check_head;  // empty: every head passes
+};
+
+// Makes the handlers of one worker thread; called once per worker with its executor, so the
 // handler may own per-thread state (the upstream connection pool) with no locking.
-using HandlerFactory = std::function<Handler(boost::asio::any_io_executor executor, int worker)>;
+using HandlerFactory =
+    std::function<RequestHandlers(boost::asio::any_io_executor executor, int worker)>;
 
 class Server {
  public:
@@ -111,15 +138,23 @@ class Server {
   void stop();
   // Connections open right now, over all workers.
   std::size_t connections() const;
+  // Request body bytes reserved right now, over all workers (see max_body_bytes_in_flight).
+  std::size_t body_bytes_held() const;
 
   // One worker thread's io_context, acceptor and connections (internal to the server).
   struct Worker;
+  // What the workers count together against the limits of ServerOptions.
+  struct Held {
+    std::atomic<std::size_t> connections{0};
+    std::atomic<std::size_t> body_bytes{0};
+  };
 
  private:
   ServerOptions options_;
   HandlerFactory factory_;
   std::unique_ptr<boost::asio::ssl::context> tls_;  // null: plain HTTP
   std::vector<std::unique_ptr<Worker>> workers_;
+  Held held_;
   std::atomic<bool> stopping_{false};
 };
 

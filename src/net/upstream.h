@@ -12,6 +12,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "core/clock.h"
 #include "core/http.h"
 #include "core/result.h"
 
@@ -23,6 +24,9 @@ struct Timeouts {
   std::chrono::milliseconds connect{10'000};     // TCP connect + TLS handshake
   std::chrono::milliseconds first_byte{60'000};  // request sent -> response head received
   std::chrono::milliseconds idle{60'000};        // between two pieces of the body
+  // No read of the body waits past this (the request's own deadline): a body that trickles
+  // in a byte at a time ends here, however often its bytes come.
+  TimePoint deadline = TimePoint::max();
 };
 
 // One attempt against an upstream. Destroying it before the body has been read to the end

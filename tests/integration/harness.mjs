@@ -5,7 +5,7 @@
 // Binaries come from $BC_BUILD_DIR (default <repo>/build): src/balancedcall and
 // tools/mockllm/mockllm; $BC_BALANCEDCALL and $BC_MOCKLLM override either path. All traffic
 // goes to 127.0.0.1.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -419,3 +419,18 @@ export function openAiError(res) {
 }
 
 export { sleep };
+
+// A self-signed P-256 certificate for 127.0.0.1 and localhost (its own CA), valid one day.
+export function makeCertificate(where) {
+  const cert = path.join(where, 'cert.pem');
+  const key = path.join(where, 'key.pem');
+  const r = spawnSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+  ], { encoding: 'utf8', timeout: 10000 });
+  if (r.error || r.status !== 0) {
+    throw new Error(`openssl req failed (is the openssl CLI installed?): ${r.error ?? r.stderr}`);
+  }
+  return { cert, key };
+}

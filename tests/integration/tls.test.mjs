@@ -9,14 +9,13 @@
 //   is a clear startup error.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  gatewayConfig, mockModel, openaiModel, openAiError, postJson, request, runGateway,
-  startGateway, startMockllm, stopAll, userMessage, writeConfig,
+  gatewayConfig, makeCertificate, mockModel, openaiModel, openAiError, postJson, request,
+  runGateway, startGateway, startMockllm, stopAll, userMessage, writeConfig,
 } from './harness.mjs';
 
 let dir;
@@ -25,20 +24,6 @@ let keyFile;
 let certPem;
 let mock;  // mockllm over HTTPS with the self-signed certificate
 
-// A self-signed P-256 certificate for 127.0.0.1 and localhost (its own CA), valid one day.
-function makeCertificate(where) {
-  const cert = path.join(where, 'cert.pem');
-  const key = path.join(where, 'key.pem');
-  const r = spawnSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ], { encoding: 'utf8', timeout: 10000 });
-  if (r.error || r.status !== 0) {
-    throw new Error(`openssl req failed (is the openssl CLI installed?): ${r.error ?? r.stderr}`);
-  }
-  return { cert, key };
-}
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'bc-tls-'));
