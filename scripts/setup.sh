@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything the build, the tests and the demo need on Debian 12: the Debian
-# packages below (only those missing) and the Node test dependencies in tests/ (only when
+# Installs everything the build, the tests, the demo and the Debian package need on Debian 12:
+# the Debian packages below (only those missing; dpkg-dev, lintian and systemd serve
+# scripts/package.sh and its test) and the Node test dependencies in tests/ (only when
 # node_modules is missing or package-lock.json changed). Idempotent; prints one line when
 # everything is already present.
 set -euo pipefail
@@ -15,6 +16,7 @@ packages=(
   prometheus-cpp-dev libhiredis-dev libsqlite3-dev libmimalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format curl git
+  libsystemd-dev dpkg-dev lintian systemd
 )
 
 missing=()

@@ -11,7 +11,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -26,7 +25,10 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "probe.h"
+#include "service_notify.h"
 #include "telemetry/access_log.h"
+#include "telemetry/app_log.h"
+#include "telemetry/build_info.h"
 
 namespace {
 
@@ -120,6 +122,12 @@ int serve(const std::string& path, const std::string& host, int port) {
   Config cfg;
   auto gateway = build_gateway(path, cfg);
   if (!gateway) return 1;
+  if (auto logging = bc::telemetry::configure_app_log(
+          {.level = cfg.log.level, .format = cfg.log.format, .file = cfg.log.file});
+      !logging) {
+    std::cerr << cfg.source << ": log.file: " << logging.error().message << "\n";
+    return 1;
+  }
 
   bc::net::ServerOptions options;
   options.host = host.empty() ? cfg.server.host : host;
@@ -174,19 +182,32 @@ int serve(const std::string& path, const std::string& host, int port) {
     if (ec) return;
     spdlog::info("received signal {}: shutting down (grace {} ms)", signo,
                  cfg.server.shutdown_grace_ms);
+    bc::notify_stopping();
     server.stop();
   });
-  // SIGHUP: reload, as often as it comes; the outcome goes to the log.
+  // SIGHUP: reopen the log files (after a rotation renamed them), then reload, as often as it
+  // comes; the outcome goes to the (new) log.
   boost::asio::signal_set hangups(signals_ioc, SIGHUP);
   std::function<void()> await_hangup = [&] {
     hangups.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
+      bc::notify_reloading();
+      if (auto reopened = bc::telemetry::reopen_app_log(); !reopened) {
+        spdlog::error("SIGHUP: log.file stays the old file: {}", reopened.error().message);
+      }
+      if (access_log) {
+        if (auto reopened = access_log->reopen(); !reopened) {
+          spdlog::error("SIGHUP: log.access stays the old file: {}", reopened.error().message);
+        }
+      }
       auto reloaded = service->reload();
       if (reloaded) {
         spdlog::info("SIGHUP: {}", reloaded.value());
       } else {
-        spdlog::error("SIGHUP: {}", reloaded.error().message);
+        bc::telemetry::log_event(spdlog::level::err, {.error = "config"},
+                                 "SIGHUP: " + reloaded.error().message);
       }
+      bc::notify_ready("serving");
       await_hangup();
     });
   };
@@ -195,11 +216,14 @@ int serve(const std::string& path, const std::string& host, int port) {
 
   for (const auto& w : bc::config::security_warnings(cfg, options.host)) spdlog::warn("{}", w);
   spdlog::info(
-      "{} model(s) active, {} worker thread(s), allocator: {}", cfg.active_models().size(),
+      "{}: {} model(s) active, {} worker thread(s), allocator: {}", bc::telemetry::version_line(),
+      cfg.active_models().size(),
       options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency()),
       bc::allocator_in_use());
-  std::cout << "balancedcall listening on " << (cfg.server.tls.enabled() ? "https" : "http")
-            << "://" << options.host << ":" << bound << std::endl;
+  const std::string url = std::string(cfg.server.tls.enabled() ? "https" : "http") + "://" +
+                          options.host + ":" + std::to_string(bound);
+  std::cout << "balancedcall listening on " << url << std::endl;
+  bc::notify_ready("listening on " + url);
 
   server.run();
   signals_ioc.stop();
@@ -208,15 +232,33 @@ int serve(const std::string& path, const std::string& host, int port) {
   return 0;
 }
 
+// What `--help` says after the options: enough to run it without the man page.
+constexpr const char* kHelpFooter = R"(Commands:
+  serve    listen for OpenAI (/v1/chat/completions, /v1/models) and native (/llm/*) calls;
+           SIGHUP reopens the log files and reloads the config, SIGTERM stops after
+           server.shutdown_grace_ms
+  check    validate a config (exit 1 with every problem and its line) and print warnings
+  probe    one minimal request through each key; what each answered
+
+Files:
+  /etc/balancedcall/config.yaml   the config of the packaged service
+  /etc/default/balancedcall       its secrets, as VAR=value lines for ${VAR} in the config
+  /var/lib/balancedcall           the service's state directory (the usage store)
+
+Exit status: 0 on success, 1 on a bad config, a port in use or a failed probe.
+See balancedcall(1), /usr/share/doc/balancedcall and docs/configuration.md.)";
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Logs go to stderr; stdout carries only the "listening on" line for scripts and tests.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("balancedcall"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  // Logs go to stderr until `serve` has read log.*; stdout carries only the "listening on"
+  // line for scripts and tests.
+  (void)bc::telemetry::configure_app_log({});
   std::signal(SIGPIPE, SIG_IGN);
 
   CLI::App app{"BalancedCall: one endpoint in front of many LLM API keys"};
+  app.footer(kHelpFooter);
+  app.set_version_flag("-V,--version", bc::telemetry::version_line());
   app.require_subcommand(1);
   std::string config_path;
   std::string host;

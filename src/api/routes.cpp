@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
 #include "api/admin_api.h"
@@ -14,6 +15,7 @@
 #include "api/router.h"
 #include "gateway/forwarder.h"
 #include "net/http_client.h"
+#include "telemetry/app_log.h"
 #include "telemetry/metrics.h"
 
 namespace bc::api {
@@ -184,6 +186,7 @@ struct WorkerApi {
       metrics.gateway_overhead(total - report.upstream_time - report.queue_time);
     }
     if (report.queue_time.count() > 0) metrics.queue_wait(report.queue_time);
+    log_failure(exchange, status);
 
     if (!shared->access_log) return;
     using Ms = std::chrono::duration<double, std::milli>;
@@ -205,6 +208,23 @@ struct WorkerApi {
       r.completion_tokens = report.usage->completion_tokens;
     }
     shared->access_log->write(r);
+  }
+
+  // The application log's line for a request that failed: a warning when the gateway or an
+  // upstream failed it (5xx), debug for the caller's own mistakes (4xx), with what an operator
+  // filters on. The access log has every request; this is what to look at first.
+  static void log_failure(const Exchange& exchange, int status) {
+    if (status < 400) return;
+    const auto level = status >= 500 ? spdlog::level::warn : spdlog::level::debug;
+    if (!spdlog::default_logger_raw()->should_log(level)) return;
+    const auto& report = exchange.report;
+    telemetry::log_event(level,
+                         {.request_id = exchange.request_id(),
+                          .model = report.model,
+                          .key = report.key_id,
+                          .error = telemetry::error_class(status)},
+                         "request failed with " + std::to_string(status) + " after " +
+                             std::to_string(report.attempts) + " attempt(s)");
   }
 
   std::shared_ptr<gateway::Gateway> gateway;
@@ -237,11 +257,14 @@ std::size_t kept_keys(const balance::Pool& previous, const balance::Pool& next) 
   return kept;
 }
 
-// The settings a running server cannot change: the listener and its limits, the access log.
+// The settings a running server cannot change: the listener and its limits, the logs.
 std::vector<std::string> restart_only_changes(const config::Config& a, const config::Config& b) {
   std::vector<std::string> out;
   if (!(a.server == b.server)) out.emplace_back("server");
   if (a.log.access != b.log.access) out.emplace_back("log.access");
+  if (a.log.level != b.log.level) out.emplace_back("log.level");
+  if (a.log.format != b.log.format) out.emplace_back("log.format");
+  if (a.log.file != b.log.file) out.emplace_back("log.file");
   return out;
 }
 

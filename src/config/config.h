@@ -161,6 +161,12 @@ struct Config {
   ServerConfig server;
   UpstreamConfig upstream;
   QueueConfig queue;
+  // The application log (start, stop, reloads, warnings, failed requests): its least severe
+  // level (error, warn, info, debug), its format (text or json: one JSON object a line), and
+  // where it goes (empty: stderr; else a file, appended to and reopened on SIGHUP).
+  std::string level = "info";
+  std::string format = "text";
+  std::string file;
   RetryConfig retry;
   BreakerConfig breaker;
   AdminConfig admin;

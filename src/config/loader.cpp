@@ -30,7 +30,12 @@ const std::vector<std::string> kRetryKeys = {"max_model_failovers", "total_timeo
 const std::vector<std::string> kBreakerKeys = {"failures", "window_ms", "open_ms"};
 const std::vector<std::string> kAuthKeys = {"client_keys"};
 const std::vector<std::string> kClientKeyKeys = {"name", "key", "models", "rpm"};
-const std::vector<std::string> kLogKeys = {"access"};
+const std::vector<std::string> kLogKeys = {"access", "level", "format", "file"};
+const std::vector<std::string> kLogLevels = {"error", "warn", "info", "debug"};
+const std::vector<std::string> kLogFormats = {"text", "json"};
+// Long enough that guessing one over the network is hopeless; a short one is usually a
+// placeholder left in by mistake.
+constexpr std::size_t kMinSecretLength = 16;
 const std::vector<std::string> kQueueKeys = {"timeout_ms", "max_waiting"};
 const std::vector<std::string> kAdminKeys = {"expose_keys", "token", "metrics_token"};
 const std::vector<std::string> kServerKeys = {"host",
@@ -154,6 +159,33 @@ class Loader {
     if (!m.ok()) return;
     m.get("access", config_.log.access);
   }
+    read_choice(m, "level", kLogLevels, config_.log.level);
+    read_choice(m, "format", kLogFormats, config_.log.format);
+    if (m.find("file") != nullptr) m.get("file", config_.log.file);
+  }
+
+  // A string field that must be one of `allowed`; left as it was when absent.
+  void read_choice(MapReader& m, const char* key, const std::vector<std::string>& allowed,
+                   std::string& out) {
+    const Entry* e = m.find(key);
+    std::string value;
+    if (e == nullptr || !m.get(key, value)) return;
+    if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      diag_.add(e->line, m.field(key), "'" + value + "' is not one of " + list);
+      return;
+    }
+    out = value;
+  }
+
+  // Secrets the gateway checks callers against must not be guessable.
+  void require_long_secret(int line, const std::string& field, const std::string& secret) {
+    if (secret.size() < kMinSecretLength) {
+      diag_.add(line, field,
+                "is " + std::to_string(secret.size()) + " characters; at least " +
+                    std::to_string(kMinSecretLength) + " are required (e.g. openssl rand -hex 16)");
+    }
 
   void read_auth(const Entry& e) {
     MapReader m(reader_, e.value, e.line, "auth", kAuthKeys);
@@ -187,6 +219,9 @@ class Loader {
       ok = r.get("name", c.name) && ok;
       ok = r.get("key", c.key) && ok;
       if (r.find("rpm") != nullptr) ok = r.get("rpm", c.rpm, 0) && ok;
+      if (r.find("key") != nullptr && !c.key.empty()) {
+        require_long_secret(r.find("key")->line, r.field("key"), c.key);
+      }
       if (const Entry* models = r.find("models")) {
         ok = read_client_models(*models, r.field("models"), model_names, c.models) && ok;
       }
@@ -323,7 +358,9 @@ class Loader {
     MapReader m(reader_, e.value, e.line, "admin", kAdminKeys);
     if (!m.ok()) return;
     m.get("expose_keys", config_.admin.expose_keys);
-    if (m.find("token") != nullptr) m.get("token", config_.admin.token);
+    if (m.find("token") != nullptr && m.get("token", config_.admin.token)) {
+      require_long_secret(m.find("token")->line, m.field("token"), config_.admin.token);
+    }
     if (m.find("metrics_token") != nullptr) m.get("metrics_token", config_.admin.metrics_token);
     // Raw upstream keys to whoever asks: never without a token to ask with. (An empty token
     // is refused above, so a token that failed to load is not "no token" here.)

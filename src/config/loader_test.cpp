@@ -529,7 +529,7 @@ models:
                 .size(),
             1u);
   const Config c = load(
-      "admin: {expose_keys: true, token: admin-token-1}\n"
+      "admin: {expose_keys: true, token: admin-token-0000000001}\n"
       "models: {m: {provider: mock}}\n");
   EXPECT_TRUE(c.admin.expose_keys);
   EXPECT_EQ(load("admin: {expose_keys: false}\nmodels: {m: {provider: mock}}\n").admin.token, "");
@@ -551,7 +551,7 @@ queue:
   max_waiting: 40
 admin:
   expose_keys: true
-  token: admin-token-1
+  token: admin-token-0000000001
 models:
   glm:
     provider: zhipu
@@ -570,7 +570,7 @@ models:
   EXPECT_EQ(c.queue.timeout_ms, 2500);
   EXPECT_EQ(c.queue.max_waiting, 40);
   EXPECT_TRUE(c.admin.expose_keys);
-  EXPECT_EQ(c.admin.token, "admin-token-1");
+  EXPECT_EQ(c.admin.token, "admin-token-0000000001");
   const ModelConfig& m = c.models.at(0);
   EXPECT_EQ(m.strategy, "tokens");
   EXPECT_EQ(m.max_concurrency, 3);
@@ -801,8 +801,8 @@ admin:
 models:
   m: {provider: mock}
 )";
-  const Config c = load(yaml, fake_env({{"BC_ADMIN_TOKEN", "t0ken-from-env"}}));
-  EXPECT_EQ(c.admin.token, "t0ken-from-env");
+  const Config c = load(yaml, fake_env({{"BC_ADMIN_TOKEN", "t0ken-from-env-0001"}}));
+  EXPECT_EQ(c.admin.token, "t0ken-from-env-0001");
 
   EXPECT_EQ(error_of(yaml),
             "test.yaml:3: admin.token: environment variable 'BC_ADMIN_TOKEN' is not set (write "
@@ -956,15 +956,15 @@ TEST(ConfigLoader, ReadsClientKeysAndTheAccessLog) {
 auth:
   client_keys:
     - {name: web, key: "${WEB_KEY}"}
-    - {name: batch, key: cli-batch-0001, models: [m], rpm: 30}
+    - {name: batch, key: cli-batch-key-0000001, models: [m], rpm: 30}
 log: {access: off}
 models:
   m: {provider: mock}
 )",
-                        fake_env({{"WEB_KEY", "cli-web-0001"}}));
+                        fake_env({{"WEB_KEY", "cli-web-key-00000001"}}));
   ASSERT_EQ(c.auth.client_keys.size(), 2u);
   EXPECT_EQ(c.auth.client_keys[0].name, "web");
-  EXPECT_EQ(c.auth.client_keys[0].key, "cli-web-0001");
+  EXPECT_EQ(c.auth.client_keys[0].key, "cli-web-key-00000001");
   EXPECT_TRUE(c.auth.client_keys[0].models.empty());
   EXPECT_EQ(c.auth.client_keys[1].models, std::vector<std::string>{"m"});
   EXPECT_EQ(c.auth.client_keys[1].rpm, 30);
@@ -977,12 +977,12 @@ TEST(ConfigLoader, RejectsBadClientKeys) {
   const auto issues = issues_of(R"(
 auth:
   client_keys:
-    - {name: a, key: k1}
-    - {name: a, key: k2}
-    - {name: b, key: k1}
+    - {name: a, key: client-key-00001}
+    - {name: a, key: client-key-00002}
+    - {name: b, key: client-key-00001}
     - {name: c}
-    - {name: d, key: k4, rpm: -1, colour: red}
-    - {name: e, key: k5, models: [mm]}
+    - {name: d, key: client-key-00004, rpm: -1, colour: red}
+    - {name: e, key: client-key-00005, models: [mm]}
 models:
   m: {provider: mock}
 )");
@@ -1001,6 +1001,44 @@ models:
   EXPECT_NE(all.find("auth.client_keys[3].key: missing required field"), std::string::npos) << all;
   EXPECT_NE(all.find("auth.client_keys[4].rpm"), std::string::npos) << all;
   EXPECT_NE(all.find("colour"), std::string::npos) << all;
+}
+
+TEST(ConfigLoader, ClientKeysAndTheAdminTokenNeedSixteenCharacters) {
+  const auto issues = issues_of(R"(
+admin: {token: short-admin}
+auth:
+  client_keys:
+    - {name: a, key: client-key-0001}
+    - {name: b, key: client-key-00002}
+models:
+  m: {provider: mock}
+)");
+  ASSERT_EQ(issues.size(), 2u);
+  EXPECT_EQ(issues[0].to_string(),
+            "test.yaml:1: admin.token: is 11 characters; at least 16 are required (e.g. openssl "
+            "rand -hex 16)");
+  EXPECT_EQ(issues[1].to_string(),
+            "test.yaml:4: auth.client_keys[0].key: is 15 characters; at least 16 are required "
+            "(e.g. openssl rand -hex 16)");
+}
+
+TEST(ConfigLoader, ReadsTheApplicationLogSettings) {
+  const Config defaults = load("models: {m: {provider: mock}}\n");
+  EXPECT_EQ(defaults.log.level, "info");
+  EXPECT_EQ(defaults.log.format, "text");
+  EXPECT_EQ(defaults.log.file, "");
+  const Config c = load(
+      "log: {level: debug, format: json, file: /var/log/balancedcall/app.log}\n"
+      "models: {m: {provider: mock}}\n");
+  EXPECT_EQ(c.log.level, "debug");
+  EXPECT_EQ(c.log.format, "json");
+  EXPECT_EQ(c.log.file, "/var/log/balancedcall/app.log");
+  const auto issues =
+      issues_of("log: {level: verbose, format: xml}\nmodels: {m: {provider: mock}}\n");
+  ASSERT_EQ(issues.size(), 2u);
+  EXPECT_EQ(issues[0].to_string(),
+            "test.yaml:1: log.level: 'verbose' is not one of error, warn, info, debug");
+  EXPECT_EQ(issues[1].to_string(), "test.yaml:1: log.format: 'xml' is not one of text, json");
 }
 
 // A temp folder with the files named, removed at the end of the test.

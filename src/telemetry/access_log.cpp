@@ -4,16 +4,15 @@
 
 #include <spdlog/async.h>
 #include <spdlog/async_logger.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include "telemetry/file_sink.h"
+
 namespace bc::telemetry {
 
 namespace json = boost::json;
-
-namespace {
 
 std::string iso8601_ms(std::chrono::system_clock::time_point at) {
   const auto ms =
@@ -26,6 +25,8 @@ std::string iso8601_ms(std::chrono::system_clock::time_point at) {
   std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
   return buf;
 }
+
+namespace {
 
 // A JSON string literal, escaped by Boost.JSON; "-" for an empty value when `dash`.
 void put_string(std::string& out, std::string_view key, std::string_view value, bool dash) {
@@ -88,7 +89,12 @@ Result<std::unique_ptr<AccessLog>> AccessLog::open(const std::string& where) {
     } else if (where == "stderr") {
       sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     } else {
-      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(where, false);
+      auto file = FileSink::open(where);
+      if (!file) {
+        return Error::internal("cannot open the access log: " + file.error().message, "access_log");
+      }
+      log->file_ = file.value();
+      sink = std::move(file).value();
     }
   } catch (const spdlog::spdlog_ex& e) {
     return Error::internal("cannot open the access log '" + where + "': " + e.what(), "access_log");
@@ -112,6 +118,10 @@ AccessLog::~AccessLog() {
 
 void AccessLog::write(const AccessRecord& record) {
   logger_->info(format_access_line(record, std::chrono::system_clock::now()));
+}
+
+Status AccessLog::reopen() {
+  return file_ ? file_->reopen() : Status{};
 }
 
 void AccessLog::flush() {

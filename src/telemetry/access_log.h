@@ -21,6 +21,11 @@ class thread_pool;
 
 namespace bc::telemetry {
 
+class FileSink;
+
+// `at` as UTC ISO 8601 with milliseconds: 2025-01-31T12:34:56.789Z.
+std::string iso8601_ms(std::chrono::system_clock::time_point at);
+
 struct AccessRecord {
   std::string_view request_id;
   std::string_view method;
@@ -54,12 +59,16 @@ class AccessLog {
   void write(const AccessRecord& record);
   // Asks the writer thread to flush its sink; returns at once.
   void flush();
+  // Reopens the file by its name (log rotation); nothing on stdout or stderr. Thread-safe:
+  // each line lands whole in the old file or the new one.
+  Status reopen();
 
  private:
   AccessLog() = default;
   // Declared first so it is destroyed last: it drains the queue before its thread stops.
   std::shared_ptr<spdlog::details::thread_pool> pool_;
   std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<FileSink> file_;  // the logger's sink when it writes a file
 };
 
 }  // namespace bc::telemetry

@@ -6,6 +6,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "balance/capacity.h"
+#include "telemetry/build_info.h"
 
 namespace bc::telemetry {
 
@@ -153,6 +154,14 @@ Metrics::Metrics(const std::vector<ModelLabels>& models)
       keys_[m].push_back(k);
     }
   }
+  // Always 1: the version and revision ride on the labels, so a dashboard can show them and
+  // a query can join on them (the Prometheus convention for build information).
+  BuildGauge()
+      .Name("bc_build_info")
+      .Help("1, labelled with the gateway's version and the git revision it was built from")
+      .Register(*registry_)
+      .Add({{"version", std::string(version())}, {"revision", std::string(revision())}})
+      .Set(1);
   overhead_all_ = &overhead_.Add({}, kOverheadBuckets);
   retries_all_ = &retries_.Add({});
   failovers_all_ = &failovers_.Add({});

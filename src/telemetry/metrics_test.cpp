@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "balance/test_support.h"
+#include "telemetry/build_info.h"
 
 namespace bc::telemetry {
 namespace {
@@ -176,7 +177,8 @@ Exposition parse_exposition(const std::string& text) {
   return out;
 }
 
-const std::vector<std::string> kFamilies = {"bc_requests_total",
+const std::vector<std::string> kFamilies = {"bc_build_info",
+                                            "bc_requests_total",
                                             "bc_request_duration_seconds",
                                             "bc_time_to_first_token_seconds",
                                             "bc_gateway_overhead_seconds",
@@ -204,6 +206,15 @@ TEST(Metrics, DeclaresEveryFamilyOnceWithItsType) {
   EXPECT_EQ(e.types.at("bc_requests_total"), "counter");
   EXPECT_EQ(e.types.at("bc_in_flight"), "gauge");
   EXPECT_EQ(e.types.at("bc_gateway_overhead_seconds"), "histogram");
+}
+
+TEST(Metrics, BuildInfoNamesTheVersionAndRevision) {
+  Metrics metrics(two_models());
+  const auto e = parse_exposition(metrics.serialize());
+  EXPECT_EQ(e.value("bc_build_info",
+                    {{"version", std::string(version())}, {"revision", std::string(revision())}}),
+            1);
+  EXPECT_EQ(e.types.at("bc_build_info"), "gauge");
 }
 
 TEST(Metrics, BindsEveryKeyAtConstructionSoSeriesExistBeforeTraffic) {
