@@ -2,14 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <limits>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
-#include "balance/key_load.h"
-#include "balance/selection.h"
-#include "balance/strategy.h"
+#include "balance/pool_impl.h"
 
 namespace bc::balance {
 namespace {
@@ -49,119 +47,159 @@ Status check(const ModelSpec& spec) {
   return {};
 }
 
-// Auto weights: the latency factor is bounded, so one very slow or very fast measurement never
-// takes a key out of rotation or gives it everything.
-constexpr double kMinAutoLatency = 0.25;
-constexpr double kMaxAutoLatency = 4.0;
-constexpr double kMinFreeFraction = 0.02;
-
 constexpr std::uint64_t kKeyStep = 0x6a09e667f3bcc908ULL;  // frac(√2)·2^64
+
+std::vector<double> key_weights_of(const ModelSpec& spec) {
+  std::vector<double> weights;
+  weights.reserve(spec.keys.size());
+  for (const KeySpec& key : spec.keys) weights.push_back(key.weight);
+  return weights;
+}
 
 }  // namespace
 
-struct ModelState {
-  // `adopt` returns the live state to keep for a key (from the pool this one replaces), or
-  // null for a fresh one.
-  ModelState(ModelSpec s, std::unique_ptr<Strategy> st,
-             const std::function<std::shared_ptr<KeyLoad>(const ModelSpec&, const KeySpec&,
-                                                          const KeyLimits&)>& adopt)
-      : spec(std::move(s)), strategy(std::move(st)), key_sequence(kKeyStep) {
-    const KeyLimits limits = KeyLimits::of(spec);
-    for (const KeySpec& key : spec.keys) {
-      auto kept = adopt ? adopt(spec, key, limits) : nullptr;
-      keys.push_back(kept ? std::move(kept) : std::make_shared<KeyLoad>(limits));
-      weights.push_back(key.weight);
-    }
-    if (spec.max_concurrency > 0) {
-      max_in_flight = spec.max_concurrency * static_cast<int>(spec.keys.size());
+ModelState::ModelState(ModelSpec s, std::unique_ptr<Strategy> st, const Adopt& adopt)
+    : spec(std::move(s)),
+      strategy(std::move(st)),
+      weights(key_weights_of(spec)),
+      index(weights),
+      indexed(weights.size() > kScanKeys),
+      reads_load(spec.auto_weight || strategy->reads_load()),
+      key_sequence(kKeyStep) {
+  const KeyLimits limits = KeyLimits::of(spec);
+  keys.reserve(spec.keys.size());
+  for (std::size_t k = 0; k < spec.keys.size(); ++k) {
+    auto kept = adopt ? adopt(spec, k, limits) : nullptr;
+    keys.push_back(kept ? std::move(kept) : std::make_shared<KeyLoad>(limits));
+  }
+  if (spec.max_concurrency > 0) {
+    max_in_flight = spec.max_concurrency * static_cast<int>(spec.keys.size());
+  }
+}
+
+TimePoint Pool::Impl::observe(TimePoint now) const {
+  const Clock::rep t = now.time_since_epoch().count();
+  const Clock::rep seen = latest.load(std::memory_order_relaxed);
+  if (seen >= t) return TimePoint(Duration(seen));
+  // A racing store may keep a slightly older time: it is a floor for changes without a time
+  // of their own, not a clock.
+  latest.store(t, std::memory_order_relaxed);
+  return now;
+}
+
+TimePoint Pool::Impl::at_least_latest(TimePoint now) const {
+  const Clock::rep seen = latest.load(std::memory_order_relaxed);
+  return seen > now.time_since_epoch().count() ? TimePoint(Duration(seen)) : now;
+}
+
+bool Pool::Impl::serves(std::size_t m, const Demand& demand) const {
+  const ModelState& model = models[m];
+  if (demand.model) {
+    if (*demand.model != m) return false;
+  } else if (model.spec.weight <= 0) {
+    return false;  // weight 0: only for requests that name the model
+  }
+  return !demand.needs_tools || model.spec.supports_tools;
+}
+
+double Pool::Impl::model_weight(std::size_t m, const Demand& demand, TimePoint) const {
+  if (!serves(m, demand)) return 0;
+  return demand.model ? 1.0 : effective_model_weight(models[m]);
+}
+
+double Pool::Impl::effective_model_weight(const ModelState& model) {
+  double w = model.spec.weight;
+  if (model.spec.auto_weight && model.max_in_flight > 0) {
+    const double used = static_cast<double>(model.in_flight.load(std::memory_order_relaxed)) /
+                        static_cast<double>(model.max_in_flight);
+    w *= std::max(kMinFreeFraction, 1.0 - used);
+  }
+  return w;
+}
+
+double Pool::Impl::mean_latency_ns(const ModelState& model) {
+  double sum = 0;
+  int n = 0;
+  for (const auto& load : model.keys) {
+    if (auto l = load->latency()) {
+      sum += static_cast<double>(l->count());
+      ++n;
     }
   }
+  return n > 0 ? sum / n : 0;
+}
 
-  ModelSpec spec;
-  std::unique_ptr<Strategy> strategy;
-  // Shared with the pool this one replaced or the one that replaces it on a reload, so a key
-  // kept across reloads keeps one set of counters that both generations' leases update.
-  std::vector<std::shared_ptr<KeyLoad>> keys;
-  std::vector<double> weights;  // the keys' weights, packed: a pick reads them all
-  mutable Sequence key_sequence;
-  std::atomic<int> in_flight{0};
-  int max_in_flight = 0;  // 0: unlimited
-};
-
-struct Pool::Impl {
-  std::deque<ModelState> models;
-  std::vector<std::pair<std::string_view, std::size_t>> by_name;  // sorted
-  mutable Sequence model_sequence;
-  std::function<void(Target)> listener;
-
-  bool serves(std::size_t m, const Demand& demand) const {
-    const ModelState& model = models[m];
-    if (demand.model) {
-      if (*demand.model != m) return false;
-    } else if (model.spec.weight <= 0) {
-      return false;  // weight 0: only for requests that name the model
+double Pool::Impl::key_weight(const ModelState& model, std::size_t k, const Demand& demand,
+                              TimePoint now, double mean_latency) {
+  const KeyLoad& load = *model.keys[k];
+  if (!load.can_take(demand, now)) return 0;
+  const std::optional<double> factor = model.strategy->weigh(load, demand, now);
+  if (!factor || !(*factor > 0)) return 0;
+  double w = model.weights[k] * *factor;
+  if (model.spec.auto_weight) {
+    w *= std::max(kMinFreeFraction, load.free_fraction());
+    if (auto latency = load.latency(); latency && mean_latency > 0 && latency->count() > 0) {
+      w *= std::clamp(mean_latency / static_cast<double>(latency->count()), kMinAutoLatency,
+                      kMaxAutoLatency);
     }
-    return !demand.needs_tools || model.spec.supports_tools;
   }
+  return std::isfinite(w) ? w : 0;
+}
 
-  double model_weight(std::size_t m, const Demand& demand, TimePoint now) const {
-    if (!serves(m, demand)) return 0;
-    const ModelState& model = models[m];
-    return demand.model ? 1.0 : effective_model_weight(model, now);
+double Pool::Impl::key_weights(const ModelState& model, const Demand& demand, TimePoint now,
+                               std::vector<double>& weights) {
+  const double mean = model.spec.auto_weight ? mean_latency_ns(model) : 0;
+  weights.resize(model.keys.size());
+  double total = 0;
+  for (std::size_t k = 0; k < weights.size(); ++k) {
+    weights[k] = key_weight(model, k, demand, now, mean);
+    total += weights[k];
   }
+  return total;
+}
 
-  static double effective_model_weight(const ModelState& model, TimePoint) {
-    double w = model.spec.weight;
-    if (model.spec.auto_weight && model.max_in_flight > 0) {
-      const double used = static_cast<double>(model.in_flight.load(std::memory_order_relaxed)) /
-                          static_cast<double>(model.max_in_flight);
-      w *= std::max(kMinFreeFraction, 1.0 - used);
+void Pool::Impl::sync_one(const ModelState& model, std::size_t k, TimePoint now) {
+  const KeyLoad& load = *model.keys[k];
+  static const Demand kAnyDemand;  // the smallest request: one token
+  // Each change of the flag checks again: whatever changed the key meanwhile was followed by a
+  // sync of its own, and the last one to look decides.
+  for (;;) {
+    const bool can = load.can_take(kAnyDemand, now);
+    if (model.index.set(k, can)) continue;
+    if (!can) {
+      // Out; if only time stands in the way (a cooldown, a full window, an open breaker),
+      // parked until then. A slot freeing or an operator's action syncs it again.
+      if (const auto at = load.next_available(kAnyDemand, now)) model.index.park(k, *at);
     }
-    return w;
+    return;
   }
+}
 
-  static double mean_latency_ns(const ModelState& model) {
-    double sum = 0;
-    int n = 0;
-    for (const auto& load : model.keys) {
-      if (auto l = load->latency()) {
-        sum += static_cast<double>(l->count());
-        ++n;
-      }
+void Pool::Impl::sync(std::size_t m, std::size_t k, TimePoint now) const {
+  const ModelState& model = models[m];
+  if (!model.indexed) return;
+  now = at_least_latest(now);
+  sync_one(model, k, now);
+  // Another pool of the lineage holds this key too (a reload, its old leases still running).
+  if (model.keys[k].use_count() > 1) {
+    const KeyLoad* load = model.keys[k].get();
+    std::lock_guard guard(lineage->mutex);
+    for (const Impl* other : lineage->pools) {
+      if (other == this) continue;
+      const auto it = other->shared.find(load);
+      if (it == other->shared.end()) continue;
+      sync_one(other->models[it->second.model], it->second.key, other->at_least_latest(now));
     }
-    return n > 0 ? sum / n : 0;
   }
+}
 
-  static double key_weight(const ModelState& model, std::size_t k, const Demand& demand,
-                           TimePoint now, double mean_latency) {
-    const KeyLoad& load = *model.keys[k];
-    if (!load.can_take(demand, now)) return 0;
-    const std::optional<double> factor = model.strategy->weigh(load, demand, now);
-    if (!factor || !(*factor > 0)) return 0;
-    double w = model.weights[k] * *factor;
-    if (model.spec.auto_weight) {
-      w *= std::max(kMinFreeFraction, load.free_fraction());
-      if (auto latency = load.latency(); latency && mean_latency > 0 && latency->count() > 0) {
-        w *= std::clamp(mean_latency / static_cast<double>(latency->count()), kMinAutoLatency,
-                        kMaxAutoLatency);
-      }
-    }
-    return std::isfinite(w) ? w : 0;
-  }
-
-  // Fills `weights` with every key's weight now; returns their sum.
-  static double key_weights(const ModelState& model, const Demand& demand, TimePoint now,
-                            std::vector<double>& weights) {
-    const double mean = model.spec.auto_weight ? mean_latency_ns(model) : 0;
-    weights.resize(model.keys.size());
-    double total = 0;
-    for (std::size_t k = 0; k < weights.size(); ++k) {
-      weights[k] = key_weight(model, k, demand, now, mean);
-      total += weights[k];
-    }
-    return total;
-  }
-};
+void Pool::Impl::wake_parked(const ModelState& model, TimePoint now) const {
+  if (!model.index.any_due(now)) return;
+  thread_local std::vector<std::size_t> due;
+  due.clear();
+  model.index.take_due(now, due);
+  for (std::size_t k : due) sync_one(model, k, now);
+}
 
 // ---- Lease ----
 
@@ -201,7 +239,13 @@ void Lease::settle(const Outcome& outcome, TimePoint now) {
 // ---- Pool ----
 
 Pool::Pool() : impl_(std::make_unique<Impl>()) {}
-Pool::~Pool() = default;
+
+Pool::~Pool() {
+  if (Impl::Lineage* lineage = impl_->lineage.get()) {
+    std::lock_guard guard(lineage->mutex);
+    std::erase(lineage->pools, impl_.get());
+  }
+}
 
 Result<std::unique_ptr<Pool>> Pool::create(std::vector<ModelSpec> models, Pool* previous) {
   if (models.size() > std::numeric_limits<std::uint32_t>::max()) {
@@ -210,26 +254,37 @@ Result<std::unique_ptr<Pool>> Pool::create(std::vector<ModelSpec> models, Pool* 
   std::unique_ptr<Pool> pool(new Pool());
   Impl& impl = *pool->impl_;
   // A key of the same model with the same secret and the same limits keeps its live state;
-  // what its upstream refused is forgiven (a reload is how an operator says "fixed").
-  std::function<std::shared_ptr<KeyLoad>(const ModelSpec&, const KeySpec&, const KeyLimits&)> adopt;
+  // what its upstream refused is forgiven (a reload is how an operator says "fixed"). The old
+  // model's keys by secret, so a reload of n keys costs O(n).
+  std::unordered_map<std::string_view, std::size_t> old_keys;
+  const ModelState* old = nullptr;
+  std::vector<std::pair<const KeyLoad*, Target>> kept;  // in `previous`
+  ModelState::Adopt adopt;
   if (previous != nullptr) {
-    adopt = [previous](const ModelSpec& spec, const KeySpec& key,
-                       const KeyLimits& limits) -> std::shared_ptr<KeyLoad> {
-      const auto m = previous->find_model(spec.name);
-      if (!m) return nullptr;
-      const ModelState& old = previous->impl_->models[*m];
-      for (std::size_t k = 0; k < old.spec.keys.size(); ++k) {
-        if (old.spec.keys[k].secret != key.secret) continue;
-        const auto& load = old.keys[k];
-        if (!(load->limits() == limits)) {
-          auto fresh = std::make_shared<KeyLoad>(limits);
-          fresh->cool_down(load->cooling_until());  // a rate limit still holds
-          return fresh;
+    adopt = [&](const ModelSpec& spec, std::size_t key,
+                const KeyLimits& limits) -> std::shared_ptr<KeyLoad> {
+      if (key == 0) {
+        old_keys.clear();
+        old = nullptr;
+        if (const auto m = previous->find_model(spec.name)) {
+          old = &previous->impl_->models[*m];
+          for (std::size_t k = 0; k < old->spec.keys.size(); ++k) {
+            old_keys.emplace(old->spec.keys[k].secret, k);
+          }
         }
-        load->set_disabled(false);
-        return load;
       }
-      return nullptr;
+      const auto found = old_keys.find(spec.keys[key].secret);
+      if (old == nullptr || found == old_keys.end()) return nullptr;
+      const auto& load = old->keys[found->second];
+      if (!(load->limits() == limits)) {
+        auto fresh = std::make_shared<KeyLoad>(limits);
+        fresh->cool_down(load->cooling_until());  // a rate limit still holds
+        return fresh;
+      }
+      load->set_disabled(false);
+      const auto m = static_cast<std::uint32_t>(old - &previous->impl_->models.front());
+      kept.emplace_back(load.get(), Target{m, static_cast<std::uint32_t>(found->second)});
+      return load;
     };
   }
   for (ModelSpec& spec : models) {
@@ -247,6 +302,26 @@ Result<std::unique_ptr<Pool>> Pool::create(std::vector<ModelSpec> models, Pool* 
       return config_error(std::string(impl.by_name[i].first), "two models with this name");
     }
   }
+  // Every key starts in the index; a kept key that is busy or cooling is found so on its first
+  // draw. Changes made through either pool reach the other's index from now on.
+  impl.lineage = previous != nullptr ? previous->impl_->lineage : std::make_shared<Impl::Lineage>();
+  if (previous != nullptr) {
+    impl.latest.store(previous->impl_->latest.load(std::memory_order_relaxed));
+    for (std::size_t m = 0; m < impl.models.size(); ++m) {
+      const auto& keys = impl.models[m].keys;
+      for (std::size_t k = 0; k < keys.size(); ++k) {
+        if (keys[k].use_count() > 1) {
+          impl.shared.emplace(keys[k].get(),
+                              Target{static_cast<std::uint32_t>(m), static_cast<std::uint32_t>(k)});
+        }
+      }
+    }
+  }
+  std::lock_guard guard(impl.lineage->mutex);
+  if (previous != nullptr) {
+    for (const auto& [load, target] : kept) previous->impl_->shared.emplace(load, target);
+  }
+  impl.lineage->pools.push_back(&impl);
   return pool;
 }
 
@@ -266,61 +341,6 @@ std::optional<std::size_t> Pool::find_model(std::string_view name) const {
   return it->second;
 }
 
-std::vector<Target> Pool::candidates(const Demand& demand, TimePoint now, Rng& rng) const {
-  const Impl& impl = *impl_;
-  std::vector<Target> out;
-  const std::size_t limit =
-      demand.max_candidates > 0 ? demand.max_candidates : std::numeric_limits<std::size_t>::max();
-  out.reserve(std::min<std::size_t>(limit, 4));  // a first pick asks for 3: one allocation
-  // Per-thread scratch, so a pick allocates only its answer.
-  thread_local std::vector<double> model_weights;
-  thread_local std::vector<double> key_weights;
-  thread_local std::vector<std::size_t> order;
-
-  model_weights.assign(impl.models.size(), 0);
-  bool any = false;
-  for (std::size_t m = 0; m < impl.models.size(); ++m) {
-    model_weights[m] = impl.model_weight(m, demand, now);
-    any = any || model_weights[m] > 0;
-  }
-  if (!any) return out;
-
-  // The first model: a low-discrepancy draw by model weight among models with a free key. A
-  // model found full is dropped and the same draw lands on the rest.
-  const double u = impl.model_sequence.next();
-  std::size_t first = 0;
-  for (;;) {
-    first = pick(model_weights, u);
-    if (first >= model_weights.size()) return out;
-    if (Impl::key_weights(impl.models[first], demand, now, key_weights) > 0) break;
-    model_weights[first] = 0;
-  }
-  const ModelState& model = impl.models[first];
-  const std::size_t key = pick(key_weights, model.key_sequence.next());
-  out.push_back({static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(key)});
-  key_weights[key] = 0;
-  model_weights[first] = 0;
-
-  // Then the same model's other free keys, then the other models, heavier ones first.
-  auto append_keys = [&](std::size_t m) {
-    if (out.size() >= limit) return;
-    order.clear();
-    append_weighted_order(key_weights, limit - out.size(), rng, order);
-    for (std::size_t k : order) {
-      out.push_back({static_cast<std::uint32_t>(m), static_cast<std::uint32_t>(k)});
-    }
-  };
-  append_keys(first);
-  while (out.size() < limit) {
-    order.clear();
-    append_weighted_order(model_weights, 1, rng, order);
-    if (order.empty()) break;
-    const std::size_t m = order.front();
-    if (Impl::key_weights(impl.models[m], demand, now, key_weights) > 0) append_keys(m);
-  }
-  return out;
-}
-
 std::optional<Lease> Pool::try_acquire(Target target, const Demand& demand, TimePoint now) {
   Impl& impl = *impl_;
   if (target.model >= impl.models.size()) return std::nullopt;
@@ -331,6 +351,8 @@ std::optional<Lease> Pool::try_acquire(Target target, const Demand& demand, Time
   // The strategy may turn the key away for reasons of its own; limits are checked exactly below.
   if (!model.strategy->weigh(load, demand, now)) return std::nullopt;
   const std::optional<Admission> admission = load.try_admit(demand, now);
+  // Taken or refused, the key may have reached a limit: out of the index then.
+  impl.sync(target.model, target.key, now);
   if (!admission) return std::nullopt;
   model.in_flight.fetch_add(1, std::memory_order_relaxed);
   Lease lease(this, target, now);
@@ -348,6 +370,7 @@ void Pool::release(const Lease& lease, const Outcome* outcome, TimePoint now) {
   if (outcome != nullptr) load.learn(admission, *outcome, model.spec.cooldown, now);
   load.release(admission, outcome != nullptr);
   model.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  impl_->sync(lease.target_.model, lease.target_.key, now);
   if (impl_->listener) impl_->listener(lease.target_);
 }
 
@@ -374,15 +397,18 @@ double Pool::effective_weight(Target target, const Demand& demand, TimePoint now
 }
 
 double Pool::effective_model_weight(std::size_t model, TimePoint now) const {
-  return Impl::effective_model_weight(impl_->models[model], now);
+  (void)now;
+  return Impl::effective_model_weight(impl_->models[model]);
 }
 
 void Pool::set_disabled(Target target, bool disabled) {
   impl_->models[target.model].keys[target.key]->set_disabled(disabled);
+  impl_->sync(target.model, target.key, TimePoint{});
 }
 
 void Pool::cool_down(Target target, TimePoint until) {
   impl_->models[target.model].keys[target.key]->cool_down(until);
+  impl_->sync(target.model, target.key, TimePoint{});
 }
 
 std::optional<TimePoint> Pool::next_available(const Demand& demand, TimePoint now) const {

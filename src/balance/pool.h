@@ -57,7 +57,8 @@ struct Demand {
   bool needs_tools = false;
   std::int64_t estimated_tokens = 0;
   // candidates() stops after this many targets; 0: every target that can take the demand.
-  // The retry logic needs max_retries + 1; asking for fewer keeps selection O(keys of a model).
+  // The retry logic needs max_retries + 1. A few cost O(log keys) in a large model; 0 weighs
+  // and orders every key of every model, O(keys log keys).
   std::size_t max_candidates = 0;
 };
 

@@ -8,8 +8,8 @@
 // own, names the capacity the reports show, and checks at startup that its model configures
 // what it needs (the qps strategy without max_qps is an error).
 //
-// weigh() runs on every worker thread at once, for every key of a model on every pick: it
-// must be const, lock-free and cheap (reads of KeyLoad's atomics).
+// weigh() runs on every worker thread at once, for the few keys a pick draws (every key of a
+// small model): it must be const, lock-free and cheap (reads of KeyLoad's atomics).
 #pragma once
 
 #include <memory>
@@ -49,6 +49,11 @@ class Strategy {
   virtual std::optional<double> weigh(const KeyLoad& load, const Demand& demand,
                                       TimePoint now) const = 0;
   virtual Capacity capacity() const = 0;
+  // Does the factor follow the key's load (in flight, latency)? A strategy whose factor is
+  // constant says no, and a pick takes the first key drawn by weight from the keys that can
+  // serve (smooth shares, O(log keys)); otherwise a pick draws a few keys by weight and chooses
+  // among them by factor (pool_pick.cpp).
+  virtual bool reads_load() const { return true; }
 };
 
 // A factory checks the model's config and builds its strategy; errors name model and field.

@@ -12,6 +12,7 @@ class Concurrency final : public Strategy {
     return 1.0;
   }
   Capacity capacity() const override { return Capacity::kConcurrency; }
+  bool reads_load() const override { return false; }
 };
 
 }  // namespace

@@ -12,6 +12,7 @@ class Qps final : public Strategy {
     return 1.0;
   }
   Capacity capacity() const override { return Capacity::kQps; }
+  bool reads_load() const override { return false; }
 };
 
 }  // namespace

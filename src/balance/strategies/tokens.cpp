@@ -14,6 +14,7 @@ class Tokens final : public Strategy {
     return 1.0;
   }
   Capacity capacity() const override { return Capacity::kTokens; }
+  bool reads_load() const override { return false; }
 };
 
 }  // namespace

@@ -1,0 +1,149 @@
+// Pool::candidates(): which targets may serve a demand now, in failover order.
+//
+// A model's keys are drawn from its KeyIndex (balance/key_index.h), which holds only the keys
+// that can take a request now, by configured weight: a pick costs O(log keys). Each drawn key
+// is checked (the index is a hint, and a demand may not fit a key that has room for a small
+// one); one that cannot serve is synced, which takes it out if it cannot serve anything.
+// Strategies whose factor follows load (least_request, response_time, or auto_weight) weigh a
+// few keys drawn by weight and choose among them by that factor, so a share is the key's weight
+// times its factor relative to the keys it is drawn with. A model of at most kScanKeys keys is
+// still weighed whole, exactly, as is every model when asked for every candidate and when the
+// draws found nothing the demand fits.
+#include <algorithm>
+#include <limits>
+
+#include "balance/pool_impl.h"
+
+namespace bc::balance {
+namespace {
+
+// Keys a load-reading pick draws by weight and then weighs.
+constexpr std::size_t kSample = 4;
+// Draws per wanted candidate before the exact scan takes over.
+constexpr std::size_t kDrawsPerCandidate = 4;
+
+Target target(std::size_t m, std::size_t k) {
+  return {static_cast<std::uint32_t>(m), static_cast<std::uint32_t>(k)};
+}
+
+}  // namespace
+
+bool Pool::Impl::append_by_scan(std::size_t m, const Demand& demand, TimePoint now, Rng& rng,
+                                bool smooth, std::size_t limit, std::vector<Target>& out) const {
+  const ModelState& model = models[m];
+  thread_local std::vector<double> weights;
+  thread_local std::vector<std::size_t> order;
+  if (key_weights(model, demand, now, weights) <= 0) return false;
+  if (smooth) {
+    const std::size_t k = pick(weights, model.key_sequence.next());
+    out.push_back(target(m, k));
+    weights[k] = 0;
+  }
+  if (out.size() < limit) {
+    order.clear();
+    append_weighted_order(weights, limit - out.size(), rng, order);
+    for (std::size_t k : order) out.push_back(target(m, k));
+  }
+  return true;
+}
+
+bool Pool::Impl::append_keys(std::size_t m, const Demand& demand, TimePoint now, Rng& rng,
+                             bool smooth, std::size_t limit, std::vector<Target>& out) const {
+  if (out.size() >= limit) return false;
+  const ModelState& model = models[m];
+  const bool every = limit == std::numeric_limits<std::size_t>::max();
+  if (every || !model.indexed) {
+    return append_by_scan(m, demand, now, rng, smooth, limit, out);
+  }
+  wake_parked(model, now);
+  const std::size_t want = limit - out.size();
+  const std::size_t goal = model.reads_load ? std::max(want, kSample) : want;
+  thread_local std::vector<std::size_t> drawn;
+  thread_local std::vector<double> factors;
+  drawn.clear();
+  factors.clear();
+  for (std::size_t draws = 0; drawn.size() < goal && draws < kDrawsPerCandidate * goal; ++draws) {
+    if (model.index.total() == 0) break;
+    const double u = draws == 0 && smooth ? model.key_sequence.next() : rng.uniform();
+    const auto k = model.index.draw(u);
+    if (!k || std::find(drawn.begin(), drawn.end(), *k) != drawn.end()) continue;
+    const double w = key_weight(model, *k, demand, now, 0);
+    if (!(w > 0)) {
+      sync(m, *k, now);
+      continue;
+    }
+    drawn.push_back(*k);
+    factors.push_back(w / model.weights[*k]);
+  }
+  if (drawn.empty()) {
+    // No key in the index: none can serve. Keys in it that this demand does not fit (a large
+    // token estimate), or a run of bad luck: the scan decides.
+    if (model.index.total() == 0) return false;
+    return append_by_scan(m, demand, now, rng, smooth, limit, out);
+  }
+  std::size_t first = 0;
+  if (model.reads_load && drawn.size() > 1) {
+    if (model.spec.auto_weight) {
+      // The latency factor against the mean of the keys drawn together.
+      double sum = 0;
+      int n = 0;
+      for (std::size_t k : drawn) {
+        if (auto latency = model.keys[k]->latency()) {
+          sum += static_cast<double>(latency->count());
+          ++n;
+        }
+      }
+      const double mean = n > 0 ? sum / n : 0;
+      for (std::size_t i = 0; i < drawn.size(); ++i) {
+        factors[i] = key_weight(model, drawn[i], demand, now, mean) / model.weights[drawn[i]];
+      }
+    }
+    first = pick(factors, rng.uniform());
+    if (first >= drawn.size()) first = 0;
+  }
+  out.push_back(target(m, drawn[first]));
+  for (std::size_t i = 0; i < drawn.size() && out.size() < limit; ++i) {
+    if (i != first) out.push_back(target(m, drawn[i]));
+  }
+  return true;
+}
+
+std::vector<Target> Pool::candidates(const Demand& demand, TimePoint now, Rng& rng) const {
+  const Impl& impl = *impl_;
+  impl.observe(now);
+  std::vector<Target> out;
+  const std::size_t limit =
+      demand.max_candidates > 0 ? demand.max_candidates : std::numeric_limits<std::size_t>::max();
+  out.reserve(std::min<std::size_t>(limit, 4));  // a first pick asks for 3: one allocation
+  // Per-thread scratch, so a pick allocates only its answer.
+  thread_local std::vector<double> model_weights;
+  thread_local std::vector<std::size_t> order;
+
+  model_weights.assign(impl.models.size(), 0);
+  bool any = false;
+  for (std::size_t m = 0; m < impl.models.size(); ++m) {
+    model_weights[m] = impl.model_weight(m, demand, now);
+    any = any || model_weights[m] > 0;
+  }
+  if (!any) return out;
+
+  // The first model: a low-discrepancy draw by model weight among models with a free key. A
+  // model found full is dropped and the same draw lands on the rest.
+  const double u = impl.model_sequence.next();
+  for (;;) {
+    const std::size_t first = pick(model_weights, u);
+    if (first >= model_weights.size()) return out;
+    model_weights[first] = 0;
+    if (impl.append_keys(first, demand, now, rng, true, limit, out)) break;
+  }
+  // Then the other models, heavier ones first.
+  while (out.size() < limit) {
+    order.clear();
+    append_weighted_order(model_weights, 1, rng, order);
+    if (order.empty()) break;
+    impl.append_keys(order.front(), demand, now, rng, false, limit, out);
+  }
+  return out;
+}
+
+}  // namespace bc::balance
