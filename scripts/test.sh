@@ -11,6 +11,9 @@
 #   BC_SKIP_FUZZ=1     skip the fuzz step
 #   BC_FUZZ_SECONDS=n  fuzzing time per fuzz target (default 15)
 #   BC_SKIP_SANITIZE=1 skip the second pass under the sanitizers (see the end)
+#   BC_SKIP_PACKAGE=1  skip the Debian package test (scripts/package-test.sh: build, lintian,
+#                      contents, systemd-analyze verify, dpkg -i, check, dpkg --purge); it
+#                      also skips itself, saying so, when not root
 #
 # After the normal pass, the whole suite (CTest and the Node tests; the fuzz targets already
 # run with ASan and UBSan) runs again against a second build with AddressSanitizer,
@@ -83,6 +86,26 @@ else
   node_fail=$(( ${node_fail:-0} + ${node_cancelled:-0} ))  # cancelled: a timeout or failed hook
 fi
 
+# The Debian package, installed on this machine and purged again (root only; bounded).
+pkg_rc=0 pkg_pass=0 pkg_fail=0 pkg_skip=""
+if [[ "$sanitized" != 1 ]]; then
+  if [[ "${BC_SKIP_PACKAGE:-}" == 1 ]]; then
+    pkg_skip="BC_SKIP_PACKAGE=1"
+  elif (( EUID != 0 )); then
+    pkg_skip="not root: dpkg -i needs it"
+  else
+    timeout 300 bash scripts/package-test.sh 2>&1 | tee "$work/package.out"
+    pkg_rc=${PIPESTATUS[0]}
+    if (( pkg_rc == 2 )); then
+      pkg_skip="$(tail -1 "$work/package.out")"
+      pkg_rc=0
+    elif summary="$(grep -E '^package: [0-9]+ passed, [0-9]+ failed$' "$work/package.out" | tail -1)"; then
+      pkg_pass="$(sed -E 's/^package: ([0-9]+) passed, ([0-9]+) failed$/\1/' <<<"$summary")"
+      pkg_fail="$(sed -E 's/^package: ([0-9]+) passed, ([0-9]+) failed$/\2/' <<<"$summary")"
+    fi
+  fi
+fi
+
 # The sanitizer pass: this script again, on the sanitized build, with every report going to
 # files that are checked afterwards (a report in a server a test stopped by SIGTERM would
 # otherwise go unseen).
@@ -122,17 +145,24 @@ else
 fi
 echo "integration+conformance (node): $node_pass passed, $node_fail failed"
 if [[ "$sanitized" != 1 ]]; then
+  if [[ -n "$pkg_skip" ]]; then
+    echo "package (deb): skipped ($pkg_skip)"
+  else
+    echo "package (deb): $pkg_pass passed, $pkg_fail failed"
+  fi
+fi
+if [[ "$sanitized" != 1 ]]; then
   if [[ "${BC_SKIP_SANITIZE:-}" == 1 ]]; then
     echo "sanitizers (ASan+UBSan, unit+node): skipped (BC_SKIP_SANITIZE=1)"
   else
     echo "sanitizers (ASan+UBSan, unit+node): $san_pass passed, $san_fail failed"
   fi
 fi
-passed=$((unit_total - unit_failed + fuzz_pass + node_pass + san_pass))
-failed=$((unit_failed + fuzz_fail + node_fail + san_fail))
-if (( ctest_rc != 0 || fuzz_rc != 0 || node_rc != 0 || layers_rc != 0 || san_rc != 0 )) &&
+passed=$((unit_total - unit_failed + fuzz_pass + node_pass + pkg_pass + san_pass))
+failed=$((unit_failed + fuzz_fail + node_fail + pkg_fail + san_fail))
+if (( ctest_rc != 0 || fuzz_rc != 0 || node_rc != 0 || layers_rc != 0 || pkg_rc != 0 || san_rc != 0 )) &&
   (( failed == 0 )); then
   failed=1  # a check or runner failed without a counted test failure (layers, crash, no tests)
 fi
 echo "total: $passed passed, $failed failed"
-(( ctest_rc == 0 && fuzz_rc == 0 && node_rc == 0 && layers_rc == 0 && san_rc == 0 ))
+(( ctest_rc == 0 && fuzz_rc == 0 && node_rc == 0 && layers_rc == 0 && pkg_rc == 0 && san_rc == 0 ))
