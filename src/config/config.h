@@ -155,18 +155,18 @@ struct LogConfig {
   // The access log: "off", "stdout", "stderr" or a file path. Off by default: stdout carries
   // only the "listening on" line unless asked for.
   std::string access = "off";
-};
-
-struct Config {
-  ServerConfig server;
-  UpstreamConfig upstream;
-  QueueConfig queue;
   // The application log (start, stop, reloads, warnings, failed requests): its least severe
   // level (error, warn, info, debug), its format (text or json: one JSON object a line), and
   // where it goes (empty: stderr; else a file, appended to and reopened on SIGHUP).
   std::string level = "info";
   std::string format = "text";
   std::string file;
+};
+
+struct Config {
+  ServerConfig server;
+  UpstreamConfig upstream;
+  QueueConfig queue;
   RetryConfig retry;
   BreakerConfig breaker;
   AdminConfig admin;

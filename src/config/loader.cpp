@@ -158,7 +158,6 @@ class Loader {
     MapReader m(reader_, e.value, e.line, "log", kLogKeys);
     if (!m.ok()) return;
     m.get("access", config_.log.access);
-  }
     read_choice(m, "level", kLogLevels, config_.log.level);
     read_choice(m, "format", kLogFormats, config_.log.format);
     if (m.find("file") != nullptr) m.get("file", config_.log.file);
@@ -186,6 +185,7 @@ class Loader {
                 "is " + std::to_string(secret.size()) + " characters; at least " +
                     std::to_string(kMinSecretLength) + " are required (e.g. openssl rand -hex 16)");
     }
+  }
 
   void read_auth(const Entry& e) {
     MapReader m(reader_, e.value, e.line, "auth", kAuthKeys);
@@ -218,10 +218,10 @@ class Loader {
       }
       ok = r.get("name", c.name) && ok;
       ok = r.get("key", c.key) && ok;
-      if (r.find("rpm") != nullptr) ok = r.get("rpm", c.rpm, 0) && ok;
       if (r.find("key") != nullptr && !c.key.empty()) {
         require_long_secret(r.find("key")->line, r.field("key"), c.key);
       }
+      if (r.find("rpm") != nullptr) ok = r.get("rpm", c.rpm, 0) && ok;
       if (const Entry* models = r.find("models")) {
         ok = read_client_models(*models, r.field("models"), model_names, c.models) && ok;
       }
