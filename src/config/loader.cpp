@@ -7,7 +7,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <unordered_map>
 
 #include "config/demo_config.h"
 #include "config/suggest.h"
@@ -485,8 +487,11 @@ class Loader {
       }
       return;
     }
-    // Index in the file of each key read, for messages about duplicates.
+    // Index in the file of each key read, for messages about duplicates; the keys read so far
+    // by secret and by public id, so a model of 10,000 keys loads in O(keys).
     std::vector<std::size_t> index;
+    std::unordered_map<std::string, std::size_t> by_secret;
+    std::unordered_map<std::string, std::size_t> by_id;
     for (std::size_t i = 0; i < e->value.size(); ++i) {
       const YAML::Node item = e->value[i];
       const std::string item_path = path + "[" + std::to_string(i) + "]";
@@ -494,18 +499,26 @@ class Loader {
       const int line = item.IsNull() ? e->line : std::max(detail::line_of(item), e->line);
       auto k = read_key(item, line, item_path);
       if (!k) continue;
-      for (std::size_t j = 0; j < m.api_keys.size() && k; ++j) {
+      std::string id = k->name.empty() ? mask_secret(k->key) : k->name;
+      std::optional<std::size_t> clash;
+      if (const auto it = by_secret.find(k->key); it != by_secret.end()) {
+        clash = it->second;
+      } else if (const auto same_id = by_id.find(id); same_id != by_id.end()) {
+        clash = same_id->second;
+      }
+      if (clash) {
+        const std::size_t j = *clash;
         const std::string other = "api_keys[" + std::to_string(index[j]) + "] on line " +
                                   std::to_string(m.api_keys[j].line);
         if (auto why = duplicate(m.api_keys[j], *k, other)) {
           diag_.add(line, item_path, std::move(*why));
-          k.reset();
+          continue;
         }
       }
-      if (k) {
-        m.api_keys.push_back(std::move(*k));
-        index.push_back(i);
-      }
+      by_secret.emplace(k->key, m.api_keys.size());
+      by_id.emplace(std::move(id), m.api_keys.size());
+      m.api_keys.push_back(std::move(*k));
+      index.push_back(i);
     }
   }
 
