@@ -125,6 +125,40 @@ balance::ModelFilter filter_for(const Exchange& exchange) {
   return [client](std::string_view model) { return client->allows(model); };
 }
 
+// The value of `name` in the request's query string (percent-decoded); nullopt when absent.
+std::optional<std::string> query_param(const net::HttpRequest& request, std::string_view name) {
+  const std::string_view target = request.target();
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    return percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
+// The reports' filter: the models the caller may see, narrowed to `?model=<name>` when given.
+// An error when that model does not exist or is hidden from the caller (the same answer).
+Result<balance::ModelFilter> report_filter(const gateway::Gateway& gateway,
+                                           const net::HttpRequest& request,
+                                           const Exchange& exchange) {
+  auto visible_models = filter_for(exchange);
+  const auto model = query_param(request, "model");
+  if (!model) return visible_models;
+  const auto index = gateway.pool().find_model(*model);
+  if (!index || !visible(exchange, *model)) {
+    return Error::not_found("no model '" + *model + "' (GET /llm/system-capacity lists them)",
+                            "model_not_found");
+  }
+  return balance::ModelFilter(
+      [name = *model](std::string_view candidate) { return candidate == name; });
+}
+
 }  // namespace
 
 bool bearer_matches(const net::HttpRequest& request, std::string_view token) {
@@ -146,17 +180,28 @@ void add_load_routes(Router& router, gateway::Gateway& gateway) {
   // The reports cover only the models the calling client may use: a client restricted to
   // some models learns nothing of the others, not even their names.
   router.add(http::verb::get, "/llm/system-load",
-             [gw](const net::HttpRequest&, Exchange& w) -> awaitable<void> {
+             [gw](const net::HttpRequest& r, Exchange& w) -> awaitable<void> {
+               auto filter = report_filter(*gw, r, w);
+               if (!filter) {
+                 co_await send_error(w, filter.error());
+                 co_return;
+               }
                json::object o;
-               const double load = balance::load_percent(gw->pool(), Clock::now(), filter_for(w));
+               const double load =
+                   balance::load_percent(gw->pool(), Clock::now(), std::move(filter).value());
                o["load_percent"] = number(std::round(load * 100) / 100);
                co_await send_json(w, 200, json_text(o));
              });
 
   router.add(http::verb::get, "/llm/system-capacity",
-             [gw](const net::HttpRequest&, Exchange& w) -> awaitable<void> {
+             [gw](const net::HttpRequest& r, Exchange& w) -> awaitable<void> {
+               auto filter = report_filter(*gw, r, w);
+               if (!filter) {
+                 co_await send_error(w, filter.error());
+                 co_return;
+               }
                const auto report =
-                   balance::capacity_report(gw->pool(), Clock::now(), filter_for(w));
+                   balance::capacity_report(gw->pool(), Clock::now(), std::move(filter).value());
                json::object total;
                for (const auto& [type, max] : report.total_max) total[type] = number(max);
                json::object details;

@@ -1,6 +1,7 @@
 #include "api/routes.h"
 
 #include <random>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -25,7 +26,9 @@ namespace {
 // What every worker shares: the metrics, the client keys with their rate windows, the log.
 struct SharedApi {
   SharedApi(const gateway::Gateway& gateway, std::shared_ptr<telemetry::AccessLog> log)
-      : metrics(model_labels(gateway)), auth(gateway.config().auth), access_log(std::move(log)) {}
+      : metrics(model_labels(gateway), gateway.config().metrics.per_key),
+        auth(gateway.config().auth),
+        access_log(std::move(log)) {}
 
   static std::vector<telemetry::ModelLabels> model_labels(const gateway::Gateway& gateway) {
     std::vector<telemetry::ModelLabels> out;
@@ -247,11 +250,14 @@ std::size_t kept_keys(const balance::Pool& previous, const balance::Pool& next) 
   for (std::uint32_t m = 0; m < next.model_count(); ++m) {
     const auto old = previous.find_model(next.model(m).name);
     if (!old) continue;
-    const auto old_keys = static_cast<std::uint32_t>(previous.model(*old).keys.size());
+    // By address, so a reload of 10,000 keys counts in O(keys).
+    std::unordered_set<const balance::KeyLoad*> before;
+    const auto old_model = static_cast<std::uint32_t>(*old);
+    for (std::uint32_t o = 0; o < previous.model(*old).keys.size(); ++o) {
+      before.insert(&previous.load({old_model, o}));
+    }
     for (std::uint32_t k = 0; k < next.model(m).keys.size(); ++k) {
-      for (std::uint32_t o = 0; o < old_keys; ++o) {
-        if (&next.load({m, k}) == &previous.load({static_cast<std::uint32_t>(*old), o})) ++kept;
-      }
+      kept += before.count(&next.load({m, k}));
     }
   }
   return kept;

@@ -163,6 +163,14 @@ struct LogConfig {
   std::string file;
 };
 
+// What /metrics shows.
+struct MetricsConfig {
+  // Series per key (the `key` label of the attempt, token, in-flight, load and state
+  // families). false: one series per model, so a pool of thousands of keys does not flood
+  // Prometheus; bc_key_state then counts the model's keys in each state.
+  bool per_key = true;
+};
+
 struct Config {
   ServerConfig server;
   UpstreamConfig upstream;
@@ -172,6 +180,7 @@ struct Config {
   AdminConfig admin;
   AuthConfig auth;
   LogConfig log;
+  MetricsConfig metrics;
   // Names of the models that serve traffic; empty: every model under `models`.
   std::vector<std::string> enabled_models;
   std::vector<ModelConfig> models;  // in file order

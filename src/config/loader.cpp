@@ -27,7 +27,7 @@ namespace {
 
 const std::vector<std::string> kTopKeys = {"server",         "upstream", "queue", "retry",
                                            "breaker",        "admin",    "auth",  "log",
-                                           "enabled_models", "models"};
+                                           "metrics",        "enabled_models", "models"};
 const std::vector<std::string> kRetryKeys = {"max_model_failovers", "total_timeout_ms"};
 const std::vector<std::string> kBreakerKeys = {"failures", "window_ms", "open_ms"};
 const std::vector<std::string> kAuthKeys = {"client_keys"};
@@ -40,6 +40,7 @@ const std::vector<std::string> kLogFormats = {"text", "json"};
 constexpr std::size_t kMinSecretLength = 16;
 const std::vector<std::string> kQueueKeys = {"timeout_ms", "max_waiting"};
 const std::vector<std::string> kAdminKeys = {"expose_keys", "token", "metrics_token"};
+const std::vector<std::string> kMetricsKeys = {"per_key"};
 const std::vector<std::string> kServerKeys = {"host",
                                               "port",
                                               "threads",
@@ -154,6 +155,10 @@ class Loader {
     if (const Entry* e = top.find("enabled_models")) read_enabled(*e, top.find("models"));
     if (const Entry* e = top.find("auth")) read_auth(*e);
     if (const Entry* e = top.find("log")) read_log(*e);
+    if (const Entry* e = top.find("metrics")) {
+      MapReader m(reader_, e->value, e->line, "metrics", kMetricsKeys);
+      if (m.ok()) m.get("per_key", config_.metrics.per_key);
+    }
   }
 
   void read_log(const Entry& e) {

@@ -1188,5 +1188,25 @@ models:
             }));
 }
 
+TEST(ConfigLoader, MetricsPerKeyIsOnUnlessTurnedOff) {
+  EXPECT_TRUE(load(R"(
+models:
+  m: {provider: mock}
+)").metrics.per_key);
+  EXPECT_FALSE(load(R"(
+models:
+  m: {provider: mock}
+metrics:
+  per_key: false
+)").metrics.per_key);
+  EXPECT_EQ(error_of(R"(
+metrics:
+  per_keys: false
+models:
+  m: {provider: mock}
+)"),
+            "test.yaml:2: metrics.per_keys: unknown key 'per_keys' (did you mean 'per_key'?)");
+}
+
 }  // namespace
 }  // namespace bc::config

@@ -1,7 +1,9 @@
 #include "telemetry/metrics.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <map>
 
 #include <prometheus/text_serializer.h>
 
@@ -71,8 +73,9 @@ std::string_view status_class(int status) {
   }
 }
 
-Metrics::Metrics(const std::vector<ModelLabels>& models)
+Metrics::Metrics(const std::vector<ModelLabels>& models, bool per_key)
     : models_(models),
+      per_key_(per_key),
       registry_(std::make_shared<prometheus::Registry>()),
       requests_(BuildCounter()
                     .Name("bc_requests_total")
@@ -135,23 +138,35 @@ Metrics::Metrics(const std::vector<ModelLabels>& models)
   for (std::size_t m = 0; m < models_.size(); ++m) {
     const auto& name = models_[m].name;
     model_ttft_.push_back(&ttft_.Add({{"model", name}}, kTtftBuckets));
-    for (const auto& id : models_[m].key_ids) {
+    // Without per-key series, one set per model that every key of it counts into.
+    auto bind = [&](std::map<std::string, std::string> labels) {
       KeyMetrics k;
+      auto with = [&labels](const char* name, std::string_view value) {
+        auto l = labels;
+        l.emplace(name, std::string(value));
+        return l;
+      };
       for (const auto outcome : kOutcomes) {
-        k.attempts[static_cast<int>(outcome)] = &attempts_.Add(
-            {{"model", name}, {"key", id}, {"outcome", std::string(outcome_label(outcome))}});
+        k.attempts[static_cast<int>(outcome)] =
+            &attempts_.Add(with("outcome", outcome_label(outcome)));
       }
-      k.prompt_tokens = &tokens_.Add({{"model", name}, {"key", id}, {"direction", "prompt"}});
-      k.completion_tokens =
-          &tokens_.Add({{"model", name}, {"key", id}, {"direction", "completion"}});
-      k.in_flight = &in_flight_.Add({{"model", name}, {"key", id}});
-      k.load_factor = &load_factor_.Add({{"model", name}, {"key", id}});
+      k.prompt_tokens = &tokens_.Add(with("direction", "prompt"));
+      k.completion_tokens = &tokens_.Add(with("direction", "completion"));
+      k.in_flight = &in_flight_.Add(labels);
+      k.load_factor = &load_factor_.Add(labels);
       for (std::size_t s = 0; s < kKeyStates.size(); ++s) {
-        k.state[s] =
-            &key_state_.Add({{"model", name}, {"key", id}, {"state", std::string(kKeyStates[s])}});
+        k.state[s] = &key_state_.Add(with("state", kKeyStates[s]));
       }
-      k.state[0]->Set(1);
       keys_[m].push_back(k);
+    };
+    if (!per_key_) {
+      bind({{"model", name}});
+      keys_[m].back().state[0]->Set(static_cast<double>(models_[m].key_ids.size()));
+      continue;
+    }
+    for (const auto& id : models_[m].key_ids) {
+      bind({{"model", name}, {"key", id}});
+      keys_[m].back().state[0]->Set(1);
     }
   }
   // Always 1: the version and revision ride on the labels, so a dashboard can show them and
@@ -170,7 +185,11 @@ Metrics::Metrics(const std::vector<ModelLabels>& models)
 }
 
 const Metrics::KeyMetrics* Metrics::key(balance::Target target) const {
-  if (target.model >= keys_.size() || target.key >= keys_[target.model].size()) return nullptr;
+  if (target.model >= keys_.size()) return nullptr;
+  if (!per_key_) {
+    return target.key < models_[target.model].key_ids.size() ? &keys_[target.model][0] : nullptr;
+  }
+  if (target.key >= keys_[target.model].size()) return nullptr;
   return &keys_[target.model][target.key];
 }
 
@@ -218,6 +237,18 @@ void Metrics::refresh_pool(const balance::Pool& pool, std::size_t queue_length, 
   queue_length_all_->Set(static_cast<double>(queue_length));
   for (std::size_t m = 0; m < pool.model_count() && m < keys_.size(); ++m) {
     const auto report = balance::model_report(pool, m, now);
+    if (!per_key_) {
+      const auto& k = keys_[m][0];
+      k.in_flight->Set(report.in_flight);
+      k.load_factor->Set(report.max > 0 ? report.current / report.max : 0.0);
+      for (std::size_t s = 0; s < kKeyStates.size(); ++s) {
+        const auto in_state =
+            std::count_if(report.keys.begin(), report.keys.end(),
+                          [s](const auto& r) { return r.state == kKeyStates[s]; });
+        k.state[s]->Set(static_cast<double>(in_state));
+      }
+      continue;
+    }
     for (std::size_t i = 0; i < report.keys.size() && i < keys_[m].size(); ++i) {
       const auto& r = report.keys[i];
       const auto& k = keys_[m][i];
@@ -241,7 +272,7 @@ void RequestMetrics::request(std::string_view route, std::optional<balance::Targ
   if (target) {
     if (const auto* m = metrics_.model(target->model); m && target->key < m->key_ids.size()) {
       model = m->name;
-      key = m->key_ids[target->key];
+      if (metrics_.per_key()) key = m->key_ids[target->key];
     }
   }
   const auto cls = status_class(status);

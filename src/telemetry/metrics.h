@@ -49,7 +49,9 @@ inline constexpr std::size_t kKeyStateCount = 5;
 
 class Metrics {
  public:
-  explicit Metrics(const std::vector<ModelLabels>& models);
+  // `per_key` false (metrics.per_key): the per-key families get one series per model, without
+  // the `key` label, so a model of thousands of keys stays a handful of series.
+  explicit Metrics(const std::vector<ModelLabels>& models, bool per_key = true);
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
@@ -77,6 +79,7 @@ class Metrics {
   const ModelLabels* model(std::size_t index) const {
     return index < models_.size() ? &models_[index] : nullptr;
   }
+  bool per_key() const { return per_key_; }
 
  private:
   struct KeyMetrics {
@@ -90,6 +93,7 @@ class Metrics {
   const KeyMetrics* key(balance::Target target) const;
 
   std::vector<ModelLabels> models_;
+  bool per_key_ = true;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& request_duration_;
@@ -105,7 +109,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& queue_wait_;
   prometheus::Family<prometheus::Counter>& tokens_;
 
-  std::vector<std::vector<KeyMetrics>> keys_;  // [model][key]
+  std::vector<std::vector<KeyMetrics>> keys_;  // [model][key], or [model][0] without per_key
   std::vector<prometheus::Histogram*> model_ttft_;
   prometheus::Histogram* overhead_all_ = nullptr;
   prometheus::Counter* retries_all_ = nullptr;

@@ -316,6 +316,40 @@ TEST(Metrics, SamplesPoolLoadAndKeyStateAtScrape) {
   EXPECT_EQ(e.value("bc_queue_length", {}), 3);
 }
 
+TEST(Metrics, WithoutPerKeySeriesEachModelHasOneSetWithoutTheKeyLabel) {
+  auto pool = balance::testing::make_pool(
+      {balance::testing::model_spec("alpha", {1, 1, 1}, "concurrency", 4)});
+  ASSERT_TRUE(pool);
+  Metrics metrics(std::vector<ModelLabels>{{"alpha", {"alpha-k0", "alpha-k1", "alpha-k2"}}},
+                  /*per_key=*/false);
+  metrics.attempt(Target{0, 0}, AttemptOutcome::kOk);
+  metrics.attempt(Target{0, 2}, AttemptOutcome::kOk);
+  metrics.tokens(Target{0, 1}, 10, 5);
+  metrics.attempt(Target{0, 3}, AttemptOutcome::kOk);  // out of range: ignored
+  RequestMetrics worker(metrics);
+  worker.request("/v1/chat/completions", Target{0, 1}, 200, 20ms);
+  const auto now = balance::testing::at(100);
+  auto lease = pool->try_acquire(Target{0, 0}, balance::Demand{}, now);
+  ASSERT_TRUE(lease);
+  pool->cool_down(Target{0, 1}, now + 5s);
+  metrics.refresh_pool(*pool, 0, now);
+  const auto e = parse_exposition(metrics.serialize());
+  EXPECT_EQ(e.value("bc_upstream_attempts_total", {{"model", "alpha"}, {"outcome", "ok"}}), 2);
+  EXPECT_EQ(e.value("bc_tokens_total", {{"model", "alpha"}, {"direction", "prompt"}}), 10);
+  EXPECT_EQ(e.value("bc_requests_total", {{"model", "alpha"},
+                                          {"key", ""},
+                                          {"route", "/v1/chat/completions"},
+                                          {"status_class", "2xx"}}),
+            1);
+  EXPECT_EQ(e.value("bc_in_flight", {{"model", "alpha"}}), 1);
+  EXPECT_DOUBLE_EQ(e.value("bc_load_factor", {{"model", "alpha"}}), 1.0 / 12);
+  // The state gauges count the model's keys in each state.
+  EXPECT_EQ(e.value("bc_key_state", {{"model", "alpha"}, {"state", "ok"}}), 2);
+  EXPECT_EQ(e.value("bc_key_state", {{"model", "alpha"}, {"state", "cooling"}}), 1);
+  EXPECT_EQ(e.count("bc_upstream_attempts_total"), 5u);  // one per outcome
+  EXPECT_EQ(e.count("bc_key_state"), 5u);
+}
+
 TEST(ExpositionParser, RejectsMalformedText) {
   // The parser the tests above rely on must be able to fail.
   EXPECT_THROW(parse_exposition("bc_x 1\n"), std::runtime_error);  // no TYPE
