@@ -71,6 +71,13 @@ void Breaker::record(bool trial, Verdict verdict, TimePoint now) {
     trial_taken_.store(false, std::memory_order_release);
     return;
   }
+  // A success in between ends a run of faults: a key that fails every other call is flaky,
+  // not broken, and same-key retries serve it well (as Envoy's consecutive-5xx detection).
+  if (verdict == Verdict::kSuccess && !faults_.empty()) {
+    std::lock_guard guard(lock_);
+    count_ = 0;
+    return;
+  }
   // A request admitted before the breaker opened says nothing about the trial to come.
   if (verdict != Verdict::kFault || faults_.empty() || state(now) != State::kClosed) return;
   const Clock::rep at = now.time_since_epoch().count();

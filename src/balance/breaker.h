@@ -1,6 +1,7 @@
 // A per-key circuit breaker. Rate limits and bad credentials have their own answers (cooldown,
 // quarantine); the breaker handles the rest: an upstream that keeps failing with 5xx, refused
-// connections or timeouts. After `failures` faults within `window` it opens and the key takes
+// connections or timeouts. After `failures` faults in a row (a success in between starts the
+// count anew) within `window` it opens and the key takes
 // no traffic for `open_for`; then it is half-open: exactly one trial request may pass, and its
 // outcome closes the breaker (success) or opens it again (fault).
 //

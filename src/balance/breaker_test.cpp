@@ -52,6 +52,22 @@ TEST(Breaker, FaultsSpreadWiderThanTheWindowKeepItClosed) {
   }
 }
 
+// A key that fails every other call is flaky, not broken: a success ends the run of faults.
+TEST(Breaker, ASuccessBetweenFaultsStartsTheCountAnew) {
+  Breaker b(settings(3, 10, 30));
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_TRUE(pass(b, 100 + i * 0.1, i % 2 == 0 ? Verdict::kFault : Verdict::kSuccess));
+  }
+  EXPECT_EQ(b.state(at(102)), State::kClosed);
+  // Neutral outcomes (a caller's mistake) neither count nor end the run.
+  EXPECT_TRUE(pass(b, 103, Verdict::kFault));
+  EXPECT_TRUE(pass(b, 103.1, Verdict::kNeutral));
+  EXPECT_TRUE(pass(b, 103.2, Verdict::kFault));
+  EXPECT_EQ(b.state(at(103.2)), State::kClosed);
+  EXPECT_TRUE(pass(b, 103.3, Verdict::kFault));
+  EXPECT_EQ(b.state(at(103.3)), State::kOpen);
+}
+
 TEST(Breaker, SuccessesAndNeutralOutcomesNeverOpenIt) {
   Breaker b(settings(2, 10, 30));
   for (int i = 0; i < 50; ++i) {

@@ -231,6 +231,11 @@ Lease::~Lease() {
   if (pool_ != nullptr) pool_->release(*this, nullptr, started_);
 }
 
+void Lease::abandon() {
+  if (pool_ == nullptr) return;
+  std::exchange(pool_, nullptr)->release(*this, nullptr, started_);
+}
+
 void Lease::settle(const Outcome& outcome, TimePoint now) {
   if (pool_ == nullptr) return;
   std::exchange(pool_, nullptr)->release(*this, &outcome, now);

@@ -99,6 +99,9 @@ class Lease {
 
   Target target() const { return target_; }
   void settle(const Outcome& outcome, TimePoint now);
+  // Frees the slot now without teaching the key anything, as destruction does: the client
+  // went away, which is never the key's fault (no failure, no latency, no breaker count).
+  void abandon();
 
  private:
   friend class Pool;

@@ -124,6 +124,12 @@ struct RetryConfig {
   // The whole request (queueing, every attempt, the streamed answer) must end within this,
   // so retries cannot stack timeouts. Per model: `total_timeout_ms`.
   int total_timeout_ms = 300'000;
+  // A transient failure (5xx, a refused or reset connection, a timeout before the first
+  // byte, a cut answer) before anything reached the client is retried on the same key when
+  // no other key can take the request, after backoff_ms × 2^n (at most backoff_max_ms, with
+  // jitter), within the model's max_retries and the deadline.
+  int backoff_ms = 100;
+  int backoff_max_ms = 2000;
 };
 
 struct AdminConfig {

@@ -25,10 +25,11 @@ using detail::Reader;
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"server",         "upstream", "queue", "retry",
-                                           "breaker",        "admin",    "auth",  "log",
-                                           "metrics",        "enabled_models", "models"};
-const std::vector<std::string> kRetryKeys = {"max_model_failovers", "total_timeout_ms"};
+const std::vector<std::string> kTopKeys = {"server",  "upstream",       "queue", "retry",
+                                           "breaker", "admin",          "auth",  "log",
+                                           "metrics", "enabled_models", "models"};
+const std::vector<std::string> kRetryKeys = {"max_model_failovers", "total_timeout_ms",
+                                             "backoff_ms", "backoff_max_ms"};
 const std::vector<std::string> kBreakerKeys = {"failures", "window_ms", "open_ms"};
 const std::vector<std::string> kAuthKeys = {"client_keys"};
 const std::vector<std::string> kClientKeyKeys = {"name", "key", "models", "rpm"};
@@ -351,6 +352,13 @@ class Loader {
     if (!m.ok()) return;
     m.get("max_model_failovers", config_.retry.max_model_failovers, 0, 10);
     m.get("total_timeout_ms", config_.retry.total_timeout_ms, 1);
+    m.get("backoff_ms", config_.retry.backoff_ms, 0, 60'000);
+    m.get("backoff_max_ms", config_.retry.backoff_max_ms, 0, 600'000);
+    if (config_.retry.backoff_max_ms < config_.retry.backoff_ms && m.find("backoff_max_ms")) {
+      diag_.add(
+          m.find("backoff_max_ms")->line, "retry.backoff_max_ms",
+          "must be at least retry.backoff_ms (" + std::to_string(config_.retry.backoff_ms) + ")");
+    }
   }
 
   void read_breaker(const Entry& e, const std::string& path, BreakerConfig& b) {

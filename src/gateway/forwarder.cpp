@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <random>
 
-#include <boost/container/small_vector.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "core/mask.h"
 #include "gateway/delta_scratch.h"
@@ -73,17 +75,9 @@ struct Forwarder::Attempt {
 
 struct Forwarder::CallState {
   std::optional<balance::Target> pinned;  // only this key (a probe)
-  bool planned = false;                   // the budgets and deadline below are set
-  // Most requests try one key of one model: room for a few in place, no allocation.
-  boost::container::small_vector<balance::Target, 4> tried;
-  std::optional<Error> last_error;
-  std::size_t max_models = 1;  // 1 + retry.max_model_failovers for any-model requests
-  // The distinct models tried, in order.
-  boost::container::small_vector<std::size_t, 2> models;
-  TimePoint request_deadline;              // the whole request ends by then
-  std::chrono::milliseconds total{0};      // ... which is this long after its start
-  std::optional<TimePoint> deadline;       // for waiting in the admission queue
-  std::vector<balance::Target> refreshed;  // keys whose derived token was renewed once
+  // Budgets, deadline, same-key retries and the final error: made by the first open().
+  std::optional<CallPlan> plan;
+  std::optional<TimePoint> deadline;  // for waiting in the admission queue
   AdmissionQueue::Ticket ticket;
   int started = 0;             // attempts begun, for counting retries
   std::size_t last_model = 0;  // the model of the previous attempt, for counting failovers
@@ -128,44 +122,45 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
   }
   demand.needs_tools = request.has_tools();
   demand.estimated_tokens = estimate_tokens(request);
-  if (!state.planned) {
-    state.planned = true;
-    bool any_tools = false;
-    for (std::size_t i = 0; i < gateway_->model_count(); ++i) {
-      if (demand.model && *demand.model != i) continue;
-      // The deadline: the named model's total timeout, or the longest of any model's.
-      state.total = std::max(state.total, gateway_->model(i).total_timeout);
-      any_tools = any_tools || gateway_->model(i).config->supports_tools;
-    }
-    state.request_deadline = Clock::now() + state.total;
-    state.max_models =
-        demand.model ? 1
-                     : 1 + static_cast<std::size_t>(gateway_->config().retry.max_model_failovers);
-    if (demand.needs_tools && !any_tools) {
+  if (!state.plan) {
+    state.plan.emplace(gateway_->budgets(), gateway_->plan_settings(), demand.model,
+                       demand.needs_tools, state.pinned, Clock::now());
+    if (!state.plan->tools_servable()) {
       co_return Error::invalid_request(demand.model
                                            ? "model '" + request.model + "' does not support tools"
                                            : "no enabled model supports tools",
                                        "tools_not_supported");
     }
   }
+  auto& plan = *state.plan;
   // The first attempt needs one candidate (a few, should another request take the first);
   // a retry, rare, looks at them all, since budgets may rule out the first ones.
-  demand.max_candidates = state.tried.empty() ? 3 : 0;
+  demand.max_candidates = plan.attempts() == 0 ? 3 : 0;
   auto& queue = gateway_->queue();
 
-  while (has_budget(state, demand)) {
+  while (plan.has_budget()) {
     if (client.client_gone()) co_return client_gone_error();
     const auto now = Clock::now();
-    if (now >= state.request_deadline) co_return deadline_error(state);
+    if (plan.expired(now)) co_return plan.deadline_error();
     std::optional<balance::Lease> lease;
+    // A same-key retry after a transient failure, used only when no other target takes the
+    // request, and not before its backoff.
+    const auto& again = plan.same_key_retry();
     // Requests already waiting go first: a newcomer queues behind them instead of overtaking.
     if (state.pinned) {
       lease = pool.try_acquire(*state.pinned, demand, now);
     } else if (state.ticket.queued() || !queue.has_waiters(demand)) {
       for (const auto& target : pool.candidates(demand, now, rng_)) {
-        if (!may_try(state, target)) continue;
+        if (!plan.may_try(target) || (again && again->target == target)) continue;
         lease = pool.try_acquire(target, demand, now);
         if (lease) break;
+      }
+      if (!lease && again) {
+        if (now < again->not_before) {
+          co_await pause_until(again->not_before, client);
+          continue;
+        }
+        lease = pool.try_acquire(again->target, demand, now);
       }
     }
     if (!lease) {
@@ -175,10 +170,10 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
       // window ending. Keys that are all disabled will not; fail now instead of at the
       // deadline.
       if (!capacity_may_return(demand, now)) {
-        if (state.last_error) break;
+        if (plan.last_error()) break;
         co_return no_usable_key_error(request, demand);
       }
-      if (!state.deadline) state.deadline = std::min(now + timeout, state.request_deadline);
+      if (!state.deadline) state.deadline = std::min(now + timeout, plan.deadline());
       const auto wait_start = Clock::now();
       const auto wake =
           co_await queue.wait(demand, *state.deadline, executor_, client, state.ticket);
@@ -186,16 +181,13 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
       if (wake == AdmissionQueue::Wake::kRetry) continue;
       if (wake == AdmissionQueue::Wake::kClientGone) co_return client_gone_error();
       state.ticket.reset();
-      if (Clock::now() >= state.request_deadline) co_return deadline_error(state);
+      if (plan.expired(Clock::now())) co_return plan.deadline_error();
       co_return busy_error(request, demand, wake == AdmissionQueue::Wake::kFull, timeout);
     }
     // Admitted: leave the queue now, so a wake-up meant for the next waiter is passed on.
     state.ticket.reset();
     const auto target = lease->target();
-    state.tried.push_back(target);
-    if (std::find(state.models.begin(), state.models.end(), target.model) == state.models.end()) {
-      state.models.push_back(target.model);
-    }
+    plan.started(target);
     if (metrics_ != nullptr && state.started > 0) {
       metrics_->retry(target.model != state.last_model);
     }
@@ -203,7 +195,7 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     state.last_model = target.model;
     report.target = target;
     const auto& rt = gateway_->model(target.model);
-    report.attempts = static_cast<int>(state.tried.size());
+    report.attempts = static_cast<int>(plan.attempts());
     report.model = rt.config->name;
     report.key_id = rt.credentials[target.key].id;
     // The key, the request and the call live in the attempt (on the heap), not in this
@@ -220,41 +212,62 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
       const bool minted = co_await mint_token(rt, target, attempt->credential, client, state);
       report.upstream_time += Clock::now() - sent;
       if (!minted) {
-        attempt->settle(failure(*state.last_error, Clock::now() - sent));
-        if (client.client_gone()) co_return client_gone_error();
-        if (!state.last_error->retryable) co_return *state.last_error;
+        if (client.client_gone()) {
+          abandon(*attempt);
+          co_return client_gone_error();
+        }
+        attempt->settle(failure(*plan.last_error(), Clock::now() - sent));
+        if (!plan.last_error()->retryable) co_return *plan.last_error();
         continue;
       }
     }
 
     // The request cannot be expressed for this provider: the caller's problem, not the key's.
-    if (!encode_into(*attempt, rt, request, state)) co_return *state.last_error;
+    if (!encode_into(*attempt, rt, request, state)) co_return *plan.last_error();
     auto* call = attempt->call.get();
     client.on_client_gone([call] { call->cancel(); });
 
     attempt->started = Clock::now();
-    const Status started = co_await call->start(attempt->request, attempt_timeouts(rt, state));
+    const Status started =
+        co_await call->start(attempt->request, plan.clip(rt.timeouts, Clock::now()));
     attempt->request = UpstreamRequest{};  // sent: an open stream does not keep it
     report.upstream_time += attempt->elapsed();
     if (!started) {
+      if (client.client_gone()) {
+        abandon(*attempt);
+        co_return client_gone_error();
+      }
       // A timeout cut short by the request's deadline is not the key's fault.
-      const bool late = settle_start_failure(*attempt, started.error(), state);
-      if (late && !client.client_gone()) co_return deadline_error(state);
-      if (client.client_gone()) co_return client_gone_error();
-      if (!state.last_error->retryable) co_return *state.last_error;
+      if (settle_start_failure(*attempt, started.error(), state)) co_return plan.deadline_error();
+      if (!plan.last_error()->retryable) co_return *plan.last_error();
       continue;
     }
     if (call->status() / 100 != 2) {
-      co_await settle_refusal(*attempt, rt, state, report);
+      co_await settle_refusal(*attempt, rt, state, report, client);
       if (client.client_gone()) co_return client_gone_error();
-      if (!state.last_error->retryable) co_return *state.last_error;
+      if (!plan.last_error()->retryable) co_return *plan.last_error();
       continue;
     }
     co_return attempt;
   }
 
-  if (state.last_error) co_return final_error(state);
+  if (plan.last_error()) co_return plan.final_error();
   co_return busy_error(request, demand, false, std::chrono::milliseconds(0));
+}
+
+awaitable<void> Forwarder::pause_until(TimePoint at, net::ClientWatch& client) {
+  boost::asio::steady_timer timer(executor_, at);
+  // A client that leaves ends the pause at once (open() then answers that it left).
+  client.on_client_gone([&timer] { timer.cancel(); });
+  co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  client.on_client_gone({});
+}
+
+void Forwarder::abandon(Attempt& attempt) {
+  // The client left: its slot is free now and the key learns nothing (no failure, no
+  // latency, no breaker count, no lowered concurrency). Never the key's fault.
+  attempt.lease.abandon();
+  count_attempt(attempt.lease.target(), nullptr, true);
 }
 
 // The rare paths of open() live in functions of their own: GCC keeps every local of a
@@ -277,9 +290,11 @@ awaitable<bool> Forwarder::mint_token(const ModelRuntime& rt, balance::Target ta
   const auto sent = Clock::now();
   auto minted = co_await exchange_credential(rt, *exchange, client, state);
   if (!minted) {
-    count_attempt(target, &minted.error());
-    state.last_error = std::move(minted).error();
-    redact_secret(state.last_error->message, credential.secret);  // the exchange's own answer
+    if (client.client_gone()) co_return false;  // open() abandons the attempt
+    auto error = std::move(minted).error();
+    count_attempt(target, &error);
+    redact_secret(error.message, credential.secret);  // the exchange's own answer
+    state.plan->failed(target, error, Clock::now(), rng_);
     co_return false;
   }
   const auto lifetime =
@@ -294,7 +309,9 @@ bool Forwarder::encode_into(Attempt& attempt, const ModelRuntime& rt, const Chat
   auto encoded = rt.provider->encode(request, attempt.credential);
   if (!encoded) {
     attempt.settle(failure(Error{}, Duration{}));
-    state.last_error = std::move(encoded).error();
+    auto error = std::move(encoded).error();
+    error.retryable = false;  // the caller's request, not the key: no other key would do
+    state.plan->failed(attempt.lease.target(), error, Clock::now(), rng_);
     return false;
   }
   attempt.request = std::move(*encoded);
@@ -303,61 +320,40 @@ bool Forwarder::encode_into(Attempt& attempt, const ModelRuntime& rt, const Chat
 }
 
 bool Forwarder::settle_start_failure(Attempt& attempt, Error error, CallState& state) {
-  const bool late = Clock::now() >= state.request_deadline;
+  const bool late = state.plan->expired(Clock::now());
   if (late) error.retryable = false;
   settle_failure(attempt, std::move(error), state);
   return late;
 }
 
 awaitable<void> Forwarder::settle_refusal(Attempt& attempt, const ModelRuntime& rt,
-                                          CallState& state, CallReport& report) {
+                                          CallState& state, CallReport& report,
+                                          net::ClientWatch& client) {
   auto& call = *attempt.call;
   const auto read_start = Clock::now();
   auto body = co_await call.read_all(64 * 1024);
   report.upstream_time += Clock::now() - read_start;
+  if (client.client_gone()) {
+    abandon(attempt);
+    co_return;
+  }
   auto error = rt.provider->classify(call.status(), call.headers(),
                                      body ? std::string_view(*body) : std::string_view());
   settle_failure(attempt, std::move(error), state);
 }
 
-Error Forwarder::final_error(const CallState& state) {
-  auto e = *state.last_error;
-  // An upstream that refused the gateway's key is the gateway's problem, not the caller's
-  // credentials: a 401/403 here would send the caller hunting for a wrong key of their own.
-  if (e.kind == ErrorKind::kAuthentication || e.kind == ErrorKind::kPermission) {
-    e.http_status = 502;
-  }
-  if (state.tried.size() > 1) {
-    e.message = "all " + std::to_string(state.tried.size()) +
-                " attempts failed; the last one: " + e.message;
-  }
-  return e;
-}
-
 void Forwarder::settle_failure(Attempt& attempt, Error error, CallState& state) {
   const auto target = attempt.lease.target();
-  if (error.key_action == KeyAction::kRefreshCredential) {
-    // The key's derived token (Baidu access_token, Zhipu JWT) is dead: forget it and retry
-    // the same key once with a fresh one. A second refusal means the key itself is bad.
-    gateway_->credentials().drop(target);
-    if (std::find(state.refreshed.begin(), state.refreshed.end(), target) ==
-        state.refreshed.end()) {
-      state.refreshed.push_back(target);
-      state.tried.erase(std::remove(state.tried.begin(), state.tried.end(), target),
-                        state.tried.end());
-      error.key_action = KeyAction::kNone;
-      error.retryable = true;
-    } else {
-      error.key_action = KeyAction::kDisable;
-    }
-  }
-  // Where an upstream's error text is kept: an upstream may echo the key (or the token made
-  // from it) in a form scrub_message's heuristic misses, so the exact secrets go here.
+  // The key's derived token (Baidu access_token, Zhipu JWT) is dead: forget it; the plan
+  // retries the key once with a fresh one (CallPlan::failed).
+  if (error.key_action == KeyAction::kRefreshCredential) gateway_->credentials().drop(target);
+  // Before the plan keeps the error: an upstream may echo the key (or the token made from
+  // it) in a form scrub_message's heuristic misses, so the exact secrets are masked here.
   redact_secret(error.message, attempt.credential.secret);
   redact_secret(error.message, attempt.credential.derived_token);
+  state.plan->failed(target, error, Clock::now(), rng_);
   attempt.settle(failure(error, attempt.elapsed()));
   count_attempt(target, &error);
-  state.last_error = std::move(error);
 }
 
 void Forwarder::count_attempt(balance::Target target, const Error* error, bool cancelled) {
@@ -379,7 +375,7 @@ awaitable<Result<providers::DerivedCredential>> Forwarder::exchange_credential(
   auto call = upstream_for(exchange.url).call(rt.tls);
   auto* raw = call.get();
   client.on_client_gone([raw] { raw->cancel(); });
-  auto started = co_await call->start(exchange, attempt_timeouts(rt, state));
+  auto started = co_await call->start(exchange, state.plan->clip(rt.timeouts, Clock::now()));
   Result<std::string> body = Error::internal("unreachable");
   if (started) {
     body = co_await call->read_all(64 * 1024);
@@ -390,65 +386,6 @@ awaitable<Result<providers::DerivedCredential>> Forwarder::exchange_credential(
   if (!body) co_return std::move(body).error();
   UpstreamResponse response{call->status(), call->take_headers(), std::move(body).value()};
   co_return rt.provider->decode_credential(response);
-}
-
-std::size_t Forwarder::tried_on(const CallState& state, std::size_t model) {
-  return static_cast<std::size_t>(
-      std::count_if(state.tried.begin(), state.tried.end(),
-                    [model](const balance::Target& t) { return t.model == model; }));
-}
-
-bool Forwarder::may_try(const CallState& state, balance::Target target) const {
-  if (std::find(state.tried.begin(), state.tried.end(), target) != state.tried.end()) return false;
-  const bool new_model =
-      std::find(state.models.begin(), state.models.end(), target.model) == state.models.end();
-  if (new_model) return state.models.size() < state.max_models;
-  // Within a model: the first attempt and max_retries more, each on another key.
-  const auto budget = static_cast<std::size_t>(gateway_->model(target.model).config->max_retries);
-  return tried_on(state, target.model) <= budget;
-}
-
-bool Forwarder::has_budget(const CallState& state, const balance::Demand& demand) const {
-  if (state.pinned) return !std::count(state.tried.begin(), state.tried.end(), *state.pinned);
-  const auto& pool = gateway_->pool();
-  for (std::size_t m = 0; m < pool.model_count(); ++m) {
-    const auto& spec = pool.model(m);
-    if (demand.model ? *demand.model != m : spec.weight <= 0) continue;
-    if (demand.needs_tools && !spec.supports_tools) continue;
-    const bool known = std::find(state.models.begin(), state.models.end(), m) != state.models.end();
-    if (!known && state.models.size() >= state.max_models) continue;
-    const auto tried = tried_on(state, m);
-    const auto budget = static_cast<std::size_t>(gateway_->model(m).config->max_retries);
-    if (tried <= budget && tried < spec.keys.size()) return true;
-  }
-  return false;
-}
-
-net::Timeouts Forwarder::attempt_timeouts(const ModelRuntime& rt, const CallState& state) {
-  // No attempt may outlive the request's deadline.
-  const auto left =
-      std::max(std::chrono::milliseconds(1),
-               std::chrono::ceil<std::chrono::milliseconds>(state.request_deadline - Clock::now()));
-  net::Timeouts t = rt.timeouts;
-  t.connect = std::min(t.connect, left);
-  t.first_byte = std::min(t.first_byte, left);
-  t.idle = std::min(t.idle, left);
-  t.deadline = state.request_deadline;
-  return t;
-}
-
-Error Forwarder::deadline_error(const CallState& state) {
-  auto e = Error::timeout("the request did not finish within its total timeout of " +
-                              std::to_string(state.total.count()) + " ms",
-                          "deadline_exceeded");
-  if (!state.tried.empty()) {
-    e.message += " (" + std::to_string(state.tried.size()) + " attempt" +
-                 (state.tried.size() == 1 ? "" : "s");
-    if (state.last_error) e.message += "; the last one: " + state.last_error->message;
-    e.message += ")";
-  }
-  e.retryable = false;
-  return e;
 }
 
 bool Forwarder::capacity_may_return(const balance::Demand& demand, TimePoint now) const {
@@ -555,14 +492,18 @@ std::optional<Result<ChatResponse>> Forwarder::settle_answer(Attempt& attempt,
     decoded = std::move(body).error();
   }
   if (!decoded) {
+    if (client.client_gone()) {
+      abandon(attempt);
+      return client_gone_error();
+    }
     auto error = std::move(decoded).error();
-    const bool late = Clock::now() >= state.request_deadline;
+    const bool late = state.plan->expired(Clock::now());
     if (late) error.retryable = false;  // cut short by the deadline: not the key's fault
     settle_failure(attempt, std::move(error), state);
-    if (client.client_gone()) return client_gone_error();
-    if (late) return deadline_error(state);
-    if (state.last_error->retryable) return std::nullopt;  // the next key
-    return *state.last_error;
+    if (late) return state.plan->deadline_error();
+    const auto& last = *state.plan->last_error();
+    if (last.retryable) return std::nullopt;  // the next key, or the same one again
+    return last;
   }
   balance::Outcome ok;
   ok.ok = true;
@@ -583,7 +524,7 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
     if (!opened) co_return std::move(opened).error();
     if (co_await relay(**opened, sink, client, report, state, begun)) co_return Status{};
     // Failed before anything reached the client: another key, or the error as the answer.
-    if (!state.last_error->retryable) co_return *state.last_error;
+    if (!state.plan->last_error()->retryable) co_return *state.plan->last_error();
   }
 }
 
@@ -642,9 +583,9 @@ awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::Client
     const auto read_start = Clock::now();
     auto piece = co_await attempt.call->read_some();
     report.upstream_time += Clock::now() - read_start;
-    if (Clock::now() >= state.request_deadline && !client.client_gone()) {
+    if (state.plan->expired(Clock::now()) && !client.client_gone()) {
       // The request's time is up, whatever the upstream is doing: not the key's fault.
-      failed = deadline_error(state);
+      failed = state.plan->deadline_error();
       break;
     }
     if (!piece) {
@@ -676,16 +617,14 @@ awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::Client
   }
 
   if (client_left || client.client_gone()) {
-    // Settling as a failure with no key action: the key did nothing wrong.
     attempt.call->cancel();
-    attempt.settle(failure(Error{}, attempt.elapsed()));
-    count_attempt(attempt.lease.target(), nullptr, true);
+    abandon(attempt);
     co_return true;
   }
   if (failed) {
     settle_failure(attempt, std::move(*failed), state);
     if (!begun) co_return false;
-    co_await sink.fail(*state.last_error);
+    co_await sink.fail(*state.plan->last_error());
     co_return true;
   }
   // An answer with no content at all: still a complete, valid stream.

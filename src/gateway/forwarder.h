@@ -72,9 +72,9 @@ class Forwarder {
   void settle_failure(Attempt& attempt, Error error, CallState& state);
   // Parts of open(), kept out of its coroutine frame. needs_token: false when the key needs
   // no derived token or its cached one was set into `credential`. mint_token: exchanges the
-  // key for a token (false: the error is in state.last_error). settle_start_failure: true
+  // key for a token (false: the error is the plan's last_error()). settle_start_failure: true
   // when the request's deadline had passed. settle_refusal: a non-2xx answer read and
-  // classified. final_error: the error of a request whose every attempt failed.
+  // classified.
   bool needs_token(const ModelRuntime& rt, balance::Target target,
                    providers::Credential& credential);
   awaitable<bool> mint_token(const ModelRuntime& rt, balance::Target target,
@@ -86,8 +86,11 @@ class Forwarder {
                    CallState& state);
   bool settle_start_failure(Attempt& attempt, Error error, CallState& state);
   awaitable<void> settle_refusal(Attempt& attempt, const ModelRuntime& rt, CallState& state,
-                                 CallReport& report);
-  static Error final_error(const CallState& state);
+                                 CallReport& report, net::ClientWatch& client);
+  // Waits until `at` (a same-key retry's backoff), or until the client leaves.
+  awaitable<void> pause_until(TimePoint at, net::ClientWatch& client);
+  // Frees the attempt's slot at once, teaching the key nothing: its client left.
+  void abandon(Attempt& attempt);
   // stream()'s relay of one attempt: true when the stream is over for the client (answered,
   // failed mid-stream, or gone), false when it failed before anything was sent (the error
   // is in state.last_error).
@@ -103,14 +106,6 @@ class Forwarder {
   awaitable<Result<providers::DerivedCredential>> exchange_credential(
       const ModelRuntime& rt, const UpstreamRequest& exchange, net::ClientWatch& client,
       const CallState& state);
-  // Retry budgets: may this request still try `target` (untried key, within its model's
-  // max_retries, within the models it may fail over to)? Is any attempt left at all?
-  bool may_try(const CallState& state, balance::Target target) const;
-  bool has_budget(const CallState& state, const balance::Demand& demand) const;
-  static std::size_t tried_on(const CallState& state, std::size_t model);
-  // The model's timeouts, cut to what is left of the request's deadline.
-  static net::Timeouts attempt_timeouts(const ModelRuntime& rt, const CallState& state);
-  static Error deadline_error(const CallState& state);
   // Counts a finished upstream attempt: ok when `error` is null.
   void count_attempt(balance::Target target, const Error* error, bool cancelled = false);
   bool capacity_may_return(const balance::Demand& demand, TimePoint now) const;

@@ -27,6 +27,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
   const auto& cfg = *gw->config_;
 
   std::vector<balance::ModelSpec> specs;
+  gw->plan_settings_.max_model_failovers = cfg.retry.max_model_failovers;
+  gw->plan_settings_.backoff = std::chrono::milliseconds(cfg.retry.backoff_ms);
+  gw->plan_settings_.backoff_max = std::chrono::milliseconds(cfg.retry.backoff_max_ms);
   for (const auto* m : cfg.active_models()) {
     providers::ProviderOptions options;
     options.model_name = m->name;
@@ -80,6 +83,13 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
       spec.keys.push_back({"", m->name, 1});
       rt.credentials.push_back({"", m->name});
     }
+    ModelBudget budget;
+    budget.weight = m->model_weight;
+    budget.supports_tools = m->supports_tools;
+    budget.keys = spec.keys.size();
+    budget.max_retries = m->max_retries;
+    budget.total_timeout = rt.total_timeout;
+    gw->budgets_.push_back(budget);
     specs.push_back(std::move(spec));
     gw->models_.push_back(std::move(rt));
   }

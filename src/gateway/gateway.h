@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "core/result.h"
 #include "gateway/admission.h"
+#include "gateway/call_plan.h"
 #include "gateway/credential_cache.h"
 #include "net/upstream.h"
 #include "providers/provider.h"
@@ -43,6 +44,9 @@ class Gateway {
   // Indexed like the pool's models.
   const ModelRuntime& model(std::size_t index) const { return models_[index]; }
   std::size_t model_count() const { return models_.size(); }
+  // What a call's plan needs of each model (indexed like the pool's), and the retry rules.
+  const std::vector<ModelBudget>& budgets() const { return budgets_; }
+  const PlanSettings& plan_settings() const { return plan_settings_; }
   AdmissionQueue& queue() { return *queue_; }
   CredentialCache& credentials() { return credentials_; }
   const AdmissionQueue& queue() const { return *queue_; }
@@ -59,6 +63,8 @@ class Gateway {
   std::shared_ptr<const config::Config> config_;
   std::unique_ptr<balance::Pool> pool_;
   std::vector<ModelRuntime> models_;
+  std::vector<ModelBudget> budgets_;
+  PlanSettings plan_settings_;
   std::unique_ptr<AdmissionQueue> queue_;
   CredentialCache credentials_;
 

@@ -44,6 +44,8 @@ void apply_option(FaultPlan& plan, std::string_view name, std::string_view value
     plan.malformed = true;
   } else if (name == "fail_first") {
     set(plan.fail_first, 0, 1'000'000'000);
+  } else if (name == "fail_every") {
+    set(plan.fail_every, 0, 1'000'000'000);
   } else if (name == "error_in_stream") {
     plan.error_in_stream = true;
   } else if (name == "tool_call") {
@@ -63,6 +65,10 @@ void apply_option(FaultPlan& plan, std::string_view name, std::string_view value
 }  // namespace
 
 int FaultPlan::error_status(std::uint64_t ordinal) const {
+  if (fail_every > 0) {
+    if (ordinal % static_cast<std::uint64_t>(fail_every) != 0) return 0;
+    return status != 0 ? status : 500;
+  }
   if (fail_first > 0) {
     if (ordinal >= static_cast<std::uint64_t>(fail_first)) return 0;
     return status != 0 ? status : 500;
@@ -82,7 +88,9 @@ FaultPlan parse_fault_plan(std::string_view api_key) {
     apply_option(plan, option.substr(0, eq),
                  eq == std::string_view::npos ? std::string_view{} : option.substr(eq + 1));
   }
-  if (plan.echo_key && plan.status == 0 && plan.fail_first == 0) plan.status = 401;
+  if (plan.echo_key && plan.status == 0 && plan.fail_first == 0 && plan.fail_every == 0) {
+    plan.status = 401;
+  }
   return plan;
 }
 

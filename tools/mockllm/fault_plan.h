@@ -37,6 +37,9 @@ struct FaultPlan {
   // The first `fail_first` requests of this key name fail (with `status`, or 500), later ones
   // succeed. 0: `status` applies to every request.
   int fail_first = 0;
+  // Every `fail_every`-th request of this key name fails (with `status`, or 500): 2 fails
+  // the 1st, 3rd, 5th ... and lets the others through. 0: off.
+  int fail_every = 0;
   // Stream: an error event after the first content chunk, then the body ends without [DONE].
   bool error_in_stream = false;
   // When the request offers tools, answer with a call to the first one instead of text.

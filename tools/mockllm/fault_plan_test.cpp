@@ -75,6 +75,20 @@ TEST(FaultPlan, FailFirstFailsOnlyTheFirstRequestsWithStatusOr500) {
   EXPECT_EQ(without.error_status(1), 0);
 }
 
+TEST(FaultPlan, FailEveryFailsEveryNthRequestStartingWithTheFirst) {
+  const auto plan = parse_fault_plan("k;fail_every=2");
+  EXPECT_EQ(plan.fail_every, 2);
+  EXPECT_EQ(plan.error_status(0), 500);
+  EXPECT_EQ(plan.error_status(1), 0);
+  EXPECT_EQ(plan.error_status(2), 500);
+  EXPECT_EQ(plan.error_status(3), 0);
+  const auto with_status = parse_fault_plan("k;fail_every=3;status=503");
+  EXPECT_EQ(with_status.error_status(0), 503);
+  EXPECT_EQ(with_status.error_status(1), 0);
+  EXPECT_EQ(with_status.error_status(2), 0);
+  EXPECT_EQ(with_status.error_status(3), 503);
+}
+
 TEST(FaultPlan, EchoKeyAnswers401UnlessToldOtherwise) {
   const auto plain = parse_fault_plan("ab+/=cd;echo_key");
   EXPECT_TRUE(plain.echo_key);
