@@ -74,8 +74,9 @@ backend be_mock
 CONF
 }
 
-# BalancedCall as a user would run it: models on provider openai, four keys each, the
-# concurrency strategy, limits far above the load, access log off (the default).
+# BalancedCall as a user would run it: models on provider openai, four keys each (or
+# $BC_BENCH_KEYS, weights 1, 2, 3 in turn), the concurrency strategy, limits far above the load,
+# access log off (the default); BC_BENCH_PER_KEY=false writes metrics.per_key: false.
 write_balancedcall_yaml() {
   local dir="$1" pace="$2"  # the mock's pace options, e.g. "gap=50;tokens=40"
   local keys='
@@ -83,6 +84,11 @@ write_balancedcall_yaml() {
       - {name: k2, key: sk-bench-key-0002}
       - {name: k3, key: sk-bench-key-0003, weight: 2}
       - {name: k4, key: sk-bench-key-0004}'
+  if [[ -n ${BC_BENCH_KEYS:-} && ${BC_BENCH_KEYS} != 4 ]]; then
+    keys="$(awk -v n="$BC_BENCH_KEYS" 'BEGIN {
+      for (i = 1; i <= n; i++) printf "\n      - {name: k%d, key: sk-bench-key-%06d, weight: %d}", i, i, 1 + i % 3
+    }')"
+  fi
   cat >"$dir/balancedcall.yaml" <<CONF
 server:
   host: 127.0.0.1
@@ -91,6 +97,8 @@ upstream:
   pool_max_idle_per_origin: 256
 log:
   access: "off"
+metrics:
+  per_key: ${BC_BENCH_PER_KEY:-true}
 models:
   bench-json:
     provider: openai
