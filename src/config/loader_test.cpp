@@ -1189,16 +1189,18 @@ models:
 }
 
 TEST(ConfigLoader, MetricsPerKeyIsOnUnlessTurnedOff) {
-  EXPECT_TRUE(load(R"(
+  const Config on = load(R"(
 models:
   m: {provider: mock}
-)").metrics.per_key);
-  EXPECT_FALSE(load(R"(
+)");
+  EXPECT_TRUE(on.metrics.per_key);
+  const Config off = load(R"(
 models:
   m: {provider: mock}
 metrics:
   per_key: false
-)").metrics.per_key);
+)");
+  EXPECT_FALSE(off.metrics.per_key);
   EXPECT_EQ(error_of(R"(
 metrics:
   per_keys: false
