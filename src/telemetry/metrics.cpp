@@ -267,23 +267,27 @@ std::string Metrics::serialize() const {
 
 void RequestMetrics::request(std::string_view route, std::optional<balance::Target> target,
                              int status, Duration total) {
+  const auto cls = status_class(status);
+  // The cache key: route and status class, joined with a byte no label value contains.
+  scratch_.assign(route).append(1, '\x1f').append(cls);
+  auto it = requests_.find(scratch_);
+  if (it == requests_.end()) it = requests_.emplace(scratch_, RouteSeries{}).first;
+  RouteSeries& series = it->second;
+  prometheus::Counter** counter = &series.no_target;
   std::string_view model;
   std::string_view key;
   if (target) {
     if (const auto* m = metrics_.model(target->model); m && target->key < m->key_ids.size()) {
       model = m->name;
       if (metrics_.per_key()) key = m->key_ids[target->key];
+      if (series.by_target.size() <= target->model) series.by_target.resize(target->model + 1);
+      auto& keys = series.by_target[target->model];
+      if (keys.empty()) keys.resize(metrics_.per_key() ? m->key_ids.size() : 1, nullptr);
+      counter = &keys[metrics_.per_key() ? target->key : 0];
     }
   }
-  const auto cls = status_class(status);
-  // The cache key: every label value, joined with a byte no label value contains.
-  scratch_.assign(route).append(1, '\x1f').append(cls).append(1, '\x1f').append(model);
-  scratch_.append(1, '\x1f').append(key);
-  auto it = requests_.find(scratch_);
-  if (it == requests_.end()) {
-    it = requests_.emplace(scratch_, &metrics_.requests(model, key, route, cls)).first;
-  }
-  it->second->Increment();
+  if (*counter == nullptr) *counter = &metrics_.requests(model, key, route, cls);
+  (*counter)->Increment();
 
   scratch_.assign(route);  // a route is longer than a short string: no copy per request
   auto d = durations_.find(scratch_);

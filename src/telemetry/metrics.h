@@ -129,8 +129,14 @@ class RequestMetrics {
                Duration total);
 
  private:
+  // The bc_requests_total series of one route and status class: bound on first use, by
+  // target index, so a lookup costs the same with 4 keys or 10,000.
+  struct RouteSeries {
+    prometheus::Counter* no_target = nullptr;
+    std::vector<std::vector<prometheus::Counter*>> by_target;  // [model][key], or [model][0]
+  };
   Metrics& metrics_;
-  std::unordered_map<std::string, prometheus::Counter*> requests_;
+  std::unordered_map<std::string, RouteSeries> requests_;  // by route and status class
   std::unordered_map<std::string, prometheus::Histogram*> durations_;
   std::string scratch_;
 };
