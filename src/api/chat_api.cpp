@@ -39,17 +39,31 @@ std::optional<Error> model_refused(const gateway::Gateway& gateway, const Client
   return std::nullopt;
 }
 
+// Who the call is from, for its share of the admission queue: its client key, or the one
+// line every request without a key shares.
+gateway::Caller caller_of(const ClientKey* client) {
+  gateway::Caller caller;
+  if (client == nullptr) return caller;
+  caller.id = client;
+  caller.name = client->name;
+  caller.weight = client->weight;
+  caller.max_queued = client->max_queued;
+  return caller;
+}
+
 // The two ways to answer, each its own coroutine: an open stream keeps only its own frame,
 // not the locals of a whole answer. One instance per sink, so the frame holds one sink.
 template <class Sink>
 awaitable<void> stream_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer) {
   Sink sink(writer);
+  writer.report.caller = caller_of(writer.client);
   Status status = co_await forwarder.stream(chat, sink, writer, writer.report);
   if (!status) co_await send_error(writer, std::move(status).error());
 }
 
 awaitable<void> complete_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer,
                               Dialect dialect) {
+  writer.report.caller = caller_of(writer.client);
   auto response = co_await forwarder.complete(chat, writer, writer.report);
   if (!response) {
     co_await send_error(writer, response.error());

@@ -12,7 +12,7 @@ bool ClientKey::allows(std::string_view model) const {
 
 ClientAuth::ClientAuth(const config::AuthConfig& config) {
   for (const auto& c : config.client_keys) {
-    clients_.push_back(ClientKey{c.name, c.key, c.models, c.rpm});
+    clients_.push_back(ClientKey{c.name, c.key, c.models, c.rpm, c.weight, c.max_queued});
     windows_.push_back(std::make_unique<Window>());
   }
 }

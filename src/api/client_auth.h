@@ -23,6 +23,8 @@ struct ClientKey {
   std::string key;
   std::vector<std::string> models;  // empty: every model
   int rpm = 0;                      // 0: unlimited
+  double weight = 1;                // its share of the admission queue
+  int max_queued = 0;               // its requests waiting at once; 0: no cap of its own
 
   bool allows(std::string_view model) const;
 };

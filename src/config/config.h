@@ -150,6 +150,8 @@ struct ClientKeyConfig {
   std::string key;                  // the secret, after ${ENV} substitution
   std::vector<std::string> models;  // the models it may use; empty: every model
   int rpm = 0;                      // requests in any 60 s; 0: unlimited
+  double weight = 1;   // its share of the admission queue against other waiting clients
+  int max_queued = 0;  // its requests waiting for a free key at once; 0: no cap of its own
   int line = 0;
 };
 

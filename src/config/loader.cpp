@@ -32,7 +32,8 @@ const std::vector<std::string> kRetryKeys = {"max_model_failovers", "total_timeo
                                              "backoff_ms", "backoff_max_ms"};
 const std::vector<std::string> kBreakerKeys = {"failures", "window_ms", "open_ms"};
 const std::vector<std::string> kAuthKeys = {"client_keys"};
-const std::vector<std::string> kClientKeyKeys = {"name", "key", "models", "rpm"};
+const std::vector<std::string> kClientKeyKeys = {"name", "key",    "models",
+                                                 "rpm",  "weight", "max_queued"};
 const std::vector<std::string> kLogKeys = {"access", "level", "format", "file"};
 const std::vector<std::string> kLogLevels = {"error", "warn", "info", "debug"};
 const std::vector<std::string> kLogFormats = {"text", "json"};
@@ -230,6 +231,8 @@ class Loader {
         require_long_secret(r.find("key")->line, r.field("key"), c.key);
       }
       if (r.find("rpm") != nullptr) ok = r.get("rpm", c.rpm, 0) && ok;
+      if (r.find("weight") != nullptr) ok = r.get("weight", c.weight, kPositive) && ok;
+      if (r.find("max_queued") != nullptr) ok = r.get("max_queued", c.max_queued, 0) && ok;
       if (const Entry* models = r.find("models")) {
         ok = read_client_models(*models, r.field("models"), model_names, c.models) && ok;
       }

@@ -12,11 +12,13 @@ namespace bc::gateway {
 namespace asio = boost::asio;
 
 struct AdmissionQueue::Waiter {
-  Waiter(asio::any_io_executor ex, const balance::Demand& d, std::uint64_t s)
-      : timer(ex), demand(d), seq(s) {}
+  Waiter(asio::any_io_executor ex, const balance::Demand& d, std::uint64_t s, const Caller& c)
+      : timer(ex), demand(d), seq(s), client(c.id), stride(1.0 / (c.weight > 0 ? c.weight : 1)) {}
   asio::steady_timer timer;  // touched only on the waiter's own executor
   balance::Demand demand;
   std::uint64_t seq;
+  const void* client;  // its line in lines_
+  double stride;       // 1 / the client's weight
   std::atomic<bool> notified{false};
 };
 
@@ -45,14 +47,26 @@ bool AdmissionQueue::has_waiters(const balance::Demand& demand) const {
 }
 
 void AdmissionQueue::wake_first(std::optional<std::size_t> model) {
+  // The first waiter (in arrival order) of the client with the lowest pass among those with a
+  // waiter the freed capacity can serve: one pass over the list, comparing each client's first
+  // such waiter only.
+  const std::shared_ptr<Waiter>* best = nullptr;
+  Line* best_line = nullptr;
   for (const auto& w : waiters_) {
     if (w->notified.load(std::memory_order_relaxed)) continue;
     if (model && !matches(*w, *model)) continue;
-    w->notified.store(true, std::memory_order_relaxed);
-    auto waiter = w;
-    asio::post(w->timer.get_executor(), [waiter] { waiter->timer.cancel(); });
-    return;
+    Line& line = lines_[w->client];
+    if (best_line == nullptr || line.pass < best_line->pass) {
+      best = &w;
+      best_line = &line;
+    }
   }
+  if (best == nullptr) return;
+  auto waiter = *best;
+  waiter->notified.store(true, std::memory_order_relaxed);
+  now_pass_ = std::max(now_pass_, best_line->pass);
+  best_line->pass += waiter->stride;
+  asio::post(waiter->timer.get_executor(), [waiter] { waiter->timer.cancel(); });
 }
 
 void AdmissionQueue::notify(balance::Target freed) {
@@ -67,6 +81,10 @@ void AdmissionQueue::leave(const std::shared_ptr<Waiter>& w) {
   if (it == waiters_.end()) return;
   waiters_.erase(it);
   count_.fetch_sub(1, std::memory_order_relaxed);
+  if (const auto line = lines_.find(w->client);
+      line != lines_.end() && --line->second.queued == 0) {
+    lines_.erase(line);  // a client that comes back starts at the current pass, not its old one
+  }
   // A wake-up this waiter received but did not use (it timed out or its client left, or it
   // was admitted) is passed on, so freed capacity never sits idle while others wait.
   if (w->notified.load(std::memory_order_relaxed)) wake_first(std::nullopt);
@@ -75,12 +93,19 @@ void AdmissionQueue::leave(const std::shared_ptr<Waiter>& w) {
 asio::awaitable<AdmissionQueue::Wake> AdmissionQueue::wait(const balance::Demand& demand,
                                                            TimePoint deadline,
                                                            asio::any_io_executor executor,
-                                                           net::ClientWatch& client,
-                                                           Ticket& ticket) {
+                                                           net::ClientWatch& client, Ticket& ticket,
+                                                           const Caller& caller) {
   if (!ticket.waiter_) {
     std::lock_guard lock(mutex_);
     if (waiters_.size() >= max_waiting_) co_return Wake::kFull;
-    ticket.waiter_ = std::make_shared<Waiter>(executor, demand, next_seq_++);
+    auto& line = lines_[caller.id];
+    if (caller.max_queued > 0 && line.queued >= static_cast<std::size_t>(caller.max_queued)) {
+      co_return Wake::kCallerFull;
+    }
+    // A client that starts waiting joins at the current pass: time it spent away earns it
+    // no burst over the clients that kept waiting.
+    if (line.queued++ == 0) line.pass = std::max(line.pass, now_pass_);
+    ticket.waiter_ = std::make_shared<Waiter>(executor, demand, next_seq_++, caller);
     ticket.queue_ = this;
     waiters_.push_back(ticket.waiter_);
     count_.fetch_add(1, std::memory_order_relaxed);

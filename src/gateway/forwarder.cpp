@@ -175,11 +175,12 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
       }
       if (!state.deadline) state.deadline = std::min(now + timeout, plan.deadline());
       const auto wait_start = Clock::now();
-      const auto wake =
-          co_await queue.wait(demand, *state.deadline, executor_, client, state.ticket);
+      const auto wake = co_await queue.wait(demand, *state.deadline, executor_, client,
+                                            state.ticket, report.caller);
       report.queue_time += Clock::now() - wait_start;
       if (wake == AdmissionQueue::Wake::kRetry) continue;
       if (wake == AdmissionQueue::Wake::kClientGone) co_return client_gone_error();
+      if (wake == AdmissionQueue::Wake::kCallerFull) co_return caller_queue_full(report.caller);
       state.ticket.reset();
       if (plan.expired(Clock::now())) co_return plan.deadline_error();
       co_return busy_error(request, demand, wake == AdmissionQueue::Wake::kFull, timeout);
@@ -406,6 +407,17 @@ Error Forwarder::no_usable_key_error(const ChatRequest& request,
           "credentials or no balance); an operator must fix the keys and reload",
       "no_usable_key");
   e.source = "gateway";
+  return e;
+}
+
+Error Forwarder::caller_queue_full(const Caller& caller) {
+  Error e;
+  e.kind = ErrorKind::kRateLimited;
+  e.code = "client_queue_full";
+  e.message = "client '" + std::string(caller.name) + "' already has " +
+              std::to_string(caller.max_queued) +
+              " requests waiting for a free key (its max_queued); retry shortly";
+  e.cooldown = std::chrono::seconds(1);
   return e;
 }
 

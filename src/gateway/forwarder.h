@@ -23,8 +23,9 @@ class Metrics;
 
 namespace bc::gateway {
 
-// What the access log and metrics want to know about one call.
+// What the access log and metrics want to know about one call, and who made it.
 struct CallReport {
+  Caller caller;  // set by the handler before the call: its share of the admission queue
   std::string model;
   std::string key_id;
   int attempts = 0;
@@ -112,6 +113,7 @@ class Forwarder {
   Error no_usable_key_error(const ChatRequest& request, const balance::Demand& demand) const;
   Error busy_error(const ChatRequest& request, const balance::Demand& demand, bool queue_full,
                    std::chrono::milliseconds waited) const;
+  static Error caller_queue_full(const Caller& caller);
 
   std::shared_ptr<Gateway> gateway_;
   boost::asio::any_io_executor executor_;

@@ -151,3 +151,44 @@ describe('a single-key model retries a transient failure on its one key', { time
     assert.ok(tried >= 2 && tried <= 6, `${tried} attempts`);
   });
 });
+
+describe('admission is fair across clients', { timeout: 90000 }, () => {
+  test('client A sends 300 at once and B 10: B all finish before A\'s 40th; never more than 4 in flight; A\'s excess gets 429', async () => {
+    const mock = await startMockllm();
+    const config = gatewayConfig({
+      m: openaiModel(mock, [{ key: 'fair;latency=40', weight: 1, name: 'fair' }], { max_concurrency: 4 }),
+    });
+    config.queue = { timeout_ms: 60000 };
+    config.auth = {
+      client_keys: [
+        { name: 'alice', key: 'client-key-alice-000000001', max_queued: 100 },
+        { name: 'bob', key: 'client-key-bob-00000000001' },
+      ],
+    };
+    const gw = await startGateway(config);
+    const url = `${gw.url}/v1/chat/completions`;
+    let order = 0;
+    const send = async (key, who, i) => {
+      const res = await postJson(url, { model: 'm', messages: userMessage(`${who} ${i}`) },
+        { headers: { authorization: `Bearer ${key}` }, timeoutMs: 60000 });
+      return { who, i, status: res.status, code: res.json?.error?.code, at: ++order };
+    };
+    const a = Array.from({ length: 300 }, (_, i) => send('client-key-alice-000000001', 'A', i));
+    // B arrives right behind A's burst, when A already fills the queue.
+    await new Promise((r) => setTimeout(r, 20));
+    const b = Array.from({ length: 10 }, (_, i) => send('client-key-bob-00000000001', 'B', i));
+    const results = await Promise.all([...a, ...b]);
+    const aOk = results.filter((r) => r.who === 'A' && r.status === 200).sort((x, y) => x.at - y.at);
+    const aRefused = results.filter((r) => r.who === 'A' && r.status === 429);
+    const bOk = results.filter((r) => r.who === 'B' && r.status === 200);
+    assert.equal(bOk.length, 10, JSON.stringify(results.filter((r) => r.who === 'B')));
+    // 4 run, 100 wait: the rest of A's burst is refused at once, for A only.
+    assert.ok(aRefused.length >= 150, `${aRefused.length} of A refused`);
+    assert.ok(aRefused.every((r) => r.code === 'client_queue_full'), JSON.stringify(aRefused[0]));
+    assert.equal(aOk.length + aRefused.length, 300);
+    const lastB = Math.max(...bOk.map((r) => r.at));
+    const a40 = aOk[39].at;
+    assert.ok(lastB < a40, `B's last answer came ${lastB}th, A's 40th ${a40}th`);
+    assert.ok((await mockStats(mock)).keys.fair.max_in_flight <= 4, 'more than 4 in flight at the upstream');
+  });
+});
