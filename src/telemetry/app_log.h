@@ -24,7 +24,7 @@ struct AppLogOptions {
 struct LogFields {
   std::string_view request_id = {};
   std::string_view model = {};
-  std::string_view key = {};  // the key's public id, never the secret
+  std::string_view key = {};    // the key's public id, never the secret
   std::string_view error = {};  // the error class ("upstream", "rate_limited", "config", ...)
 };
 
