@@ -66,7 +66,7 @@ describe('client hang-ups are never the key\'s fault', { timeout: 90000 }, () =>
     const t0 = Date.now();
     const next = await postJson(url, { model: 'm', messages: userMessage('after the storm') });
     assert.equal(next.status, 200, next.text);
-    assert.ok(Date.now() - t0 < 2000, `the next request took ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < 5000, `the next request took ${Date.now() - t0} ms`);
   });
 });
 

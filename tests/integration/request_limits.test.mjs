@@ -67,7 +67,10 @@ describe('the client key is checked before the body is read', { timeout: 60000 }
     }
     // The refused connections are closed by the gateway within its linger time.
     await waitFor(() => conns.every((c) => c.closed), { timeoutMs: 8000, what: 'the refused connections closed' });
-    assert.ok(peak - idle < 8 * 1024, `RSS grew from ${idle} kB to ${peak} kB while 50 x 6 MB of unauthenticated body arrived`);
+    // A few MB in a release build; AddressSanitizer's shadow memory and quarantine of freed
+    // blocks grow RSS by themselves, so the sanitizer pass gets a looser bound.
+    const allowedKb = process.env.ASAN_OPTIONS ? 64 * 1024 : 8 * 1024;
+    assert.ok(peak - idle < allowedKb, `RSS grew from ${idle} kB to ${peak} kB while 50 x 6 MB of unauthenticated body arrived`);
     // And the gateway still serves.
     const ok = await postJson(`${gw2.url}/v1/chat/completions`, JSON.parse(chatBody), { headers: { authorization: `Bearer ${clientKey}` } });
     assert.equal(ok.status, 200, ok.text);
