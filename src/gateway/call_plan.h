@@ -76,6 +76,8 @@ class CallPlan {
     TimePoint not_before;
   };
   const std::optional<Retry>& same_key_retry() const { return retry_; }
+  // The granted key cannot be tried after all (its breaker opened): forget the grant.
+  void drop_same_key_retry() { retry_.reset(); }
 
   // A transient failure: one worth trying again on the same key after a pause (500, 502,
   // 503, 504, a refused or reset connection, a timeout before the first byte, a cut or

@@ -179,6 +179,18 @@ TEST(CallPlan, NoSameKeyRetryForWhatIsNotTransient) {
   EXPECT_TRUE(p.same_key_retry()) << "a timeout before the first byte is transient";
 }
 
+TEST(CallPlan, ADroppedSameKeyRetryLeavesNoBudgetOnASingleKey) {
+  Fixture f{{model(1, 3)}};
+  auto p = f.plan(0);
+  auto e = server_error();
+  p.started({0, 0});
+  p.failed({0, 0}, e, kT0, f.rng);
+  ASSERT_TRUE(p.has_budget());
+  p.drop_same_key_retry();
+  EXPECT_FALSE(p.may_try({0, 0}));
+  EXPECT_FALSE(p.has_budget());
+}
+
 TEST(CallPlan, ASameKeyRetryIsDroppedWhenAnotherTargetStarts) {
   Fixture f{{model(2, 2)}};
   auto p = f.plan(0);

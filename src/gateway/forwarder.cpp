@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "balance/key_load.h"
 #include "core/mask.h"
 #include "gateway/delta_scratch.h"
 #include "gateway/mock_upstream.h"
@@ -161,6 +162,12 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
           continue;
         }
         lease = pool.try_acquire(again->target, demand, now);
+        if (!lease &&
+            pool.load(again->target).breaker().state(now) == balance::Breaker::State::kOpen) {
+          // Never into a key whose breaker is open, nor a wait for it: the last error stands.
+          plan.drop_same_key_retry();
+          continue;
+        }
       }
     }
     if (!lease) {
