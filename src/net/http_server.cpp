@@ -474,7 +474,9 @@ awaitable<void> Connection<Stream>::send_error(int status, std::string message, 
   e.code = std::move(code);
   e.http_status = status;
   keep_alive_ = false;  // the rest of the request is unread: the connection cannot be reused
-  co_await send(status, "application/json", e.to_json(), status == 503 ? retry_soon() : Headers{});
+  // A named local, not a temporary in the co_await: GCC 12 destroys such a temporary twice.
+  const Headers extra = status == 503 ? retry_soon() : Headers{};
+  co_await send(status, "application/json", e.to_json(), extra);
 }
 
 template <class Stream>
