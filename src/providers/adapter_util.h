@@ -49,7 +49,7 @@ std::string content_text(const boost::json::value& content);
 // (an error carried by a provider-specific field, a provider's own chunk shape), or pass it
 // on unchanged to an inner decoder (an OpenAiStreamDecoder for OpenAI-like streams). It also
 // accepts a body that is one JSON object instead of SSE, which providers send when a
-// streamed call fails before generation (reference §0.3, legacy Baidu): a body whose first
+// streamed call fails before generation (legacy Baidu): a body whose first
 // non-blank byte is '{' is collected whole and handed to json_body() when it ends.
 class SseFilterDecoder : public StreamDecoder {
  public:

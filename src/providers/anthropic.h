@@ -1,4 +1,4 @@
-// Anthropic Messages API (reference §5): POST {base_url}/messages with x-api-key and
+// Anthropic Messages API: POST {base_url}/messages with x-api-key and
 // anthropic-version. The system prompt moves to the top-level `system`, tool calls and
 // results become tool_use / tool_result blocks, `max_tokens` is always sent (it is required
 // upstream), and the event stream (message_start … message_stop) becomes OpenAI chunks.

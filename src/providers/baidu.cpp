@@ -51,7 +51,7 @@ milliseconds per_minute_cooldown(const Headers& headers) {
                                   seconds(1), seconds(60));
 }
 
-// Numeric codes of reference §3.2 (also seen on v2 in 200 bodies).
+// Baidu's numeric error codes (the legacy API's `error_code`; also seen on v2 in 200 bodies).
 std::optional<CodeClass> numeric_class(std::int64_t code, Api api, const Headers& headers) {
   switch (code) {
     case 1:
@@ -98,7 +98,7 @@ bool one_of(std::string_view s, std::initializer_list<std::string_view> list) {
   return std::find(list.begin(), list.end(), s) != list.end();
 }
 
-// String codes of reference §3.1.
+// Baidu v2's string error codes (`error.code`).
 std::optional<CodeClass> v2_class(const UpstreamError& u, int status, const Headers& headers) {
   const std::string_view c = u.code;
   if (one_of(c, {"rpm_rate_limit_exceeded", "tpm_rate_limit_exceeded",

@@ -1,4 +1,4 @@
-// Baidu Qianfan / ERNIE (reference §3). Two APIs, chosen by `base_url`:
+// Baidu Qianfan / ERNIE. Two APIs, chosen by `base_url`:
 //
 // - v2 (the default, kBaiduBaseUrl or any base_url without "wenxinworkshop"): OpenAI-style
 //   chat/completions with `Authorization: Bearer <API Key>`. Errors come in OpenAI's shape

@@ -16,12 +16,12 @@ namespace bc::providers::baidu {
 // (with `error_msg`) or a non-zero numeric `code` (with `msg`).
 bool has_flat_error(const boost::json::object& body);
 
-// Classification of reference §3.1 (string codes) and §3.2 (numeric codes), any status. The
+// Classification of Baidu's string codes (v2) and numeric codes (legacy), any status. The
 // legacy API refreshes its token on codes 13/100/110/111; v2 has no token, so those disable.
 Error classify_v2(int status, const Headers& headers, std::string_view body);
 Error classify_legacy(int status, const Headers& headers, std::string_view body);
 
-// The legacy request body for `request` (reference §3.2, §8.1).
+// The legacy request body for `request`.
 Result<boost::json::object> legacy_body(const ChatRequest& request, const ProviderOptions& options);
 // A legacy answer as an OpenAI chat.completion; `model` fills the missing `model` member.
 Result<ChatResponse> legacy_decode(const UpstreamResponse& response, std::string_view model);

@@ -1,4 +1,4 @@
-// The legacy wenxinworkshop API of Baidu (reference §3.2): its request, answer and stream
+// The legacy wenxinworkshop API of Baidu: its request, answer and stream
 // shapes, translated from and to OpenAI's.
 #include <algorithm>
 #include <unordered_map>
@@ -148,7 +148,7 @@ json::object usage_json(const json::object& answer, Usage& usage) {
   usage = Usage{};
   if (const auto* u = answer.if_contains("usage"); u != nullptr && u->is_object()) {
     usage = read_usage(u->as_object());
-    // Completion tokens may be missing: total − prompt (reference §8.3).
+    // Completion tokens may be missing: total − prompt.
     if (!u->as_object().contains("completion_tokens")) {
       usage.completion_tokens = std::max<std::int64_t>(0, usage.total_tokens - usage.prompt_tokens);
     }
@@ -284,7 +284,7 @@ Result<json::object> legacy_body(const ChatRequest& request, const ProviderOptio
   if (const auto* ps = in.if_contains("penalty_score"); ps != nullptr && ps->is_number()) {
     out["penalty_score"] = clamp_number(*ps, 1.0, 2.0);
   } else {
-    // An approximation (reference §8.1): penalty_score ≈ 1 + the OpenAI penalty.
+    // An approximation: penalty_score ≈ 1 + the OpenAI penalty.
     for (std::string_view key : {"frequency_penalty", "presence_penalty"}) {
       const auto* p = in.if_contains(key);
       if (p == nullptr || !p->is_number()) continue;

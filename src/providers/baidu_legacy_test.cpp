@@ -1,4 +1,4 @@
-// The legacy wenxinworkshop API of the baidu adapter (reference §3.2).
+// The legacy wenxinworkshop API of the baidu adapter.
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 

@@ -1,4 +1,4 @@
-// Google Gemini API (reference §6): POST {base_url}/models/{model}:generateContent, or
+// Google Gemini API: POST {base_url}/models/{model}:generateContent, or
 // :streamGenerateContent?alt=sse, with the key in x-goog-api-key. Roles become user/model,
 // the system prompt `systemInstruction`, tool calls and results functionCall /
 // functionResponse parts; the stream has no end marker, it ends when the connection closes

@@ -1,5 +1,5 @@
 // HS256 JSON Web Tokens (RFC 7519) for providers that sign requests with one (Zhipu's legacy
-// auth, reference §1.2). Pure: the caller passes the time inside the claims.
+// auth). Pure: the caller passes the time inside the claims.
 #pragma once
 
 #include <string>

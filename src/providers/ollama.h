@@ -1,4 +1,4 @@
-// Ollama's native chat API (reference §7): POST {base_url}/api/chat, no authentication (a
+// Ollama's native chat API: POST {base_url}/api/chat, no authentication (a
 // bearer token when a key is configured, for a proxy in front). Sampling settings go under
 // `options`, images as base64 `images`, tool results as `tool` messages with `tool_name`; the
 // stream is NDJSON ending with a line whose `done` is true. The OpenAI-compatible endpoint

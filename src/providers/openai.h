@@ -1,4 +1,4 @@
-// The OpenAI Chat Completions wire format (reference §2), and the pieces every
+// The OpenAI Chat Completions wire format, and the pieces every
 // OpenAI-compatible adapter reuses: body encoding, completion decoding, the chunk stream
 // decoder. Adapters for upstreams that differ a little (Zhipu, and later DeepSeek, Qwen, …)
 // build on these and change only what differs.

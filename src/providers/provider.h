@@ -61,7 +61,7 @@ struct ProviderOptions {
   std::optional<double> default_temperature;  // applied when the caller gave none
   bool supports_tools = false;
   // Zhipu: sign each request with a short-lived HS256 JWT made from an `id.secret` key
-  // (reference §1.2) instead of sending the key itself. Ignored by other providers.
+  // instead of sending the key itself. Ignored by other providers.
   bool jwt_auth = false;
   MockOptions mock;
 };

@@ -20,7 +20,7 @@ namespace {
 
 constexpr std::int64_t kOutputReviewFailed = 10014;
 
-// Codes of reference §4.1. nullopt: not a code we know, classify by HTTP status.
+// Spark's error codes (`code` in the body). nullopt: not a code we know, classify by HTTP status.
 std::optional<CodeClass> spark_code_class(std::int64_t code, const Headers& headers) {
   constexpr auto kPerm = ErrorKind::kPermission;
   constexpr auto kBad = ErrorKind::kInvalidRequest;
@@ -109,7 +109,7 @@ Dialect spark_dialect() {
 }
 
 bool takes_system_message(std::string_view model) {
-  // Only Spark Max and 4.0 Ultra accept the system role (reference §4.1, §8.1).
+  // Only Spark Max and 4.0 Ultra accept the system role.
   std::string m(model);
   for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return m == "generalv3.5" || m == "max-32k" || m == "4.0ultra";
@@ -331,7 +331,7 @@ class SparkProvider final : public OpenAiProvider {
     json::object completion = std::move(parsed).value();
     if (spark_code(completion))
       return classify_spark(response.status, response.headers, response.body);
-    // Spark's envelope in OpenAI's words (reference §8.3); `created` is unknown (0).
+    // Spark's envelope in OpenAI's words; `created` is unknown (0).
     if (!completion.contains("id")) {
       // Copy first: inserting "id" may rehash the object and free what `sid` points to.
       if (const auto* sid = completion.if_contains("sid")) {

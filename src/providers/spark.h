@@ -1,4 +1,4 @@
-// iFlytek Spark, HTTP OpenAI-style endpoint (reference §4.1). Authentication is
+// iFlytek Spark, HTTP OpenAI-style endpoint. Authentication is
 // `Authorization: Bearer <secret>` with the configured key sent as is: the model version's
 // APIPassword, or `APIKey:APISecret` for services that take that form. Spark answers with an
 // extra top-level `code` (non-zero: an error, even inside a 200 body or a stream chunk),

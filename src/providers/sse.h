@@ -1,4 +1,4 @@
-// An incremental Server-Sent Events parser shared by every provider (reference §0.3). It is
+// An incremental Server-Sent Events parser shared by every provider. It is
 // fed the body bytes as they arrive, in pieces of any size, and returns whole events.
 //
 // Rules: lines end at LF with one trailing CR dropped; a line starting with ':' is a comment;

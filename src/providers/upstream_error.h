@@ -1,5 +1,5 @@
 // Reading and classifying upstream errors, shared by every adapter. Classification follows
-// reference §0.2, §2.6, §2A and §8.6: what the error means for the caller (kind, code,
+// the providers' error formats: what the error means for the caller (kind, code,
 // status), whether another key or model may succeed (retryable), and what happens to the key
 // (cool down, disable). Pure: time comes only from the response's own headers.
 #pragma once
@@ -32,7 +32,7 @@ UpstreamError read_upstream_error(const boost::json::object& body);
 // Parses `body` as JSON and reads its error; a body that is not JSON becomes the message.
 UpstreamError read_upstream_error(std::string_view body);
 
-// Cooldowns of reference §0.2.
+// Cooldowns for rate limits that name no Retry-After.
 inline constexpr std::chrono::milliseconds kDefaultRateLimitCooldown{20'000};
 inline constexpr std::chrono::milliseconds kMaxRetryAfter{3'600'000};
 // A disabled key for a billing problem may be re-probed after this long (sent as `cooldown`

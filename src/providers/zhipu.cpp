@@ -44,7 +44,9 @@ struct CodeClass {
   milliseconds cooldown;
 };
 
-// Business codes of reference §1.7. nullopt: not a code we know, classify by HTTP status.
+// Zhipu's business codes (`error.code`, see
+// https://open.bigmodel.cn/dev/api/error-code/error-code-v4). nullopt: not a code we know, classify
+// by HTTP status.
 std::optional<CodeClass> zhipu_code_class(int code, const Headers& headers) {
   constexpr auto kAuth = ErrorKind::kAuthentication;
   constexpr auto kPerm = ErrorKind::kPermission;
@@ -148,7 +150,7 @@ Error classify_zhipu(int status, const Headers& headers, std::string_view body) 
   return e;
 }
 
-// JWT mode (reference §1.2, §1.7): a rejected or expired token is re-signed and the same key
+// JWT mode: a rejected or expired token is re-signed and the same key
 // tried once more (the gateway disables the key if that fails the same way).
 Error classify_zhipu_jwt(int status, const Headers& headers, std::string_view body) {
   Error e = classify_zhipu(status, headers, body);

@@ -1,4 +1,4 @@
-// Zhipu AI / BigModel GLM v4 (reference §1): OpenAI-like with a few differences, handled
+// Zhipu AI / BigModel GLM v4: OpenAI-like with a few differences, handled
 // here and nowhere else. Authentication is the plain API key as a bearer token.
 #pragma once
 
