@@ -25,11 +25,12 @@ using detail::Reader;
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"server",  "upstream",       "queue", "retry",
-                                           "breaker", "admin",          "auth",  "log",
-                                           "metrics", "enabled_models", "models"};
+const std::vector<std::string> kTopKeys = {"server", "upstream", "queue",          "retry",
+                                           "stream", "breaker",  "admin",          "auth",
+                                           "log",    "metrics",  "enabled_models", "models"};
 const std::vector<std::string> kRetryKeys = {"max_model_failovers", "total_timeout_ms",
                                              "backoff_ms", "backoff_max_ms"};
+const std::vector<std::string> kStreamKeys = {"hold_ms", "heartbeat_ms"};
 const std::vector<std::string> kBreakerKeys = {"failures", "window_ms", "open_ms"};
 const std::vector<std::string> kAuthKeys = {"client_keys"};
 const std::vector<std::string> kClientKeyKeys = {"name", "key",    "models",
@@ -146,6 +147,13 @@ class Loader {
     if (const Entry* e = top.find("upstream")) read_upstream(*e);
     if (const Entry* e = top.find("queue")) read_queue(*e);
     if (const Entry* e = top.find("retry")) read_retry(*e);
+    if (const Entry* e = top.find("stream")) {
+      MapReader m(reader_, e->value, e->line, "stream", kStreamKeys);
+      if (m.ok()) {
+        m.get("hold_ms", config_.stream.hold_ms, 0, 600'000);
+        m.get("heartbeat_ms", config_.stream.heartbeat_ms, 0, 600'000);
+      }
+    }
     // Before the models: they start from the global breaker settings.
     if (const Entry* e = top.find("breaker")) read_breaker(*e, "breaker", config_.breaker);
     if (const Entry* e = top.find("admin")) read_admin(*e);
