@@ -191,6 +191,10 @@ struct MetricsConfig {
   // families). false: one series per model, so a pool of thousands of keys does not flood
   // Prometheus; bc_key_state then counts the model's keys in each state.
   bool per_key = true;
+  // A model of more keys than this gets per-model series even with per_key: thousands of
+  // series per model flood Prometheus, and touching that many counters costs every request
+  // cache misses (docs/benchmarks.md, scale in keys).
+  int per_key_max_keys = 1000;
 };
 
 struct Config {

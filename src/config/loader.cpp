@@ -43,7 +43,7 @@ const std::vector<std::string> kLogFormats = {"text", "json"};
 constexpr std::size_t kMinSecretLength = 16;
 const std::vector<std::string> kQueueKeys = {"timeout_ms", "max_waiting"};
 const std::vector<std::string> kAdminKeys = {"expose_keys", "token", "metrics_token"};
-const std::vector<std::string> kMetricsKeys = {"per_key"};
+const std::vector<std::string> kMetricsKeys = {"per_key", "per_key_max_keys"};
 const std::vector<std::string> kServerKeys = {"host",
                                               "port",
                                               "threads",
@@ -167,7 +167,10 @@ class Loader {
     if (const Entry* e = top.find("log")) read_log(*e);
     if (const Entry* e = top.find("metrics")) {
       MapReader m(reader_, e->value, e->line, "metrics", kMetricsKeys);
-      if (m.ok()) m.get("per_key", config_.metrics.per_key);
+      if (m.ok()) {
+        m.get("per_key", config_.metrics.per_key);
+        m.get("per_key_max_keys", config_.metrics.per_key_max_keys, 1);
+      }
     }
   }
 
