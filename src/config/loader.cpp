@@ -12,7 +12,9 @@
 #include <unordered_map>
 
 #include "config/demo_config.h"
+#include "config/quota_fields.h"
 #include "config/suggest.h"
+#include "config/usage_section.h"
 #include "config/yaml_reader.h"
 #include "core/mask.h"
 
@@ -25,15 +27,22 @@ using detail::Reader;
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"server",  "upstream",       "queue", "retry",
-                                           "breaker", "admin",          "auth",  "log",
-                                           "metrics", "enabled_models", "models"};
+const std::vector<std::string> kTopKeys = {"server",  "upstream",       "queue",  "retry",
+                                           "breaker", "admin",          "auth",   "log",
+                                           "metrics", "enabled_models", "models", "usage"};
 const std::vector<std::string> kRetryKeys = {"max_model_failovers", "total_timeout_ms",
                                              "backoff_ms", "backoff_max_ms"};
 const std::vector<std::string> kBreakerKeys = {"failures", "window_ms", "open_ms"};
 const std::vector<std::string> kAuthKeys = {"client_keys"};
-const std::vector<std::string> kClientKeyKeys = {"name", "key",    "models",
-                                                 "rpm",  "weight", "max_queued"};
+const std::vector<std::string> kClientKeyKeys = {"name",
+                                                 "key",
+                                                 "models",
+                                                 "rpm",
+                                                 "weight",
+                                                 "max_queued",
+                                                 "requests_per_day",
+                                                 "tokens_per_day",
+                                                 "tokens_per_month"};
 const std::vector<std::string> kLogKeys = {"access", "level", "format", "file"};
 const std::vector<std::string> kLogLevels = {"error", "warn", "info", "debug"};
 const std::vector<std::string> kLogFormats = {"text", "json"};
@@ -69,6 +78,10 @@ const std::vector<std::string> kModelKeys = {"provider",
                                              "max_qps",
                                              "rpm",
                                              "tpm",
+                                             "rpd",
+                                             "tpd",
+                                             "quota_reset_hour",
+                                             "quota_time_zone",
                                              "decay_factor",
                                              "auto_weight",
                                              "cooldown_ms",
@@ -161,6 +174,7 @@ class Loader {
       MapReader m(reader_, e->value, e->line, "metrics", kMetricsKeys);
       if (m.ok()) m.get("per_key", config_.metrics.per_key);
     }
+    if (const Entry* e = top.find("usage")) read_usage_section(reader_, *e, config_.usage);
   }
 
   void read_log(const Entry& e) {
@@ -233,6 +247,7 @@ class Loader {
       if (r.find("rpm") != nullptr) ok = r.get("rpm", c.rpm, 0) && ok;
       if (r.find("weight") != nullptr) ok = r.get("weight", c.weight, kPositive) && ok;
       if (r.find("max_queued") != nullptr) ok = r.get("max_queued", c.max_queued, 0) && ok;
+      ok = read_budget_fields(reader_, r, c) && ok;
       if (const Entry* models = r.find("models")) {
         ok = read_client_models(*models, r.field("models"), model_names, c.models) && ok;
       }
@@ -428,6 +443,7 @@ class Loader {
     r.get("max_qps", m.max_qps, kNonNegative);
     r.get("rpm", m.rpm, 0);
     r.get("tpm", m.tpm, 0);
+    read_quota_fields(reader_, r, m);
     r.get("decay_factor", m.decay_factor, Bounds{0, true, 1, true});
     r.get("auto_weight", m.auto_weight);
     r.get("cooldown_ms", m.cooldown_ms, 0);
