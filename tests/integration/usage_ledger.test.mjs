@@ -4,7 +4,7 @@
 // that passes SQLite's integrity_check; the restarted gateway goes on counting.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -315,6 +315,24 @@ describe('usage ledger', { timeout: 600000 }, () => {
     const again = await ask(carol);
     assert.equal(again.status, 429, again.text);
     assert.equal((await ask(CLIENTS.alice)).status, 200);
+    await gw.stop();
+  });
+
+  test('usage is checked with file and line, shown in /admin/config, and restart-only on reload', async () => {
+    const db = tempStore();
+    const bad = writeConfig(config(mock, db).replace(`flush_ms: 100`, 'flush_ms: 5'));
+    const checked = await runGateway(['check', '--config', bad]);
+    assert.equal(checked.code, 1);
+    assert.match(checked.stderr, /balancedcall\.yaml:\d+: usage\.flush_ms: /);
+
+    const file = writeConfig(config(mock, db));
+    const gw = await startGateway(file);
+    const shown = await request(`${gw.url}/admin/config`, { headers: admin });
+    assert.equal(shown.json.usage.path, db);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('flush_ms: 100', 'flush_ms: 500'));
+    const reloaded = await request(`${gw.url}/admin/reload`, { method: 'POST', headers: admin });
+    assert.equal(reloaded.status, 200, reloaded.text);
+    assert.match(reloaded.json.message, /changes to .*usage.* take effect only after a restart/);
     await gw.stop();
   });
 
