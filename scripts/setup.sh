@@ -13,7 +13,7 @@ packages=(
   cmake ninja-build ccache g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev openssl ca-certificates libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
-  prometheus-cpp-dev libhiredis-dev libsqlite3-dev libmimalloc-dev
+  prometheus-cpp-dev libhiredis-dev libsqlite3-dev sqlite3 tzdata libmimalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format curl git
   libsystemd-dev dpkg-dev lintian systemd

@@ -29,6 +29,8 @@
 #include "telemetry/access_log.h"
 #include "telemetry/app_log.h"
 #include "telemetry/build_info.h"
+#include "usage/ledger.h"
+#include "usage_command.h"
 
 namespace {
 
@@ -155,9 +157,25 @@ int serve(const std::string& path, const std::string& host, int port) {
     access_log = std::move(opened).value();
   }
 
+  // The usage ledger has its own writer thread; it outlives the server, so every request's
+  // record is queued before the ledger drains and closes.
+  std::shared_ptr<bc::usage::Ledger> ledger;
+  if (!cfg.usage.path.empty()) {
+    auto opened =
+        bc::usage::Ledger::open({.path = cfg.usage.path,
+                                 .retention_days = cfg.usage.retention_days,
+                                 .flush_interval = std::chrono::milliseconds(cfg.usage.flush_ms),
+                                 .queue_size = static_cast<std::size_t>(cfg.usage.queue_size)});
+    if (!opened) {
+      std::cerr << cfg.source << ": usage.path: " << opened.error().message << "\n";
+      return 1;
+    }
+    ledger = std::move(opened).value();
+  }
+
   // SIGHUP and POST /admin/reload re-read the same file (or the embedded demo).
-  auto service =
-      bc::api::Service::create(gateway, access_log, [path] { return load_for_reload(path); });
+  auto service = bc::api::Service::create(
+      gateway, access_log, [path] { return load_for_reload(path); }, ledger);
   std::unique_ptr<bc::net::Server> server_ptr;
   try {
     server_ptr = std::make_unique<bc::net::Server>(options, service->handler_factory());
@@ -239,6 +257,7 @@ constexpr const char* kHelpFooter = R"(Commands:
            server.shutdown_grace_ms
   check    validate a config (exit 1 with every problem and its line) and print warnings
   probe    one minimal request through each key; what each answered
+  usage    the usage ledger's sums (usage.path) by client, model, key, hour or day
 
 Files:
   /etc/balancedcall/config.yaml   the config of the packaged service
@@ -282,12 +301,34 @@ int main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand("check", "validate a config file and exit");
   check_cmd->add_option("-c,--config", config_path, "YAML config file")->required();
 
+  std::string usage_since = "7d";
+  std::string usage_by = "model";
+  bool usage_json = false;
+  auto* usage_cmd =
+      app.add_subcommand("usage", "print the usage ledger's sums (works while the gateway runs)");
+  usage_cmd->add_option("-c,--config", config_path, "YAML config file (its usage.path)")
+      ->required();
+  usage_cmd->add_option("--since", usage_since,
+                        "a span back from now (24h, 7d) or a time "
+                        "(2025-01-31, 2025-01-31T12:00Z); default 7d");
+  usage_cmd->add_option("--by", usage_by, "client, model, key, hour or day; default model");
+  usage_cmd->add_flag("--json", usage_json, "one JSON object a line instead of the table");
+
   CLI11_PARSE(app, argc, argv);
   if (*serve_cmd) return serve(config_path, host, port);
   if (*probe_cmd) {
     Config cfg;
     auto gateway = build_gateway(config_path, cfg);
     return gateway ? bc::run_probe(gateway, probe_model) : 1;
+  }
+  if (*usage_cmd) {
+    try {
+      return bc::run_usage(bc::config::load_config_file(config_path), usage_since, usage_by,
+                           usage_json);
+    } catch (const std::exception& e) {
+      std::cerr << e.what() << "\n";
+      return 1;
+    }
   }
   return check(config_path);
 }

@@ -9,7 +9,8 @@
 # (utime + stime from /proc) per non-streamed request and per 20-event stream, requests per
 # second and p50 latency at BC_AB_CONNECTIONS connections; it prints each round and the
 # medians, with new ÷ old. Knobs: BC_AB_ROUNDS (5), BC_AB_SECONDS per wrk run (3),
-# BC_AB_CONNECTIONS (32). Every process it starts is stopped by PID on exit.
+# BC_AB_CONNECTIONS (32), BC_AB_NEW_YAML (config appended for the new binary only; @WORK@
+# names the run's temporary folder). Every process it starts is stopped by PID on exit.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -41,6 +42,11 @@ for which in old new; do
   BC_PORT="$(free_port)"
   export BC_PORT
   write_balancedcall_yaml "$work/$which" "gap=50;tokens=40"
+  # BC_AB_NEW_YAML: top-level YAML appended to the new binary's config only, to measure a
+  # feature on against off with one binary (e.g. the usage ledger: "usage: {path: ...}").
+  if [[ $which == new && -n "${BC_AB_NEW_YAML:-}" ]]; then
+    printf '%s\n' "${BC_AB_NEW_YAML//@WORK@/$work}" >>"$work/$which/balancedcall.yaml"
+  fi
   bin="$old_bin"
   [[ $which == new ]] && bin="$new_bin"
   start_bg "balancedcall ($which)" "$work/$which.out" "$bin" serve --config "$work/$which/balancedcall.yaml"
@@ -49,7 +55,7 @@ for which in old new; do
   wait_port "$BC_PORT" "$LAST_PID"
 done
 
-# run WHICH KIND: one wrk run; prints "cpu_per_request requests_per_second p50_us errors".
+# run WHICH KIND: one wrk run; prints "cpu_per_request requests_per_second p50_us errors p99_us".
 run() {
   local which="$1" kind="$2" body="$payload/request.json" before after line
   [[ $kind == stream ]] && body="$payload/request_stream.json"
@@ -60,14 +66,14 @@ run() {
   after="$(cpu_us "${pid[$which]}")"
   node -e '
     const r = JSON.parse(process.argv[1]); const cpu = Number(process.argv[2]);
-    console.log((cpu / r.requests).toFixed(2), (r.requests / (r.duration_us / 1e6)).toFixed(0), r.p50_us, r.errors);
+    console.log((cpu / r.requests).toFixed(2), (r.requests / (r.duration_us / 1e6)).toFixed(0), r.p50_us, r.errors, r.p99_us);
   ' "${line#WRK }" "$((after - before))"
 }
 
 for which in old new; do run "$which" json >/dev/null; run "$which" stream >/dev/null; done  # warm-up
 
 results="$work/results.txt"
-echo "round kind binary cpu_us_per_request requests_per_s p50_us errors"
+echo "round kind binary cpu_us_per_request requests_per_s p50_us errors p99_us"
 for ((r = 1; r <= rounds; r++)); do
   for kind in json stream; do
     for which in old new; do
@@ -85,7 +91,7 @@ node -e '
   console.log("| load | figure | old | new | new ÷ old |");
   console.log("| --- | --- | ---: | ---: | ---: |");
   for (const kind of ["json", "stream"]) {
-    for (const [i, name] of [[3, "CPU µs per request"], [4, "requests/s"], [5, "p50 µs"]]) {
+    for (const [i, name] of [[3, "CPU µs per request"], [4, "requests/s"], [5, "p50 µs"], [7, "p99 µs"]]) {
       const of = (b) => median(rows.filter((r) => r[1] === kind && r[2] === b).map((r) => Number(r[i])));
       const o = of("old"), n = of("new");
       console.log(`| ${kind === "json" ? "non-streamed" : "streamed (20 events)"} | ${name} | ${o} | ${n} | ${(n / o).toFixed(3)} |`);

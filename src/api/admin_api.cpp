@@ -105,6 +105,12 @@ std::string masked_config_json(const config::Config& c) {
   }
   o["auth"] = {{"client_keys", std::move(clients)}};
   o["log"] = {{"access", c.log.access}};
+  if (!c.usage.path.empty()) {
+    o["usage"] = {{"path", c.usage.path},
+                  {"retention_days", c.usage.retention_days},
+                  {"flush_ms", c.usage.flush_ms},
+                  {"queue_size", c.usage.queue_size}};
+  }
   o["enabled_models"] = strings(c.enabled_models);
   json::object models;
   for (const auto& m : c.models) models[m.name] = model_json(m);
@@ -153,16 +159,23 @@ Headers bearer_challenge() {
 
 }  // namespace
 
-void add_metrics_route(Router& router, gateway::Gateway& gateway, telemetry::Metrics& metrics) {
+void add_metrics_route(Router& router, gateway::Gateway& gateway, telemetry::Metrics& metrics,
+                       const usage::Ledger* ledger) {
   auto* gw = &gateway;
   auto* m = &metrics;
   router.add(http::verb::get, "/metrics",
-             [gw, m](const net::HttpRequest& r, net::ResponseWriter& w) -> awaitable<void> {
+             [gw, m, ledger](const net::HttpRequest& r, net::ResponseWriter& w) -> awaitable<void> {
                if (auto refused = metrics_refused(gw->config(), r)) {
                  co_await send_error(w, *refused, bearer_challenge());
                  co_return;
                }
                m->refresh_pool(gw->pool(), gw->queue().waiting(), Clock::now());
+               if (ledger != nullptr) {
+                 m->refresh_ledger({.written = ledger->written(),
+                                    .dropped = ledger->dropped(),
+                                    .failed = ledger->failed(),
+                                    .queued = ledger->queued()});
+               }
                co_await w.send(200, telemetry::kExpositionContentType, m->serialize());
              });
 }

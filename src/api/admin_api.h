@@ -14,10 +14,13 @@
 #include "config/config.h"
 #include "gateway/gateway.h"
 #include "telemetry/metrics.h"
+#include "usage/ledger.h"
 
 namespace bc::api {
 
-void add_metrics_route(Router& router, gateway::Gateway& gateway, telemetry::Metrics& metrics);
+// `ledger`: the usage ledger whose counts /metrics shows; nullptr: none.
+void add_metrics_route(Router& router, gateway::Gateway& gateway, telemetry::Metrics& metrics,
+                       const usage::Ledger* ledger = nullptr);
 // `reload`: what POST /admin/reload runs (see Service::reload).
 void add_admin_routes(Router& router, const gateway::Gateway& gateway,
                       std::function<Result<std::string>()> reload);

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/client_budgets.h"
 #include "api/reply.h"
 #include "api/sinks.h"
 #include "core/json_text.h"
@@ -97,6 +98,19 @@ awaitable<void> chat(gateway::Forwarder& forwarder, net::HttpRequest& request, E
   }
   if (auto refused = model_refused(forwarder.gateway(), writer.client, chat, dialect)) {
     return send_error(writer, std::move(*refused));
+  }
+  if (writer.budgets != nullptr && writer.client != nullptr) {
+    // The budget takes the call's estimate now, so concurrent calls cannot overshoot it; the
+    // pipeline settles it with the real use when the request ends.
+    const std::int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+    const std::int64_t tokens = budget_estimate(chat);
+    if (auto over = writer.budgets->take(*writer.client, wall_ms, tokens)) {
+      return send_error(writer, std::move(*over));
+    }
+    writer.budget_reserved = tokens;
+    writer.budget_taken_at_ms = wall_ms;
   }
   if (chat.stream) {
     // A stream may stay open for minutes and nothing reads the request's header fields after

@@ -34,6 +34,7 @@ class ClientAuth {
   explicit ClientAuth(const config::AuthConfig& config);
 
   bool enabled() const { return !clients_.empty(); }
+  const std::vector<ClientKey>& clients() const { return clients_; }
   // The client whose key the request's `Authorization: Bearer` carries; nullptr when none
   // matches. Compares against every key, each in constant time, whatever matches first.
   const ClientKey* authenticate(const net::HttpRequest& request) const;

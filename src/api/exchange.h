@@ -16,6 +16,8 @@ namespace bc::api {
 
 using boost::asio::awaitable;
 
+class ClientBudgets;
+
 class Exchange final : public net::ResponseWriter {
  public:
   Exchange(net::ResponseWriter& inner, std::string request_id, TimePoint started);
@@ -44,6 +46,11 @@ class Exchange final : public net::ResponseWriter {
 
   gateway::CallReport report;         // filled by the chat handlers
   const ClientKey* client = nullptr;  // the authenticated client, when client keys are on
+  // The client budgets (set by the pipeline) and what this call took from them: its token
+  // reservation and when (Unix ms; 0: nothing taken), settled when the request ends.
+  ClientBudgets* budgets = nullptr;
+  std::int64_t budget_reserved = 0;
+  std::int64_t budget_taken_at_ms = 0;
 
  private:
   // The fields of an answer: `extra` and X-Request-Id (id_field_ itself when there is no

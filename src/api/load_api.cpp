@@ -39,6 +39,20 @@ json::object key_json(const balance::KeyReport& k) {
     o["until"] = utc_timestamp(until);
     o["remaining_ms"] = ms;
   }
+  if (k.rpd > 0 || k.tpd > 0) {
+    // The daily quotas and their use today; resets_at: the end of the current quota day.
+    json::object quota;
+    if (k.rpd > 0) quota["rpd"] = k.rpd;
+    if (k.tpd > 0) quota["tpd"] = k.tpd;
+    quota["requests_today"] = k.requests_today;
+    quota["tokens_today"] = k.tokens_today;
+    if (k.quota_day_end_ms > 0) {
+      const std::chrono::system_clock::time_point end{
+          std::chrono::milliseconds(k.quota_day_end_ms)};
+      quota["resets_at"] = utc_timestamp(end);
+    }
+    o["quota"] = std::move(quota);
+  }
   if (k.latency_ms) {
     o["latency_ms"] = number(std::round(*k.latency_ms * 10) / 10);
   } else {
@@ -125,23 +139,6 @@ balance::ModelFilter filter_for(const Exchange& exchange) {
   return [client](std::string_view model) { return client->allows(model); };
 }
 
-// The value of `name` in the request's query string (percent-decoded); nullopt when absent.
-std::optional<std::string> query_param(const net::HttpRequest& request, std::string_view name) {
-  const std::string_view target = request.target();
-  const auto q = target.find('?');
-  if (q == std::string_view::npos) return std::nullopt;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    const auto eq = pair.find('=');
-    if (pair.substr(0, eq) != name) continue;
-    return percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-  }
-  return std::nullopt;
-}
-
 // The reports' filter: the models the caller may see, narrowed to `?model=<name>` when given.
 // An error when that model does not exist or is hidden from the caller (the same answer).
 Result<balance::ModelFilter> report_filter(const gateway::Gateway& gateway,
@@ -160,6 +157,23 @@ Result<balance::ModelFilter> report_filter(const gateway::Gateway& gateway,
 }
 
 }  // namespace
+
+// The value of `name` in the request's query string (percent-decoded); nullopt when absent.
+std::optional<std::string> query_param(const net::HttpRequest& request, std::string_view name) {
+  const std::string_view target = request.target();
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    return percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
 
 bool bearer_matches(const net::HttpRequest& request, std::string_view token) {
   const std::string_view header = request[http::field::authorization];

@@ -7,6 +7,9 @@
 //   GET /llm/model-load/<model>   GET /llm/models   GET /llm/keys/<model>
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "api/router.h"
 #include "gateway/gateway.h"
 
@@ -16,5 +19,8 @@ void add_load_routes(Router& router, gateway::Gateway& gateway);
 
 // True when the request carries `Authorization: Bearer <token>`; compares in constant time.
 bool bearer_matches(const net::HttpRequest& request, std::string_view token);
+
+// The value of `name` in the request's query string (percent-decoded); nullopt when absent.
+std::optional<std::string> query_param(const net::HttpRequest& request, std::string_view name);
 
 }  // namespace bc::api

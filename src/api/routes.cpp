@@ -9,11 +9,13 @@
 #include "api/admin_api.h"
 #include "api/chat_api.h"
 #include "api/client_auth.h"
+#include "api/client_budgets.h"
 #include "api/exchange.h"
 #include "api/health_api.h"
 #include "api/load_api.h"
 #include "api/reply.h"
 #include "api/router.h"
+#include "api/usage_api.h"
 #include "gateway/forwarder.h"
 #include "net/http_client.h"
 #include "telemetry/app_log.h"
@@ -25,17 +27,20 @@ namespace {
 
 // What every worker shares: the metrics, the client keys with their rate windows, the log.
 struct SharedApi {
-  SharedApi(const gateway::Gateway& gateway, std::shared_ptr<telemetry::AccessLog> log)
+  SharedApi(const gateway::Gateway& gateway, std::shared_ptr<telemetry::AccessLog> log,
+            std::shared_ptr<usage::Ledger> usage_ledger)
       : metrics(model_labels(gateway), gateway.config().metrics.per_key,
                 static_cast<std::size_t>(gateway.config().metrics.per_key_max_keys)),
         auth(gateway.config().auth),
-        access_log(std::move(log)) {}
+        access_log(std::move(log)),
+        ledger(std::move(usage_ledger)),
+        budgets(auth.clients(), gateway.config().auth, metrics) {}
 
   static std::vector<telemetry::ModelLabels> model_labels(const gateway::Gateway& gateway) {
     std::vector<telemetry::ModelLabels> out;
     for (std::size_t i = 0; i < gateway.pool().model_count(); ++i) {
       const auto& spec = gateway.pool().model(i);
-      telemetry::ModelLabels m{spec.name, {}};
+      telemetry::ModelLabels m{spec.name, {}, spec.rpd > 0, spec.tpd > 0};
       for (const auto& k : spec.keys) m.key_ids.push_back(k.id);
       out.push_back(std::move(m));
     }
@@ -45,7 +50,14 @@ struct SharedApi {
   telemetry::Metrics metrics;
   ClientAuth auth;
   std::shared_ptr<telemetry::AccessLog> access_log;
+  std::shared_ptr<usage::Ledger> ledger;  // nullptr: no usage ledger
+  ClientBudgets budgets;
 };
+
+// The calls the usage ledger records: the chat routes, refused or served.
+bool ledger_route(std::string_view route) {
+  return route == "/v1/chat/completions" || route == "/llm/chat" || route == "/llm/chat/stream";
+}
 
 // The key-exposing /llm endpoints check the admin token themselves (load_api.cpp); with a
 // token set they take it in place of a client key.
@@ -101,7 +113,8 @@ struct WorkerApi {
     add_health_routes(router);
     add_chat_routes(router, forwarder);
     add_load_routes(router, *gateway);
-    add_metrics_route(router, *gateway, this->shared->metrics);
+    add_metrics_route(router, *gateway, this->shared->metrics, this->shared->ledger.get());
+    add_usage_routes(router, this->shared->ledger);
     add_admin_routes(router, *gateway, [service]() -> Result<std::string> {
       auto s = service.lock();
       if (!s) return Error::unavailable("the gateway is shutting down", "shutting_down");
@@ -111,6 +124,7 @@ struct WorkerApi {
 
   awaitable<void> handle(net::HttpRequest& request, net::ResponseWriter& writer) {
     Exchange exchange(writer, request_id_for(request, rng), Clock::now());
+    exchange.budgets = &shared->budgets;
     co_await admit_and_dispatch(request, exchange);
     record(request, exchange);
   }
@@ -191,6 +205,13 @@ struct WorkerApi {
     }
     if (report.queue_time.count() > 0) metrics.queue_wait(report.queue_time);
     log_failure(exchange, status);
+    if (exchange.budget_taken_at_ms != 0 && exchange.client != nullptr) {
+      shared->budgets.settle(*exchange.client, exchange.budget_taken_at_ms,
+                             exchange.budget_reserved, tokens_used(report, status));
+    }
+    if (shared->ledger && ledger_route(route)) {
+      shared->ledger->submit(usage_record_of(exchange, route, *gateway, status, total));
+    }
 
     if (!shared->access_log) return;
     using Ms = std::chrono::duration<double, std::milli>;
@@ -272,6 +293,7 @@ std::vector<std::string> restart_only_changes(const config::Config& a, const con
   if (a.log.level != b.log.level) out.emplace_back("log.level");
   if (a.log.format != b.log.format) out.emplace_back("log.format");
   if (a.log.file != b.log.file) out.emplace_back("log.file");
+  if (!(a.usage == b.usage)) out.emplace_back("usage");
   return out;
 }
 
@@ -304,9 +326,11 @@ struct Service::Worker {
 
 std::shared_ptr<Service> Service::create(std::shared_ptr<gateway::Gateway> gateway,
                                          std::shared_ptr<telemetry::AccessLog> access_log,
-                                         ConfigLoader loader) {
+                                         ConfigLoader loader,
+                                         std::shared_ptr<usage::Ledger> ledger) {
   std::shared_ptr<Service> service(new Service());
   service->access_log_ = std::move(access_log);
+  service->ledger_ = std::move(ledger);
   service->loader_ = std::move(loader);
   service->current_ = service->make_generation(std::move(gateway));
   return service;
@@ -315,7 +339,17 @@ std::shared_ptr<Service> Service::create(std::shared_ptr<gateway::Gateway> gatew
 std::shared_ptr<Service::Generation> Service::make_generation(
     std::shared_ptr<gateway::Gateway> gateway) {
   auto gen = std::make_shared<Generation>();
-  gen->shared = std::make_shared<SharedApi>(*gateway, access_log_);
+  gen->shared = std::make_shared<SharedApi>(*gateway, access_log_, ledger_);
+  if (ledger_) {
+    // Every generation: a reload may bring keys (or limits) that start afresh, and a client's
+    // budget counts start with each generation's client keys.
+    if (auto read = read_back_quotas(*ledger_, gateway->pool()); !read) {
+      spdlog::error("usage ledger: the daily quotas start from zero: {}", read.error().message);
+    }
+    if (auto read = gen->shared->budgets.read_back(*ledger_); !read) {
+      spdlog::error("usage ledger: the client budgets start from zero: {}", read.error().message);
+    }
+  }
   gen->client_options = client_options(gateway->config());
   gen->gateway = std::move(gateway);
   return gen;

@@ -21,6 +21,7 @@
 #include "gateway/gateway.h"
 #include "net/http_server.h"
 #include "telemetry/access_log.h"
+#include "usage/ledger.h"
 
 namespace bc::api {
 
@@ -29,10 +30,12 @@ class Service : public std::enable_shared_from_this<Service> {
   // Loads the config to reload from (throws config::ConfigError on a bad file).
   using ConfigLoader = std::function<config::Config()>;
 
-  // `access_log`: where each request's line goes; nullptr: no access log.
+  // `access_log`: where each request's line goes; nullptr: no access log. `ledger`: where
+  // each chat call's usage record goes (usage/ledger.h); nullptr: none.
   static std::shared_ptr<Service> create(std::shared_ptr<gateway::Gateway> gateway,
                                          std::shared_ptr<telemetry::AccessLog> access_log,
-                                         ConfigLoader loader);
+                                         ConfigLoader loader,
+                                         std::shared_ptr<usage::Ledger> ledger = nullptr);
 
   // What main() gives the server: one handler per worker thread.
   net::HandlerFactory handler_factory();
@@ -51,6 +54,7 @@ class Service : public std::enable_shared_from_this<Service> {
   std::shared_ptr<Generation> make_generation(std::shared_ptr<gateway::Gateway> gateway);
 
   std::shared_ptr<telemetry::AccessLog> access_log_;
+  std::shared_ptr<usage::Ledger> ledger_;
   ConfigLoader loader_;
   std::mutex reload_mutex_;   // one reload at a time
   mutable std::mutex mutex_;  // guards the two below

@@ -34,6 +34,7 @@ Gauge gauge(const KeyLoad& load, Capacity capacity, TimePoint now) {
 std::string_view state_of(const KeyLoad& load, TimePoint now) {
   if (load.disabled()) return "quarantined";
   if (load.cooling(now)) return "cooling";
+  if (load.at_quota(now)) return "quota";
   switch (load.breaker().state(now)) {
     case Breaker::State::kOpen:
       return "open";
@@ -61,6 +62,15 @@ KeyReport report_key(const Pool& pool, Target target, TimePoint now) {
   r.state = state_of(load, now);
   if (r.state == "cooling") r.remaining = load.cooling_until() - now;
   if (r.state == "open") r.remaining = *load.breaker().open_until() - now;
+  if (r.state == "quota") r.remaining = load.quota_until() - now;
+  r.rpd = load.limits().rpd;
+  r.tpd = load.limits().tpd;
+  if (r.rpd > 0 || r.tpd > 0) {
+    const QuotaUse use = load.quota_use();
+    r.requests_today = use.requests;
+    r.tokens_today = use.tokens;
+    r.quota_day_end_ms = use.day_end_ms;
+  }
   if (auto latency = load.latency()) {
     r.latency_ms = std::chrono::duration<double, std::milli>(*latency).count();
   }

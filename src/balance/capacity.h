@@ -29,10 +29,18 @@ struct KeyReport {
   int in_flight = 0;
   // "ok"; "cooling" (rate limited); "quarantined" (the upstream refused the key, until an
   // operator acts or a reload); "open" (its circuit breaker took it out after repeated
-  // upstream faults); "half_open" (one trial request decides whether it comes back).
+  // upstream faults); "half_open" (one trial request decides whether it comes back); "quota"
+  // (its daily rpd or tpd is used up, until the quota day ends).
   std::string_view state;
-  // For "cooling" and "open": how long until the key may take traffic again.
+  // For "cooling", "open" and "quota": how long until the key may take traffic again.
   std::optional<Duration> remaining;
+  // Daily quotas (0: not set) and their use in the current quota day, which ends at
+  // quota_day_end_ms (Unix ms; 0: no request counted yet).
+  std::int64_t rpd = 0;
+  std::int64_t tpd = 0;
+  std::int64_t requests_today = 0;
+  std::int64_t tokens_today = 0;
+  std::int64_t quota_day_end_ms = 0;
   std::optional<double> latency_ms;  // the latency EWMA, once measured
 };
 

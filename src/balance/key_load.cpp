@@ -41,18 +41,32 @@ struct KeyLoad::Windows {
   RateWindow qps;
   RateWindow rpm;
   RateWindow tpm;
+  QuotaUse quota;                // the current quota day's counts
+  Clock::rep quota_day_end = 0;  // that day's end on the steady clock
 };
 
 KeyLimits KeyLimits::of(const ModelSpec& spec) {
-  return KeyLimits{spec.max_concurrency, spec.max_qps, spec.rpm, spec.tpm,
-                   spec.decay_factor,    spec.breaker};
+  KeyLimits l;
+  l.max_concurrency = spec.max_concurrency;
+  l.max_qps = spec.max_qps;
+  l.rpm = spec.rpm;
+  l.tpm = spec.tpm;
+  l.rpd = spec.rpd;
+  l.tpd = spec.tpd;
+  l.quota_reset_hour = spec.quota_reset_hour;
+  l.quota_zone = spec.quota_zone;
+  l.decay_factor = spec.decay_factor;
+  l.breaker = spec.breaker;
+  return l;
 }
 
 KeyLoad::KeyLoad(const KeyLimits& limits)
     : max_concurrency_(limits.max_concurrency),
-      windowed_(limits.max_qps > 0 || limits.rpm > 0 || limits.tpm > 0),
+      windowed_(limits.max_qps > 0 || limits.rpm > 0 || limits.tpm > 0 || limits.rpd > 0 ||
+                limits.tpd > 0),
       limits_(limits),
       windows_(std::make_unique<Windows>(limits)),
+      quota_limited_(limits.rpd > 0 || limits.tpd > 0),
       breaker_(limits.breaker) {
   publish();
 }
@@ -95,8 +109,55 @@ void KeyLoad::publish() const {
   window_used_.store(used, std::memory_order_relaxed);
 }
 
+TimePoint KeyLoad::quota_until() const {
+  return TimePoint(Duration(quota_until_.load(std::memory_order_relaxed)));
+}
+
+QuotaUse KeyLoad::quota_use() const {
+  std::lock_guard guard(windows_->lock);
+  return windows_->quota;
+}
+
+bool KeyLoad::quota_fits(std::int64_t tokens, std::int64_t wall_ms, TimePoint now) {
+  if (!quota_limited_ || wall_ms == 0) return true;
+  Windows& w = *windows_;
+  QuotaUse& q = w.quota;
+  if (wall_ms >= q.day_end_ms || wall_ms < q.day_start_ms) {
+    const TimeWindow day = day_window(wall_ms, limits_.quota_reset_hour, limits_.quota_zone);
+    // A wall clock set back into the day before keeps today's counts: never fewer counted.
+    if (day.start_ms > q.day_start_ms) q = QuotaUse{0, 0, day.start_ms, day.end_ms};
+  }
+  w.quota_day_end =
+      (now + std::chrono::milliseconds(q.day_end_ms - wall_ms)).time_since_epoch().count();
+  update_quota_block(now);
+  const bool requests_fit = limits_.rpd <= 0 || q.requests + 1 <= limits_.rpd;
+  // One request larger than the whole day's tokens may still run on an unused day.
+  const std::int64_t reserve = limits_.tpd > 0 ? std::min(tokens, limits_.tpd) : 0;
+  const bool tokens_fit = limits_.tpd <= 0 || q.tokens + reserve <= limits_.tpd;
+  return requests_fit && tokens_fit;
+}
+
+void KeyLoad::update_quota_block(TimePoint now) {
+  const Windows& w = *windows_;
+  const QuotaUse& q = w.quota;
+  const bool full = (limits_.rpd > 0 && q.requests >= limits_.rpd) ||
+                    (limits_.tpd > 0 && q.tokens >= limits_.tpd);
+  (void)now;
+  quota_until_.store(full ? w.quota_day_end : 0, std::memory_order_relaxed);
+}
+
+void KeyLoad::seed_quota(std::int64_t wall_ms, TimePoint now, std::int64_t requests,
+                         std::int64_t tokens) {
+  if (!quota_limited_) return;
+  std::lock_guard guard(windows_->lock);
+  (void)quota_fits(0, wall_ms, now);  // moves to the day holding wall_ms
+  windows_->quota.requests = std::max(windows_->quota.requests, requests);
+  windows_->quota.tokens = std::max(windows_->quota.tokens, tokens);
+  update_quota_block(now);
+}
+
 bool KeyLoad::can_take(const Demand& demand, TimePoint now) const {
-  if (disabled() || cooling(now) || !breaker_.may_pass(now)) return false;
+  if (disabled() || cooling(now) || at_quota(now) || !breaker_.may_pass(now)) return false;
   if (const int limit = concurrency_limit(); limit > 0 && in_flight() >= limit) return false;
   if (!windowed_) return true;
   const std::int64_t tokens = reservation(demand);
@@ -119,7 +180,7 @@ bool KeyLoad::windows_fit(std::int64_t tokens, TimePoint now) const {
 }
 
 std::optional<Admission> KeyLoad::try_admit(const Demand& demand, TimePoint now) {
-  if (disabled() || cooling(now)) return std::nullopt;
+  if (disabled() || cooling(now) || (at_quota(now) && demand.wall_ms != 0)) return std::nullopt;
   if (const int limit = concurrency_limit(); limit > 0) {
     int current = in_flight_.load(std::memory_order_relaxed);
     do {
@@ -134,7 +195,7 @@ std::optional<Admission> KeyLoad::try_admit(const Demand& demand, TimePoint now)
     const std::int64_t tokens = reservation(demand);
     Windows& w = *windows_;
     std::lock_guard guard(w.lock);
-    if (!windows_fit(tokens, now)) {
+    if (!windows_fit(tokens, now) || !quota_fits(tokens, demand.wall_ms, now)) {
       publish();
       in_flight_.fetch_sub(1, std::memory_order_acq_rel);
       return std::nullopt;
@@ -149,6 +210,14 @@ std::optional<Admission> KeyLoad::try_admit(const Demand& demand, TimePoint now)
     if (w.tpm.limited()) {
       admission.tokens = tokens;
       admission.bucket = w.tpm.add(tokens, now);
+    }
+    if (quota_limited_ && demand.wall_ms != 0) {
+      // Reserved now, so concurrent requests cannot overshoot; learn() settles the tokens.
+      admission.tokens = tokens;
+      admission.quota_day = w.quota.day_start_ms;
+      w.quota.requests += 1;
+      w.quota.tokens += tokens;
+      update_quota_block(now);
     }
     publish();
     return admission;
@@ -187,11 +256,16 @@ void KeyLoad::learn(const Admission& admission, const Outcome& outcome,
       }
       w.last_sample = now_rep;
     }
-    if (w.tpm.limited() && outcome.usage) {
+    if (outcome.usage && (w.tpm.limited() || admission.quota_day != 0)) {
       const Usage& u = *outcome.usage;
       const std::int64_t used =
           u.total_tokens > 0 ? u.total_tokens : u.prompt_tokens + u.completion_tokens;
-      w.tpm.adjust(admission.bucket, used - admission.tokens, now);
+      if (w.tpm.limited()) w.tpm.adjust(admission.bucket, used - admission.tokens, now);
+      // The real use replaces the reservation, in the day it was reserved in.
+      if (admission.quota_day != 0 && admission.quota_day == w.quota.day_start_ms) {
+        w.quota.tokens = std::max<std::int64_t>(0, w.quota.tokens + used - admission.tokens);
+        update_quota_block(now);
+      }
       publish();
     }
   }
@@ -266,6 +340,7 @@ std::optional<TimePoint> KeyLoad::next_available(const Demand& demand, TimePoint
     return std::nullopt;
   }
   TimePoint at = std::max(now, cooling_until());
+  if (at_quota(now)) at = std::max(at, quota_until());
   switch (breaker_.state(now)) {
     case Breaker::State::kOpen:
       at = std::max(at, *breaker_.open_until());

@@ -29,6 +29,10 @@ struct KeyLimits {
   double max_qps = 0;       // 0: unlimited
   std::int64_t rpm = 0;     // 0: unlimited
   std::int64_t tpm = 0;     // 0: unlimited
+  std::int64_t rpd = 0;     // per quota day; 0: unlimited
+  std::int64_t tpd = 0;     // per quota day; 0: unlimited
+  int quota_reset_hour = 0;
+  TimeZone quota_zone;
   double decay_factor = 0.8;
   BreakerSettings breaker;
 
@@ -38,9 +42,18 @@ struct KeyLimits {
 
 // What try_admit() took, handed back on settle.
 struct Admission {
-  std::int64_t tokens = 0;  // the reserved estimate
-  std::int64_t bucket = 0;  // where in the token window it sits
-  bool trial = false;       // the half-open trial of the breaker
+  std::int64_t tokens = 0;     // the reserved estimate
+  std::int64_t bucket = 0;     // where in the token window it sits
+  bool trial = false;          // the half-open trial of the breaker
+  std::int64_t quota_day = 0;  // start (Unix ms) of the quota day it counted in; 0: none
+};
+
+// A key's use of its daily quotas (rpd, tpd) in the current quota day.
+struct QuotaUse {
+  std::int64_t requests = 0;
+  std::int64_t tokens = 0;
+  std::int64_t day_start_ms = 0;  // 0: no day counted yet
+  std::int64_t day_end_ms = 0;    // the next reset, Unix ms
 };
 
 class alignas(64) KeyLoad {
@@ -66,6 +79,15 @@ class alignas(64) KeyLoad {
   TimePoint cooling_until() const;
   // Latency EWMA; nullopt before the first sample.
   std::optional<std::chrono::nanoseconds> latency() const;
+
+  // At its daily quota (rpd or tpd used up): skipped until the quota day ends, at quota_until().
+  bool at_quota(TimePoint now) const {
+    return now.time_since_epoch().count() < quota_until_.load(std::memory_order_relaxed);
+  }
+  TimePoint quota_until() const;
+  QuotaUse quota_use() const;  // takes the lock
+  // Counts `requests` and `tokens` in the quota day holding `wall_ms` (startup read-back).
+  void seed_quota(std::int64_t wall_ms, TimePoint now, std::int64_t requests, std::int64_t tokens);
 
   // Could this key take the demand now? Exact when no other thread races; a hint otherwise.
   bool can_take(const Demand& demand, TimePoint now) const;
@@ -100,7 +122,11 @@ class alignas(64) KeyLoad {
  private:
   struct Windows;
   bool windows_fit(std::int64_t tokens, TimePoint now) const;  // under the lock
-  void publish() const;                                        // under the lock
+  // Under the lock: moves the quota day on to the one holding `wall_ms`; whether `tokens`
+  // more (and one more request) fit in it.
+  bool quota_fits(std::int64_t tokens, std::int64_t wall_ms, TimePoint now);
+  void update_quota_block(TimePoint now);  // under the lock
+  void publish() const;                    // under the lock
 
   // Read on every pick: keep within one cache line.
   std::atomic<int> in_flight_{0};
@@ -120,6 +146,9 @@ class alignas(64) KeyLoad {
 
   const KeyLimits limits_;
   const std::unique_ptr<Windows> windows_;
+  const bool quota_limited_;  // rpd or tpd set
+  // When the key at its daily quota may serve again (steady clock); 0: not at quota.
+  std::atomic<Clock::rep> quota_until_{0};
   Breaker breaker_;
 };
 

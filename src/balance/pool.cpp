@@ -32,6 +32,7 @@ Status check(const ModelSpec& spec) {
   if (spec.max_qps > 1e6) return config_error(spec.name, "max_qps above 1000000");
   if (spec.rpm < 0) return config_error(spec.name, "rpm below 0");
   if (spec.tpm < 0) return config_error(spec.name, "tpm below 0");
+  if (spec.rpd < 0 || spec.tpd < 0) return config_error(spec.name, "rpd or tpd below 0");
   if (!(spec.decay_factor > 0 && spec.decay_factor < 1)) {
     return config_error(spec.name, "decay_factor must be between 0 and 1");
   }
@@ -404,6 +405,12 @@ double Pool::effective_weight(Target target, const Demand& demand, TimePoint now
 double Pool::effective_model_weight(std::size_t model, TimePoint now) const {
   (void)now;
   return Impl::effective_model_weight(impl_->models[model]);
+}
+
+void Pool::seed_quota(Target target, std::int64_t wall_ms, TimePoint now, std::int64_t requests,
+                      std::int64_t tokens) {
+  impl_->models[target.model].keys[target.key]->seed_quota(wall_ms, now, requests, tokens);
+  impl_->sync(target.model, target.key, now);
 }
 
 void Pool::set_disabled(Target target, bool disabled) {

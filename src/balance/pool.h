@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/result.h"
+#include "core/time_zone.h"
 
 namespace bc::balance {
 
@@ -37,6 +38,12 @@ struct ModelSpec {
   std::vector<KeySpec> keys;
   std::int64_t rpm = 0;  // requests started per key in any 60 s; 0: unlimited
   std::int64_t tpm = 0;  // tokens per key in any 60 s (reserved at admission); 0: unlimited
+  // Requests and tokens per key per quota day (reserved at admission like tpm); 0: unlimited.
+  // The day starts at quota_reset_hour in quota_zone (core/time_zone.h).
+  std::int64_t rpd = 0;
+  std::int64_t tpd = 0;
+  int quota_reset_hour = 0;
+  TimeZone quota_zone;
   // Latency EWMA: the share of the old average a new sample keeps, once more for every second
   // since the previous sample (so old measurements fade). In (0, 1).
   double decay_factor = 0.8;
@@ -56,6 +63,9 @@ struct Demand {
   std::optional<std::size_t> model;  // a model the caller named; nullopt: any enabled model
   bool needs_tools = false;
   std::int64_t estimated_tokens = 0;
+  // The wall-clock time of the request (Unix ms): the daily quotas' clock, given like `now`.
+  // 0: daily quotas are not checked (no wall time known).
+  std::int64_t wall_ms = 0;
   // candidates() stops after this many targets; 0: every target that can take the demand.
   // The retry logic needs max_retries + 1. A few cost O(log keys) in a large model; 0 weighs
   // and orders every key of every model, O(keys log keys).
@@ -136,6 +146,11 @@ class Pool {
   // Checks the key's limits and takes a slot atomically; nullopt when another request took
   // the last slot since candidates() was called.
   std::optional<Lease> try_acquire(Target target, const Demand& demand, TimePoint now);
+
+  // Counts what the usage ledger holds for a key's current quota day (read back at startup):
+  // `requests` and `tokens` used in the day that holds `wall_ms`.
+  void seed_quota(Target target, std::int64_t wall_ms, TimePoint now, std::int64_t requests,
+                  std::int64_t tokens);
 
   // Requests in flight on one key right now.
   int in_flight(Target target) const;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/time_zone.h"
+
 namespace bc::config {
 
 struct KeyConfig {
@@ -41,10 +43,17 @@ struct ModelConfig {
   std::vector<KeyConfig> api_keys;
   double model_weight = 1;
   std::string strategy = "concurrency";
-  int max_concurrency = 0;    // per key; 0: unlimited
-  double max_qps = 0;         // per key, in any one-second window; 0: unlimited
-  int rpm = 0;                // requests per key in any minute (strategy `tokens`); 0: unlimited
-  int tpm = 0;                // tokens per key in any minute (strategy `tokens`); 0: unlimited
+  int max_concurrency = 0;  // per key; 0: unlimited
+  double max_qps = 0;       // per key, in any one-second window; 0: unlimited
+  int rpm = 0;              // requests per key in any minute (strategy `tokens`); 0: unlimited
+  int tpm = 0;              // tokens per key in any minute (strategy `tokens`); 0: unlimited
+  // Daily quotas per key: requests and tokens per day, the day starting at quota_reset_hour
+  // in quota_time_zone (UTC, a fixed offset, or an IANA zone read from its TZif file). 0:
+  // unlimited. Counted in the usage ledger too, so they survive a restart when it is on.
+  std::int64_t rpd = 0;
+  std::int64_t tpd = 0;
+  int quota_reset_hour = 0;
+  TimeZone quota_time_zone;
   double decay_factor = 0.8;  // latency EWMA decay (strategy `response_time`)
   bool auto_weight = false;   // effective key weights follow live load and latency
   int cooldown_ms = 5000;     // key cooldown after a rate-limit answer with no hint
@@ -166,6 +175,10 @@ struct ClientKeyConfig {
   int rpm = 0;                      // requests in any 60 s; 0: unlimited
   double weight = 1;   // its share of the admission queue against other waiting clients
   int max_queued = 0;  // its requests waiting for a free key at once; 0: no cap of its own
+  // Budgets: its requests and tokens per UTC day and tokens per UTC month; 0: unlimited.
+  std::int64_t requests_per_day = 0;
+  std::int64_t tokens_per_day = 0;
+  std::int64_t tokens_per_month = 0;
   int line = 0;
 };
 
@@ -197,6 +210,16 @@ struct MetricsConfig {
   int per_key_max_keys = 1000;
 };
 
+// The usage ledger (src/usage/): one SQLite record per finished request. Off when `path` is
+// empty (no `usage:` section). Restart-only: a reload does not move the store.
+struct UsageConfig {
+  std::string path;         // the SQLite file; created with its folder's permissions
+  int retention_days = 90;  // records and hourly rollups older than this are pruned
+  int flush_ms = 1000;      // the writer's batch interval: what a kill -9 may lose at most
+  int queue_size = 65536;   // records waiting for the writer; beyond it they are dropped
+  bool operator==(const UsageConfig&) const = default;
+};
+
 struct Config {
   ServerConfig server;
   UpstreamConfig upstream;
@@ -208,6 +231,7 @@ struct Config {
   AuthConfig auth;
   LogConfig log;
   MetricsConfig metrics;
+  UsageConfig usage;
   // Names of the models that serve traffic; empty: every model under `models`.
   std::vector<std::string> enabled_models;
   std::vector<ModelConfig> models;  // in file order

@@ -12,7 +12,9 @@
 #include <unordered_map>
 
 #include "config/demo_config.h"
+#include "config/quota_fields.h"
 #include "config/suggest.h"
+#include "config/usage_section.h"
 #include "config/yaml_reader.h"
 #include "core/mask.h"
 
@@ -25,16 +27,23 @@ using detail::Reader;
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"server", "upstream", "queue",          "retry",
-                                           "stream", "breaker",  "admin",          "auth",
-                                           "log",    "metrics",  "enabled_models", "models"};
+const std::vector<std::string> kTopKeys = {
+    "server", "upstream", "queue",   "retry",          "stream", "breaker", "admin",
+    "auth",   "log",      "metrics", "enabled_models", "models", "usage"};
 const std::vector<std::string> kRetryKeys = {"max_model_failovers", "total_timeout_ms",
                                              "backoff_ms", "backoff_max_ms"};
 const std::vector<std::string> kStreamKeys = {"hold_ms", "heartbeat_ms"};
 const std::vector<std::string> kBreakerKeys = {"failures", "window_ms", "open_ms"};
 const std::vector<std::string> kAuthKeys = {"client_keys"};
-const std::vector<std::string> kClientKeyKeys = {"name", "key",    "models",
-                                                 "rpm",  "weight", "max_queued"};
+const std::vector<std::string> kClientKeyKeys = {"name",
+                                                 "key",
+                                                 "models",
+                                                 "rpm",
+                                                 "weight",
+                                                 "max_queued",
+                                                 "requests_per_day",
+                                                 "tokens_per_day",
+                                                 "tokens_per_month"};
 const std::vector<std::string> kLogKeys = {"access", "level", "format", "file"};
 const std::vector<std::string> kLogLevels = {"error", "warn", "info", "debug"};
 const std::vector<std::string> kLogFormats = {"text", "json"};
@@ -70,6 +79,10 @@ const std::vector<std::string> kModelKeys = {"provider",
                                              "max_qps",
                                              "rpm",
                                              "tpm",
+                                             "rpd",
+                                             "tpd",
+                                             "quota_reset_hour",
+                                             "quota_time_zone",
                                              "decay_factor",
                                              "auto_weight",
                                              "cooldown_ms",
@@ -172,6 +185,7 @@ class Loader {
         m.get("per_key_max_keys", config_.metrics.per_key_max_keys, 1);
       }
     }
+    if (const Entry* e = top.find("usage")) read_usage_section(reader_, *e, config_.usage);
   }
 
   void read_log(const Entry& e) {
@@ -244,6 +258,7 @@ class Loader {
       if (r.find("rpm") != nullptr) ok = r.get("rpm", c.rpm, 0) && ok;
       if (r.find("weight") != nullptr) ok = r.get("weight", c.weight, kPositive) && ok;
       if (r.find("max_queued") != nullptr) ok = r.get("max_queued", c.max_queued, 0) && ok;
+      ok = read_budget_fields(reader_, r, c) && ok;
       if (const Entry* models = r.find("models")) {
         ok = read_client_models(*models, r.field("models"), model_names, c.models) && ok;
       }
@@ -439,6 +454,7 @@ class Loader {
     r.get("max_qps", m.max_qps, kNonNegative);
     r.get("rpm", m.rpm, 0);
     r.get("tpm", m.tpm, 0);
+    read_quota_fields(reader_, r, m);
     r.get("decay_factor", m.decay_factor, Bounds{0, true, 1, true});
     r.get("auto_weight", m.auto_weight);
     r.get("cooldown_ms", m.cooldown_ms, 0);

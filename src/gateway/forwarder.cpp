@@ -119,6 +119,12 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
   }
   demand.needs_tools = request.has_tools();
   demand.estimated_tokens = estimate_tokens(request);
+  demand.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();  // the daily quotas' clock
+  report.estimate.prompt_tokens = request.content_chars() / 4;
+  report.estimate.total_tokens = demand.estimated_tokens;
+  report.estimate.completion_tokens = demand.estimated_tokens - report.estimate.prompt_tokens;
   if (!state.plan) {
     state.plan.emplace(gateway_->budgets(), gateway_->plan_settings(), demand.model,
                        demand.needs_tools, state.pinned, Clock::now());

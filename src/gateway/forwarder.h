@@ -31,6 +31,7 @@ struct CallReport {
   std::string key_id;
   int attempts = 0;
   std::optional<Usage> usage;
+  Usage estimate;  // what admission reserved; the usage ledger's tokens when `usage` is absent
   std::optional<balance::Target> target;  // the last target tried
   Duration upstream_time{};  // awaiting upstreams (connect, first byte, body, stream reads)
   Duration queue_time{};     // waiting in the admission queue

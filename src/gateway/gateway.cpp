@@ -62,6 +62,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
     spec.max_qps = m->max_qps;
     spec.rpm = m->rpm;
     spec.tpm = m->tpm;
+    spec.rpd = m->rpd;
+    spec.tpd = m->tpd;
+    spec.quota_reset_hour = m->quota_reset_hour;
+    spec.quota_zone = m->quota_time_zone;
     spec.decay_factor = m->decay_factor;
     spec.auto_weight = m->auto_weight;
     spec.cooldown = std::chrono::milliseconds(m->cooldown_ms);

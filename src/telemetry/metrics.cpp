@@ -19,8 +19,8 @@ using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 using prometheus::Histogram;
 
-constexpr std::array<std::string_view, kKeyStateCount> kKeyStates = {"ok", "cooling", "quarantined",
-                                                                     "open", "half_open"};
+constexpr std::array<std::string_view, kKeyStateCount> kKeyStates = {
+    "ok", "cooling", "quarantined", "open", "half_open", "quota"};
 constexpr std::array<AttemptOutcome, 5> kOutcomes = {
     AttemptOutcome::kOk, AttemptOutcome::kError, AttemptOutcome::kRateLimited,
     AttemptOutcome::kTimeout, AttemptOutcome::kCancelled};
@@ -132,7 +132,17 @@ Metrics::Metrics(const std::vector<ModelLabels>& models, bool per_key, std::size
                   .Name("bc_tokens_total")
                   .Help("Tokens by model, key id and direction (prompt, completion) as the "
                         "upstream reported them")
-                  .Register(*registry_)) {
+                  .Register(*registry_)),
+      quota_remaining_(BuildGauge()
+                           .Name("bc_key_quota_remaining")
+                           .Help("What is left of a key's daily quota (kind: requests for rpd, "
+                                 "tokens for tpd) in its current quota day (sampled at scrape)")
+                           .Register(*registry_)),
+      budget_remaining_(BuildGauge()
+                            .Name("bc_client_budget_remaining")
+                            .Help("What is left of a client's budget (kind: requests_per_day, "
+                                  "tokens_per_day, tokens_per_month) in its current period")
+                            .Register(*registry_)) {
   keys_.resize(models_.size());
   for (const auto& m : models_) per_key_.push_back(per_key && m.key_ids.size() <= per_key_max_keys);
   for (std::size_t m = 0; m < models_.size(); ++m) {
@@ -157,6 +167,11 @@ Metrics::Metrics(const std::vector<ModelLabels>& models, bool per_key, std::size
       for (std::size_t s = 0; s < kKeyStates.size(); ++s) {
         k.state[s] = &key_state_.Add(with("state", kKeyStates[s]));
       }
+      // Per key only: summed over a model's keys, what is left says little.
+      if (per_key_[m] && models_[m].rpd)
+        k.quota_remaining[0] = &quota_remaining_.Add(with("kind", "requests"));
+      if (per_key_[m] && models_[m].tpd)
+        k.quota_remaining[1] = &quota_remaining_.Add(with("kind", "tokens"));
       keys_[m].push_back(k);
     };
     if (!per_key_[m]) {
@@ -182,6 +197,35 @@ Metrics::Metrics(const std::vector<ModelLabels>& models, bool per_key, std::size
   failovers_all_ = &failovers_.Add({});
   queue_length_all_ = &queue_length_.Add({});
   queue_wait_all_ = &queue_wait_.Add({}, kQueueBuckets);
+  auto& ledger_records = BuildCounter()
+                             .Name("bc_usage_records_total")
+                             .Help(
+                                 "Usage ledger records by fate: written to the store, dropped "
+                                 "(queue full) or failed (the store refused the batch)")
+                             .Register(*registry_);
+  ledger_records_[0] = &ledger_records.Add({{"fate", "written"}});
+  ledger_records_[1] = &ledger_records.Add({{"fate", "dropped"}});
+  ledger_records_[2] = &ledger_records.Add({{"fate", "failed"}});
+  ledger_queued_ = &BuildGauge()
+                        .Name("bc_usage_queue_length")
+                        .Help("Usage ledger records waiting for the writer (sampled at scrape)")
+                        .Register(*registry_)
+                        .Add({});
+}
+
+prometheus::Gauge& Metrics::budget_remaining(std::string_view client, std::string_view kind) {
+  return budget_remaining_.Add({{"client", std::string(client)}, {"kind", std::string(kind)}});
+}
+
+void Metrics::refresh_ledger(const LedgerCounts& counts) {
+  std::lock_guard lock(ledger_mutex_);
+  const std::uint64_t now[3] = {counts.written, counts.dropped, counts.failed};
+  const std::uint64_t seen[3] = {ledger_seen_.written, ledger_seen_.dropped, ledger_seen_.failed};
+  for (int i = 0; i < 3; ++i) {
+    if (now[i] > seen[i]) ledger_records_[i]->Increment(static_cast<double>(now[i] - seen[i]));
+  }
+  ledger_queued_->Set(static_cast<double>(counts.queued));
+  ledger_seen_ = counts;
 }
 
 const Metrics::KeyMetrics* Metrics::key(balance::Target target) const {
@@ -256,6 +300,14 @@ void Metrics::refresh_pool(const balance::Pool& pool, std::size_t queue_length, 
       k.load_factor->Set(r.max > 0 ? r.current / r.max : 0.0);
       for (std::size_t s = 0; s < kKeyStates.size(); ++s) {
         k.state[s]->Set(r.state == kKeyStates[s] ? 1 : 0);
+      }
+      if (k.quota_remaining[0] != nullptr) {
+        k.quota_remaining[0]->Set(
+            static_cast<double>(std::max<std::int64_t>(0, r.rpd - r.requests_today)));
+      }
+      if (k.quota_remaining[1] != nullptr) {
+        k.quota_remaining[1]->Set(
+            static_cast<double>(std::max<std::int64_t>(0, r.tpd - r.tokens_today)));
       }
     }
   }

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,8 @@ namespace bc::telemetry {
 struct ModelLabels {
   std::string name;
   std::vector<std::string> key_ids;
+  bool rpd = false;  // daily quotas set: bc_key_quota_remaining series for its keys
+  bool tpd = false;
 };
 
 // How one upstream attempt ended (the `outcome` label of bc_upstream_attempts_total).
@@ -45,7 +48,7 @@ inline constexpr std::string_view kExpositionContentType =
     "text/plain; version=0.0.4; charset=utf-8";
 
 // The states a key can be in (balance/capacity.h), one gauge each.
-inline constexpr std::size_t kKeyStateCount = 5;
+inline constexpr std::size_t kKeyStateCount = 6;
 
 class Metrics {
  public:
@@ -75,6 +78,15 @@ class Metrics {
   // Sets the gauges sampled at scrape time: in-flight, load factor and state of every key,
   // and the admission queue's length.
   void refresh_pool(const balance::Pool& pool, std::size_t queue_length, TimePoint now);
+  // The usage ledger's counts (usage/ledger.h), sampled at scrape time: totals since start.
+  struct LedgerCounts {
+    std::uint64_t written = 0, dropped = 0, failed = 0;
+    std::size_t queued = 0;
+  };
+  void refresh_ledger(const LedgerCounts& counts);
+  // A client's budget left (kind: requests_per_day, tokens_per_day, tokens_per_month). Binds a
+  // label set (slow): call it once per client and keep the gauge.
+  prometheus::Gauge& budget_remaining(std::string_view client, std::string_view kind);
   // The text exposition format (version 0.0.4) of every family.
   std::string serialize() const;
 
@@ -91,7 +103,9 @@ class Metrics {
     prometheus::Counter* completion_tokens = nullptr;
     prometheus::Gauge* in_flight = nullptr;
     prometheus::Gauge* load_factor = nullptr;
-    prometheus::Gauge* state[kKeyStateCount] = {};  // ok, cooling, quarantined, open, half_open
+    // ok, cooling, quarantined, open, half_open, quota
+    prometheus::Gauge* state[kKeyStateCount] = {};
+    prometheus::Gauge* quota_remaining[2] = {};  // requests, tokens; bound when rpd / tpd set
   };
   const KeyMetrics* key(balance::Target target) const;
 
@@ -111,6 +125,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& queue_length_;
   prometheus::Family<prometheus::Histogram>& queue_wait_;
   prometheus::Family<prometheus::Counter>& tokens_;
+  prometheus::Family<prometheus::Gauge>& quota_remaining_;
+  prometheus::Family<prometheus::Gauge>& budget_remaining_;
 
   std::vector<std::vector<KeyMetrics>> keys_;  // [model][key], or [model][0] without per key
   std::vector<prometheus::Histogram*> model_ttft_;
@@ -119,6 +135,12 @@ class Metrics {
   prometheus::Counter* failovers_all_ = nullptr;
   prometheus::Gauge* queue_length_all_ = nullptr;
   prometheus::Histogram* queue_wait_all_ = nullptr;
+  // The ledger's records by fate (written, dropped, failed) and its queue; what the counters
+  // showed at the last scrape, to add only the difference.
+  prometheus::Counter* ledger_records_[3] = {};
+  prometheus::Gauge* ledger_queued_ = nullptr;
+  std::mutex ledger_mutex_;
+  LedgerCounts ledger_seen_;
 };
 
 // One worker thread's cache of the per-request label sets. Not thread-safe: one per worker.

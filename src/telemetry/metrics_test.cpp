@@ -190,7 +190,9 @@ const std::vector<std::string> kFamilies = {"bc_build_info",
                                             "bc_key_state",
                                             "bc_queue_length",
                                             "bc_queue_wait_seconds",
-                                            "bc_tokens_total"};
+                                            "bc_tokens_total",
+                                            "bc_usage_records_total",
+                                            "bc_usage_queue_length"};
 
 std::vector<ModelLabels> two_models() {
   return {{"alpha", {"alpha-k0", "alpha-k1"}}, {"beta", {"sk-…beef"}}};
@@ -347,7 +349,30 @@ TEST(Metrics, WithoutPerKeySeriesEachModelHasOneSetWithoutTheKeyLabel) {
   EXPECT_EQ(e.value("bc_key_state", {{"model", "alpha"}, {"state", "ok"}}), 2);
   EXPECT_EQ(e.value("bc_key_state", {{"model", "alpha"}, {"state", "cooling"}}), 1);
   EXPECT_EQ(e.count("bc_upstream_attempts_total"), 5u);  // one per outcome
-  EXPECT_EQ(e.count("bc_key_state"), 5u);
+  EXPECT_EQ(e.count("bc_key_state"), 6u);  // ok, cooling, quarantined, open, half_open, quota
+}
+
+TEST(Metrics, LedgerCountersAddWhatChangedSinceTheLastScrape) {
+  Metrics metrics(two_models());
+  metrics.refresh_ledger({.written = 10, .dropped = 2, .failed = 0, .queued = 3});
+  metrics.refresh_ledger({.written = 25, .dropped = 2, .failed = 1, .queued = 0});
+  const auto e = parse_exposition(metrics.serialize());
+  EXPECT_EQ(e.types.at("bc_usage_records_total"), "counter");
+  EXPECT_EQ(e.value("bc_usage_records_total", {{"fate", "written"}}), 25);
+  EXPECT_EQ(e.value("bc_usage_records_total", {{"fate", "dropped"}}), 2);
+  EXPECT_EQ(e.value("bc_usage_records_total", {{"fate", "failed"}}), 1);
+  EXPECT_EQ(e.value("bc_usage_queue_length", {}), 0);
+}
+
+TEST(Metrics, QuotaAndBudgetGaugesAppearWhereSet) {
+  std::vector<ModelLabels> models = {{"alpha", {"alpha-k0"}, true, false}};
+  Metrics metrics(models);
+  metrics.budget_remaining("carol", "tokens_per_day").Set(42);
+  const auto e = parse_exposition(metrics.serialize());
+  EXPECT_EQ(e.types.at("bc_key_quota_remaining"), "gauge");
+  EXPECT_EQ(e.count("bc_key_quota_remaining"), 1u);  // requests only: no tpd
+  EXPECT_EQ(
+      e.value("bc_client_budget_remaining", {{"client", "carol"}, {"kind", "tokens_per_day"}}), 42);
 }
 
 TEST(Metrics, AModelPastPerKeyMaxKeysGetsModelSeriesTheOthersKeepTheirs) {

@@ -1,0 +1,125 @@
+#include "api/client_budgets.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "api/reply.h"
+#include "usage/store.h"
+
+namespace bc::api {
+
+namespace {
+
+std::int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::int64_t budget_estimate(const ChatRequest& request) {
+  return request.content_chars() / 4 + request.max_answer_tokens().value_or(256);
+}
+
+ClientBudgets::ClientBudgets(const std::vector<ClientKey>& clients,
+                             const config::AuthConfig& config, telemetry::Metrics& metrics) {
+  for (const auto& c : config.client_keys) {
+    const usage::BudgetLimits limits{c.requests_per_day, c.tokens_per_day, c.tokens_per_month};
+    if (!limits.any()) continue;
+    const auto it = std::find_if(clients.begin(), clients.end(),
+                                 [&c](const ClientKey& k) { return k.name == c.name; });
+    if (it == clients.end()) continue;
+    auto e = std::make_unique<Entry>(limits);
+    e->client = &*it;
+    e->name = c.name;
+    if (limits.requests_per_day > 0) {
+      e->remaining[0] = &metrics.budget_remaining(c.name, "requests_per_day");
+    }
+    if (limits.tokens_per_day > 0) {
+      e->remaining[1] = &metrics.budget_remaining(c.name, "tokens_per_day");
+    }
+    if (limits.tokens_per_month > 0) {
+      e->remaining[2] = &metrics.budget_remaining(c.name, "tokens_per_month");
+    }
+    publish(*e, wall_now_ms());
+    entries_.push_back(std::move(e));
+  }
+}
+
+ClientBudgets::Entry* ClientBudgets::find(const ClientKey& client) {
+  for (auto& e : entries_) {
+    if (e->client == &client) return e.get();
+  }
+  return nullptr;
+}
+
+void ClientBudgets::publish(Entry& e, std::int64_t wall_ms) {
+  const auto use = e.budget.use(wall_ms);
+  const auto& limits = e.budget.limits();
+  const std::int64_t left[3] = {limits.requests_per_day - use.requests_today,
+                                limits.tokens_per_day - use.tokens_today,
+                                limits.tokens_per_month - use.tokens_this_month};
+  for (int i = 0; i < 3; ++i) {
+    if (e.remaining[i] != nullptr) {
+      e.remaining[i]->Set(static_cast<double>(std::max<std::int64_t>(0, left[i])));
+    }
+  }
+}
+
+Status ClientBudgets::read_back(const usage::Ledger& ledger) {
+  if (entries_.empty()) return {};
+  auto store = usage::Store::open(ledger.options().path, true);
+  if (!store) return std::move(store).error();
+  const std::int64_t wall_ms = wall_now_ms();
+  const TimeZone utc;
+  const TimeWindow day = day_window(wall_ms, 0, utc);
+  const TimeWindow month = month_window(wall_ms, utc);
+  for (auto& e : entries_) {
+    auto today = (*store)->client_since(e->name, day.start_ms);
+    if (!today) return std::move(today).error();
+    auto this_month = (*store)->client_since(e->name, month.start_ms);
+    if (!this_month) return std::move(this_month).error();
+    std::lock_guard lock(e->mutex);
+    e->budget.seed(wall_ms, {today->requests, today->tokens, this_month->tokens});
+    publish(*e, wall_ms);
+  }
+  return {};
+}
+
+std::optional<Error> ClientBudgets::take(const ClientKey& client, std::int64_t wall_ms,
+                                         std::int64_t tokens) {
+  Entry* e = find(client);
+  if (e == nullptr) return std::nullopt;
+  std::optional<usage::BudgetRefusal> refused;
+  {
+    std::lock_guard lock(e->mutex);
+    refused = e->budget.take(wall_ms, tokens);
+    publish(*e, wall_ms);
+  }
+  if (!refused) return std::nullopt;
+  const std::chrono::system_clock::time_point resets{
+      std::chrono::milliseconds(refused->resets_at_ms)};
+  Error err;
+  err.kind = ErrorKind::kRateLimited;
+  err.code = "budget_exceeded";
+  err.message =
+      "client '" + client.name + "' has used its " + std::string(refused->budget) + " budget of " +
+      std::to_string(refused->limit) +
+      (refused->budget == "requests_per_day" ? "" : " (this request's estimate included)") +
+      "; it resets at " + utc_timestamp(resets);
+  err.cooldown =
+      std::chrono::milliseconds(std::max<std::int64_t>(1000, refused->resets_at_ms - wall_ms));
+  return err;
+}
+
+void ClientBudgets::settle(const ClientKey& client, std::int64_t taken_at_ms, std::int64_t reserved,
+                           std::int64_t used) {
+  Entry* e = find(client);
+  if (e == nullptr) return;
+  std::lock_guard lock(e->mutex);
+  e->budget.settle(taken_at_ms, reserved, used);
+  publish(*e, wall_now_ms());
+}
+
+}  // namespace bc::api

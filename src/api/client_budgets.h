@@ -1,0 +1,59 @@
+// The budgets of the client keys (requests_per_day, tokens_per_day, tokens_per_month): each
+// chat call takes one request and its token estimate before it runs, and settles the tokens
+// when it ends; over a budget, it is refused with 429 budget_exceeded, the reset time and
+// Retry-After. Counts start from the usage ledger when it is on (so a restart does not reset
+// them) and are per instance: sharing them between instances (state: redis) plugs in here.
+// Thread-safe: one lock per client, held for a few additions.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "api/client_auth.h"
+#include "core/chat.h"
+#include "core/error.h"
+#include "telemetry/metrics.h"
+#include "usage/budget.h"
+#include "usage/ledger.h"
+
+namespace bc::api {
+
+// The tokens a call reserves: about 4 characters a token of its prompt, plus the answer it
+// allows (max_tokens, else 256), as admission reserves for a key's tpm.
+std::int64_t budget_estimate(const ChatRequest& request);
+
+class ClientBudgets {
+ public:
+  // `clients`: ClientAuth's keys, whose addresses identify them. `metrics`: where the gauges
+  // of what is left go.
+  ClientBudgets(const std::vector<ClientKey>& clients, const config::AuthConfig& config,
+                telemetry::Metrics& metrics);
+
+  // Reads each budgeted client's use so far from the ledger's store.
+  Status read_back(const usage::Ledger& ledger);
+  // Takes one request and `tokens` for `client` at `wall_ms`; the 429 to answer when a budget
+  // would be crossed.
+  std::optional<Error> take(const ClientKey& client, std::int64_t wall_ms, std::int64_t tokens);
+  // Replaces the reservation taken at `taken_at_ms` with the tokens really used.
+  void settle(const ClientKey& client, std::int64_t taken_at_ms, std::int64_t reserved,
+              std::int64_t used);
+
+ private:
+  struct Entry {
+    const ClientKey* client = nullptr;
+    std::string name;
+    std::mutex mutex;
+    usage::Budget budget;
+    prometheus::Gauge* remaining[3] = {};  // requests_per_day, tokens_per_day, tokens_per_month
+    explicit Entry(usage::BudgetLimits limits) : budget(limits) {}
+  };
+  Entry* find(const ClientKey& client);
+  static void publish(Entry& e, std::int64_t wall_ms);  // under e.mutex
+
+  std::vector<std::unique_ptr<Entry>> entries_;  // budgeted clients only
+};
+
+}  // namespace bc::api
