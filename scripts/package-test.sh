@@ -87,7 +87,8 @@ contents() {
   local depends
   depends="$(dpkg-deb --field "$deb" Depends)"
   echo "Depends: $depends"
-  [[ "$depends" == *libc6* && "$depends" == *libsystemd0* && "$depends" == *libspdlog* ]] ||
+  [[ "$depends" == *libc6* && "$depends" == *libsystemd0* && "$depends" == *libspdlog* &&
+    "$depends" == *libhiredis* ]] ||
     { echo "Depends does not name the binary's libraries"; return 1; }
 }
 check "dpkg-deb --contents: the binary, conffiles, unit, man page, docs; Depends" contents

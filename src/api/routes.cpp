@@ -263,7 +263,8 @@ std::size_t kept_keys(const balance::Pool& previous, const balance::Pool& next) 
   return kept;
 }
 
-// The settings a running server cannot change: the listener and its limits, the logs.
+// The settings a running server cannot change: the listener and its limits, the logs, where
+// the shared counters live.
 std::vector<std::string> restart_only_changes(const config::Config& a, const config::Config& b) {
   std::vector<std::string> out;
   if (!(a.server == b.server)) out.emplace_back("server");
@@ -271,6 +272,7 @@ std::vector<std::string> restart_only_changes(const config::Config& a, const con
   if (a.log.level != b.log.level) out.emplace_back("log.level");
   if (a.log.format != b.log.format) out.emplace_back("log.format");
   if (a.log.file != b.log.file) out.emplace_back("log.file");
+  if (!(a.state == b.state)) out.emplace_back("state");
   return out;
 }
 

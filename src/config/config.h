@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "config/state_config.h"
+
 namespace bc::config {
 
 struct KeyConfig {
@@ -189,6 +191,7 @@ struct Config {
   AuthConfig auth;
   LogConfig log;
   MetricsConfig metrics;
+  StateConfig state;  // where the shared counters live: local or Redis
   // Names of the models that serve traffic; empty: every model under `models`.
   std::vector<std::string> enabled_models;
   std::vector<ModelConfig> models;  // in file order

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "config/demo_config.h"
+#include "config/state_section.h"
 #include "config/suggest.h"
 #include "config/yaml_reader.h"
 #include "core/mask.h"
@@ -25,9 +26,9 @@ using detail::Reader;
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"server",  "upstream",       "queue", "retry",
-                                           "breaker", "admin",          "auth",  "log",
-                                           "metrics", "enabled_models", "models"};
+const std::vector<std::string> kTopKeys = {"server",  "upstream",       "queue",  "retry",
+                                           "breaker", "admin",          "auth",   "log",
+                                           "metrics", "enabled_models", "models", "state"};
 const std::vector<std::string> kRetryKeys = {"max_model_failovers", "total_timeout_ms",
                                              "backoff_ms", "backoff_max_ms"};
 const std::vector<std::string> kBreakerKeys = {"failures", "window_ms", "open_ms"};
@@ -161,6 +162,7 @@ class Loader {
       MapReader m(reader_, e->value, e->line, "metrics", kMetricsKeys);
       if (m.ok()) m.get("per_key", config_.metrics.per_key);
     }
+    if (const Entry* e = top.find("state")) detail::read_state_section(reader_, *e, config_.state);
   }
 
   void read_log(const Entry& e) {
