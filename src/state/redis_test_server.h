@@ -34,7 +34,8 @@ inline int free_port() {
 
 class RedisServer {
  public:
-  explicit RedisServer(std::string password = {}) : port_(free_port()) {
+  explicit RedisServer(std::string password = {}, int port = 0)
+      : port_(port != 0 ? port : free_port()) {
     char pattern[] = "/tmp/bc-redis-XXXXXX";
     dir_ = ::mkdtemp(pattern);
     socket_path_ = dir_ + "/redis.sock";
