@@ -63,13 +63,15 @@ namespace bc::state {
 
 // An instance's heartbeat. KEYS[1]: the instances (a sorted set: instance id -> last
 // heartbeat in ms); ARGV: this instance's id, how old a heartbeat may be before the instance
-// is dropped from the set (ms). Answers {now_ms, id1, at1, id2, at2, ...} for every
+// is dropped from the set (ms; the set itself expires after that long without a
+// heartbeat). Answers {now_ms, id1, at1, id2, at2, ...} for every
 // instance still in the set.
 inline constexpr std::string_view kHeartbeatScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
 local out = {now}
 local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 for i = 1, #all do out[#out + 1] = all[i] end
