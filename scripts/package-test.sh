@@ -88,7 +88,7 @@ contents() {
   depends="$(dpkg-deb --field "$deb" Depends)"
   echo "Depends: $depends"
   [[ "$depends" == *libc6* && "$depends" == *libsystemd0* && "$depends" == *libspdlog* &&
-     "$depends" == *libsqlite3-0* && "$depends" == *tzdata* ]] ||
+     "$depends" == *libsqlite3-0* && "$depends" == *tzdata* && "$depends" == *libhiredis* ]] ||
     { echo "Depends does not name the binary's libraries"; return 1; }
 }
 check "dpkg-deb --contents: the binary, conffiles, unit, man page, docs; Depends" contents

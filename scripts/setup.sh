@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the build, the tests, the demo and the Debian package need on Debian 12:
 # the Debian packages below (only those missing; dpkg-dev, lintian and systemd serve
-# scripts/package.sh and its test) and the Node test dependencies in tests/ (only when
-# node_modules is missing or package-lock.json changed). Idempotent; prints one line when
-# everything is already present.
+# scripts/package.sh and its test; redis-server the scale-out tests) and the Node test
+# dependencies in tests/ (only when node_modules is missing or package-lock.json changed).
+# Idempotent; prints one line when everything is already present.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +17,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format curl git
   libsystemd-dev dpkg-dev lintian systemd
+  redis-server
 )
 
 missing=()

@@ -26,6 +26,7 @@
 #include "net/http_server.h"
 #include "probe.h"
 #include "service_notify.h"
+#include "state/connect_check.h"
 #include "telemetry/access_log.h"
 #include "telemetry/app_log.h"
 #include "telemetry/build_info.h"
@@ -99,14 +100,45 @@ std::shared_ptr<bc::gateway::Gateway> build_gateway(const std::string& path, Con
   return std::shared_ptr<bc::gateway::Gateway>(std::move(gateway).value());
 }
 
-int check(const std::string& path) {
+// `connect`: also try the Redis of `state:` (connect, AUTH, SELECT, PING); exit 1 when that
+// fails, with Redis's own words (a wrong password, a refused connection, no answer in time).
+int check(const std::string& path, bool connect) {
   Config cfg;
   if (!build_gateway(path, cfg)) return 1;
   std::cout << (path.empty() ? std::string(bc::config::kDemoConfigName) : path) << ": OK, "
             << cfg.active_models().size() << " active model(s), " << count_keys(cfg) << " key(s)\n";
   // Valid but open somewhere: said on stderr, the exit code stays 0.
   for (const auto& w : bc::config::security_warnings(cfg, cfg.server.host)) std::cerr << w << "\n";
+  if (connect) {
+    auto reached = bc::state::check_redis_connection(cfg.state);
+    if (!reached) {
+      std::cerr << cfg.source << ": state.url: " << reached.error().message << "\n";
+      return 1;
+    }
+    std::cout << reached.value() << "\n";
+  }
   return 0;
+}
+
+// With `state.backend: redis`, Redis is tried once before the workers start (from this
+// thread, so no worker blocks): unreachable, the gateway refuses to start or goes on
+// degraded, as state.on_unavailable says. False: refuse.
+bool check_state_at_start(const Config& cfg) {
+  if (!cfg.state.redis_enabled()) return true;
+  auto reached = bc::state::check_redis_connection(cfg.state);
+  if (reached) {
+    spdlog::info("state: {}", reached.value());
+    return true;
+  }
+  if (cfg.state.on_unavailable == "refuse") {
+    std::cerr << cfg.source << ": state.url: " << reached.error().message
+              << " (state.on_unavailable: refuse)\n";
+    return false;
+  }
+  bc::telemetry::log_event(spdlog::level::warn, {.error = "state"},
+                           "state: " + reached.error().message +
+                               "; serving degraded (state.on_unavailable: serve_degraded)");
+  return true;
 }
 
 // Each client connection and each upstream connection is a descriptor: thousands of open
@@ -130,6 +162,7 @@ int serve(const std::string& path, const std::string& host, int port) {
     std::cerr << cfg.source << ": log.file: " << logging.error().message << "\n";
     return 1;
   }
+  if (!check_state_at_start(cfg)) return 1;
 
   bc::net::ServerOptions options;
   options.host = host.empty() ? cfg.server.host : host;
@@ -255,7 +288,8 @@ constexpr const char* kHelpFooter = R"(Commands:
   serve    listen for OpenAI (/v1/chat/completions, /v1/models) and native (/llm/*) calls;
            SIGHUP reopens the log files and reloads the config, SIGTERM stops after
            server.shutdown_grace_ms
-  check    validate a config (exit 1 with every problem and its line) and print warnings
+  check    validate a config (exit 1 with every problem and its line) and print warnings;
+           --connect also tries the Redis of state: (exit 1 when it cannot be used)
   probe    one minimal request through each key; what each answered
   usage    the usage ledger's sums (usage.path) by client, model, key, hour or day
 
@@ -300,6 +334,10 @@ int main(int argc, char** argv) {
 
   auto* check_cmd = app.add_subcommand("check", "validate a config file and exit");
   check_cmd->add_option("-c,--config", config_path, "YAML config file")->required();
+  bool connect = false;
+  check_cmd->add_flag(
+      "--connect", connect,
+      "also connect to the Redis of state: (AUTH, SELECT, PING) and say how it went");
 
   std::string usage_since = "7d";
   std::string usage_by = "model";
@@ -330,5 +368,5 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  return check(config_path);
+  return check(config_path, connect);
 }

@@ -285,7 +285,8 @@ std::size_t kept_keys(const balance::Pool& previous, const balance::Pool& next) 
   return kept;
 }
 
-// The settings a running server cannot change: the listener and its limits, the logs.
+// The settings a running server cannot change: the listener and its limits, the logs, where
+// the shared counters live.
 std::vector<std::string> restart_only_changes(const config::Config& a, const config::Config& b) {
   std::vector<std::string> out;
   if (!(a.server == b.server)) out.emplace_back("server");
@@ -294,6 +295,7 @@ std::vector<std::string> restart_only_changes(const config::Config& a, const con
   if (a.log.format != b.log.format) out.emplace_back("log.format");
   if (a.log.file != b.log.file) out.emplace_back("log.file");
   if (!(a.usage == b.usage)) out.emplace_back("usage");
+  if (!(a.state == b.state)) out.emplace_back("state");
   return out;
 }
 

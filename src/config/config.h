@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/state_config.h"
 #include "core/time_zone.h"
 
 namespace bc::config {
@@ -232,6 +233,7 @@ struct Config {
   LogConfig log;
   MetricsConfig metrics;
   UsageConfig usage;
+  StateConfig state;  // where the shared counters live: local or Redis
   // Names of the models that serve traffic; empty: every model under `models`.
   std::vector<std::string> enabled_models;
   std::vector<ModelConfig> models;  // in file order

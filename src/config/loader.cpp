@@ -13,6 +13,7 @@
 
 #include "config/demo_config.h"
 #include "config/quota_fields.h"
+#include "config/state_section.h"
 #include "config/suggest.h"
 #include "config/usage_section.h"
 #include "config/yaml_reader.h"
@@ -29,7 +30,7 @@ namespace {
 
 const std::vector<std::string> kTopKeys = {
     "server", "upstream", "queue",   "retry",          "stream", "breaker", "admin",
-    "auth",   "log",      "metrics", "enabled_models", "models", "usage"};
+    "auth",   "log",      "metrics", "enabled_models", "models", "usage",   "state"};
 const std::vector<std::string> kRetryKeys = {"max_model_failovers", "total_timeout_ms",
                                              "backoff_ms", "backoff_max_ms"};
 const std::vector<std::string> kStreamKeys = {"hold_ms", "heartbeat_ms"};
@@ -186,6 +187,7 @@ class Loader {
       }
     }
     if (const Entry* e = top.find("usage")) read_usage_section(reader_, *e, config_.usage);
+    if (const Entry* e = top.find("state")) detail::read_state_section(reader_, *e, config_.state);
   }
 
   void read_log(const Entry& e) {

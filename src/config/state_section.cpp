@@ -1,0 +1,55 @@
+// The `state:` section: which backend holds the shared counters and how to reach Redis.
+#include "config/state_section.h"
+
+#include <algorithm>
+
+namespace bc::config::detail {
+namespace {
+
+const std::vector<std::string> kStateKeys = {"backend",    "url",        "password",
+                                             "key_prefix", "timeout_ms", "on_unavailable"};
+const std::vector<std::string> kBackends = {"local", "redis"};
+const std::vector<std::string> kOnUnavailable = {"serve_degraded", "refuse"};
+
+// A string that must be one of `allowed`; `out` is left as it was otherwise.
+void read_choice(MapReader& m, Reader& reader, const char* key,
+                 const std::vector<std::string>& allowed, std::string& out) {
+  const Entry* e = m.find(key);
+  std::string value;
+  if (e == nullptr || !m.get(key, value)) return;
+  if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    reader.diag().add(e->line, m.field(key), "'" + value + "' is not one of " + list);
+    return;
+  }
+  out = value;
+}
+
+}  // namespace
+
+void read_state_section(Reader& reader, const Entry& entry, StateConfig& out) {
+  MapReader m(reader, entry.value, entry.line, "state", kStateKeys);
+  if (!m.ok()) return;
+  read_choice(m, reader, "backend", kBackends, out.backend);
+  read_choice(m, reader, "on_unavailable", kOnUnavailable, out.on_unavailable);
+  m.get("timeout_ms", out.timeout_ms, 1, 60'000);
+  if (m.find("key_prefix") != nullptr) m.get("key_prefix", out.key_prefix, false);
+
+  std::string url;
+  if (const Entry* e = m.find("url"); e != nullptr && m.get("url", url)) {
+    auto parsed = parse_redis_url(url);
+    if (parsed.endpoint) {
+      out.redis = std::move(*parsed.endpoint);
+    } else {
+      reader.diag().add(e->line, m.field("url"), parsed.error);
+    }
+  } else if (e == nullptr && out.redis_enabled()) {
+    m.missing("url", "backend redis needs the server's address (redis://host:port or unix:/path)");
+  }
+  // A password of its own, e.g. "${REDIS_PASSWORD}", for a unix socket or to keep it out of
+  // the URL; it wins over one in the URL.
+  if (m.find("password") != nullptr) m.get("password", out.redis.password, false);
+}
+
+}  // namespace bc::config::detail

@@ -1,0 +1,111 @@
+// Shared limits through Redis scripts (state/shared_limits.h).
+#include "state/shared_limits.h"
+
+#include <openssl/evp.h>
+
+#include "state/admission_script.h"
+
+namespace bc::state {
+
+namespace asio = boost::asio;
+
+RateWindow rate_window_for(double max_qps) {
+  if (max_qps <= 0) return {};
+  // 2.5 qps allows 2 in any second: never more than the configured rate.
+  if (max_qps >= 1) return {static_cast<int>(max_qps), 1000};
+  return {1, static_cast<long long>(1000.0 / max_qps + 0.5)};
+}
+
+std::string script_sha1(std::string_view script) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(script.data(), script.size(), digest, &size, EVP_sha1(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (unsigned int i = 0; i < size; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+SharedLimitsClient::SharedLimitsClient(RedisLink& link, std::string key_prefix,
+                                       std::string instance_id,
+                                       std::chrono::milliseconds lease_time)
+    : link_(link),
+      prefix_(std::move(key_prefix)),
+      instance_id_(std::move(instance_id)),
+      lease_time_(lease_time),
+      admit_sha_(script_sha1(kAdmitScript)),
+      renew_sha_(script_sha1(kRenewScript)) {}
+
+std::string SharedLimitsClient::leases_key(std::string_view key) const {
+  return prefix_ + "lease:" + std::string(key);
+}
+
+std::string SharedLimitsClient::window_key(std::string_view key) const {
+  return prefix_ + "qps:" + std::string(key);
+}
+
+// EVALSHA first (the script is not sent each time); a Redis that does not know the script
+// (restarted, or SCRIPT FLUSH) gets it once with EVAL, which also caches it.
+asio::awaitable<Result<RedisReply>> SharedLimitsClient::run_script(
+    std::string_view script, const std::string& sha, std::vector<std::string> keys_and_args,
+    std::size_t key_count) {
+  std::vector<std::string> command{"EVALSHA", sha, std::to_string(key_count)};
+  command.insert(command.end(), keys_and_args.begin(), keys_and_args.end());
+  std::vector<std::string> by_sha = command;
+  auto answer = co_await link_.command(std::move(by_sha));
+  if (!answer || !answer->is_error() || !answer->text.starts_with("NOSCRIPT")) co_return answer;
+  command[0] = "EVAL";
+  command[1] = std::string(script);
+  co_return co_await link_.command(std::move(command));
+}
+
+asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string key,
+                                                                   SharedLimits limits) {
+  std::string lease = instance_id_ + ":" + std::to_string(++next_lease_);
+  const RateWindow rate = rate_window_for(limits.max_qps);
+  std::vector<std::string> keys_and_args{leases_key(key),
+                                         window_key(key),
+                                         std::to_string(limits.max_concurrency),
+                                         std::to_string(lease_time_.count()),
+                                         std::to_string(rate.admissions),
+                                         std::to_string(rate.window_ms),
+                                         lease};
+  auto answer = co_await run_script(kAdmitScript, admit_sha_, std::move(keys_and_args), 2);
+  if (!answer) co_return std::move(answer).error();
+  const RedisReply& r = *answer;
+  if (r.type != RedisReply::Type::kArray || r.elements.size() != 3) {
+    const std::string what = r.is_error() ? r.text : std::string("an unexpected answer");
+    co_return Error::unavailable("Redis admission script: " + what, "state_unavailable");
+  }
+  SharedAdmission out;
+  out.in_flight = r.elements[1].integer;
+  switch (r.elements[0].integer) {
+    case 1:
+      out.outcome = SharedAdmission::Outcome::kAdmitted;
+      out.lease = std::move(lease);
+      break;
+    case 0:
+      out.outcome = SharedAdmission::Outcome::kConcurrencyFull;
+      break;
+    default:
+      out.outcome = SharedAdmission::Outcome::kRateFull;
+      out.retry_after = std::chrono::milliseconds(r.elements[2].integer);
+  }
+  co_return out;
+}
+
+bool SharedLimitsClient::release(std::string_view key, std::string_view lease) {
+  return link_.send({"ZREM", leases_key(key), std::string(lease)});
+}
+
+bool SharedLimitsClient::renew(std::string_view key, std::string_view lease) {
+  // EVAL, not EVALSHA: an answer is not awaited, so a NOSCRIPT could not be retried.
+  return link_.send({"EVAL", std::string(kRenewScript), "1", leases_key(key),
+                     std::to_string(lease_time_.count()), std::string(lease)});
+}
+
+}  // namespace bc::state
