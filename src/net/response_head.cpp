@@ -2,6 +2,7 @@
 #include "net/response_head.h"
 
 #include <charconv>
+#include <ostream>  // Beast's status.ipp, compiled in here by the header-only fuzz build
 
 #include <boost/beast/http/status.hpp>
 
