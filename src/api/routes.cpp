@@ -26,7 +26,8 @@ namespace {
 // What every worker shares: the metrics, the client keys with their rate windows, the log.
 struct SharedApi {
   SharedApi(const gateway::Gateway& gateway, std::shared_ptr<telemetry::AccessLog> log)
-      : metrics(model_labels(gateway), gateway.config().metrics.per_key),
+      : metrics(model_labels(gateway), gateway.config().metrics.per_key,
+                static_cast<std::size_t>(gateway.config().metrics.per_key_max_keys)),
         auth(gateway.config().auth),
         access_log(std::move(log)) {}
 

@@ -33,6 +33,12 @@ awaitable<Status> send_queued(net::ResponseWriter& writer, std::string& queued) 
   co_return wrote;
 }
 
+awaitable<Status> commit_queued(net::ResponseWriter& writer, std::string& queued) {
+  const Status wrote = co_await writer.write(queued);  // "" sends the head alone
+  release(queued);
+  co_return wrote;
+}
+
 awaitable<Status> end_with(net::ResponseWriter& writer, std::string& queued) {
   const Status ended = co_await writer.end_stream(queued);
   release(queued);

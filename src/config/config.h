@@ -132,6 +132,20 @@ struct RetryConfig {
   int backoff_max_ms = 2000;
 };
 
+// How a streamed answer is paced while the upstream is silent.
+struct StreamConfig {
+  // The response head and the role chunk are held until the first content (or reasoning, or
+  // tool call), so an attempt that fails before it can still move to another key unseen by
+  // the client; at most this long after the upstream's head, then they go out and failover
+  // is over. 0: they go out at once.
+  int hold_ms = 5'000;
+  // After this long with no byte to the client, an SSE comment (`: keep-alive`) goes out on
+  // /v1 streams, so clients and proxies that give up on a silent connection keep waiting
+  // for a model that thinks or an upstream that queues. 0: never.
+  int heartbeat_ms = 15'000;
+  friend bool operator==(const StreamConfig&, const StreamConfig&) = default;
+};
+
 struct AdminConfig {
   // The seed's key-exposing endpoints (/llm/model-load, /llm/models, /llm/keys) answer 404
   // unless this is true; then they require the admin token, which the loader insists on.
@@ -177,6 +191,10 @@ struct MetricsConfig {
   // families). false: one series per model, so a pool of thousands of keys does not flood
   // Prometheus; bc_key_state then counts the model's keys in each state.
   bool per_key = true;
+  // A model of more keys than this gets per-model series even with per_key: thousands of
+  // series per model flood Prometheus, and touching that many counters costs every request
+  // cache misses (docs/benchmarks.md, scale in keys).
+  int per_key_max_keys = 1000;
 };
 
 struct Config {
@@ -184,6 +202,7 @@ struct Config {
   UpstreamConfig upstream;
   QueueConfig queue;
   RetryConfig retry;
+  StreamConfig stream;
   BreakerConfig breaker;
   AdminConfig admin;
   AuthConfig auth;

@@ -25,11 +25,12 @@ using detail::Reader;
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"server",  "upstream",       "queue", "retry",
-                                           "breaker", "admin",          "auth",  "log",
-                                           "metrics", "enabled_models", "models"};
+const std::vector<std::string> kTopKeys = {"server", "upstream", "queue",          "retry",
+                                           "stream", "breaker",  "admin",          "auth",
+                                           "log",    "metrics",  "enabled_models", "models"};
 const std::vector<std::string> kRetryKeys = {"max_model_failovers", "total_timeout_ms",
                                              "backoff_ms", "backoff_max_ms"};
+const std::vector<std::string> kStreamKeys = {"hold_ms", "heartbeat_ms"};
 const std::vector<std::string> kBreakerKeys = {"failures", "window_ms", "open_ms"};
 const std::vector<std::string> kAuthKeys = {"client_keys"};
 const std::vector<std::string> kClientKeyKeys = {"name", "key",    "models",
@@ -42,7 +43,7 @@ const std::vector<std::string> kLogFormats = {"text", "json"};
 constexpr std::size_t kMinSecretLength = 16;
 const std::vector<std::string> kQueueKeys = {"timeout_ms", "max_waiting"};
 const std::vector<std::string> kAdminKeys = {"expose_keys", "token", "metrics_token"};
-const std::vector<std::string> kMetricsKeys = {"per_key"};
+const std::vector<std::string> kMetricsKeys = {"per_key", "per_key_max_keys"};
 const std::vector<std::string> kServerKeys = {"host",
                                               "port",
                                               "threads",
@@ -146,6 +147,13 @@ class Loader {
     if (const Entry* e = top.find("upstream")) read_upstream(*e);
     if (const Entry* e = top.find("queue")) read_queue(*e);
     if (const Entry* e = top.find("retry")) read_retry(*e);
+    if (const Entry* e = top.find("stream")) {
+      MapReader m(reader_, e->value, e->line, "stream", kStreamKeys);
+      if (m.ok()) {
+        m.get("hold_ms", config_.stream.hold_ms, 0, 600'000);
+        m.get("heartbeat_ms", config_.stream.heartbeat_ms, 0, 600'000);
+      }
+    }
     // Before the models: they start from the global breaker settings.
     if (const Entry* e = top.find("breaker")) read_breaker(*e, "breaker", config_.breaker);
     if (const Entry* e = top.find("admin")) read_admin(*e);
@@ -159,7 +167,10 @@ class Loader {
     if (const Entry* e = top.find("log")) read_log(*e);
     if (const Entry* e = top.find("metrics")) {
       MapReader m(reader_, e->value, e->line, "metrics", kMetricsKeys);
-      if (m.ok()) m.get("per_key", config_.metrics.per_key);
+      if (m.ok()) {
+        m.get("per_key", config_.metrics.per_key);
+        m.get("per_key_max_keys", config_.metrics.per_key_max_keys, 1);
+      }
     }
   }
 

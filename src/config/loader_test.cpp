@@ -482,6 +482,21 @@ models:
             "test.yaml:1: server.max_body_bytes: must be at least 1 bytes, got 0");
 }
 
+TEST(ConfigLoader, StreamPacing) {
+  const Config defaults = load("models: {m: {provider: mock}}\n");
+  EXPECT_EQ(defaults.stream.hold_ms, 5000);
+  EXPECT_EQ(defaults.stream.heartbeat_ms, 15000);
+  const Config c =
+      load("stream: {hold_ms: 0, heartbeat_ms: 2500}\nmodels: {m: {provider: mock}}\n");
+  EXPECT_EQ(c.stream.hold_ms, 0);
+  EXPECT_EQ(c.stream.heartbeat_ms, 2500);
+  EXPECT_NE(error_of("stream: {heartbeat_ms: -1}\nmodels: {m: {provider: mock}}\n")
+                .find("test.yaml:1: stream.heartbeat_ms:"),
+            std::string::npos);
+  EXPECT_EQ(error_of("stream: {hold: 5}\nmodels: {m: {provider: mock}}\n"),
+            "test.yaml:1: stream.hold: unknown key 'hold'");
+}
+
 TEST(ConfigLoader, ServerConnectionAndBodyCaps) {
   const Config defaults = load("models: {m: {provider: mock}}\n");
   EXPECT_EQ(defaults.server.host, "127.0.0.1");

@@ -45,13 +45,6 @@ std::int64_t estimate_tokens(const ChatRequest& request) {
   return request.content_chars() / 4 + request.max_answer_tokens().value_or(256);
 }
 
-// A chunk that carries nothing but the assistant role: held back until real content comes,
-// so an upstream that fails before its first content can still be retried invisibly.
-bool role_only(const ChatDelta& d) {
-  return d.text.empty() && d.finish_reason.empty() && !d.usage &&
-         d.chunk().find("tool_calls") == std::string_view::npos;
-}
-
 }  // namespace
 
 struct Forwarder::Attempt {
@@ -80,6 +73,9 @@ struct Forwarder::CallState {
   std::optional<CallPlan> plan;
   std::optional<TimePoint> deadline;  // for waiting in the admission queue
   AdmissionQueue::Ticket ticket;
+  // A stream's bound on holding its head: set when the first upstream answers, kept across
+  // the attempts that follow (see StreamPacer).
+  std::optional<TimePoint> hold_until;
   int started = 0;             // attempts begun, for counting retries
   std::size_t last_model = 0;  // the model of the previous attempt, for counting failovers
 };
@@ -557,14 +553,6 @@ bool keep_error(Status step, std::optional<Error>& failed) {
 }
 }  // namespace
 
-bool Forwarder::begin_stream(StreamSink& sink, std::vector<ChatDelta>& held, bool& begun) {
-  if (!sink.begin()) return false;
-  begun = true;
-  for (const auto& h : held) sink.add(h);
-  held.clear();
-  return true;
-}
-
 awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::ClientWatch& client,
                                  CallReport& report, CallState& state, bool& begun) {
   const auto& rt = gateway_->model(attempt.model);
@@ -576,6 +564,10 @@ awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::Client
   std::optional<Usage> usage;
   std::optional<Error> failed;
   bool client_left = false;
+  const auto& paced = gateway_->config().stream;
+  if (!state.hold_until) state.hold_until = Clock::now() + std::chrono::milliseconds(paced.hold_ms);
+  StreamPacer pacer(executor_, sink, held, begun, *state.hold_until,
+                    std::chrono::milliseconds(paced.heartbeat_ms));
 
   // Passes what the decoder produced to the sink; with `send`, writes it now (one write for
   // everything one upstream read brought). False when the client is gone.
@@ -589,20 +581,31 @@ awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::Client
           held.push_back(std::move(d));
           continue;
         }
-        if (!begin_stream(sink, held, begun)) co_return false;
+        if (!begin_with_held(sink, held, begun)) co_return false;
       }
       sink.add(d);
     }
+    // Nothing to write (a read that brought only SSE comments, say): the silence goes on.
+    const bool any = begun && !deltas.empty();
     deltas.clear();
-    if (!send || !begun) co_return true;
-    co_return static_cast<bool>(co_await sink.flush());
+    if (!send || !any) co_return true;
+    const Status sent = co_await sink.flush();
+    pacer.sent(Clock::now());
+    co_return static_cast<bool>(sent);
   };
 
   for (;;) {
     const auto read_start = Clock::now();
+    pacer.waiting();
     auto piece = co_await attempt.call->read_some();
-    report.upstream_time += Clock::now() - read_start;
-    if (state.plan->expired(Clock::now()) && !client.client_gone()) {
+    if (pacer.upstream_answered()) co_await pacer.pacer_done();
+    const auto read_end = Clock::now();
+    report.upstream_time += read_end - read_start;
+    if (pacer.client_lost()) {
+      client_left = true;
+      break;
+    }
+    if (state.plan->expired(read_end) && !client.client_gone()) {
       // The request's time is up, whatever the upstream is doing: not the key's fault.
       failed = state.plan->deadline_error();
       break;
@@ -647,7 +650,7 @@ awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::Client
     co_return true;
   }
   // An answer with no content at all: still a complete, valid stream.
-  if (!begun && !begin_stream(sink, held, begun)) co_return true;
+  if (!begun && !begin_with_held(sink, held, begun)) co_return true;
   balance::Outcome ok;
   ok.ok = true;
   ok.latency = attempt.elapsed();

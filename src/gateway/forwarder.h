@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "gateway/gateway.h"
+#include "gateway/stream_pacer.h"
 #include "gateway/stream_sink.h"
 #include "net/http_server.h"
 #include "net/upstream.h"
@@ -97,8 +98,6 @@ class Forwarder {
   // is in state.last_error).
   awaitable<bool> relay(Attempt& attempt, StreamSink& sink, net::ClientWatch& client,
                         CallReport& report, CallState& state, bool& begun);
-  // Starts the client's stream with the chunks held back so far; false when it could not.
-  static bool begin_stream(StreamSink& sink, std::vector<ChatDelta>& held, bool& begun);
   // complete()'s end of an attempt: the answer decoded and the attempt settled. The answer
   // or the error for the client, or nullopt when the next key should be tried.
   std::optional<Result<ChatResponse>> settle_answer(Attempt& attempt, Result<std::string> body,

@@ -28,6 +28,13 @@ class StreamSink {
   virtual void reserve_for(std::span<const ChatDelta> /*deltas*/) {}
   // Sends what is queued, if anything. An error when the client is gone.
   virtual awaitable<Status> flush() = 0;
+  // Sends what is queued and, when it has not gone yet, the response head even with nothing
+  // queued: the client learns that its answer has begun. An error when the client is gone.
+  virtual awaitable<Status> commit() = 0;
+  // Whether this dialect can say "still here" without content (SSE comments can).
+  virtual bool takes_heartbeats() const { return false; }
+  // Queues that "still here" (only when takes_heartbeats()).
+  virtual void add_heartbeat() {}
   // The upstream finished normally: what is queued and the end of the stream, in one write.
   virtual awaitable<Status> end() = 0;
   // The upstream failed after begin(): end the client's stream with an explicit error, never

@@ -14,6 +14,7 @@
 // entry is used only on it: no locks.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -90,6 +91,10 @@ class Alarm final : public Timed {
       : Timed(executor), on_due_(std::move(on_due)) {}
 
   void arm(Clock::duration wait) { Timed::arm_at(Clock::now() + wait, wait / 8); }
+  // At `at`, at most an eighth of the wait from `now` late.
+  void arm_at(Clock::time_point at, Clock::time_point now) {
+    Timed::arm_at(at, std::max(Clock::duration::zero(), at - now) / 8);
+  }
 
  private:
   void due() override { on_due_(); }

@@ -82,7 +82,8 @@ class ResponseWriter : public ClientWatch {
   // (so no coroutine: this is a plain call).
   virtual Status begin_stream(int status, std::string_view content_type,
                               const Headers& extra = {}) = 0;
-  // One chunk, written and flushed before it returns. An error when the client is gone.
+  // One chunk, written and flushed before it returns; "" writes only the head, when it has not
+  // gone yet. An error when the client is gone.
   virtual awaitable<Status> write(std::string_view data) = 0;
   // Ends the stream; `last_data`, when given, goes out as its last chunk in the same write.
   virtual awaitable<Status> end_stream(std::string_view last_data = {}) = 0;

@@ -81,7 +81,9 @@ Status ServerConnection<Stream>::begin_stream(int status, std::string_view conte
 template <class Stream>
 awaitable<Status> ServerConnection<Stream>::send_stream_bytes(std::string_view data, bool last) {
   if (broken_) co_return Error::upstream("client connection closed", "client_closed");
-  if (data.empty() && !last) co_return Status{};  // write(""): nothing, not even the head
+  // write(""): the head alone when it has not gone yet (a stream that starts before its
+  // first content), else nothing.
+  if (data.empty() && !last && head_.empty()) co_return Status{};
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
   char size_line[24];

@@ -73,9 +73,8 @@ std::string_view status_class(int status) {
   }
 }
 
-Metrics::Metrics(const std::vector<ModelLabels>& models, bool per_key)
+Metrics::Metrics(const std::vector<ModelLabels>& models, bool per_key, std::size_t per_key_max_keys)
     : models_(models),
-      per_key_(per_key),
       registry_(std::make_shared<prometheus::Registry>()),
       requests_(BuildCounter()
                     .Name("bc_requests_total")
@@ -135,6 +134,7 @@ Metrics::Metrics(const std::vector<ModelLabels>& models, bool per_key)
                         "upstream reported them")
                   .Register(*registry_)) {
   keys_.resize(models_.size());
+  for (const auto& m : models_) per_key_.push_back(per_key && m.key_ids.size() <= per_key_max_keys);
   for (std::size_t m = 0; m < models_.size(); ++m) {
     const auto& name = models_[m].name;
     model_ttft_.push_back(&ttft_.Add({{"model", name}}, kTtftBuckets));
@@ -159,7 +159,7 @@ Metrics::Metrics(const std::vector<ModelLabels>& models, bool per_key)
       }
       keys_[m].push_back(k);
     };
-    if (!per_key_) {
+    if (!per_key_[m]) {
       bind({{"model", name}});
       keys_[m].back().state[0]->Set(static_cast<double>(models_[m].key_ids.size()));
       continue;
@@ -186,7 +186,7 @@ Metrics::Metrics(const std::vector<ModelLabels>& models, bool per_key)
 
 const Metrics::KeyMetrics* Metrics::key(balance::Target target) const {
   if (target.model >= keys_.size()) return nullptr;
-  if (!per_key_) {
+  if (!per_key_[target.model]) {
     return target.key < models_[target.model].key_ids.size() ? &keys_[target.model][0] : nullptr;
   }
   if (target.key >= keys_[target.model].size()) return nullptr;
@@ -237,7 +237,7 @@ void Metrics::refresh_pool(const balance::Pool& pool, std::size_t queue_length, 
   queue_length_all_->Set(static_cast<double>(queue_length));
   for (std::size_t m = 0; m < pool.model_count() && m < keys_.size(); ++m) {
     const auto report = balance::model_report(pool, m, now);
-    if (!per_key_) {
+    if (!per_key_[m]) {
       const auto& k = keys_[m][0];
       k.in_flight->Set(report.in_flight);
       k.load_factor->Set(report.max > 0 ? report.current / report.max : 0.0);
@@ -279,11 +279,12 @@ void RequestMetrics::request(std::string_view route, std::optional<balance::Targ
   if (target) {
     if (const auto* m = metrics_.model(target->model); m && target->key < m->key_ids.size()) {
       model = m->name;
-      if (metrics_.per_key()) key = m->key_ids[target->key];
+      const bool per_key = metrics_.per_key(target->model);
+      if (per_key) key = m->key_ids[target->key];
       if (series.by_target.size() <= target->model) series.by_target.resize(target->model + 1);
       auto& keys = series.by_target[target->model];
-      if (keys.empty()) keys.resize(metrics_.per_key() ? m->key_ids.size() : 1, nullptr);
-      counter = &keys[metrics_.per_key() ? target->key : 0];
+      if (keys.empty()) keys.resize(per_key ? m->key_ids.size() : 1, nullptr);
+      counter = &keys[per_key ? target->key : 0];
     }
   }
   if (*counter == nullptr) *counter = &metrics_.requests(model, key, route, cls);

@@ -50,8 +50,10 @@ inline constexpr std::size_t kKeyStateCount = 5;
 class Metrics {
  public:
   // `per_key` false (metrics.per_key): the per-key families get one series per model, without
-  // the `key` label, so a model of thousands of keys stays a handful of series.
-  explicit Metrics(const std::vector<ModelLabels>& models, bool per_key = true);
+  // the `key` label, so a model of thousands of keys stays a handful of series. A model of
+  // more than `per_key_max_keys` keys (metrics.per_key_max_keys) gets that even when per_key.
+  explicit Metrics(const std::vector<ModelLabels>& models, bool per_key = true,
+                   std::size_t per_key_max_keys = static_cast<std::size_t>(-1));
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
@@ -79,7 +81,8 @@ class Metrics {
   const ModelLabels* model(std::size_t index) const {
     return index < models_.size() ? &models_[index] : nullptr;
   }
-  bool per_key() const { return per_key_; }
+  // Whether model `m` has series per key.
+  bool per_key(std::size_t m) const { return m < per_key_.size() && per_key_[m]; }
 
  private:
   struct KeyMetrics {
@@ -93,7 +96,7 @@ class Metrics {
   const KeyMetrics* key(balance::Target target) const;
 
   std::vector<ModelLabels> models_;
-  bool per_key_ = true;
+  std::vector<bool> per_key_;  // [model]
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& request_duration_;
@@ -109,7 +112,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& queue_wait_;
   prometheus::Family<prometheus::Counter>& tokens_;
 
-  std::vector<std::vector<KeyMetrics>> keys_;  // [model][key], or [model][0] without per_key
+  std::vector<std::vector<KeyMetrics>> keys_;  // [model][key], or [model][0] without per key
   std::vector<prometheus::Histogram*> model_ttft_;
   prometheus::Histogram* overhead_all_ = nullptr;
   prometheus::Counter* retries_all_ = nullptr;

@@ -350,6 +350,37 @@ TEST(Metrics, WithoutPerKeySeriesEachModelHasOneSetWithoutTheKeyLabel) {
   EXPECT_EQ(e.count("bc_key_state"), 5u);
 }
 
+TEST(Metrics, AModelPastPerKeyMaxKeysGetsModelSeriesTheOthersKeepTheirs) {
+  Metrics metrics(
+      std::vector<ModelLabels>{{"small", {"s-k0", "s-k1"}}, {"big", {"b-k0", "b-k1", "b-k2"}}},
+      /*per_key=*/true, /*per_key_max_keys=*/2);
+  EXPECT_TRUE(metrics.per_key(0));
+  EXPECT_FALSE(metrics.per_key(1));
+  metrics.attempt(Target{0, 1}, AttemptOutcome::kOk);
+  metrics.attempt(Target{1, 0}, AttemptOutcome::kOk);
+  metrics.attempt(Target{1, 2}, AttemptOutcome::kOk);
+  RequestMetrics worker(metrics);
+  worker.request("/v1/chat/completions", Target{1, 2}, 200, 20ms);
+  worker.request("/v1/chat/completions", Target{0, 0}, 200, 20ms);
+  const auto e = parse_exposition(metrics.serialize());
+  EXPECT_EQ(e.value("bc_upstream_attempts_total",
+                    {{"model", "small"}, {"key", "s-k1"}, {"outcome", "ok"}}),
+            1);
+  EXPECT_EQ(e.value("bc_upstream_attempts_total", {{"model", "big"}, {"outcome", "ok"}}), 2);
+  EXPECT_EQ(e.value("bc_requests_total", {{"model", "big"},
+                                          {"key", ""},
+                                          {"route", "/v1/chat/completions"},
+                                          {"status_class", "2xx"}}),
+            1);
+  EXPECT_EQ(e.value("bc_requests_total", {{"model", "small"},
+                                          {"key", "s-k0"},
+                                          {"route", "/v1/chat/completions"},
+                                          {"status_class", "2xx"}}),
+            1);
+  // Two keys' outcome sets for the small model, one set for the big one.
+  EXPECT_EQ(e.count("bc_upstream_attempts_total"), 15u);
+}
+
 TEST(ExpositionParser, RejectsMalformedText) {
   // The parser the tests above rely on must be able to fail.
   EXPECT_THROW(parse_exposition("bc_x 1\n"), std::runtime_error);  // no TYPE

@@ -102,6 +102,20 @@ awaitable<bool> answer_stream(Connection& connection, const WireFormat& format,
   for (const auto& event : format.stream_open(answer)) {
     if (!co_await send(event)) co_return false;
   }
+  if (plan.think.count() > 0) {
+    if (!co_await flush()) co_return false;
+    const bool sse = format.stream_content_type().starts_with("text/event-stream");
+    auto left = plan.think;
+    while (left.count() > 0) {
+      const auto step = sse && plan.think_ping.count() > 0 ? std::min(left, plan.think_ping) : left;
+      if (!co_await connection.pause(step)) co_return false;
+      left -= step;
+      if (left.count() > 0 && sse && plan.think_ping.count() > 0 &&
+          !co_await connection.write_chunk(": OPENROUTER PROCESSING\n\n")) {
+        co_return false;
+      }
+    }
+  }
   const auto cut_at = plan.cut_after ? static_cast<std::size_t>(*plan.cut_after) : SIZE_MAX;
   const std::size_t pieces = format.stream_piece_count(answer);
   for (std::size_t i = 0; i < pieces; ++i) {

@@ -26,6 +26,10 @@ void apply_option(FaultPlan& plan, std::string_view name, std::string_view value
   };
   if (name == "latency") {
     set_ms(plan.latency);
+  } else if (name == "think") {
+    set_ms(plan.think);
+  } else if (name == "think_ping") {
+    set_ms(plan.think_ping);
   } else if (name == "gap") {
     set_ms(plan.gap);
   } else if (name == "hold_end") {

@@ -15,6 +15,12 @@ struct FaultPlan {
   std::string key_name;
   // Delay before the response head (and so before the first chunk of a stream).
   std::chrono::milliseconds latency{0};
+  // Stream: silence after the opening events (the role chunk) before the first content: a
+  // model that thinks, or an upstream that queues.
+  std::chrono::milliseconds think{0};
+  // Stream, during `think`: an SSE comment (`: OPENROUTER PROCESSING`) this often, as an
+  // upstream that queues may send; 0: none. SSE formats only.
+  std::chrono::milliseconds think_ping{0};
   // Delay after each content chunk of a stream.
   std::chrono::milliseconds gap{5};
   // Stream: the whole body (head aside) in one write, no gap: an upstream that answers at once,

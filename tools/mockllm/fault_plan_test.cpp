@@ -76,6 +76,9 @@ TEST(FaultPlan, FailFirstFailsOnlyTheFirstRequestsWithStatusOr500) {
 }
 
 TEST(FaultPlan, FailEveryFailsEveryNthRequestStartingWithTheFirst) {
+  const auto thinking = parse_fault_plan("k;think=90000;think_ping=5000");
+  EXPECT_EQ(thinking.think, std::chrono::milliseconds(90'000));
+  EXPECT_EQ(thinking.think_ping, std::chrono::milliseconds(5'000));
   const auto plan = parse_fault_plan("k;fail_every=2");
   EXPECT_EQ(plan.fail_every, 2);
   EXPECT_EQ(plan.error_status(0), 500);
