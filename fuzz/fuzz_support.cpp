@@ -1,12 +1,32 @@
 #include "fuzz_support.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <boost/json/parse.hpp>
 
+#include "core/trim.h"
 #include "providers/registry.h"
 
 namespace bc::fuzz {
+
+bool same_fields(Fields written, Fields read) {
+  const auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return s;
+  };
+  const auto by_name = [&](Fields& fields) {
+    for (auto& [name, value] : fields) {
+      name = lower(name);
+      value = std::string(bc::trim(value));
+    }
+    std::stable_sort(fields.begin(), fields.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  };
+  by_name(written);
+  by_name(read);
+  return written == read;
+}
 
 std::vector<std::string_view> split(std::string_view bytes, std::uint8_t seed) {
   std::vector<std::string_view> pieces;

@@ -46,6 +46,18 @@ class Input {
   std::string_view bytes_;
 };
 
+// The characters of an HTTP token (a method, a field name).
+inline constexpr std::string_view kTokenChars =
+    "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+// Header fields as (name, value) pairs.
+using Fields = std::vector<std::pair<std::string, std::string>>;
+// Whether a parser read `read` from a head written with `written`: the same fields with the
+// same values (a parser drops the white space around a value), grouped by name in the order
+// written. (Beast files a field after the last one of its name, so it reads repeated names
+// together, whatever came between them.)
+bool same_fields(Fields written, Fields read);
+
 // Cuts `bytes` into pieces whose sizes follow from `seed`: 0 keeps it whole, otherwise sizes
 // drawn from 1 .. 1 + seed % 64 (a small xorshift), so one byte of input picks anything from
 // byte-by-byte to large pieces.

@@ -36,7 +36,8 @@ struct HttpClientOptions {
 
 class HttpClient final : public Upstream {
  public:
-  // Throws boost::system::system_error when `ca_file` cannot be loaded: a startup error.
+  // A CA file that does not load fails the https:// calls that need it (check_ca_file() finds
+  // that at startup); nothing is loaded before the first such call.
   HttpClient(boost::asio::any_io_executor executor, HttpClientOptions options);
   ~HttpClient() override;
   HttpClient(const HttpClient&) = delete;
@@ -46,7 +47,7 @@ class HttpClient final : public Upstream {
   // A call for one http:// or https:// request; any other scheme fails in start(). `tls`
   // picks the TLS context (one per distinct policy, made on first use) and the pool the
   // connection comes from and returns to. A policy whose CA file cannot be loaded makes
-  // start() fail (check_tls_policy() finds that at startup).
+  // start() fail (check_ca_file() finds that at startup).
   std::unique_ptr<UpstreamCall> call(const TlsPolicy& tls) override;
 
   // Idle pooled connections, over all origins (for tests and gauges).

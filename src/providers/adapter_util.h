@@ -29,6 +29,19 @@ struct CodeClass {
   std::chrono::milliseconds cooldown{0};
 };
 
+// Short names for the code tables of zhipu, spark and baidu, so that each code's CodeClass
+// reads as one row: `using namespace code_table;` where a table is written.
+namespace code_table {
+inline constexpr auto kAuth = ErrorKind::kAuthentication;
+inline constexpr auto kPerm = ErrorKind::kPermission;
+inline constexpr auto kBad = ErrorKind::kInvalidRequest;
+inline constexpr auto kRate = ErrorKind::kRateLimited;
+inline constexpr auto kUp = ErrorKind::kUpstream;
+inline constexpr auto kNone = KeyAction::kNone;
+inline constexpr auto kCool = KeyAction::kCooldown;
+inline constexpr auto kOff = KeyAction::kDisable;
+}  // namespace code_table
+
 // The error for `cls`, with source "upstream:<provider>" and a message naming the HTTP status
 // (or "reported an error" for a 2xx), the upstream's code and its (already scrubbed) message.
 Error business_error(std::string_view provider, int status, std::string_view upstream_code,

@@ -19,18 +19,13 @@ namespace {
 
 constexpr std::string_view kName = "anthropic";
 
-std::string text_of(const json::value* v) {
-  if (v == nullptr || !v->is_string()) return {};
-  return std::string(v->as_string());
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
-// ---- errors (§5.6) ----
+// ---- errors ----
 
 // The HTTP status an error type stands for when it arrives inside a 200 body or stream.
 int status_of_type(std::string_view type) {
@@ -177,40 +172,27 @@ void append_turn(json::array& messages, std::string_view role, json::array block
 
 Result<json::object> anthropic_body(const ChatRequest& request, const ProviderOptions& options) {
   const json::object& in = request.body();
-  if (Status st = single_choice(in, kName); !st) return st.error();
-  const auto* in_messages = in.if_contains("messages");
-  if (in_messages == nullptr || !in_messages->is_array()) {
-    return Error::invalid_request("'messages' must be an array", "invalid_messages");
-  }
-  const json::array& list = in_messages->as_array();
-
-  std::string system;
   json::array messages;
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    if (!list[i].is_object()) continue;
+  TurnWriters write;
+  write.user = [&](const json::object& m) {
+    append_turn(messages, "user", user_blocks(m.if_contains("content")));
+  };
+  write.assistant = [&](const json::object& m) -> Status {
+    auto blocks = assistant_blocks(m);
+    if (!blocks) return std::move(blocks).error();
+    append_turn(messages, "assistant", std::move(blocks).value());
+    return {};
+  };
+  write.tool = [&](const json::array& list, std::size_t i) {
     const json::object& m = list[i].as_object();
-    const std::string role = text_of(m.if_contains("role"));
-    if (role == "system" || role == "developer") {
-      const std::string text = message_text(m.if_contains("content"));
-      if (text.empty()) continue;
-      if (!system.empty()) system += "\n\n";
-      system += text;
-    } else if (role == "user") {
-      append_turn(messages, "user", user_blocks(m.if_contains("content")));
-    } else if (role == "assistant") {
-      auto blocks = assistant_blocks(m);
-      if (!blocks) return std::move(blocks).error();
-      append_turn(messages, "assistant", std::move(blocks).value());
-    } else if (role == "tool") {
-      append_turn(messages, "user",
-                  json::array{json::object{{"type", "tool_result"},
-                                           {"tool_use_id", text_of(m.if_contains("tool_call_id"))},
-                                           {"content", message_text(m.if_contains("content"))}}});
-    } else {
-      return Error::invalid_request("message role '" + role + "' is not supported by anthropic",
-                                    "invalid_messages");
-    }
-  }
+    append_turn(messages, "user",
+                json::array{json::object{{"type", "tool_result"},
+                                         {"tool_use_id", text_of(m.if_contains("tool_call_id"))},
+                                         {"content", message_text(m.if_contains("content"))}}});
+  };
+  auto walked = walk_messages(in, kName, write);
+  if (!walked) return std::move(walked).error();
+  const std::string system = std::move(walked).value();
   // A turn that is one text block is sent as a plain string, as people write it.
   for (auto& m : messages) {
     auto& content = m.as_object().at("content");

@@ -167,7 +167,7 @@ TEST(AnthropicEncode, CustomBaseUrl) {
   EXPECT_FALSE(json::parse(r->body).as_object().contains("stream"));
 }
 
-// §5.3
+// A non-streamed Messages answer.
 constexpr std::string_view kMessage = R"({
   "id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant",
   "model": "claude-sonnet-4-20250514",
@@ -238,7 +238,7 @@ TEST(AnthropicDecode, ErrorBodyIsClassified) {
   EXPECT_EQ(garbage.error().kind, ErrorKind::kUpstream);
 }
 
-// §5.4, as recorded: a ping in the middle, extra spaces inside the JSON.
+// as recorded: a ping in the middle, extra spaces inside the JSON.
 const std::string kStream =
     "event: message_start\n"
     R"(data: {"type":"message_start","message":{"id":"msg_01YN","type":"message","role":"assistant","model":"claude-sonnet-4-20250514","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":394,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":8}}})"

@@ -8,6 +8,7 @@
 #include "core/json_text.h"
 #include "providers/adapter_util.h"
 #include "providers/baidu_internal.h"
+#include "providers/json_read.h"
 #include "providers/openai.h"
 #include "providers/upstream_error.h"
 
@@ -22,14 +23,7 @@ namespace baidu {
 
 namespace {
 
-constexpr auto kAuth = ErrorKind::kAuthentication;
-constexpr auto kPerm = ErrorKind::kPermission;
-constexpr auto kBad = ErrorKind::kInvalidRequest;
-constexpr auto kRate = ErrorKind::kRateLimited;
-constexpr auto kUp = ErrorKind::kUpstream;
-constexpr auto kNone = KeyAction::kNone;
-constexpr auto kCool = KeyAction::kCooldown;
-constexpr auto kOff = KeyAction::kDisable;
+using namespace code_table;
 
 enum class Api { kV2, kLegacy };
 
@@ -39,10 +33,6 @@ std::optional<std::int64_t> number_of(const json::value* v) {
   if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
   if (v->is_string()) return parse_code(v->as_string());
   return std::nullopt;
-}
-
-std::string text_of(const json::value* v) {
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
 // An RPM/TPM window refills within 60 s: the provider's hint, else 20 s, at most 60 s.
@@ -131,7 +121,8 @@ std::optional<CodeClass> v2_class(const UpstreamError& u, int status, const Head
   return std::nullopt;
 }
 
-// Balance problems are not in the v2 tables; the reference says to disable on their wording.
+// Balance problems (arrears) have no code of their own in the v2 error tables: they are told
+// apart by their wording, and the key is disabled.
 bool mentions_arrears(std::string_view message) {
   std::string m(message);
   for (auto& ch : m) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "core/json_text.h"
+#include "core/trim.h"
 #include "providers/adapter_util.h"
 #include "providers/baidu_internal.h"
 #include "providers/openai.h"
@@ -161,12 +162,6 @@ json::object usage_json(const json::object& answer, Usage& usage) {
 json::value member_or(const json::object& o, std::string_view key, json::value fallback) {
   const auto* v = o.if_contains(key);
   return v != nullptr && !v->is_null() ? *v : fallback;
-}
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 // SSE chunks with `sentence_id`, `result` and `is_end`; no [DONE]: the chunk with

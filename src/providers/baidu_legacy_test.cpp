@@ -222,7 +222,7 @@ TEST(BaiduLegacyClassify, EveryClassOfTheCodeTable) {
             kDefaultRateLimitCooldown);
 }
 
-// §3.2 recorded shape: no [DONE]; is_end marks the last chunk, then the upstream closes.
+// Recorded shape: no [DONE]; is_end marks the last chunk, then the upstream closes.
 const std::string kL1 =
     R"({"id":"as-vb0m37ti8y","object":"chat.completion","created":1709089502,"sentence_id":0,"is_end":false,"is_truncated":false,"result":"当然可以，","need_clear_history":false,"finish_reason":"normal","usage":{"prompt_tokens":5,"completion_tokens":0,"total_tokens":5}})";
 const std::string kL2 =

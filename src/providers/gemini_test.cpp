@@ -139,7 +139,7 @@ TEST(GeminiEncode, RejectsSeveralChoices) {
   EXPECT_EQ(r.error().kind, ErrorKind::kInvalidRequest);
 }
 
-// §6.3
+// A non-streamed generateContent answer.
 constexpr std::string_view kText = R"({
   "candidates": [{"content": {"role": "model", "parts": [{"text": "The weather in Florence is 40 C."}]},
                   "finishReason": "STOP", "index": 0}],
@@ -215,7 +215,7 @@ TEST(GeminiDecode, BlockedPromptIsContentFilter) {
   EXPECT_EQ(r->text(), "");
 }
 
-// §6.4: events end with CRLF CRLF; no end marker, the server closes the connection.
+// events end with CRLF CRLF; no end marker, the server closes the connection.
 const std::string kStream =
     R"(data: {"candidates": [{"content": {"parts": [{"text": "The weather in Florence"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 84,"candidatesTokenCount": 4,"totalTokenCount": 88},"modelVersion": "gemini-2.5-flash","responseId": "8QcJada"})"
     "\r\n\r\n"

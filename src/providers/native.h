@@ -1,10 +1,11 @@
 // Pieces shared by the adapters of wire formats that are not OpenAI's (Anthropic, Gemini,
 // Ollama native): reading the caller's OpenAI request (content parts, tool calls, tool
-// choice, limits) and writing OpenAI answers (chat.completion, chat.completion.chunk).
-// Reference §8 says how each format maps onto these.
+// choice, limits; native_request.cpp) and writing OpenAI answers (chat.completion,
+// chat.completion.chunk) and framing their streams (native.cpp).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include "core/chat.h"
 #include "core/error.h"
 #include "core/result.h"
+#include "providers/json_read.h"
 #include "providers/provider.h"
 #include "providers/sse.h"
 
@@ -53,6 +55,21 @@ struct ContentPart {
 std::vector<ContentPart> content_parts(const boost::json::value* content);
 // The text parts of a content, joined.
 std::string message_text(const boost::json::value* content);
+
+// What a native format writes for each turn of the caller's conversation (walk_messages()).
+struct TurnWriters {
+  std::function<void(const boost::json::object& message)> user;
+  std::function<Status(const boost::json::object& message)> assistant;
+  // A tool result: messages[index], with the conversation to find its call in.
+  std::function<void(const boost::json::array& messages, std::size_t index)> tool;
+};
+// Walks the caller's `messages` in order: system and developer texts are joined with a blank
+// line into the system prompt it returns (empty ones skipped; non-objects are skipped too),
+// user, assistant and tool turns go to `write`. An error (invalid_request) when `n` asks for
+// several choices, `messages` is not an array or a role is unknown (naming `provider`), or
+// the error `write.assistant` returns.
+Result<std::string> walk_messages(const boost::json::object& body, std::string_view provider,
+                                  const TurnWriters& write);
 
 // A tool call's `arguments` (an OpenAI JSON string, or already an object) as the object the
 // native formats want; "" is {}. An error (invalid_request) when it is not a JSON object.

@@ -15,16 +15,6 @@ namespace {
 
 constexpr std::string_view kName = "ollama";
 
-std::string text_of(const json::value* v) {
-  if (v == nullptr || !v->is_string()) return {};
-  return std::string(v->as_string());
-}
-
-const json::object* object_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_object() ? &v->as_object() : nullptr;
-}
-
 // ---- errors ----
 
 // {"error":"model \"x\" not found, try pulling it first"} with 404, 400 for a bad request,

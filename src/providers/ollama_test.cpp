@@ -99,7 +99,7 @@ TEST(OllamaEncode, ImageLinksAreRefused) {
   EXPECT_EQ(r.error().kind, ErrorKind::kInvalidRequest);
 }
 
-// §7: the final non-stream object.
+// the final non-stream object.
 TEST(OllamaDecode, TextAndUsage) {
   auto r = make_ollama(options())->decode(UpstreamResponse{
       200,
@@ -138,7 +138,7 @@ TEST(OllamaDecode, ToolCallsAndLength) {
   EXPECT_EQ(cut->completion.at("choices").at(0).at("finish_reason"), json::value("length"));
 }
 
-// §7, NDJSON as recorded.
+// NDJSON as recorded.
 const std::string kStream =
     R"({"model":"llama3.2","created_at":"2024-08-07T03:57:33.03Z","message":{"role":"assistant","content":"Hello"},"done":false})"
     "\n"

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "core/json_text.h"
+#include "core/trim.h"
 #include "providers/chunk_scan.h"
 #include "providers/openai.h"
 #include "providers/upstream_error.h"
@@ -18,18 +19,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kMalformedChunk = "invalid_upstream_chunk";
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // Parses one stream chunk into memory of this thread that the next chunk reuses. Used only
 // for the length of one synchronous call; the parsed value must die before the arena.

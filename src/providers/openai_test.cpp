@@ -333,7 +333,7 @@ TEST(OpenAiDecode, MalformedBodiesAreUpstreamErrors) {
   }
 }
 
-// §2.4, with a keep-alive comment, an obfuscation field, reasoning_content and CRLF lines.
+// with a keep-alive comment, an obfuscation field, reasoning_content and CRLF lines.
 const std::string kChunk1 =
     R"({"id":"chatcmpl-K0X","object":"chat.completion.chunk","created":1758884655,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"LX9o"})";
 const std::string kChunk2 =

@@ -22,13 +22,7 @@ constexpr std::int64_t kOutputReviewFailed = 10014;
 
 // Spark's error codes (`code` in the body). nullopt: not a code we know, classify by HTTP status.
 std::optional<CodeClass> spark_code_class(std::int64_t code, const Headers& headers) {
-  constexpr auto kPerm = ErrorKind::kPermission;
-  constexpr auto kBad = ErrorKind::kInvalidRequest;
-  constexpr auto kRate = ErrorKind::kRateLimited;
-  constexpr auto kUp = ErrorKind::kUpstream;
-  constexpr auto kNone = KeyAction::kNone;
-  constexpr auto kCool = KeyAction::kCooldown;
-  constexpr auto kOff = KeyAction::kDisable;
+  using namespace code_table;
   switch (code) {
     case 10003:
     case 10004:

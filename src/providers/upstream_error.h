@@ -16,7 +16,7 @@
 
 namespace bc::providers {
 
-// The error an upstream reported, from any of the shapes in the reference:
+// The error an upstream reported, in any of the shapes upstreams use:
 // {"error":{"message","type","code"}} (OpenAI and most compatibles, code a string or the
 // HTTP status as a number), {"object":"error","message","type","code"} (older vLLM),
 // {"code","message"} (SiliconFlow, native DashScope).

@@ -1,7 +1,8 @@
+// The Zhipu (GLM) adapter (see zhipu.h): OpenAI's format with sampling bounds of its own, its
+// business error codes, and the signed-token (JWT) mode.
 #include "providers/zhipu.h"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <optional>
 #include <vector>
@@ -9,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include "core/json_text.h"
+#include "providers/adapter_util.h"
 #include "providers/jwt.h"
 #include "providers/openai.h"
 #include "providers/upstream_error.h"
@@ -27,35 +29,11 @@ namespace {
 constexpr double kLow = 0.01;
 constexpr double kHigh = 0.99;
 
-// Cooldown of a daily quota (code 1304): until 00:00 Asia/Shanghai (UTC+8), from the answer's
-// Date header; an hour when there is none.
-milliseconds until_shanghai_midnight(const Headers& headers) {
-  const auto utc = utc_seconds_of_day(headers);
-  if (!utc) return hours(1);
-  const int local = (*utc + 8 * 3600) % 86400;
-  return seconds(86400 - local);
-}
-
-struct CodeClass {
-  ErrorKind kind;
-  const char* code;
-  bool retryable;
-  KeyAction action;
-  milliseconds cooldown;
-};
-
 // Zhipu's business codes (`error.code`, see
 // https://open.bigmodel.cn/dev/api/error-code/error-code-v4). nullopt: not a code we know, classify
 // by HTTP status.
-std::optional<CodeClass> zhipu_code_class(int code, const Headers& headers) {
-  constexpr auto kAuth = ErrorKind::kAuthentication;
-  constexpr auto kPerm = ErrorKind::kPermission;
-  constexpr auto kBad = ErrorKind::kInvalidRequest;
-  constexpr auto kRate = ErrorKind::kRateLimited;
-  constexpr auto kUp = ErrorKind::kUpstream;
-  constexpr auto kNone = KeyAction::kNone;
-  constexpr auto kCool = KeyAction::kCooldown;
-  constexpr auto kOff = KeyAction::kDisable;
+std::optional<CodeClass> zhipu_code_class(std::int64_t code, const Headers& headers) {
+  using namespace code_table;
   switch (code) {
     // Plain-key mode: a rejected or "expired" key will not get better by itself.
     case 1000:
@@ -127,27 +105,11 @@ std::optional<CodeClass> zhipu_code_class(int code, const Headers& headers) {
 
 Error classify_zhipu(int status, const Headers& headers, std::string_view body) {
   const UpstreamError upstream = read_upstream_error(body);
-  int code = 0;
-  const auto [ptr, ec] =
-      std::from_chars(upstream.code.data(), upstream.code.data() + upstream.code.size(), code);
-  const bool numeric = ec == std::errc() && ptr == upstream.code.data() + upstream.code.size();
+  const auto code = parse_code(upstream.code);
   // Classify by the business code first: 1305 has been seen with HTTP 200.
-  const auto cls = numeric ? zhipu_code_class(code, headers) : std::nullopt;
+  const auto cls = code ? zhipu_code_class(*code, headers) : std::nullopt;
   if (!cls) return classify_http("zhipu", status, headers, upstream);
-
-  Error e;
-  e.kind = cls->kind;
-  e.code = cls->code;
-  e.retryable = cls->retryable;
-  e.key_action = cls->action;
-  e.cooldown = cls->cooldown;
-  e.source = "upstream:zhipu";
-  e.message = "upstream zhipu ";
-  e.message += status >= 200 && status < 300 ? "reported an error"
-                                             : "answered HTTP " + std::to_string(status);
-  e.message += " (code " + upstream.code + ")";
-  if (!upstream.message.empty()) e.message += ": " + upstream.message;
-  return e;
+  return business_error("zhipu", status, upstream.code, upstream.message, *cls);
 }
 
 // JWT mode: a rejected or expired token is re-signed and the same key
@@ -215,7 +177,7 @@ void move_field(json::object& body, std::string_view from, std::string_view to) 
   if (!body.contains(to)) body[to] = std::move(moved);
 }
 
-// Finish reasons of §1.5 in OpenAI's words; an error for network_error.
+// Finish reasons in OpenAI's words; an error for network_error.
 Status map_finish_reason(json::value& fr, bool& changed) {
   if (!fr.is_string()) return {};
   if (fr.as_string() == "sensitive") {
@@ -277,7 +239,7 @@ class ZhipuProvider final : public OpenAiProvider {
     }
     json::object body = openai_body(request, options_);
     body.erase("n");
-    // Not in Zhipu's parameter list (§8.1).
+    // Not in Zhipu's parameter list.
     body.erase("frequency_penalty");
     body.erase("presence_penalty");
     clamp_open_unit(body, "temperature", true);

@@ -161,7 +161,7 @@ TEST(ZhipuDecode, BusinessCodeInA200BodyIsClassified) {
   EXPECT_LE(r.error().cooldown, milliseconds(5000));
 }
 
-// §1.5, recorded shape: no `object`, finish_reason absent on intermediate chunks.
+// recorded shape: no `object`, finish_reason absent on intermediate chunks.
 const std::string kZ1 =
     R"({"id":"2025092619055700aa","created":1758884757,"model":"glm-4-flash","choices":[{"index":0,"delta":{"role":"assistant","content":"Hello"}}]})";
 const std::string kZ2 =

@@ -11,7 +11,7 @@ struct ErrorShape {
   std::string_view message;
 };
 
-// Error type and wording per status (providers.md §5.6).
+// Error type and wording per status.
 ErrorShape error_shape(int status) {
   switch (status) {
     case 400:

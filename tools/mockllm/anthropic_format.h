@@ -1,4 +1,4 @@
-// Anthropic Messages (providers.md §5): POST /v1/messages with `x-api-key` and
+// Anthropic Messages: POST /v1/messages with `x-api-key` and
 // `anthropic-version`. Non-stream: a `message` with content blocks; stream: named SSE events
 // message_start, content_block_start/delta/stop, message_delta, message_stop; a tool call is a
 // tool_use block whose input streams as input_json_delta fragments. Errors:

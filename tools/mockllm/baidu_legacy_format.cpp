@@ -54,7 +54,7 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   }
 }
 
-// error_code per HTTP status the error stands for (providers.md §3.2).
+// error_code per HTTP status the error stands for.
 std::int64_t default_code(int status) {
   switch (status) {
     case 400:

@@ -1,4 +1,4 @@
-// Baidu ERNIE legacy (providers.md §3.2). A token exchange,
+// Baidu ERNIE legacy. A token exchange,
 //   POST /oauth/2.0/token?grant_type=client_credentials&client_id=<API Key>&client_secret=<..>,
 // issues an access token that embeds the API key (so its fault plan still applies) and its
 // expiry; chat calls go to POST /rpc/2.0/ai_custom/v1/wenxinworkshop/chat/<endpoint>

@@ -14,7 +14,7 @@ struct ErrorShape {
   std::string_view message;
 };
 
-// Qianfan v2 type / code / wording per status (providers.md §3.1).
+// Qianfan v2 type / code / wording per status.
 ErrorShape error_shape(int status) {
   switch (status) {
     case 400:

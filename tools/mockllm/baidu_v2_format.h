@@ -1,4 +1,4 @@
-// Baidu Qianfan v2 (providers.md §3.1): POST /v2/chat/completions, OpenAI-style with a bearer
+// Baidu Qianfan v2: POST /v2/chat/completions, OpenAI-style with a bearer
 // API key. Answers and streams are OpenAI's (ids "as-..."); errors are
 // {"error":{"code","message","type"},"id"} with Qianfan's codes (429 rpm_rate_limit_exceeded,
 // 401 invalid_iam_token, ...). With the `error_200` option an error comes with HTTP 200.

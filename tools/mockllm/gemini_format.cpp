@@ -24,7 +24,7 @@ struct ErrorShape {
   std::string_view message;
 };
 
-// RPC status and wording per HTTP status (providers.md §6.6).
+// RPC status and wording per HTTP status.
 ErrorShape error_shape(int status) {
   switch (status) {
     case 400:

@@ -1,4 +1,4 @@
-// Google Gemini (providers.md §6): POST /v1beta/models/<model>:generateContent and
+// Google Gemini: POST /v1beta/models/<model>:generateContent and
 // :streamGenerateContent?alt=sse, the key in `x-goog-api-key` or `?key=`. Responses carry
 // candidates, finishReason and usageMetadata; a stream is `data:` events separated by CRLF CRLF,
 // usage cumulative on every chunk, finishReason on the last, and no end marker (the body ends).

@@ -20,7 +20,7 @@ struct ErrorShape {
   std::string_view message;
 };
 
-// Typical type / code / wording per status (providers.md §2.6).
+// Typical type / code / wording per status.
 ErrorShape error_shape(int status) {
   switch (status) {
     case 400:
@@ -155,7 +155,7 @@ json::object OpenAiFormat::header(const Answer& a) {
 }
 
 // A chat.completion.chunk with one choice; every chunk before the usage chunk carries
-// "usage": null when usage was asked for (§2.4).
+// "usage": null when usage was asked for.
 json::object OpenAiFormat::chunk(const Answer& a, json::object delta, json::value finish_reason) {
   json::object out = header(a);
   out["choices"] = json::array{{{"index", 0},

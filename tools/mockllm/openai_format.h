@@ -1,4 +1,4 @@
-// OpenAI Chat Completions (providers.md §2): POST /v1/chat/completions. The class is open so
+// OpenAI Chat Completions: POST /v1/chat/completions. The class is open so
 // OpenAI-style providers that differ only in ids and error bodies (Baidu v2) reuse it.
 #pragma once
 

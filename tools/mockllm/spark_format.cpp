@@ -15,7 +15,7 @@ struct ErrorShape {
   std::string_view message;
 };
 
-// Spark code and wording per HTTP status (providers.md §4.1).
+// Spark code and wording per HTTP status.
 ErrorShape error_shape(int status) {
   switch (status) {
     case 400:

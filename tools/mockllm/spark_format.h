@@ -1,4 +1,4 @@
-// iFlytek Spark HTTP (providers.md §4.1): POST /v1/chat/completions on spark-api-open, served
+// iFlytek Spark HTTP: POST /v1/chat/completions on spark-api-open, served
 // here at /spark/v1/chat/completions, bearer APIPassword. OpenAI-like bodies plus `code`,
 // `message` and `sid`; no id / finish_reason in the non-stream answer; stream chunks repeat the
 // role, the last content chunk carries usage, then data: [DONE]. A tool call arrives whole in

@@ -17,7 +17,7 @@ struct ErrorShape {
   std::string_view message;
 };
 
-// Business code and wording per HTTP status (providers.md §1.7).
+// Business code and wording per HTTP status.
 ErrorShape error_shape(int status) {
   switch (status) {
     case 400:

@@ -1,4 +1,4 @@
-// Zhipu GLM v4 (providers.md §1): POST /api/paas/v4/chat/completions. Differs from OpenAI in
+// Zhipu GLM v4: POST /api/paas/v4/chat/completions. Differs from OpenAI in
 // the shapes only: no `object`, a `request_id`, every delta repeats the role, usage on the
 // final chunk, and error bodies {"error":{"code":"1302","message":...}} with a string code.
 #pragma once
