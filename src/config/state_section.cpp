@@ -11,28 +11,13 @@ const std::vector<std::string> kStateKeys = {"backend",    "url",        "passwo
 const std::vector<std::string> kBackends = {"local", "redis"};
 const std::vector<std::string> kOnUnavailable = {"serve_degraded", "refuse"};
 
-// A string that must be one of `allowed`; `out` is left as it was otherwise.
-void read_choice(MapReader& m, Reader& reader, const char* key,
-                 const std::vector<std::string>& allowed, std::string& out) {
-  const Entry* e = m.find(key);
-  std::string value;
-  if (e == nullptr || !m.get(key, value)) return;
-  if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
-    std::string list;
-    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    reader.diag().add(e->line, m.field(key), "'" + value + "' is not one of " + list);
-    return;
-  }
-  out = value;
-}
-
 }  // namespace
 
 void read_state_section(Reader& reader, const Entry& entry, StateConfig& out) {
   MapReader m(reader, entry.value, entry.line, "state", kStateKeys);
   if (!m.ok()) return;
-  read_choice(m, reader, "backend", kBackends, out.backend);
-  read_choice(m, reader, "on_unavailable", kOnUnavailable, out.on_unavailable);
+  m.get_choice("backend", kBackends, out.backend);
+  m.get_choice("on_unavailable", kOnUnavailable, out.on_unavailable);
   m.get("timeout_ms", out.timeout_ms, 1, 60'000);
   if (m.find("key_prefix") != nullptr) m.get("key_prefix", out.key_prefix, false);
 

@@ -308,6 +308,21 @@ bool MapReader::get(std::string_view key, bool& out) {
   return true;
 }
 
+bool MapReader::get_choice(std::string_view key, std::span<const std::string> allowed,
+                           std::string& out) {
+  const Entry* e = find(key);
+  std::string value;
+  if (e == nullptr || !get(key, value)) return false;
+  if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    reader_.diag().add(e->line, field(key), "'" + value + "' is not one of " + list);
+    return false;
+  }
+  out = value;
+  return true;
+}
+
 bool MapReader::get_size(std::string_view key, std::size_t& out, std::uint64_t min) {
   const Entry* e = find(key);
   if (e == nullptr) return false;

@@ -116,6 +116,8 @@ class MapReader {
   bool get(std::string_view key, double& out, Bounds bounds);
   bool get(std::string_view key, bool& out);
   bool get_size(std::string_view key, std::size_t& out, std::uint64_t min = 1);
+  // A string that must be one of `allowed` (the error lists them).
+  bool get_choice(std::string_view key, std::span<const std::string> allowed, std::string& out);
 
  private:
   Reader& reader_;

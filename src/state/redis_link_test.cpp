@@ -20,26 +20,13 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using testing::RedisServer;
+using testing::run;
 
 config::RedisEndpoint tcp(const RedisServer& server, std::string password = {}) {
   config::RedisEndpoint e;
   e.port = server.port();
   e.password = std::move(password);
   return e;
-}
-
-// Runs `test` (a coroutine function of the server) on a fresh io_context until it and
-// everything it started end. (Coroutines are free functions: GCC 12 miscompiles some
-// coroutine lambdas.)
-void run(asio::awaitable<void> (*test)(RedisServer&), RedisServer& server) {
-  asio::io_context io;
-  bool finished = false;
-  asio::co_spawn(io, test(server), [&](std::exception_ptr e) {
-    finished = true;
-    if (e) std::rethrow_exception(e);
-  });
-  io.run();
-  ASSERT_TRUE(finished);
 }
 
 std::vector<std::string> words(std::initializer_list<const char*> list) {

@@ -16,6 +16,11 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
 extern char** environ;
 
 namespace bc::state::testing {
@@ -98,5 +103,19 @@ class RedisServer {
   std::string dir_;
   std::string socket_path_;
 };
+
+// Runs one coroutine test against `server` on an io_context of its own, until everything it
+// started ends; an exception the test throws fails it. (Tests are free functions: GCC 12
+// miscompiles some coroutine lambdas.)
+inline void run(boost::asio::awaitable<void> (*test)(RedisServer&), RedisServer& server) {
+  boost::asio::io_context io;
+  bool finished = false;
+  boost::asio::co_spawn(io, test(server), [&](std::exception_ptr e) {
+    finished = true;
+    if (e) std::rethrow_exception(e);
+  });
+  io.run();
+  ASSERT_TRUE(finished);
+}
 
 }  // namespace bc::state::testing

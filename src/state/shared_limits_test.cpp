@@ -18,17 +18,7 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Outcome = SharedAdmission::Outcome;
 using testing::RedisServer;
-
-void run(asio::awaitable<void> (*test)(RedisServer&), RedisServer& server) {
-  asio::io_context io;
-  bool finished = false;
-  asio::co_spawn(io, test(server), [&](std::exception_ptr e) {
-    finished = true;
-    if (e) std::rethrow_exception(e);
-  });
-  io.run();
-  ASSERT_TRUE(finished);
-}
+using testing::run;
 
 asio::awaitable<std::unique_ptr<RedisLink>> link_to(RedisServer& server) {
   config::RedisEndpoint e;
