@@ -43,11 +43,17 @@ const matcherLabels = (expr) =>
 let exposition;
 
 before(async () => {
-  const gw = await startGateway(gatewayConfig({ m: mockModel({ reply: 'dash' }) }));
+  // A daily quota and a client budget, so their gauges are exposed too.
+  const clientKey = 'ck-dash-0123456789abcdef';
+  const gw = await startGateway({
+    ...gatewayConfig({ m: mockModel({ reply: 'dash' }, { rpd: 1000 }) }),
+    auth: { client_keys: [{ name: 'dash', key: clientKey, tokens_per_day: 100000 }] },
+  });
+  const headers = { authorization: `Bearer ${clientKey}` };
   // Lazily created series (request counters, duration by route, tokens) need a request.
-  const whole = await postJson(`${gw.url}/v1/chat/completions`, { model: 'm', messages: userMessage() });
+  const whole = await postJson(`${gw.url}/v1/chat/completions`, { model: 'm', messages: userMessage() }, { headers });
   assert.equal(whole.status, 200, whole.text);
-  const streamed = await postJson(`${gw.url}/v1/chat/completions`, { model: 'm', messages: userMessage(), stream: true });
+  const streamed = await postJson(`${gw.url}/v1/chat/completions`, { model: 'm', messages: userMessage(), stream: true }, { headers });
   assert.equal(streamed.status, 200, streamed.text);
   const metrics = await request(`${gw.url}/metrics`);
   assert.equal(metrics.status, 200);
