@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the build, the tests, the demo and the Debian package need on Debian 12:
 # the Debian packages below (only those missing; dpkg-dev, lintian and systemd serve
-# scripts/package.sh and its test; redis-server the scale-out tests) and the Node test
+# scripts/package.sh and its test; redis-server the scale-out tests; chromium the dashboard's
+# browser test, driven by puppeteer-core, which never downloads a browser) and the Node test
 # dependencies in tests/ (only when node_modules is missing or package-lock.json changed).
 # Idempotent; prints one line when everything is already present.
 set -euo pipefail
@@ -17,7 +18,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format curl git
   libsystemd-dev dpkg-dev lintian systemd
-  redis-server
+  redis-server chromium
 )
 
 missing=()
