@@ -75,13 +75,15 @@ Status ClientBudgets::read_back(const usage::Ledger& ledger) {
   const TimeZone utc;
   const TimeWindow day = day_window(wall_ms, 0, utc);
   const TimeWindow month = month_window(wall_ms, utc);
+  auto today = (*store)->clients_since(day.start_ms);
+  if (!today) return std::move(today).error();
+  auto this_month = (*store)->clients_since(month.start_ms);
+  if (!this_month) return std::move(this_month).error();
   for (auto& e : entries_) {
-    auto today = (*store)->client_since(e->name, day.start_ms);
-    if (!today) return std::move(today).error();
-    auto this_month = (*store)->client_since(e->name, month.start_ms);
-    if (!this_month) return std::move(this_month).error();
+    const usage::CountSince day_use = (*today)[e->name];
+    const usage::CountSince month_use = (*this_month)[e->name];
     std::lock_guard lock(e->mutex);
-    e->budget.seed(wall_ms, {today->requests, today->tokens, this_month->tokens});
+    e->budget.seed(wall_ms, {day_use.requests, day_use.tokens, month_use.tokens});
     publish(*e, wall_ms);
   }
   return {};

@@ -78,11 +78,12 @@ Status read_back_quotas(const usage::Ledger& ledger, balance::Pool& pool) {
       store = std::move(opened).value();
     }
     const TimeWindow day = day_window(wall_ms, spec.quota_reset_hour, spec.quota_zone);
+    auto used = store->keys_since(spec.name, day.start_ms);
+    if (!used) return std::move(used).error();
     for (std::uint32_t k = 0; k < spec.keys.size(); ++k) {
-      auto used = store->key_since(spec.name, spec.keys[k].id, day.start_ms);
-      if (!used) return std::move(used).error();
-      if (used->requests == 0) continue;
-      pool.seed_quota({m, k}, wall_ms, now, used->requests, used->tokens);
+      const auto it = used->find(spec.keys[k].id);
+      if (it == used->end() || it->second.requests == 0) continue;
+      pool.seed_quota({m, k}, wall_ms, now, it->second.requests, it->second.tokens);
     }
   }
   return {};

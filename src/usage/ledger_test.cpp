@@ -52,7 +52,7 @@ TEST_F(LedgerTest, EverySubmittedRecordIsWrittenByTheTimeItCloses) {
   auto store = Store::open(o.path, true);
   ASSERT_TRUE(store);
   EXPECT_EQ(*(*store)->record_count(), 1000);
-  EXPECT_EQ((*store)->client_since("c", 0)->tokens, 999 * 1000 / 2);
+  EXPECT_EQ((*store)->clients_since(0)->at("c").tokens, 999 * 1000 / 2);
 }
 
 TEST_F(LedgerTest, WritesWithinAFlushIntervalWhileRunning) {

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <limits>
 #include <map>
 #include <tuple>
 
@@ -41,6 +42,11 @@ const char* const kMigrations[] = {
     " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,"
     " total_tokens INTEGER NOT NULL, PRIMARY KEY (start_ms, client, model, key_id))"
     " WITHOUT ROWID;",
+    // 2: the records keep one index, by time. The read-backs at startup sum the hourly
+    // rollup and the records of the day's first partial hour instead of reading one key's
+    // or client's records by index, and each index cost a B-tree insert per record.
+    "DROP INDEX requests_key_at;"
+    "DROP INDEX requests_client_at;",
 };
 
 Error store_error(sqlite3* db, std::string_view what) {
@@ -65,6 +71,10 @@ class Statement {
   void bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
   void bind(int i, std::string_view v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  // Text that outlives the step (a record of the batch): SQLite need not copy it.
+  void bind_lasting(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
   }
   void bind_null(int i) { sqlite3_bind_null(stmt_, i); }
   int step() { return sqlite3_step(stmt_); }
@@ -237,17 +247,17 @@ Status Store::append(std::span<const UsageRecord> records) {
   std::map<RollupKey, RollupSums> hours, days;
   for (const auto& r : records) {
     st.bind(1, r.at_ms);
-    st.bind(2, r.client);
-    st.bind(3, r.route);
-    st.bind(4, r.model);
-    st.bind(5, r.key_id);
-    st.bind(6, r.provider);
+    st.bind_lasting(2, r.client);
+    st.bind_lasting(3, r.route);
+    st.bind_lasting(4, r.model);
+    st.bind_lasting(5, r.key_id);
+    st.bind_lasting(6, r.provider);
     st.bind(7, r.prompt_tokens);
     st.bind(8, r.completion_tokens);
     st.bind(9, r.total_tokens);
     st.bind(10, std::int64_t{r.tokens_estimated});
     st.bind(11, std::int64_t{r.status});
-    st.bind(12, r.error_class);
+    st.bind_lasting(12, r.error_class);
     st.bind(13, r.latency_ms);
     if (r.ttft_ms) {
       st.bind(14, *r.ttft_ms);
@@ -343,30 +353,61 @@ Result<std::vector<UsageTotals>> Store::totals(std::int64_t from_ms, std::int64_
   return out;
 }
 
-Result<CountSince> Store::count_since(const char* sql, std::string_view a, std::string_view b,
-                                      std::int64_t since_ms) const {
-  Statement st(db_, sql);
-  if (!st.ok()) return store_error(db_, "preparing a count");
-  st.bind(1, a);
-  st.bind(2, b);
-  st.bind(3, since_ms);
-  if (st.step() != SQLITE_ROW) return store_error(db_, "counting");
-  return CountSince{st.int64(0), st.int64(1)};
+// Sums by `column` since `since_ms` from three sources that never overlap: the records of the
+// first partial hour, the hourly rollup up to the first whole day, the daily rollup after it
+// (never pruned, so a month's budget reads back whatever the retention). `model`: only that
+// model's rows; empty: every row.
+Result<std::map<std::string, CountSince>> Store::sums_since(const char* column,
+                                                            std::string_view model,
+                                                            std::int64_t since_ms) const {
+  const std::int64_t first_hour = -floor_to(-since_ms, kHourMs);  // since_ms rounded up
+  const std::int64_t first_day = -floor_to(-first_hour, kDayMs);
+  const std::string filter = model.empty() ? " AND ?3 = ?3" : " AND model = ?3";
+  const std::string c = column;
+  const std::string sums[] = {
+      "SELECT " + c +
+          ", COUNT(*), COALESCE(SUM(total_tokens), 0) FROM requests"
+          " WHERE at_ms >= ?1 AND at_ms < ?2" +
+          filter + " GROUP BY 1",
+      "SELECT " + c +
+          ", SUM(requests), SUM(total_tokens) FROM rollup_hour"
+          " WHERE start_ms >= ?1 AND start_ms < ?2" +
+          filter + " GROUP BY 1",
+      "SELECT " + c +
+          ", SUM(requests), SUM(total_tokens) FROM rollup_day"
+          " WHERE start_ms >= ?1 AND start_ms < ?2" +
+          filter + " GROUP BY 1",
+  };
+  const std::int64_t spans[][2] = {{since_ms, first_hour},
+                                   {first_hour, first_day},
+                                   {first_day, std::numeric_limits<std::int64_t>::max()}};
+  std::map<std::string, CountSince> out;
+  for (int i = 0; i < 3; ++i) {
+    if (spans[i][0] >= spans[i][1]) continue;
+    Statement st(db_, sums[i].c_str());
+    if (!st.ok()) return store_error(db_, "preparing a count");
+    st.bind(1, spans[i][0]);
+    st.bind(2, spans[i][1]);
+    st.bind(3, model);
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      CountSince& sum = out[st.text(0)];
+      sum.requests += st.int64(1);
+      sum.tokens += st.int64(2);
+    }
+    if (rc != SQLITE_DONE) return store_error(db_, "counting");
+  }
+  return out;
 }
 
-Result<CountSince> Store::key_since(std::string_view model, std::string_view key_id,
-                                    std::int64_t since_ms) const {
-  return count_since(
-      "SELECT COUNT(*), COALESCE(SUM(total_tokens), 0) FROM requests"
-      " WHERE model = ?1 AND key_id = ?2 AND at_ms >= ?3",
-      model, key_id, since_ms);
+Result<std::map<std::string, CountSince>> Store::keys_since(std::string_view model,
+                                                            std::int64_t since_ms) const {
+  if (model.empty()) return std::map<std::string, CountSince>{};
+  return sums_since("key_id", model, since_ms);
 }
 
-Result<CountSince> Store::client_since(std::string_view client, std::int64_t since_ms) const {
-  return count_since(
-      "SELECT COUNT(*), COALESCE(SUM(total_tokens), 0) FROM requests"
-      " WHERE client = ?1 AND ?2 = ?2 AND at_ms >= ?3",
-      client, "", since_ms);
+Result<std::map<std::string, CountSince>> Store::clients_since(std::int64_t since_ms) const {
+  return sums_since("client", "", since_ms);
 }
 
 Result<std::int64_t> Store::record_count() const {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -52,11 +53,12 @@ class Store {
   // their rollup.
   Result<std::vector<UsageTotals>> totals(std::int64_t from_ms, std::int64_t to_ms,
                                           GroupBy by) const;
-  // The records and tokens since `since_ms` of one model's key (quota read-back) or one client
-  // (budget read-back); an empty name matches none.
-  Result<CountSince> key_since(std::string_view model, std::string_view key_id,
-                               std::int64_t since_ms) const;
-  Result<CountSince> client_since(std::string_view client, std::int64_t since_ms) const;
+  // The records and tokens since `since_ms` (up to now) of each key of `model` (quota
+  // read-back; an empty model matches none) and of each client (budget read-back), by key id
+  // and by client name.
+  Result<std::map<std::string, CountSince>> keys_since(std::string_view model,
+                                                       std::int64_t since_ms) const;
+  Result<std::map<std::string, CountSince>> clients_since(std::int64_t since_ms) const;
   // The number of records (tests, `balancedcall usage`).
   Result<std::int64_t> record_count() const;
   // SQLite's PRAGMA integrity_check: "ok" or its first complaint.
@@ -65,8 +67,8 @@ class Store {
  private:
   explicit Store(sqlite3* db) : db_(db) {}
   Status migrate();
-  Result<CountSince> count_since(const char* sql, std::string_view a, std::string_view b,
-                                 std::int64_t since_ms) const;
+  Result<std::map<std::string, CountSince>> sums_since(const char* column, std::string_view model,
+                                                       std::int64_t since_ms) const;
 
   sqlite3* db_;
 };
