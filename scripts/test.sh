@@ -136,6 +136,15 @@ if [[ "$sanitized" != 1 && "${BC_SKIP_SANITIZE:-}" != 1 ]]; then
   fi
 fi
 
+# A fuzz failure's details again next to the counts, where a CI log's tail still shows them:
+# the target, its finding and the input in base64, to save under fuzz/regressions/.
+if (( fuzz_fail > 0 )) && [[ -f "$work/fuzz.out" ]]; then
+  echo
+  echo "fuzz failures (repeated from above):"
+  grep -E '^---- |ERROR|fuzz property broken|runtime error|^SUMMARY|^Base64' "$work/fuzz.out" |
+    cut -c1-600 | head -30
+fi
+
 echo
 echo "unit (ctest): $((unit_total - unit_failed)) passed, $unit_failed failed"
 if [[ "${BC_SKIP_FUZZ:-}" == 1 ]]; then
