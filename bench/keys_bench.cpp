@@ -95,12 +95,31 @@ void BM_AutoWeight(benchmark::State& state) {
   pick(state, "concurrency", true);
 }
 
+// A retry's pick after two failed attempts: the candidates leaving out the two keys tried
+// (Demand::tried), three of them as a first pick asks; range(1) == 1 asks for every candidate
+// instead, as retries did before.
+void BM_RetryPick(benchmark::State& state) {
+  auto pool = make_pool("concurrency", static_cast<int>(state.range(0)), false);
+  bc::Rng rng(1);
+  const std::vector<bc::balance::Target> tried = {{0, 0}, {0, 1}};
+  Demand demand;
+  demand.max_candidates = state.range(1) == 1 ? 0 : 3;
+  demand.tried = tried;
+  auto now = bc::TimePoint(std::chrono::hours(1));
+  for (auto _ : state) {
+    now += std::chrono::microseconds(10);
+    const auto targets = pool->candidates(demand, now, rng);
+    benchmark::DoNotOptimize(targets.data());
+  }
+}
+
 #define BC_KEYS Arg(4)->Arg(100)->Arg(1000)->Arg(10000)
 BENCHMARK(BM_Concurrency)->BC_KEYS;
 BENCHMARK(BM_LeastRequest)->BC_KEYS;
 BENCHMARK(BM_ResponseTime)->BC_KEYS;
 BENCHMARK(BM_Tokens)->BC_KEYS;
 BENCHMARK(BM_AutoWeight)->BC_KEYS;
+BENCHMARK(BM_RetryPick)->ArgsProduct({{4, 100, 1000, 10000}, {0, 1}});
 
 }  // namespace
 

@@ -105,6 +105,9 @@ bool Pool::Impl::serves(std::size_t m, const Demand& demand) const {
 
 double Pool::Impl::model_weight(std::size_t m, const Demand& demand, TimePoint) const {
   if (!serves(m, demand)) return 0;
+  for (const std::uint32_t closed : demand.closed_models) {
+    if (closed == m) return 0;
+  }
   return demand.model ? 1.0 : effective_model_weight(models[m]);
 }
 

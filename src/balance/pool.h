@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,12 @@ struct ModelSpec {
   BreakerSettings breaker;
 };
 
+struct Target {
+  std::uint32_t model = 0;
+  std::uint32_t key = 0;
+  friend bool operator==(const Target&, const Target&) = default;
+};
+
 // What a request needs from a target.
 struct Demand {
   std::optional<std::size_t> model;  // a model the caller named; nullopt: any enabled model
@@ -67,15 +74,14 @@ struct Demand {
   // 0: daily quotas are not checked (no wall time known).
   std::int64_t wall_ms = 0;
   // candidates() stops after this many targets; 0: every target that can take the demand.
-  // The retry logic needs max_retries + 1. A few cost O(log keys) in a large model; 0 weighs
-  // and orders every key of every model, O(keys log keys).
+  // A few cost O(log keys) in a large model; 0 weighs and orders every key of every model,
+  // O(keys log keys).
   std::size_t max_candidates = 0;
-};
-
-struct Target {
-  std::uint32_t model = 0;
-  std::uint32_t key = 0;
-  friend bool operator==(const Target&, const Target&) = default;
+  // Targets this request already tried and models closed to it (its failover budget spent
+  // there): candidates() offers none of them, so a retry asks for a few candidates as a
+  // first attempt does, whatever the pool's size. Views into the caller's own lists.
+  std::span<const Target> tried;
+  std::span<const std::uint32_t> closed_models;
 };
 
 // How an attempt on a leased target ended; strategies learn from it.

@@ -26,6 +26,10 @@ Target target(std::size_t m, std::size_t k) {
   return {static_cast<std::uint32_t>(m), static_cast<std::uint32_t>(k)};
 }
 
+bool tried(const Demand& demand, std::size_t m, std::size_t k) {
+  return std::find(demand.tried.begin(), demand.tried.end(), target(m, k)) != demand.tried.end();
+}
+
 }  // namespace
 
 bool Pool::Impl::append_by_scan(std::size_t m, const Demand& demand, TimePoint now, Rng& rng,
@@ -34,6 +38,10 @@ bool Pool::Impl::append_by_scan(std::size_t m, const Demand& demand, TimePoint n
   thread_local std::vector<double> weights;
   thread_local std::vector<std::size_t> order;
   if (key_weights(model, demand, now, weights) <= 0) return false;
+  for (const Target& t : demand.tried) {
+    if (t.model == m) weights[t.key] = 0;
+  }
+  if (std::none_of(weights.begin(), weights.end(), [](double w) { return w > 0; })) return false;
   if (smooth) {
     const std::size_t k = pick(weights, model.key_sequence.next());
     out.push_back(target(m, k));
@@ -62,11 +70,16 @@ bool Pool::Impl::append_keys(std::size_t m, const Demand& demand, TimePoint now,
   thread_local std::vector<double> factors;
   drawn.clear();
   factors.clear();
+  std::size_t tried_drawn = 0;
   for (std::size_t draws = 0; drawn.size() < goal && draws < kDrawsPerCandidate * goal; ++draws) {
     if (model.index.total() == 0) break;
     const double u = draws == 0 && smooth ? model.key_sequence.next() : rng.uniform();
     const auto k = model.index.draw(u);
     if (!k || std::find(drawn.begin(), drawn.end(), *k) != drawn.end()) continue;
+    if (tried(demand, m, *k)) {
+      ++tried_drawn;
+      continue;
+    }
     const double w = key_weight(model, *k, demand, now, 0);
     if (!(w > 0)) {
       sync(m, *k, now);
@@ -75,9 +88,10 @@ bool Pool::Impl::append_keys(std::size_t m, const Demand& demand, TimePoint now,
     drawn.push_back(*k);
     factors.push_back(w / model.weights[*k]);
   }
-  if (drawn.empty()) {
+  if (drawn.empty() || (drawn.size() < want && tried_drawn > 0)) {
     // No key in the index: none can serve. Keys in it that this demand does not fit (a large
-    // token estimate), or a run of bad luck: the scan decides.
+    // token estimate), a retry whose tried keys hold most of the weight, or a run of bad luck:
+    // the scan decides.
     if (model.index.total() == 0) return false;
     return append_by_scan(m, demand, now, rng, smooth, limit, out);
   }

@@ -62,6 +62,17 @@ bool CallPlan::may_try(balance::Target target) const {
   return !is_tried(target) || (retry_ && retry_->target == target);
 }
 
+boost::container::small_vector<std::uint32_t, 4> CallPlan::closed_models() const {
+  boost::container::small_vector<std::uint32_t, 4> closed;
+  if (tried_.empty()) return closed;  // a first attempt: the pick's own rules suffice
+  for (std::size_t m = 0; m < models_.size(); ++m) {
+    if (!model_allowed(m) || tried_on(m) > budget(m)) {
+      closed.push_back(static_cast<std::uint32_t>(m));
+    }
+  }
+  return closed;
+}
+
 bool CallPlan::has_budget() const {
   if (pinned_) return !is_tried(*pinned_);
   if (retry_ && may_try(retry_->target)) return true;

@@ -96,6 +96,9 @@ class CallPlan {
 
   std::size_t attempts() const { return tried_.size(); }
   const boost::container::small_vector<balance::Target, 4>& tried() const { return tried_; }
+  // The models this request may no longer fail over to: not its model, or their budget spent.
+  // With tried(), what a retry's pick leaves out (balance::Demand).
+  boost::container::small_vector<std::uint32_t, 4> closed_models() const;
 
  private:
   std::size_t tried_on(std::size_t model) const;

@@ -136,9 +136,10 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     }
   }
   auto& plan = *state.plan;
-  // The first attempt needs one candidate (a few, should another request take the first);
-  // a retry, rare, looks at them all, since budgets may rule out the first ones.
-  demand.max_candidates = plan.attempts() == 0 ? 3 : 0;
+  // One candidate is needed (a few, should another request take the first). A retry's pick
+  // leaves out the targets tried and the models closed (Demand::tried, closed_models), so a
+  // few suffice for it too: O(log keys) however large the pool.
+  demand.max_candidates = 3;
   auto& queue = gateway_->queue();
 
   while (plan.has_budget()) {
@@ -153,7 +154,13 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     if (state.pinned) {
       lease = pool.try_acquire(*state.pinned, demand, now);
     } else if (state.ticket.queued() || !queue.has_waiters(demand)) {
-      for (const auto& target : pool.candidates(demand, now, rng_)) {
+      const auto closed = plan.closed_models();
+      demand.tried = plan.tried();
+      demand.closed_models = closed;
+      const auto candidates = pool.candidates(demand, now, rng_);
+      demand.tried = {};
+      demand.closed_models = {};
+      for (const auto& target : candidates) {
         if (!plan.may_try(target) || (again && again->target == target)) continue;
         lease = pool.try_acquire(target, demand, now);
         if (lease) break;
