@@ -6,6 +6,7 @@
 #include "api/reply.h"
 #include "api/sinks.h"
 #include "core/json_text.h"
+#include "core/stream_options.h"
 
 namespace bc::api {
 
@@ -54,9 +55,10 @@ gateway::Caller caller_of(const ClientKey* client) {
 
 // The two ways to answer, each its own coroutine: an open stream keeps only its own frame,
 // not the locals of a whole answer. One instance per sink, so the frame holds one sink.
-template <class Sink>
-awaitable<void> stream_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer) {
-  Sink sink(writer);
+template <class Sink, class... SinkArgs>
+awaitable<void> stream_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer,
+                            SinkArgs... sink_args) {
+  Sink sink(writer, sink_args...);
   writer.report.caller = caller_of(writer.client);
   Status status = co_await forwarder.stream(chat, sink, writer, writer.report);
   if (!status) co_await send_error(writer, std::move(status).error());
@@ -118,7 +120,8 @@ awaitable<void> chat(gateway::Forwarder& forwarder, net::HttpRequest& request, E
     // and target, which clear() keeps): about 1 KB less per open stream.
     request.base().clear();
     if (dialect == Dialect::kOpenAI) {
-      return stream_chat<OpenAISseSink>(forwarder, std::move(chat), writer);
+      const bool include_usage = wants_usage_chunks(chat);
+      return stream_chat<OpenAISseSink>(forwarder, std::move(chat), writer, include_usage);
     }
     return stream_chat<PlainTextSink>(forwarder, std::move(chat), writer);
   }
