@@ -9,8 +9,8 @@ namespace {
 
 TEST(StreamOptions, WantsUsageChunksOnlyWhenIncludeUsageIsTrue) {
   const auto wants = [](std::string_view options) {
-    const std::string text = R"({"stream":true,"messages":[{"role":"user","content":"x"}])" +
-                             std::string(options) + "}";
+    const std::string text =
+        R"({"stream":true,"messages":[{"role":"user","content":"x"}])" + std::string(options) + "}";
     auto scanned = ChatRequest::parse(text);
     auto tree = ChatRequest::parse_tree(text);
     EXPECT_TRUE(scanned.ok() && tree.ok()) << text;
