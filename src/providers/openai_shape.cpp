@@ -1,5 +1,7 @@
 #include "providers/openai_shape.h"
 
+#include <cstring>
+
 #include <boost/json.hpp>
 
 #include "core/json_text.h"
@@ -17,6 +19,22 @@ constexpr std::string_view kEventEnd = "\n\n";
 // is escaped, and a nested object would end in "}}".
 constexpr std::string_view kNullUsageEnd = R"(,"usage":null})";
 constexpr std::string_view kUsageKey = R"("usage")";
+
+// Whether `text` holds `"usage"` anywhere. Found from its 'g', which is rare in chunks, by
+// memchr: std::string_view::find took ~250 ns on a 180-byte chunk (it stops at every quote),
+// this ~15 ns.
+bool mentions_usage(std::string_view text) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while ((p = static_cast<const char*>(std::memchr(p, 'g', static_cast<std::size_t>(end - p)))) !=
+         nullptr) {
+    if (p - text.data() >= 4 && end - p >= 3 && std::memcmp(p - 4, kUsageKey.data(), 7) == 0) {
+      return true;
+    }
+    ++p;
+  }
+  return false;
+}
 
 void append_event(std::string_view chunk, std::string& out) {
   out.append(kData).append(chunk).append(kEventEnd);
@@ -88,7 +106,7 @@ void append_chunk_event(std::string_view chunk, bool include_usage, std::string&
     }
     return;
   }
-  if (chunk.find(kUsageKey) == std::string_view::npos) {
+  if (!mentions_usage(chunk)) {
     // No member is named usage (a string value "usage" would match and take the tree path).
     if (!include_usage) {
       append_event(chunk, out);

@@ -140,6 +140,17 @@ TEST(OpenAiShapeStream, ARunOfEventsIsShapedEventByEvent) {
   EXPECT_EQ(out, run);
 }
 
+TEST(OpenAiShapeStream, UsageIsFoundAnywhereInTheChunk) {
+  // First member, between others, with g's all around: the byte scan must find each.
+  for (std::string_view chunk :
+       {R"({"usage":null,"id":"g","choices":[{"index":0,"delta":{"content":"gg"}}]})",
+        R"({"id":"gg","usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2},)"
+        R"("choices":[]})"}) {
+    const auto got = shaped(chunk, false);
+    EXPECT_TRUE(got.empty() || !got[0].as_object().contains("usage")) << chunk;
+  }
+}
+
 TEST(OpenAiShapeStream, TextThatIsNotAnObjectIsKept) {
   std::string out;
   append_chunk_event("[1,2]", true, out);
