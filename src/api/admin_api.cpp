@@ -115,7 +115,7 @@ std::string masked_config_json(const config::Config& c) {
   json::object models;
   for (const auto& m : c.models) models[m.name] = model_json(m);
   o["models"] = std::move(models);
-  return json::serialize(o);
+  return json_text(o);  // plain decimals (default_temperature: 0.7, not 7E-1)
 }
 
 std::optional<Error> admin_refused(const config::Config& config, const net::HttpRequest& request) {

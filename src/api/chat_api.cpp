@@ -6,6 +6,7 @@
 #include "api/reply.h"
 #include "api/sinks.h"
 #include "core/json_text.h"
+#include "core/stream_options.h"
 
 namespace bc::api {
 
@@ -16,15 +17,15 @@ namespace {
 
 enum class Dialect { kOpenAI, kNative };
 
-// Why `client` may not make this call, if it may not: a model outside its list, or (native
-// dialect, which balances over every model) a list that leaves out some active model.
+// Why `client` may not make this call, if it may not: a model outside its list, or (no model
+// named, so the call balances over every model) a list that leaves out some active model.
 std::optional<Error> model_refused(const gateway::Gateway& gateway, const ClientKey* client,
-                                   const ChatRequest& chat, Dialect dialect) {
+                                   const ChatRequest& chat) {
   if (client == nullptr || client->models.empty()) return std::nullopt;
   Error e;
   e.kind = ErrorKind::kPermission;
   e.code = "model_not_allowed";
-  if (dialect == Dialect::kOpenAI && !chat.model.empty()) {
+  if (!chat.model.empty()) {
     if (client->allows(chat.model)) return std::nullopt;
     e.message = "client '" + client->name + "' may not use model '" + chat.model + "'";
     return e;
@@ -33,9 +34,62 @@ std::optional<Error> model_refused(const gateway::Gateway& gateway, const Client
     if (!client->allows(gateway.model(i).config->name)) {
       e.message = "client '" + client->name +
                   "' may use only some models; this call would balance over every model: name "
-                  "an allowed model in /v1/chat/completions";
+                  "an allowed model in 'model'";
       return e;
     }
+  }
+  return std::nullopt;
+}
+
+// The seed's answer, {"result": <text>}, and the tool calls of an answer that made some:
+// {"result": "", "tool_calls": [<OpenAI tool call>...]}.
+std::string native_answer(const ChatResponse& response) {
+  json::object out;
+  out["result"] = response.text();
+  const json::object completion = response.completion_object();
+  const auto* choices = completion.if_contains("choices");
+  if (choices != nullptr && choices->is_array() && !choices->as_array().empty() &&
+      choices->as_array().front().is_object()) {
+    const auto* message = choices->as_array().front().as_object().if_contains("message");
+    if (message != nullptr && message->is_object()) {
+      const auto* calls = message->as_object().if_contains("tool_calls");
+      if (calls != nullptr && calls->is_array() && !calls->as_array().empty()) {
+        out["tool_calls"] = *calls;
+      }
+    }
+  }
+  return json_text(out);
+}
+
+// The seed's routes take `model`, `temperature` and `max_tokens` like /v1 (the rest of the body
+// is passed on as there); a wrong value is the caller's error, naming the member.
+std::optional<Error> native_fields_refused(const ChatRequest& chat) {
+  // A scanned request has only these members parsed, not its whole tree.
+  const auto member = [&chat](std::string_view key) -> std::optional<json::value> {
+    if (const ChatRequest::Raw* raw = chat.raw()) {
+      for (const auto& m : raw->scan.members) {
+        if (raw->key(m) != key) continue;
+        json::error_code ec;  // the scan checked the text; never thrown
+        json::value v = json::parse(raw->value(m), ec);
+        if (ec) return std::nullopt;
+        return v;
+      }
+      return std::nullopt;
+    }
+    if (const auto* v = chat.body().if_contains(key)) return *v;
+    return std::nullopt;
+  };
+  const auto bad = [](std::string message) {
+    return Error::invalid_request(std::move(message), "invalid_parameter");
+  };
+  if (const auto t = member("temperature"); t && !t->is_null()) {
+    if (!t->is_number() || t->to_number<double>() < 0 || t->to_number<double>() > 2) {
+      return bad("'temperature' must be a number from 0 to 2");
+    }
+  }
+  if (const auto m = member("max_tokens"); m && !m->is_null()) {
+    const bool positive = (m->is_int64() && m->as_int64() > 0) || m->is_uint64();
+    if (!positive) return bad("'max_tokens' must be a positive integer");
   }
   return std::nullopt;
 }
@@ -54,9 +108,10 @@ gateway::Caller caller_of(const ClientKey* client) {
 
 // The two ways to answer, each its own coroutine: an open stream keeps only its own frame,
 // not the locals of a whole answer. One instance per sink, so the frame holds one sink.
-template <class Sink>
-awaitable<void> stream_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer) {
-  Sink sink(writer);
+template <class Sink, class... SinkArgs>
+awaitable<void> stream_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer,
+                            SinkArgs... sink_args) {
+  Sink sink(writer, sink_args...);
   writer.report.caller = caller_of(writer.client);
   Status status = co_await forwarder.stream(chat, sink, writer, writer.report);
   if (!status) co_await send_error(writer, std::move(status).error());
@@ -75,9 +130,7 @@ awaitable<void> complete_chat(gateway::Forwarder& forwarder, ChatRequest chat, E
                                                   : std::move(response->raw_json);
     co_await send_json(writer, 200, std::move(body));
   } else {
-    json::object out;
-    out["result"] = response->text();
-    co_await send_json(writer, 200, json_text(out));
+    co_await send_json(writer, 200, native_answer(*response));
   }
 }
 
@@ -90,13 +143,13 @@ awaitable<void> chat(gateway::Forwarder& forwarder, net::HttpRequest& request, E
   if (!parsed) return send_error(writer, std::move(parsed).error());
   auto& chat = *parsed;
   if (dialect == Dialect::kNative) {
-    // The seed's endpoints balance over every enabled model and choose streaming by path.
-    // Adapters take streaming from `stream`, never from the body's member, so the body (and
-    // its scanned text) stays as the caller sent it.
-    chat.model.clear();
+    // The seed's endpoints balance over every enabled model unless the body names one, and
+    // choose streaming by path. Adapters take streaming from `stream`, never from the body's
+    // member, so the body (and its scanned text) stays as the caller sent it.
+    if (auto refused = native_fields_refused(chat)) return send_error(writer, std::move(*refused));
     chat.stream = native_stream;
   }
-  if (auto refused = model_refused(forwarder.gateway(), writer.client, chat, dialect)) {
+  if (auto refused = model_refused(forwarder.gateway(), writer.client, chat)) {
     return send_error(writer, std::move(*refused));
   }
   if (writer.budgets != nullptr && writer.client != nullptr) {
@@ -118,7 +171,8 @@ awaitable<void> chat(gateway::Forwarder& forwarder, net::HttpRequest& request, E
     // and target, which clear() keeps): about 1 KB less per open stream.
     request.base().clear();
     if (dialect == Dialect::kOpenAI) {
-      return stream_chat<OpenAISseSink>(forwarder, std::move(chat), writer);
+      const bool include_usage = wants_usage_chunks(chat);
+      return stream_chat<OpenAISseSink>(forwarder, std::move(chat), writer, include_usage);
     }
     return stream_chat<PlainTextSink>(forwarder, std::move(chat), writer);
   }

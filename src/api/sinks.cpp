@@ -1,6 +1,7 @@
 #include "api/sinks.h"
 
 #include "api/reply.h"
+#include "providers/openai_shape.h"
 
 namespace bc::api {
 
@@ -50,16 +51,19 @@ Status OpenAISseSink::begin() {
 }
 
 namespace {
+// The usual size of an event; append_chunk_event() writes these around each chunk.
 constexpr std::string_view kDataField = "data: ";
 constexpr std::string_view kEventEnd = "\n\n";
 }  // namespace
 
 void OpenAISseSink::add(const ChatDelta& delta) {
   if (!delta.lent_event.empty()) {
-    queued_.append(delta.lent_event);  // the upstream's own `data: <chunk>\n\n`, or a run of them
+    // The upstream's own `data: <chunk>\n\n`, or a run of them: copied as they are but for
+    // their `usage` member.
+    providers::append_chunk_events(delta.lent_event, include_usage_, queued_);
     return;
   }
-  queued_.append(kDataField).append(delta.chunk()).append(kEventEnd);
+  providers::append_chunk_event(delta.chunk(), include_usage_, queued_);
 }
 
 void OpenAISseSink::reserve_for(std::span<const ChatDelta> deltas) {

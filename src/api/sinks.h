@@ -19,7 +19,10 @@ awaitable<Status> end_with(net::ResponseWriter& writer, std::string& queued);
 
 class OpenAISseSink final : public gateway::StreamSink {
  public:
-  explicit OpenAISseSink(net::ResponseWriter& writer) : writer_(writer) {}
+  // `include_usage`: the caller's stream_options.include_usage, which decides whether chunks
+  // carry `usage` (providers/openai_shape.h).
+  OpenAISseSink(net::ResponseWriter& writer, bool include_usage)
+      : writer_(writer), include_usage_(include_usage) {}
   Status begin() override;
   void add(const ChatDelta& delta) override;
   void reserve_for(std::span<const ChatDelta> deltas) override;
@@ -34,6 +37,7 @@ class OpenAISseSink final : public gateway::StreamSink {
 
  private:
   net::ResponseWriter& writer_;
+  bool include_usage_;
   std::string queued_;
 };
 

@@ -65,6 +65,8 @@ std::string Error::to_json() const {
   boost::json::object inner;
   inner["message"] = message;
   inner["type"] = type();
+  // OpenAI's ErrorResponse requires `param` (the request member at fault), null allowed.
+  inner["param"] = nullptr;
   if (code.empty()) {
     inner["code"] = nullptr;
   } else {

@@ -48,7 +48,7 @@ struct Error {
   int status() const;
   // OpenAI's "type" member for this kind ("invalid_request_error", "rate_limit_error", ...).
   std::string_view type() const;
-  // {"error":{"message":...,"type":...,"code":...}}
+  // {"error":{"message":...,"type":...,"param":null,"code":...}}, OpenAI's ErrorResponse
   std::string to_json() const;
 
   static Error invalid_request(std::string message, std::string code = "invalid_request");

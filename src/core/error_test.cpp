@@ -15,6 +15,8 @@ TEST(Error, RendersOpenAIShape) {
   EXPECT_EQ(inner.at("message").as_string(), "'messages' is required");
   EXPECT_EQ(inner.at("type").as_string(), "invalid_request_error");
   EXPECT_EQ(inner.at("code").as_string(), "missing_messages");
+  ASSERT_TRUE(inner.contains("param"));  // required by OpenAI's ErrorResponse, may be null
+  EXPECT_TRUE(inner.at("param").is_null());
   EXPECT_EQ(e.status(), 400);
 }
 

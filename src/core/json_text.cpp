@@ -84,8 +84,14 @@ void append_double(std::string& out, double d) {
     out += "null";
     return;
   }
+  // Plain decimals wherever JavaScript writes them (1e-7 <= |d| < 1e21): the shortest form
+  // alone picks an exponent when it is shorter ("1e+08" for 100000000, "1e-05"), which the
+  // seed's reports never showed. Beyond that range the shortest form, exponent and all.
   char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, d);
+  const double magnitude = std::fabs(d);
+  const bool plain = magnitude == 0 || (magnitude >= 1e-7 && magnitude < 1e21);
+  const auto r = plain ? std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed)
+                       : std::to_chars(buf, buf + sizeof buf, d);
   std::string_view text(buf, static_cast<std::size_t>(r.ptr - buf));
   out += text;
   // "3" would read back as an integer: keep it a number with a fraction, as the source was.

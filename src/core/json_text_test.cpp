@@ -82,6 +82,19 @@ TEST(JsonText, DoublesInPlainShortestForm) {
   EXPECT_EQ(json_text(o), R"({"a":0.5,"b":45.25,"c":3250.4,"d":3.0,"e":1e+300})");
 }
 
+TEST(JsonText, DoublesArePlainDecimalsWhereJavaScriptWritesThem) {
+  // The shortest form would pick "1e+08" and "1e-05" here.
+  EXPECT_EQ(json_text(boost::json::value(34.56)), "34.56");
+  EXPECT_EQ(json_text(boost::json::value(100000000.0)), "100000000.0");
+  EXPECT_EQ(json_text(boost::json::value(0.00001)), "0.00001");
+  EXPECT_EQ(json_text(boost::json::value(-2.5e20)), "-250000000000000000000.0");
+  EXPECT_EQ(json_text(boost::json::value(0.0)), "0.0");
+  EXPECT_EQ(json_text(boost::json::value(1e-8)), "1e-08");
+  for (double d : {34.56, 1e8, 1e-5, 123456.789, 0.1 + 0.2}) {
+    EXPECT_EQ(boost::json::parse(json_text(boost::json::value(d))).as_double(), d);
+  }
+}
+
 TEST(JsonText, RoundTripsEveryKind) {
   const auto v = boost::json::parse(
       R"({"s":"q\"\\\n\u0001é","i":-3,"u":18446744073709551615,"t":true,"n":null,)"

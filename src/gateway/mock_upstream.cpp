@@ -89,8 +89,9 @@ class MockCall final : public net::UpstreamCall {
       co_return body;
     }
     if (next_event_ >= events_.size()) co_return std::string();
-    // The first event (the role chunk) goes out with the head; each later one a token apart.
-    if (next_event_ > 0) {
+    // The first event (the role chunk) goes out with the head; each later one a token apart,
+    // but for [DONE], which follows the usage chunk at once.
+    if (next_event_ > 0 && next_event_ + 1 < events_.size()) {
       const bool slept = co_await sleep(piece_gap());
       if (!slept) co_return cancelled();
     }

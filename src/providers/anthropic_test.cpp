@@ -189,7 +189,8 @@ TEST(AnthropicDecode, TextToolCallsAndUsage) {
           R"("model":"claude-sonnet-4-20250514","choices":[{"index":0,"message":{)"
           R"("role":"assistant","content":"I'll check the weather.","tool_calls":[)"
           R"({"id":"toolu_01TQLW","type":"function","function":{"name":"weather",)"
-          R"("arguments":"{\"location\":\"Florence, Italy\"}"}}]},"finish_reason":"tool_calls"}],)"
+          R"("arguments":"{\"location\":\"Florence, Italy\"}"}}],"refusal":null},"logprobs":null,)"
+          R"("finish_reason":"tool_calls"}],)"
           R"("usage":{"prompt_tokens":424,"completion_tokens":66,"total_tokens":490}})"));
   EXPECT_EQ(r->usage.prompt_tokens, 424);
   EXPECT_EQ(r->usage.completion_tokens, 66);

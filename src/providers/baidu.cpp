@@ -9,7 +9,9 @@
 #include "providers/adapter_util.h"
 #include "providers/baidu_internal.h"
 #include "providers/json_read.h"
+#include "providers/native.h"
 #include "providers/openai.h"
+#include "providers/openai_shape.h"
 #include "providers/upstream_error.h"
 
 namespace bc::providers {
@@ -284,7 +286,15 @@ class BaiduProvider final : public OpenAiProvider {
     if (!ec && parsed.is_object() && baidu::has_flat_error(parsed.as_object())) {
       return baidu::classify_v2(response.status, response.headers, response.body);
     }
-    return OpenAiProvider::decode(response);
+    auto decoded = OpenAiProvider::decode(response);
+    if (!decoded) return decoded;
+    // Qianfan leaves out members OpenAI's schema requires (logprobs, refusal): the answer is
+    // completed in its tree instead of relayed as the upstream's bytes.
+    json::object completion = decoded->completion_object();
+    complete_openai_choices(completion);
+    decoded->completion = std::move(completion);
+    decoded->raw_json.clear();
+    return decoded;
   }
 
   std::unique_ptr<StreamDecoder> stream_decoder() const override {

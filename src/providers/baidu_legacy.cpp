@@ -9,7 +9,9 @@
 #include "core/trim.h"
 #include "providers/adapter_util.h"
 #include "providers/baidu_internal.h"
+#include "providers/native.h"
 #include "providers/openai.h"
+#include "providers/openai_shape.h"
 #include "providers/upstream_error.h"
 
 namespace bc::providers::baidu {
@@ -366,6 +368,7 @@ Result<ChatResponse> legacy_decode(const UpstreamResponse& response, std::string
                                 {"message", std::move(message)},
                                 {"finish_reason", finish_reason(answer, fc != nullptr)}}}},
       {"usage", std::move(usage)}};
+  complete_openai_choices(out.completion);
   return out;
 }
 

@@ -119,10 +119,11 @@ TEST(BaiduLegacyDecode, AnswerBecomesAChatCompletion) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(
       json::value(r->completion),
-      json::parse(R"({"id":"as-7ab1c2d3ef","object":"chat.completion","created":1709089502,)"
-                  R"("model":"ernie-3.5-8k","choices":[{"index":0,"message":{"role":"assistant",)"
-                  R"("content":"你好！有什么可以帮你？"},"finish_reason":"stop"}],)"
-                  R"("usage":{"prompt_tokens":3,"completion_tokens":9,"total_tokens":12}})"));
+      json::parse(
+          R"({"id":"as-7ab1c2d3ef","object":"chat.completion","created":1709089502,)"
+          R"("model":"ernie-3.5-8k","choices":[{"index":0,"message":{"role":"assistant",)"
+          R"("content":"你好！有什么可以帮你？","refusal":null},"logprobs":null,"finish_reason":"stop"}],)"
+          R"("usage":{"prompt_tokens":3,"completion_tokens":9,"total_tokens":12}})"));
   EXPECT_EQ(r->usage.total_tokens, 12);
   EXPECT_EQ(r->text(), "你好！有什么可以帮你？");
 }
@@ -138,7 +139,8 @@ TEST(BaiduLegacyDecode, FunctionCallBecomesAToolCall) {
   EXPECT_EQ(r->completion.at("choices").at(0),
             json::parse(R"({"index":0,"message":{"role":"assistant","content":null,"tool_calls":[)"
                         R"({"id":"call_as-9","type":"function","function":{"name":"weather",)"
-                        R"("arguments":"{\"city\":\"Rome\"}"}}]},"finish_reason":"tool_calls"})"));
+                        R"("arguments":"{\"city\":\"Rome\"}"}}],"refusal":null},"logprobs":null,)"
+                        R"("finish_reason":"tool_calls"})"));
   // completion_tokens absent: total − prompt.
   EXPECT_EQ(r->usage.completion_tokens, 4);
 }

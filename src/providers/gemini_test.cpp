@@ -154,7 +154,8 @@ TEST(GeminiDecode, TextAndUsage) {
             json::parse(
                 R"({"id":"8QcJadawA56gz7IPnsmG-QY","object":"chat.completion","created":0,)"
                 R"("model":"gemini-2.5-flash","choices":[{"index":0,"message":{"role":"assistant",)"
-                R"("content":"The weather in Florence is 40 C."},"finish_reason":"stop"}],)"
+                R"("content":"The weather in Florence is 40 C.","refusal":null},"logprobs":null,)"
+                R"("finish_reason":"stop"}],)"
                 R"("usage":{"prompt_tokens":84,"completion_tokens":12,"total_tokens":96}})"));
   EXPECT_EQ(r->usage.total_tokens, 96);
 }
@@ -178,7 +179,8 @@ TEST(GeminiDecode, FunctionCallsGetIdsAndToolCallsFinish) {
           R"({"role":"assistant","content":null,"reasoning_content":"thinking it over",)"
           R"("tool_calls":[)"
           R"({"id":"call_r1_0__thought__CiQB","type":"function","function":{"name":"weather","arguments":"{\"location\":\"Florence,Italy\"}"}},)"
-          R"({"id":"call_r1_1","type":"function","function":{"name":"time","arguments":"{}"}}]})"));
+          R"({"id":"call_r1_1","type":"function","function":{"name":"time","arguments":"{}"}}],)"
+          R"("refusal":null})"));
   EXPECT_EQ(r->usage.prompt_tokens, 54);
   EXPECT_EQ(r->usage.completion_tokens, 69);
   EXPECT_EQ(r->usage.total_tokens, 123);

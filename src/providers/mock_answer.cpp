@@ -157,7 +157,7 @@ MockAnswer make_mock_answer(const json::object& request_body, const MockOptions&
 }
 
 std::string mock_completion_json(const MockAnswer& a) {
-  json::object message{{"role", "assistant"}, {"content", a.text()}};
+  json::object message{{"role", "assistant"}, {"content", a.text()}, {"refusal", nullptr}};
   json::object choice{{"index", 0},
                       {"message", std::move(message)},
                       {"logprobs", nullptr},
@@ -173,14 +173,18 @@ std::string mock_completion_json(const MockAnswer& a) {
 
 std::vector<std::string> mock_sse_events(const MockAnswer& a) {
   std::vector<std::string> events;
-  events.reserve(a.pieces.size() + 3);
+  events.reserve(a.pieces.size() + 4);
   events.push_back(event(chunk(a, {{"role", "assistant"}, {"content", ""}}, nullptr)));
   for (const auto& piece : a.pieces) {
     events.push_back(event(chunk(a, {{"content", piece}}, nullptr)));
   }
-  json::object last = chunk(a, {}, json::string(a.finish_reason));
-  last["usage"] = usage_json(a.usage);
-  events.push_back(event(last));
+  events.push_back(event(chunk(a, {}, json::string(a.finish_reason))));
+  // The usage chunk OpenAI sends with stream_options.include_usage: no choices. (The gateway
+  // writes it, and `"usage": null` on the others, only for a caller that asked.)
+  json::object usage_chunk = chunk(a, {}, nullptr);
+  usage_chunk["choices"] = json::array();
+  usage_chunk["usage"] = usage_json(a.usage);
+  events.push_back(event(usage_chunk));
   events.push_back("data: [DONE]\n\n");
   return events;
 }

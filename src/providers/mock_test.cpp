@@ -77,18 +77,20 @@ TEST(MockAnswer, CompletionIsAnOpenAiChatCompletion) {
   MockOptions opts;
   opts.reply = "Rome.";
   const json::value got = json::parse(mock_completion_json(answer(kRequest, opts)));
-  EXPECT_EQ(got, json::parse(R"({"id":"chatcmpl-mock-1","object":"chat.completion",)"
-                             R"("created":1758884655,"model":"demo-fast","choices":[{"index":0,)"
-                             R"("message":{"role":"assistant","content":"Rome."},"logprobs":null,)"
-                             R"("finish_reason":"stop"}],"usage":{"prompt_tokens":21,)"
-                             R"("completion_tokens":1,"total_tokens":22}})"));
+  EXPECT_EQ(
+      got, json::parse(
+               R"({"id":"chatcmpl-mock-1","object":"chat.completion",)"
+               R"("created":1758884655,"model":"demo-fast","choices":[{"index":0,)"
+               R"("message":{"role":"assistant","content":"Rome.","refusal":null},"logprobs":null,)"
+               R"("finish_reason":"stop"}],"usage":{"prompt_tokens":21,)"
+               R"("completion_tokens":1,"total_tokens":22}})"));
 }
 
 TEST(MockAnswer, SseEventsAreCompleteAndEndWithDone) {
   MockOptions opts;
   opts.reply = "Rome is";
   const auto events = mock_sse_events(answer(kRequest, opts));
-  ASSERT_EQ(events.size(), 5u);  // role, "Rome", " is", finish + usage, [DONE]
+  ASSERT_EQ(events.size(), 6u);  // role, "Rome", " is", finish, usage, [DONE]
   for (const auto& e : events) {
     EXPECT_EQ(e.rfind("data: ", 0), 0u) << e;
     EXPECT_EQ(e.substr(e.size() - 2), "\n\n") << e;
@@ -97,9 +99,12 @@ TEST(MockAnswer, SseEventsAreCompleteAndEndWithDone) {
   const json::value role = json::parse(events[0].substr(6));
   EXPECT_EQ(role.at("choices").at(0).at("delta"),
             json::parse(R"({"role":"assistant","content":""})"));
-  const json::value last = json::parse(events[3].substr(6));
-  EXPECT_EQ(last.at("choices").at(0).at("finish_reason"), json::value("stop"));
-  EXPECT_EQ(last.at("usage").at("completion_tokens"), json::value(2));
+  const json::value finish = json::parse(events[3].substr(6));
+  EXPECT_EQ(finish.at("choices").at(0).at("finish_reason"), json::value("stop"));
+  EXPECT_FALSE(finish.as_object().contains("usage"));
+  const json::value usage = json::parse(events[4].substr(6));
+  EXPECT_TRUE(usage.at("choices").as_array().empty());  // OpenAI's include_usage chunk
+  EXPECT_EQ(usage.at("usage").at("completion_tokens"), json::value(2));
 }
 
 ProviderOptions mock_options() {

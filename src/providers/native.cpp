@@ -47,6 +47,7 @@ ChatResponse completion_of(Answer answer) {
     }
     message["tool_calls"] = std::move(calls);
   }
+  message["refusal"] = nullptr;
   ChatResponse response;
   response.usage = answer.usage;
   response.completion =
@@ -56,6 +57,7 @@ ChatResponse completion_of(Answer answer) {
                    {"model", answer.model},
                    {"choices", json::array{json::object{{"index", 0},
                                                         {"message", std::move(message)},
+                                                        {"logprobs", nullptr},
                                                         {"finish_reason", answer.finish_reason}}}},
                    {"usage", usage_json(answer.usage)}};
   return response;

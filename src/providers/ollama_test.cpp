@@ -109,10 +109,12 @@ TEST(OllamaDecode, TextAndUsage) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(
       json::value(r->completion),
-      json::parse(R"({"id":"chatcmpl-ollama-1723003057","object":"chat.completion",)"
-                  R"("created":1723003057,"model":"llama3.2","choices":[{"index":0,)"
-                  R"("message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],)"
-                  R"("usage":{"prompt_tokens":10,"completion_tokens":17,"total_tokens":27}})"));
+      json::parse(
+          R"({"id":"chatcmpl-ollama-1723003057","object":"chat.completion",)"
+          R"("created":1723003057,"model":"llama3.2","choices":[{"index":0,)"
+          R"("message":{"role":"assistant","content":"Hello!","refusal":null},"logprobs":null,)"
+          R"("finish_reason":"stop"}],)"
+          R"("usage":{"prompt_tokens":10,"completion_tokens":17,"total_tokens":27}})"));
 }
 
 TEST(OllamaDecode, ToolCallsAndLength) {
@@ -129,7 +131,8 @@ TEST(OllamaDecode, ToolCallsAndLength) {
       choice.at("message"),
       json::parse(
           R"({"role":"assistant","content":null,"tool_calls":[{"id":"call_1723003057_0",)"
-          R"("type":"function","function":{"name":"weather","arguments":"{\"location\":\"Paris\"}"}}]})"));
+          R"("type":"function","function":{"name":"weather","arguments":"{\"location\":\"Paris\"}"}}],)"
+          R"("refusal":null})"));
   EXPECT_EQ(r->usage.prompt_tokens, 0);
 
   auto cut = make_ollama(options())->decode(UpstreamResponse{

@@ -60,8 +60,12 @@ json::object openai_body(const ChatRequest& request, const ProviderOptions& opti
   }
   if (request.stream) {
     body["stream"] = true;
-    const auto* so = body.if_contains("stream_options");
-    if (so == nullptr || so->is_null()) body["stream_options"] = {{"include_usage", true}};
+    auto* so = body.if_contains("stream_options");
+    if (so == nullptr || so->is_null()) {
+      body["stream_options"] = {{"include_usage", true}};
+    } else if (so->is_object()) {
+      so->as_object()["include_usage"] = true;  // as openai_body_text does
+    }
   } else {
     body.erase("stream");
     body.erase("stream_options");  // rejected by OpenAI unless stream is true
@@ -127,7 +131,18 @@ std::string write_openai_body(const ChatRequest& request, const ProviderOptions&
       if (is_null) {
         out += kIncludeUsage;
       } else {
-        append_value(out);
+        // The gateway counts every answer's tokens, so usage is asked for even when the
+        // caller set include_usage false; its client still gets none (openai_shape.h).
+        std::string caller;
+        append_value(caller);
+        json::error_code ec;
+        json::value options = json::parse(caller, ec);
+        if (!ec && options.is_object()) {
+          options.as_object()["include_usage"] = true;
+          append_json(out, options);
+        } else {
+          out += caller;  // not an object: the upstream says what is wrong with it
+        }
       }
     } else if (!options.supports_tools && is_tool_field(key)) {
       return;

@@ -37,7 +37,9 @@ std::string join_url(std::string_view base, std::string_view path);
 // The caller's body prepared for an OpenAI-compatible upstream: `model` set to the upstream
 // id, `default_temperature` applied when the caller gave none, tool fields dropped when the
 // model does not support tools, `stream` set from the request, `stream_options` dropped when
-// not streaming and `{"include_usage":true}` added when streaming and the caller gave none.
+// not streaming and `include_usage: true` in it when streaming, whatever the caller asked
+// (the gateway counts every answer's tokens; the client gets usage only when it asked:
+// providers/openai_shape.h).
 boost::json::object openai_body(const ChatRequest& request, const ProviderOptions& options);
 // json_text(openai_body(request, options)) up to member order, written straight from the
 // caller's object without copying it: for adapters that send that body unchanged.

@@ -91,7 +91,7 @@ TEST(OpenAiEncode, KeepsToolsWhenTheModelSupportsThem) {
   EXPECT_EQ(body_of(*r), want);
 }
 
-TEST(OpenAiEncode, StreamingAsksForUsageUnlessTheCallerChose) {
+TEST(OpenAiEncode, StreamingAlwaysAsksForUsage) {
   OpenAiProvider p(options());
   auto r =
       p.encode(request(R"({"messages":[{"role":"user","content":"hi"}],"stream":true})"), kKey);
@@ -100,10 +100,14 @@ TEST(OpenAiEncode, StreamingAsksForUsageUnlessTheCallerChose) {
   EXPECT_EQ(body_of(*r), json::parse(R"({"model":"gpt-4o-mini","stream":true,)"
                                      R"("stream_options":{"include_usage":true},)"
                                      R"("messages":[{"role":"user","content":"hi"}]})"));
-  auto own = p.encode(request(R"({"messages":[{"role":"user","content":"hi"}],"stream":true,)"
-                              R"("stream_options":{"include_usage":false}})"),
-                      kKey);
-  EXPECT_EQ(body_of(*own).at("stream_options"), json::parse(R"({"include_usage":false})"));
+  // The gateway counts tokens whatever the caller chose (its client gets usage chunks only
+  // when it asked); the caller's other stream options stay.
+  auto own =
+      p.encode(request(R"({"messages":[{"role":"user","content":"hi"}],"stream":true,)"
+                       R"("stream_options":{"include_usage":false,"include_obfuscation":false}})"),
+               kKey);
+  EXPECT_EQ(body_of(*own).at("stream_options"),
+            json::parse(R"({"include_usage":true,"include_obfuscation":false})"));
   // The gateway may ask for a stream the body did not (the /llm/chat/stream endpoint).
   ChatRequest forced = request(R"({"messages":[{"role":"user","content":"hi"}]})");
   forced.stream = true;

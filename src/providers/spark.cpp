@@ -7,7 +7,9 @@
 
 #include "core/json_text.h"
 #include "providers/adapter_util.h"
+#include "providers/native.h"
 #include "providers/openai.h"
+#include "providers/openai_shape.h"
 #include "providers/upstream_error.h"
 
 namespace bc::providers {
@@ -352,6 +354,7 @@ class SparkProvider final : public OpenAiProvider {
         c["finish_reason"] = finish_for(tool_call);
       }
     }
+    complete_openai_choices(completion);
     return completion_response(std::move(completion), dialect_);
   }
 

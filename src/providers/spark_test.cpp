@@ -84,11 +84,12 @@ TEST(SparkDecode, SynthesizesTheOpenAiEnvelope) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(
       json::value(r->completion),
-      json::parse(R"({"id":"cha000b131f@dx19e55af0a4db894812","object":"chat.completion",)"
-                  R"("created":0,"model":"generalv3.5",)"
-                  R"("choices":[{"message":{"role":"assistant","content":"你好！"},"index":0,)"
-                  R"("finish_reason":"stop"}],)"
-                  R"("usage":{"prompt_tokens":1,"completion_tokens":12,"total_tokens":13}})"));
+      json::parse(
+          R"({"id":"cha000b131f@dx19e55af0a4db894812","object":"chat.completion",)"
+          R"("created":0,"model":"generalv3.5",)"
+          R"("choices":[{"message":{"role":"assistant","content":"你好！","refusal":null},"index":0,)"
+          R"("logprobs":null,"finish_reason":"stop"}],)"
+          R"("usage":{"prompt_tokens":1,"completion_tokens":12,"total_tokens":13}})"));
   EXPECT_EQ(r->usage.total_tokens, 13);
 }
 

@@ -12,7 +12,9 @@
 #include "core/json_text.h"
 #include "providers/adapter_util.h"
 #include "providers/jwt.h"
+#include "providers/native.h"
 #include "providers/openai.h"
+#include "providers/openai_shape.h"
 #include "providers/upstream_error.h"
 
 namespace bc::providers {
@@ -298,6 +300,7 @@ class ZhipuProvider final : public OpenAiProvider {
         }
       }
     }
+    complete_openai_choices(completion);
     return completion_response(std::move(completion), dialect_);
   }
 

@@ -405,7 +405,7 @@ export async function waitFor(probe, { timeoutMs = 2000, intervalMs = 20, what =
   }
 }
 
-// Asserts the OpenAI error shape {"error":{"message","type","code"}} and returns `error`.
+// Asserts the OpenAI error shape {"error":{"message","type","param","code"}} and returns `error`.
 export function openAiError(res) {
   const body = res.json;
   if (!body || typeof body !== 'object' || typeof body.error !== 'object' || body.error === null) {
@@ -415,6 +415,7 @@ export function openAiError(res) {
   if (typeof e.message !== 'string' || e.message === '') throw new Error(`error.message missing: ${res.text}`);
   if (typeof e.type !== 'string' || e.type === '') throw new Error(`error.type missing: ${res.text}`);
   if (!('code' in e)) throw new Error(`error.code missing: ${res.text}`);
+  if (!('param' in e)) throw new Error(`error.param missing (OpenAI's ErrorResponse requires it): ${res.text}`);
   return e;
 }
 

@@ -57,18 +57,26 @@ describe('streaming', { timeout: 90000 }, () => {
     // like chunks on in one piece (merged runs). The client must still get each event, unchanged and in order:
     // the same bytes as the upstream sends for the same request, apart from the fields that
     // differ from one call to the next.
-    const body = { model: 'burst-openai', messages: userMessage(), stream: true };
+    // A client that asks for usage gets the upstream's bytes as they are.
+    const body = { model: 'burst-openai', messages: userMessage(), stream: true, stream_options: { include_usage: true } };
     const viaGateway = await (await openStream(`${gw.url}/v1/chat/completions`, body)).text();
     const direct = await (await fetch(`${mock.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer many;burst;tokens=40' },
-      body: JSON.stringify({ ...body, model: 'gpt-4o-mini', stream_options: { include_usage: true } }),
+      body: JSON.stringify({ ...body, model: 'gpt-4o-mini' }),
     })).text();
     const mask = (t) => t.replace(/"id":"[^"]*"/g, '"id":"-"').replace(/"created":\d+/g, '"created":0');
     assert.equal(mask(viaGateway), mask(direct));
     const events = viaGateway.split('\n\n').filter((e) => e !== '');
     assert.equal(events.length, 40 + 4, 'role, 40 contents, finish, usage, [DONE]');
     assert.ok(events.every((e) => e.startsWith('data: ')), viaGateway.slice(0, 400));
+    // One that did not ask gets the same events without `usage` and without the usage chunk,
+    // as OpenAI sends them (the gateway still asked the upstream for usage).
+    const { stream_options: _, ...plain } = body;
+    const viaGatewayPlain = await (await openStream(`${gw.url}/v1/chat/completions`, plain)).text();
+    const withoutUsage = events.filter((e) => !e.includes('"choices":[]'))
+      .map((e) => e.replace(',"usage":null}', '}')).join('\n\n') + '\n\n';
+    assert.equal(mask(viaGatewayPlain), mask(withoutUsage));
   });
 
   test('an upstream that keeps its response open after [DONE] delays none of the answer', { timeout: 20000 }, async () => {
