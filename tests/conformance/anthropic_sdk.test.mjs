@@ -4,10 +4,14 @@
 // OpenAI-style upstream and once through an `anthropic` upstream, both on mockllm. The
 // gateway requires a client key, which the SDK sends as `x-api-key`.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import {
-  gatewayConfig, openaiModel, providerModel, startGateway, startMockllm, stopAll,
+  gatewayConfig, openaiModel, providerModel, startGateway, startMockllm, stopAll, waitFor,
 } from '../integration/harness.mjs';
 
 const CLIENT_KEY = 'sk-client-anthropic-sdk-000000001';
@@ -21,6 +25,7 @@ const weatherTool = {
 describe('official @anthropic-ai/sdk client', { timeout: 60000 }, () => {
   let gw;
   let client;
+  const ledger = path.join(mkdtempSync(path.join(tmpdir(), 'bc-anthropic-')), 'usage.db');
   before(async () => {
     const mock = await startMockllm();
     const tools = { supports_tools: true };
@@ -41,6 +46,7 @@ describe('official @anthropic-ai/sdk client', { timeout: 60000 }, () => {
       auth: { client_keys: [{ name: 'sdk', key: CLIENT_KEY }] },
       // The head at once and a heartbeat after 100 ms of silence: pings in every slow stream.
       stream: { hold_ms: 0, heartbeat_ms: 100 },
+      usage: { path: ledger, flush_ms: 50 },
     });
     client = new Anthropic({ baseURL: gw.url, apiKey: CLIENT_KEY, maxRetries: 0, timeout: 10000 });
   });
@@ -213,6 +219,18 @@ describe('official @anthropic-ai/sdk client', { timeout: 60000 }, () => {
     }));
     assert.equal(e.status, 404);
     assert.equal(e.type, 'not_found_error');
+  });
+
+  test('the usage ledger records /v1/messages calls with their tokens, not count_tokens', { timeout: 10000 }, async () => {
+    const sql = (query) => execFileSync('sqlite3', ['-readonly', ledger, query], { encoding: 'utf8' }).trim();
+    await client.messages.create({ model: 'oa-upstream', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
+    const row = await waitFor(() => {
+      const r = sql("SELECT client, model, status, total_tokens > 0 FROM requests WHERE route = '/v1/messages' " +
+        "AND model = 'oa-upstream' AND status = 200 LIMIT 1");
+      return r.length > 0 && r;
+    }, { timeoutMs: 5000, what: 'a ledger record of /v1/messages' });
+    assert.equal(row, 'sdk|oa-upstream|200|1');
+    assert.equal(sql("SELECT COUNT(*) FROM requests WHERE route LIKE '%count_tokens%'"), '0');
   });
 
   test('a bearer token is accepted as well as x-api-key', { timeout: 10000 }, async () => {
