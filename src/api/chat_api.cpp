@@ -94,18 +94,6 @@ std::optional<Error> native_fields_refused(const ChatRequest& chat) {
   return std::nullopt;
 }
 
-// Who the call is from, for its share of the admission queue: its client key, or the one
-// line every request without a key shares.
-gateway::Caller caller_of(const ClientKey* client) {
-  gateway::Caller caller;
-  if (client == nullptr) return caller;
-  caller.id = client;
-  caller.name = client->name;
-  caller.weight = client->weight;
-  caller.max_queued = client->max_queued;
-  return caller;
-}
-
 // The two ways to answer, each its own coroutine: an open stream keeps only its own frame,
 // not the locals of a whole answer. One instance per sink, so the frame holds one sink.
 template <class Sink, class... SinkArgs>
@@ -152,19 +140,7 @@ awaitable<void> chat(gateway::Forwarder& forwarder, net::HttpRequest& request, E
   if (auto refused = model_refused(forwarder.gateway(), writer.client, chat)) {
     return send_error(writer, std::move(*refused));
   }
-  if (writer.budgets != nullptr && writer.client != nullptr) {
-    // The budget takes the call's estimate now, so concurrent calls cannot overshoot it; the
-    // pipeline settles it with the real use when the request ends.
-    const std::int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count();
-    const std::int64_t tokens = budget_estimate(chat);
-    if (auto over = writer.budgets->take(*writer.client, wall_ms, tokens)) {
-      return send_error(writer, std::move(*over));
-    }
-    writer.budget_reserved = tokens;
-    writer.budget_taken_at_ms = wall_ms;
-  }
+  if (auto over = take_budget(writer, chat)) return send_error(writer, std::move(*over));
   if (chat.stream) {
     // A stream may stay open for minutes and nothing reads the request's header fields after
     // this (authentication and the request id took theirs; the access log takes the method
@@ -198,6 +174,30 @@ awaitable<void> list_models(const gateway::Gateway& gateway, Exchange& writer) {
 }
 
 }  // namespace
+
+gateway::Caller caller_of(const ClientKey* client) {
+  gateway::Caller caller;
+  if (client == nullptr) return caller;
+  caller.id = client;
+  caller.name = client->name;
+  caller.weight = client->weight;
+  caller.max_queued = client->max_queued;
+  return caller;
+}
+
+std::optional<Error> take_budget(Exchange& writer, const ChatRequest& chat) {
+  if (writer.budgets == nullptr || writer.client == nullptr) return std::nullopt;
+  // The budget takes the call's estimate now, so concurrent calls cannot overshoot it; the
+  // pipeline settles it with the real use when the request ends.
+  const std::int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+  const std::int64_t tokens = budget_estimate(chat);
+  if (auto over = writer.budgets->take(*writer.client, wall_ms, tokens)) return over;
+  writer.budget_reserved = tokens;
+  writer.budget_taken_at_ms = wall_ms;
+  return std::nullopt;
+}
 
 void add_chat_routes(Router& router, gateway::Forwarder& forwarder) {
   auto* f = &forwarder;

@@ -17,11 +17,26 @@ ClientAuth::ClientAuth(const config::AuthConfig& config) {
   }
 }
 
+namespace {
+// `given` equals `key`, compared in constant time in the key's content.
+bool same_key(std::string_view given, std::string_view key) {
+  unsigned char diff = given.size() == key.size() ? 0 : 1;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const char g = i < given.size() ? given[i] : 0;
+    diff |= static_cast<unsigned char>(g ^ key[i]);
+  }
+  return diff == 0;
+}
+}  // namespace
+
 const ClientKey* ClientAuth::authenticate(const net::HttpRequest& request) const {
   const ClientKey* found = nullptr;
+  const std::string_view api_key = request[kApiKeyHeader];
   for (const auto& c : clients_) {
-    // No early exit: the time taken does not tell which key (if any) matched.
-    const bool match = bearer_matches(request, c.key);
+    // No early exit: the time taken does not tell which key (if any) matched. Both headers
+    // are compared whichever carries the key.
+    const bool by_header = !api_key.empty() && same_key(api_key, c.key);
+    const bool match = bearer_matches(request, c.key) || by_header;
     found = match ? &c : found;
   }
   return found;

@@ -35,8 +35,9 @@ class ClientAuth {
 
   bool enabled() const { return !clients_.empty(); }
   const std::vector<ClientKey>& clients() const { return clients_; }
-  // The client whose key the request's `Authorization: Bearer` carries; nullptr when none
-  // matches. Compares against every key, each in constant time, whatever matches first.
+  // The client whose key the request carries, in `Authorization: Bearer` or (as Anthropic's
+  // clients send it) `x-api-key`; nullptr when none matches. Compares against every key, each
+  // in constant time, whatever matches first.
   const ClientKey* authenticate(const net::HttpRequest& request) const;
   // Takes one request from the client's rate (a sliding 60 s window). nullopt: admitted;
   // otherwise how long until the window has room again.
@@ -50,6 +51,9 @@ class ClientAuth {
   std::vector<ClientKey> clients_;
   std::vector<std::unique_ptr<Window>> windows_;  // indexed like clients_
 };
+
+// The header Anthropic's clients send their key in.
+inline constexpr std::string_view kApiKeyHeader = "x-api-key";
 
 // Paths that need a client key when client keys are configured: /v1/* and /llm/*, except
 // the health checks.

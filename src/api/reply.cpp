@@ -3,6 +3,8 @@
 #include <chrono>
 #include <ctime>
 
+#include "providers/anthropic_messages.h"
+
 namespace bc::api {
 
 awaitable<void> send_json(net::ResponseWriter& writer, int status, std::string body,
@@ -10,13 +12,25 @@ awaitable<void> send_json(net::ResponseWriter& writer, int status, std::string b
   co_await writer.send(status, "application/json", std::move(body), extra);
 }
 
-awaitable<void> send_error(net::ResponseWriter& writer, Error error, Headers extra) {
+namespace {
+void add_retry_after(const Error& error, Headers& extra) {
   const int status = error.status();
   if ((status == 429 || status == 503) && error.cooldown.count() > 0) {
     const auto seconds = (error.cooldown.count() + 999) / 1000;
     extra.push_back({"Retry-After", std::to_string(seconds)});
   }
-  co_await writer.send(status, "application/json", error.to_json(), extra);
+}
+}  // namespace
+
+awaitable<void> send_error(net::ResponseWriter& writer, Error error, Headers extra) {
+  add_retry_after(error, extra);
+  co_await writer.send(error.status(), "application/json", error.to_json(), extra);
+}
+
+awaitable<void> send_anthropic_error(net::ResponseWriter& writer, Error error, Headers extra) {
+  add_retry_after(error, extra);
+  co_await writer.send(error.status(), "application/json", providers::anthropic_error_json(error),
+                       extra);
 }
 
 std::string sse_error_event(const Error& error) {

@@ -17,6 +17,9 @@ awaitable<void> send_json(net::ResponseWriter& writer, int status, std::string b
 // The error is taken by value, so a plain function may return this awaitable for its caller
 // to await after the function's own locals are gone.
 awaitable<void> send_error(net::ResponseWriter& writer, Error error, Headers extra = {});
+// The same in Anthropic's shape ({"type":"error","error":{"type","message"}}), for
+// /v1/messages.
+awaitable<void> send_anthropic_error(net::ResponseWriter& writer, Error error, Headers extra = {});
 // The SSE / text event that ends a stream with an error (after the head was sent).
 std::string sse_error_event(const Error& error);
 

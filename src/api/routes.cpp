@@ -13,6 +13,7 @@
 #include "api/exchange.h"
 #include "api/health_api.h"
 #include "api/load_api.h"
+#include "api/messages_api.h"
 #include "api/reply.h"
 #include "api/router.h"
 #include "api/usage_api.h"
@@ -56,7 +57,8 @@ struct SharedApi {
 
 // The calls the usage ledger records: the chat routes, refused or served.
 bool ledger_route(std::string_view route) {
-  return route == "/v1/chat/completions" || route == "/llm/chat" || route == "/llm/chat/stream";
+  return route == "/v1/chat/completions" || route == "/v1/messages" || route == "/llm/chat" ||
+         route == "/llm/chat/stream";
 }
 
 // The key-exposing /llm endpoints check the admin token themselves (load_api.cpp); with a
@@ -73,7 +75,7 @@ Error client_key_refused(bool had_header) {
   e.message = had_header ? "Incorrect API key provided. Use one of the client keys this gateway "
                            "was configured with (auth.client_keys)."
                          : "You didn't provide an API key. Send it in the Authorization header "
-                           "(Authorization: Bearer <client key>).";
+                           "(Authorization: Bearer <client key>) or in x-api-key.";
   return e;
 }
 
@@ -112,6 +114,7 @@ struct WorkerApi {
     forwarder.set_metrics(&this->shared->metrics);
     add_health_routes(router);
     add_chat_routes(router, forwarder);
+    add_messages_routes(router, forwarder);
     add_load_routes(router, *gateway);
     add_metrics_route(router, *gateway, this->shared->metrics, this->shared->ledger.get());
     add_usage_routes(router, this->shared->ledger);
@@ -142,7 +145,8 @@ struct WorkerApi {
         !(admin_guarded(path) && !config.admin.token.empty())) {
       *client = shared->auth.authenticate(request);
       if (*client == nullptr) {
-        const bool had_header = !request[boost::beast::http::field::authorization].empty();
+        const bool had_header = !request[boost::beast::http::field::authorization].empty() ||
+                                !request[kApiKeyHeader].empty();
         return client_key_refused(had_header);
       }
     }
@@ -157,15 +161,22 @@ struct WorkerApi {
   // Not a coroutine: it returns the route's own awaitable (or the refusal's), so an open
   // stream keeps no frame of the admission step's.
   awaitable<void> admit_and_dispatch(net::HttpRequest& request, Exchange& exchange) {
+    // Anthropic's clients read errors in Anthropic's shape, refusals included.
+    const bool anthropic = anthropic_dialect(request_path(request));
+    auto refuse = [&](Error e, Headers extra = {}) {
+      return anthropic ? send_anthropic_error(exchange, std::move(e), std::move(extra))
+                       : send_error(exchange, std::move(e), std::move(extra));
+    };
     if (auto refused = access_refused(request, &exchange.client)) {
-      return send_error(exchange, std::move(*refused), bearer_challenge());
+      return refuse(std::move(*refused), bearer_challenge());
     }
     if (exchange.body_skipped()) {
       // The head check refused what this check lets through: a reload came in between. The
       // body was not read, so the request cannot be served; the client may send it again.
-      return send_error(exchange, Error::unavailable("the gateway's configuration changed while "
-                                                     "this request arrived; send it again",
-                                                     "config_changed"));
+      return refuse(
+          Error::unavailable("the gateway's configuration changed while this request "
+                             "arrived; send it again",
+                             "config_changed"));
     }
     if (exchange.client != nullptr) {
       if (const auto wait = shared->auth.admit(*exchange.client, Clock::now())) {
@@ -175,7 +186,7 @@ struct WorkerApi {
         e.message = "client '" + exchange.client->name + "' is past its limit of " +
                     std::to_string(exchange.client->rpm) + " requests per minute";
         e.cooldown = *wait;
-        return send_error(exchange, std::move(e));
+        return refuse(std::move(e));
       }
     }
     return router.dispatch(request, exchange);
