@@ -136,7 +136,7 @@ TEST(LiveStats, TheSamplerSamplesEverySecondAndStopsWithTheObject) {
     std::this_thread::sleep_for(milliseconds(20));
   }
   const auto series = stats->series();
-  ASSERT_EQ(series.size(), 1u);
+  ASSERT_FALSE(series.empty());
   EXPECT_EQ(series[0].requests, 1u);
   const auto started = std::chrono::steady_clock::now();
   stats.reset();  // wakes and joins the thread without waiting for its next second
