@@ -216,3 +216,56 @@ describe('live dashboard in a browser', { timeout: 90000 }, () => {
     assert.deepEqual(consoleErrors, []);
   });
 });
+
+// No browser: the switch, and the key actions as an API.
+describe('dashboard off, key actions on', { timeout: 30000 }, () => {
+  let mock;
+  let gw;
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  before(async () => {
+    mock = await startMockllm();
+    gw = await startGateway({
+      ...gatewayConfig({ m: openaiModel(mock, [{ key: 'a', name: 'a' }, { key: 'b', name: 'b' }]) }),
+      admin: { token: TOKEN },
+    });
+  });
+  after(stopAll);
+
+  test('the page and its data answer 404 while admin.dashboard is off', async () => {
+    for (const p of ['/dashboard', '/dashboard/app.js', '/admin/dashboard']) {
+      const r = await request(`${gw.url}${p}`, { headers: auth });
+      assert.equal(r.status, 404, `${p}: ${r.text}`);
+      assert.equal(r.json.error.code, 'dashboard_off');
+    }
+  });
+
+  test('drain, undrain and lift by model and key id, each logged with who', async () => {
+    const drain = await postJson(`${gw.url}/admin/keys/drain`, { model: 'm', key: 'a' }, { headers: auth });
+    assert.equal(drain.status, 200, drain.text);
+    assert.deepEqual(drain.json, { action: 'drain', model: 'm', key: 'a', changed: true, state: 'drained' });
+    const before = await mockStats(mock);
+    for (let i = 0; i < 10; i++) assert.equal((await chat(gw, 'm')).status, 200);
+    const afterStats = await mockStats(mock);
+    assert.equal(afterStats.keys.a?.requests ?? 0, before.keys.a?.requests ?? 0);
+    assert.equal(afterStats.keys.b.requests - (before.keys.b?.requests ?? 0), 10);
+    const again = await postJson(`${gw.url}/admin/keys/drain`, { model: 'm', key: 'a' }, { headers: auth });
+    assert.equal(again.json.changed, false);
+    const undrain = await postJson(`${gw.url}/admin/keys/undrain`, { model: 'm', key: 'a' }, { headers: auth });
+    assert.equal(undrain.json.state, 'ok');
+    const lift = await postJson(`${gw.url}/admin/keys/lift`, { model: 'm', key: 'b' }, { headers: auth });
+    assert.deepEqual(lift.json, { action: 'lift', model: 'm', key: 'b', changed: false, state: 'ok' });
+    assert.match(gw.output(), /admin action: drain key 'a' of model 'm' by the admin token from 127\.0\.0\.1:\d+/);
+    assert.match(gw.output(), /admin action: undrain key 'a' of model 'm'/);
+  });
+
+  test('bad input gets a clear error', async () => {
+    const unknown = await postJson(`${gw.url}/admin/keys/drain`, { model: 'm', key: 'zz' }, { headers: auth });
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.json.error.code, 'key_not_found');
+    const noModel = await postJson(`${gw.url}/admin/keys/drain`, { model: 'nope', key: 'a' }, { headers: auth });
+    assert.equal(noModel.status, 404);
+    const bad = await postJson(`${gw.url}/admin/keys/lift`, '{"model": 1}', { headers: auth });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.code, 'invalid_body');
+  });
+});
