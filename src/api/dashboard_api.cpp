@@ -66,7 +66,7 @@ json::object key_json(const balance::KeyReport& r, const balance::KeyLoad& load,
 }
 
 json::object model_json(const gateway::Gateway& gateway, const telemetry::LiveStats& stats,
-                        std::size_t m, TimePoint now) {
+                        std::size_t m, std::size_t queued, TimePoint now) {
   const auto& pool = gateway.pool();
   const auto report = balance::model_report(pool, m, now);
   const auto traffic = stats.model_traffic(report.name);
@@ -76,6 +76,7 @@ json::object model_json(const gateway::Gateway& gateway, const telemetry::LiveSt
   o["capacity"] = report.type;
   o["load_percent"] = report.max > 0 ? tenth(100 * report.current / report.max) : nullptr;
   o["in_flight"] = report.in_flight;
+  o["queued"] = queued;  // waiting for a key of this model (named by the request)
   o["requests_per_s"] = tenth(traffic.requests_per_s);
   o["requests_last_min"] = traffic.requests;
   o["error_rate"] = std::round(traffic.error_rate * 1000) / 1000;
@@ -299,9 +300,12 @@ std::string dashboard_json(const gateway::Gateway& gateway, const telemetry::Liv
   o["now_ms"] = unix_ms_now();
   o["load_percent"] = tenth(balance::load_percent(gateway.pool(), now));
   o["queued"] = gateway.queue().waiting();
+  const std::size_t count = gateway.pool().model_count();
+  const auto queued = gateway.queue().waiting_by_model(count);
+  o["queued_any_model"] = queued[count];  // requests that named no model
   json::array models;
-  for (std::size_t m = 0; m < gateway.pool().model_count(); ++m) {
-    models.push_back(model_json(gateway, stats, m, now));
+  for (std::size_t m = 0; m < count; ++m) {
+    models.push_back(model_json(gateway, stats, m, queued[m], now));
   }
   o["models"] = std::move(models);
   o["series"] = series_json(stats, since);

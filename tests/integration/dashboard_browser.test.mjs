@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import puppeteer from 'puppeteer-core';
 import {
   gatewayConfig, mockStats, openaiModel, postJson, repoRoot, request, startGateway, startMockllm,
-  stopAll, userMessage,
+  stopAll, userMessage, waitFor,
 } from './harness.mjs';
 
 const CHROMIUM = process.env.BC_CHROMIUM || '/usr/bin/chromium';
@@ -52,6 +52,8 @@ describe('live dashboard in a browser', { timeout: 90000 }, () => {
           { key: 'revoked;status=401', name: 'revoked', weight: 1000 },
           { key: 'spare', name: 'spare', weight: 1 },
         ], { max_retries: 1 }),
+        // One slow request at a time: the others wait in the admission queue.
+        narrow: openaiModel(mock, [{ key: 'slow;latency=1500', name: 'slow' }], { max_concurrency: 1 }),
         // Every request fails upstream: the latest errors.
         failing: openaiModel(mock, [{ key: 'down;status=500', name: 'down' }],
           { max_retries: 0, breaker: { failures: 0 } }),
@@ -130,7 +132,7 @@ describe('live dashboard in a browser', { timeout: 90000 }, () => {
     }, { timeout: 8000 });
     await traffic;
     const models = await page.$$eval('#models tbody tr', (rows) => rows.map((r) => r.dataset.model));
-    assert.deepEqual(models.sort(), ['broken', 'chat', 'cooler', 'failing']);
+    assert.deepEqual(models.sort(), ['broken', 'chat', 'cooler', 'failing', 'narrow']);
     const keys = await page.$$eval('table.keys[data-model="chat"] tbody tr', (rows) => rows.map((r) => r.dataset.key));
     assert.deepEqual(keys, ['pool-0', 'pool-1', 'pool-2', 'pool-3', 'pool-4', 'pool-5']);
     // Limits shown beside the figures: in flight of 4, starts of 20 a second.
@@ -204,6 +206,20 @@ describe('live dashboard in a browser', { timeout: 90000 }, () => {
       .find((t) => t.includes('failing')));
     assert.match(row, /down/);
     assert.doesNotMatch(row, /status=500/, 'the key id, never the key');
+  });
+
+  test('requests waiting for a key of a model are counted as its queued', async () => {
+    const calls = [0, 1, 2].map(() => chat(gw, 'narrow'));
+    const body = await waitFor(async () => {
+      const r = await request(`${gw.url}/admin/dashboard`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      return r.status === 200 && r.json.queued === 2 ? r.json : null;
+    }, { timeoutMs: 1400, what: 'two requests waiting' });
+    for (const r of await Promise.all(calls)) assert.equal(r.status, 200, r.text);
+    assert.equal(body.models.find((m) => m.name === 'narrow').queued, 2);
+    assert.equal(body.models.find((m) => m.name === 'chat').queued, 0);
+    assert.equal(body.queued_any_model, 0);
+    await page.waitForFunction(() =>
+      document.querySelector('#models tr[data-model="narrow"] td.queued')?.textContent === '0');
   });
 
   test('readable at phone width, with no console errors', async () => {

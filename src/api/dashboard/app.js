@@ -184,6 +184,7 @@
       cell(row, 'strategy', m.strategy);
       cell(row, 'load', pct(m.load_percent), 'load');
       cell(row, 'in flight', fmt(m.in_flight), 'in-flight');
+      cell(row, 'queued', fmt(m.queued), 'queued');
       cell(row, 'req/s', fmt(m.requests_per_s), 'rps');
       cell(row, 'errors', `${(m.error_rate * 100).toFixed(1)} %`, 'error-rate');
       cell(row, 'p50', ms(m.p50_ms));
