@@ -92,6 +92,7 @@ std::string masked_config_json(const config::Config& c) {
                    {"max_response_bytes", c.upstream.max_response_bytes}};
   o["queue"] = {{"timeout_ms", c.queue.timeout_ms}, {"max_waiting", c.queue.max_waiting}};
   o["admin"] = {{"expose_keys", c.admin.expose_keys},
+                {"dashboard", c.admin.dashboard},
                 {"token", masked(c.admin.token)},
                 {"metrics_token", masked(c.admin.metrics_token)}};
   json::array clients;

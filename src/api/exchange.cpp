@@ -1,5 +1,7 @@
 #include "api/exchange.h"
 
+#include <algorithm>
+
 namespace bc::api {
 
 namespace {
@@ -33,6 +35,7 @@ awaitable<void> Exchange::send(int status, std::string_view content_type, std::s
                                const Headers& extra) {
   status_ = status;
   first_byte_ = Clock::now();
+  if (status >= 400) error_body_.assign(body, 0, std::min<std::size_t>(body.size(), 2048));
   Headers joined;
   co_await inner_.send(status, content_type, std::move(body), with_id(extra, joined));
 }

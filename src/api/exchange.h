@@ -33,6 +33,7 @@ class Exchange final : public net::ResponseWriter {
   bool started() const override { return inner_.started(); }
   bool body_skipped() const override { return inner_.body_skipped(); }
   int worker() const override { return inner_.worker(); }
+  std::string remote_address() const override { return inner_.remote_address(); }
   void on_client_gone(std::function<void()> on_gone) override {
     inner_.on_client_gone(std::move(on_gone));
   }
@@ -43,6 +44,9 @@ class Exchange final : public net::ResponseWriter {
   int status() const { return status_; }
   bool streamed() const { return streamed_; }
   std::optional<TimePoint> first_byte() const { return first_byte_; }
+  // The body of an error answer (status 400 and up, the first 2 KB), for the dashboard's list
+  // of latest errors; empty otherwise.
+  const std::string& error_body() const { return error_body_; }
 
   gateway::CallReport report;         // filled by the chat handlers
   const ClientKey* client = nullptr;  // the authenticated client, when client keys are on
@@ -63,6 +67,7 @@ class Exchange final : public net::ResponseWriter {
   int status_ = 0;
   bool streamed_ = false;
   std::optional<TimePoint> first_byte_;
+  std::string error_body_;
 };
 
 // The request id for a request: its X-Request-Id when that is 1-128 characters of

@@ -10,6 +10,7 @@
 #include "api/chat_api.h"
 #include "api/client_auth.h"
 #include "api/client_budgets.h"
+#include "api/dashboard_api.h"
 #include "api/exchange.h"
 #include "api/health_api.h"
 #include "api/load_api.h"
@@ -20,6 +21,7 @@
 #include "gateway/forwarder.h"
 #include "net/http_client.h"
 #include "telemetry/app_log.h"
+#include "telemetry/live_stats.h"
 #include "telemetry/metrics.h"
 
 namespace bc::api {
@@ -29,13 +31,19 @@ namespace {
 // What every worker shares: the metrics, the client keys with their rate windows, the log.
 struct SharedApi {
   SharedApi(const gateway::Gateway& gateway, std::shared_ptr<telemetry::AccessLog> log,
-            std::shared_ptr<usage::Ledger> usage_ledger)
+            std::shared_ptr<usage::Ledger> usage_ledger,
+            std::shared_ptr<telemetry::LiveStats> live_stats)
       : metrics(model_labels(gateway), gateway.config().metrics.per_key,
                 static_cast<std::size_t>(gateway.config().metrics.per_key_max_keys)),
         auth(gateway.config().auth),
         access_log(std::move(log)),
         ledger(std::move(usage_ledger)),
-        budgets(auth.clients(), gateway.config().auth, metrics) {}
+        budgets(auth.clients(), gateway.config().auth, metrics),
+        live(std::move(live_stats)) {
+    for (std::size_t m = 0; m < gateway.pool().model_count(); ++m) {
+      live_models.push_back(live->model(gateway.pool().model(m).name));
+    }
+  }
 
   static std::vector<telemetry::ModelLabels> model_labels(const gateway::Gateway& gateway) {
     std::vector<telemetry::ModelLabels> out;
@@ -53,6 +61,9 @@ struct SharedApi {
   std::shared_ptr<telemetry::AccessLog> access_log;
   std::shared_ptr<usage::Ledger> ledger;  // nullptr: no usage ledger
   ClientBudgets budgets;
+  // The dashboard's figures: the service's (they outlive a reload), bound per model here.
+  std::shared_ptr<telemetry::LiveStats> live;
+  std::vector<telemetry::TrafficCounters*> live_models;  // [model]
 };
 
 // The calls the usage ledger records: the chat routes, refused or served.
@@ -123,6 +134,8 @@ struct WorkerApi {
       if (!s) return Error::unavailable("the gateway is shutting down", "shutting_down");
       return s->reload();
     });
+    add_dashboard_routes(router, *gateway, *this->shared->live);
+    add_key_action_routes(router, *gateway);
   }
 
   awaitable<void> handle(net::HttpRequest& request, net::ResponseWriter& writer) {
@@ -215,6 +228,10 @@ struct WorkerApi {
       metrics.gateway_overhead(total - report.upstream_time - report.queue_time);
     }
     if (report.queue_time.count() > 0) metrics.queue_wait(report.queue_time);
+    if (ledger_route(route)) {
+      count_for_dashboard(*shared->live, shared->live_models, gateway->pool(), exchange, status,
+                          total);
+    }
     log_failure(exchange, status);
     if (exchange.budget_taken_at_ms != 0 && exchange.client != nullptr) {
       shared->budgets.settle(*exchange.client, exchange.budget_taken_at_ms,
@@ -344,6 +361,8 @@ std::shared_ptr<Service> Service::create(std::shared_ptr<gateway::Gateway> gatew
   std::shared_ptr<Service> service(new Service());
   service->access_log_ = std::move(access_log);
   service->ledger_ = std::move(ledger);
+  service->live_ = std::make_shared<telemetry::LiveStats>();
+  service->live_->start_sampler();
   service->loader_ = std::move(loader);
   service->current_ = service->make_generation(std::move(gateway));
   return service;
@@ -352,7 +371,7 @@ std::shared_ptr<Service> Service::create(std::shared_ptr<gateway::Gateway> gatew
 std::shared_ptr<Service::Generation> Service::make_generation(
     std::shared_ptr<gateway::Gateway> gateway) {
   auto gen = std::make_shared<Generation>();
-  gen->shared = std::make_shared<SharedApi>(*gateway, access_log_, ledger_);
+  gen->shared = std::make_shared<SharedApi>(*gateway, access_log_, ledger_, live_);
   if (ledger_) {
     // Every generation: a reload may bring keys (or limits) that start afresh, and a client's
     // budget counts start with each generation's client keys.

@@ -21,6 +21,7 @@
 #include "gateway/gateway.h"
 #include "net/http_server.h"
 #include "telemetry/access_log.h"
+#include "telemetry/live_stats.h"
 #include "usage/ledger.h"
 
 namespace bc::api {
@@ -55,6 +56,8 @@ class Service : public std::enable_shared_from_this<Service> {
 
   std::shared_ptr<telemetry::AccessLog> access_log_;
   std::shared_ptr<usage::Ledger> ledger_;
+  // The dashboard's traffic figures and series: one for the service, so a reload keeps them.
+  std::shared_ptr<telemetry::LiveStats> live_;
   ConfigLoader loader_;
   std::mutex reload_mutex_;   // one reload at a time
   mutable std::mutex mutex_;  // guards the two below

@@ -33,6 +33,7 @@ Gauge gauge(const KeyLoad& load, Capacity capacity, TimePoint now) {
 
 std::string_view state_of(const KeyLoad& load, TimePoint now) {
   if (load.disabled()) return "quarantined";
+  if (load.drained()) return "drained";
   if (load.cooling(now)) return "cooling";
   if (load.at_quota(now)) return "quota";
   switch (load.breaker().state(now)) {
@@ -122,7 +123,7 @@ double load_percent(const Pool& pool, TimePoint now, const ModelFilter& include)
     const Capacity capacity = pool.strategy(m).capacity();
     for (std::uint32_t k = 0; k < pool.model(m).keys.size(); ++k) {
       const KeyLoad& load = pool.load({static_cast<std::uint32_t>(m), k});
-      if (load.disabled()) continue;
+      if (load.disabled() || load.drained()) continue;
       const Gauge g = gauge(load, capacity, now);
       if (g.max <= 0) continue;
       const bool out = load.cooling(now) || load.breaker().state(now) == Breaker::State::kOpen;

@@ -28,7 +28,8 @@ struct KeyReport {
   double max = 0;               // 0: unlimited
   int in_flight = 0;
   // "ok"; "cooling" (rate limited); "quarantined" (the upstream refused the key, until an
-  // operator acts or a reload); "open" (its circuit breaker took it out after repeated
+  // operator acts or a reload); "drained" (an operator drained it: no new requests, those in
+  // flight finish); "open" (its circuit breaker took it out after repeated
   // upstream faults); "half_open" (one trial request decides whether it comes back); "quota"
   // (its daily rpd or tpd is used up, until the quota day ends).
   std::string_view state;
@@ -66,8 +67,8 @@ struct CapacityReport {
 using ModelFilter = std::function<bool(std::string_view model)>;
 
 // How loaded the pool's models are, 0-100: the mean over usable keys with a limit of each
-// key's used fraction (a cooling or open key counts as full; quarantined and unlimited keys
-// are left out).
+// key's used fraction (a cooling or open key counts as full; quarantined, drained and
+// unlimited keys are left out).
 double load_percent(const Pool& pool, TimePoint now, const ModelFilter& include = {});
 // The models `include` keeps, and the totals over them.
 CapacityReport capacity_report(const Pool& pool, TimePoint now, const ModelFilter& include = {});

@@ -157,7 +157,9 @@ void KeyLoad::seed_quota(std::int64_t wall_ms, TimePoint now, std::int64_t reque
 }
 
 bool KeyLoad::can_take(const Demand& demand, TimePoint now) const {
-  if (disabled() || cooling(now) || at_quota(now) || !breaker_.may_pass(now)) return false;
+  if (disabled() || drained() || cooling(now) || at_quota(now) || !breaker_.may_pass(now)) {
+    return false;
+  }
   if (const int limit = concurrency_limit(); limit > 0 && in_flight() >= limit) return false;
   if (!windowed_) return true;
   const std::int64_t tokens = reservation(demand);
@@ -180,7 +182,9 @@ bool KeyLoad::windows_fit(std::int64_t tokens, TimePoint now) const {
 }
 
 std::optional<Admission> KeyLoad::try_admit(const Demand& demand, TimePoint now) {
-  if (disabled() || cooling(now) || (at_quota(now) && demand.wall_ms != 0)) return std::nullopt;
+  if (disabled() || drained() || cooling(now) || (at_quota(now) && demand.wall_ms != 0)) {
+    return std::nullopt;
+  }
   if (const int limit = concurrency_limit(); limit > 0) {
     int current = in_flight_.load(std::memory_order_relaxed);
     do {
@@ -335,7 +339,7 @@ double KeyLoad::free_fraction() const {
 }
 
 std::optional<TimePoint> KeyLoad::next_available(const Demand& demand, TimePoint now) const {
-  if (disabled()) return std::nullopt;
+  if (disabled() || drained()) return std::nullopt;
   if (const int limit = concurrency_limit(); limit > 0 && in_flight() >= limit) {
     return std::nullopt;
   }

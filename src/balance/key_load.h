@@ -73,6 +73,9 @@ class alignas(64) KeyLoad {
     return lowered > 0 ? lowered : max_concurrency_;
   }
   bool disabled() const { return disabled_.load(std::memory_order_relaxed); }
+  // Drained by an operator: takes no new request; those in flight finish. Unlike a quarantine
+  // it survives a reload (the operator's decision, not the upstream's).
+  bool drained() const { return drained_.load(std::memory_order_relaxed); }
   bool cooling(TimePoint now) const {
     return now.time_since_epoch().count() < cooling_until_.load(std::memory_order_relaxed);
   }
@@ -102,6 +105,7 @@ class alignas(64) KeyLoad {
              std::chrono::milliseconds default_cooldown, TimePoint now);
 
   void set_disabled(bool disabled) { disabled_.store(disabled, std::memory_order_relaxed); }
+  void set_drained(bool drained) { drained_.store(drained, std::memory_order_relaxed); }
   const Breaker& breaker() const { return breaker_; }
   // Extends the cooldown to `until` (never shortens it).
   void cool_down(TimePoint until);
@@ -132,6 +136,7 @@ class alignas(64) KeyLoad {
   std::atomic<int> in_flight_{0};
   const int max_concurrency_;
   std::atomic<bool> disabled_{false};
+  std::atomic<bool> drained_{false};
   std::atomic<int> lowered_limit_{0};  // 0: not lowered
   const bool windowed_;                // some rate window is limited
   std::atomic<Clock::rep> cooling_until_{0};

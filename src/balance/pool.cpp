@@ -288,6 +288,7 @@ Result<std::unique_ptr<Pool>> Pool::create(std::vector<ModelSpec> models, Pool* 
       if (!(load->limits() == limits)) {
         auto fresh = std::make_shared<KeyLoad>(limits);
         fresh->cool_down(load->cooling_until());  // a rate limit still holds
+        fresh->set_drained(load->drained());      // so does the operator's drain
         return fresh;
       }
       load->set_disabled(false);
@@ -348,6 +349,18 @@ std::optional<std::size_t> Pool::find_model(std::string_view name) const {
                              [](const auto& entry, std::string_view n) { return entry.first < n; });
   if (it == names.end() || it->first != name) return std::nullopt;
   return it->second;
+}
+
+std::optional<Target> Pool::find_key(std::string_view model, std::string_view key_id) const {
+  const auto m = find_model(model);
+  if (!m) return std::nullopt;
+  const auto& keys = impl_->models[*m].spec.keys;
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    if (keys[k].id == key_id) {
+      return Target{static_cast<std::uint32_t>(*m), static_cast<std::uint32_t>(k)};
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<Lease> Pool::try_acquire(Target target, const Demand& demand, TimePoint now) {
@@ -418,6 +431,11 @@ void Pool::seed_quota(Target target, std::int64_t wall_ms, TimePoint now, std::i
 
 void Pool::set_disabled(Target target, bool disabled) {
   impl_->models[target.model].keys[target.key]->set_disabled(disabled);
+  impl_->sync(target.model, target.key, TimePoint{});
+}
+
+void Pool::set_drained(Target target, bool drained) {
+  impl_->models[target.model].keys[target.key]->set_drained(drained);
   impl_->sync(target.model, target.key, TimePoint{});
 }
 

@@ -134,8 +134,8 @@ class Pool {
  public:
   // Errors name the offending model (unknown strategy, no keys, bad weight). With `previous`
   // (a reload), every key that model of `previous` also has, with the same secret and limits,
-  // shares its live state: in-flight count, rate windows, cooldown, breaker, latency; its
-  // quarantine is lifted. A key whose limits changed starts afresh but stays cooling.
+  // shares its live state: in-flight count, rate windows, cooldown, breaker, latency, drain;
+  // its quarantine is lifted. A key whose limits changed starts afresh but stays cooling.
   static Result<std::unique_ptr<Pool>> create(std::vector<ModelSpec> models,
                                               Pool* previous = nullptr);
   ~Pool();
@@ -175,6 +175,11 @@ class Pool {
 
   // Operator actions; outcomes do the same through Lease::settle.
   void set_disabled(Target target, bool disabled);
+  // A drained key takes no new request (candidates() and try_acquire() skip it); leases on it
+  // settle as usual. Kept by a reload, like the rest of the key's live state.
+  void set_drained(Target target, bool drained);
+  // A key of a model by its public id; nullopt when the model or the id is unknown.
+  std::optional<Target> find_key(std::string_view model, std::string_view key_id) const;
   void cool_down(Target target, TimePoint until);
 
   // For the admission queue: the earliest time at which some key could take the demand

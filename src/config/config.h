@@ -160,6 +160,9 @@ struct AdminConfig {
   // The seed's key-exposing endpoints (/llm/model-load, /llm/models, /llm/keys) answer 404
   // unless this is true; then they require the admin token, which the loader insists on.
   bool expose_keys = false;
+  // The live dashboard (GET /dashboard and its data, GET /admin/dashboard) answers 404 unless
+  // this is true; its data needs the admin token, which the loader insists on.
+  bool dashboard = false;
   // When set, /admin/* and the key-exposing endpoints require `Authorization: Bearer <token>`.
   std::string token;
   // When set, /metrics requires `Authorization: Bearer <metrics_token>` (or the admin token);

@@ -49,7 +49,7 @@ const std::vector<std::string> kLogFormats = {"text", "json"};
 // placeholder left in by mistake.
 constexpr std::size_t kMinSecretLength = 16;
 const std::vector<std::string> kQueueKeys = {"timeout_ms", "max_waiting"};
-const std::vector<std::string> kAdminKeys = {"expose_keys", "token", "metrics_token"};
+const std::vector<std::string> kAdminKeys = {"expose_keys", "dashboard", "token", "metrics_token"};
 const std::vector<std::string> kMetricsKeys = {"per_key", "per_key_max_keys"};
 const std::vector<std::string> kServerKeys = {"host",
                                               "port",
@@ -338,6 +338,12 @@ class Loader {
       diag_.add(m.find("expose_keys")->line, m.field("expose_keys"),
                 "true needs admin.token: the key-exposing endpoints show raw upstream keys and "
                 "must be guarded by the admin token");
+    }
+    m.get("dashboard", config_.admin.dashboard);
+    if (config_.admin.dashboard && m.find("token") == nullptr) {
+      diag_.add(m.find("dashboard")->line, m.field("dashboard"),
+                "true needs admin.token: the dashboard's data and actions are guarded by the "
+                "admin token");
     }
   }
 

@@ -550,6 +550,24 @@ models:
   EXPECT_EQ(load("admin: {expose_keys: false}\nmodels: {m: {provider: mock}}\n").admin.token, "");
 }
 
+TEST(ConfigLoader, DashboardNeedsTheAdminToken) {
+  EXPECT_EQ(error_of(R"(
+admin:
+  dashboard: true
+models:
+  m: {provider: mock}
+)"),
+            "test.yaml:2: admin.dashboard: true needs admin.token: the dashboard's data and "
+            "actions are guarded by the admin token");
+  EXPECT_EQ(error_of("admin: {dashboard: maybe, token: admin-token-0000000001}\n"
+                     "models: {m: {provider: mock}}\n"),
+            "test.yaml:1: admin.dashboard: expected true or false, got \"maybe\"");
+  EXPECT_TRUE(load("admin: {dashboard: true, token: admin-token-0000000001}\n"
+                   "models: {m: {provider: mock}}\n")
+                  .admin.dashboard);
+  EXPECT_FALSE(load("models: {m: {provider: mock}}\n").admin.dashboard);
+}
+
 TEST(ConfigLoader, MetricsTokenIsRead) {
   const Config c = load("admin: {metrics_token: m-token-1}\nmodels: {m: {provider: mock}}\n");
   EXPECT_EQ(c.admin.metrics_token, "m-token-1");

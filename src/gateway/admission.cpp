@@ -36,6 +36,17 @@ bool AdmissionQueue::matches(const Waiter& w, std::size_t model) const {
   return !w.demand.needs_tools || pool_.model(model).supports_tools;
 }
 
+std::vector<std::size_t> AdmissionQueue::waiting_by_model(std::size_t models) const {
+  std::vector<std::size_t> out(models + 1, 0);
+  if (count_.load(std::memory_order_relaxed) == 0) return out;
+  std::lock_guard lock(mutex_);
+  for (const auto& w : waiters_) {
+    const std::size_t m = w->demand.model.value_or(models);
+    ++out[std::min(m, models)];
+  }
+  return out;
+}
+
 bool AdmissionQueue::has_waiters(const balance::Demand& demand) const {
   if (count_.load(std::memory_order_relaxed) == 0) return false;
   std::lock_guard lock(mutex_);

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -75,6 +76,9 @@ class AdmissionQueue {
   void notify(balance::Target freed);
 
   std::size_t waiting() const { return count_.load(std::memory_order_relaxed); }
+  // The requests waiting now that named each model ([model], `models` entries), and last, one
+  // more entry: those for any model. Takes the lock (for the dashboard, once a second).
+  std::vector<std::size_t> waiting_by_model(std::size_t models) const;
 
  private:
   // One client's line: how many of its requests wait, and its pass (stride scheduling: the

@@ -183,8 +183,8 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
       const auto timeout = gateway_->queue_timeout(demand);
       if (timeout.count() <= 0) break;
       // Wait only if capacity can come back: a lease still running, or a cooldown or rate
-      // window ending. Keys that are all disabled will not; fail now instead of at the
-      // deadline.
+      // window ending. Keys that are all disabled or drained will not; fail now instead of at
+      // the deadline.
       if (!capacity_may_return(demand, now)) {
         if (plan.last_error()) break;
         co_return no_usable_key_error(request, demand);
@@ -419,8 +419,9 @@ Error Forwarder::no_usable_key_error(const ChatRequest& request,
                                      const balance::Demand& demand) const {
   auto e = Error::unavailable(
       (demand.model ? "no key of model '" + request.model + "'" : std::string("no key")) +
-          " can serve requests: every one is disabled after its upstream refused it (bad "
-          "credentials or no balance); an operator must fix the keys and reload",
+          " can serve requests: every one is quarantined after its upstream refused it (bad "
+          "credentials or no balance) or drained by an operator; fix the keys and reload, or "
+          "lift or undrain them (POST /admin/keys/lift, /admin/keys/undrain)",
       "no_usable_key");
   e.source = "gateway";
   return e;

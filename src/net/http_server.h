@@ -93,6 +93,9 @@ class ResponseWriter : public ClientWatch {
   virtual bool body_skipped() const { return false; }
   // The id of the worker thread serving this connection.
   virtual int worker() const = 0;
+  // The client's address and port ("127.0.0.1:53124"), for the log of an operator's action;
+  // empty when unknown.
+  virtual std::string remote_address() const { return {}; }
 };
 
 // A handler may take what it needs out of the request (the chat handler moves the body into

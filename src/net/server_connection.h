@@ -124,6 +124,14 @@ class ServerConnection final : public ConnectionBase {
   bool started() const override { return started_; }
   bool body_skipped() const override { return body_skipped_; }
   int worker() const override { return worker_.index; }
+  std::string remote_address() const override {
+    error_code ec;
+    // lowest() is not const (Beast's layers are reached through non-const references); asking
+    // the socket for its peer changes nothing.
+    const auto peer = const_cast<ServerConnection*>(this)->lowest().remote_endpoint(ec);
+    if (ec) return {};
+    return peer.address().to_string() + ":" + std::to_string(peer.port());
+  }
   void on_client_gone(std::function<void()> on_gone) override;
   bool client_gone() const override { return gone_; }
 

@@ -20,7 +20,7 @@ using prometheus::BuildHistogram;
 using prometheus::Histogram;
 
 constexpr std::array<std::string_view, kKeyStateCount> kKeyStates = {
-    "ok", "cooling", "quarantined", "open", "half_open", "quota"};
+    "ok", "cooling", "quarantined", "open", "half_open", "quota", "drained"};
 constexpr std::array<AttemptOutcome, 5> kOutcomes = {
     AttemptOutcome::kOk, AttemptOutcome::kError, AttemptOutcome::kRateLimited,
     AttemptOutcome::kTimeout, AttemptOutcome::kCancelled};
@@ -117,8 +117,8 @@ Metrics::Metrics(const std::vector<ModelLabels>& models, bool per_key, std::size
       key_state_(
           BuildGauge()
               .Name("bc_key_state")
-              .Help("1 for the state a key is in (ok, cooling, quarantined, open, half_open), "
-                    "else 0")
+              .Help("1 for the state a key is in (ok, cooling, quarantined, open, half_open, "
+                    "quota, drained), else 0")
               .Register(*registry_)),
       queue_length_(BuildGauge()
                         .Name("bc_queue_length")

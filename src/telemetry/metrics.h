@@ -48,7 +48,7 @@ inline constexpr std::string_view kExpositionContentType =
     "text/plain; version=0.0.4; charset=utf-8";
 
 // The states a key can be in (balance/capacity.h), one gauge each.
-inline constexpr std::size_t kKeyStateCount = 6;
+inline constexpr std::size_t kKeyStateCount = 7;
 
 class Metrics {
  public:
@@ -103,7 +103,7 @@ class Metrics {
     prometheus::Counter* completion_tokens = nullptr;
     prometheus::Gauge* in_flight = nullptr;
     prometheus::Gauge* load_factor = nullptr;
-    // ok, cooling, quarantined, open, half_open, quota
+    // ok, cooling, quarantined, open, half_open, quota, drained
     prometheus::Gauge* state[kKeyStateCount] = {};
     prometheus::Gauge* quota_remaining[2] = {};  // requests, tokens; bound when rpd / tpd set
   };

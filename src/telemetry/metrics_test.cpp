@@ -349,7 +349,8 @@ TEST(Metrics, WithoutPerKeySeriesEachModelHasOneSetWithoutTheKeyLabel) {
   EXPECT_EQ(e.value("bc_key_state", {{"model", "alpha"}, {"state", "ok"}}), 2);
   EXPECT_EQ(e.value("bc_key_state", {{"model", "alpha"}, {"state", "cooling"}}), 1);
   EXPECT_EQ(e.count("bc_upstream_attempts_total"), 5u);  // one per outcome
-  EXPECT_EQ(e.count("bc_key_state"), 6u);  // ok, cooling, quarantined, open, half_open, quota
+  // ok, cooling, quarantined, open, half_open, quota, drained
+  EXPECT_EQ(e.count("bc_key_state"), 7u);
 }
 
 TEST(Metrics, LedgerCountersAddWhatChangedSinceTheLastScrape) {

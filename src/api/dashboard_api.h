@@ -1,0 +1,41 @@
+// The live dashboard (docs/dashboard.md). When admin.dashboard is true (else 404):
+//   GET /dashboard, /dashboard/app.js, /dashboard/app.css   the page, embedded at build time.
+//       Served without the token: it holds no data and asks for the token itself (a login
+//       form; the token stays in the tab's sessionStorage and goes out as a bearer header).
+//   GET /admin/dashboard[?since=<unix s>]   the figures the page polls once a second (the admin
+//       token, as every /admin/* endpoint): models, keys, the 15-minute series (only the
+//       seconds after `since`), the latest errors.
+// And the operator's actions on one key, whenever the admin token is set (dashboard or not),
+// each written to the log with who (the admin token, the client's address) and what:
+//   POST /admin/keys/lift     {"model": "<name>", "key": "<public id>"}  ends a quarantine
+//   POST /admin/keys/drain    {"model", "key"}  no new request; those in flight finish
+//   POST /admin/keys/undrain  {"model", "key"}  takes traffic again
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "api/router.h"
+#include "core/clock.h"
+#include "gateway/gateway.h"
+#include "telemetry/live_stats.h"
+
+namespace bc::api {
+
+void add_dashboard_routes(Router& router, const gateway::Gateway& gateway,
+                          const telemetry::LiveStats& stats);
+void add_key_action_routes(Router& router, gateway::Gateway& gateway);
+
+// Counts a finished chat call for the dashboard (telemetry/live_stats.h): atomics of its model
+// (`models`, by pool index), and for a failure one entry of the latest errors.
+void count_for_dashboard(telemetry::LiveStats& stats,
+                         const std::vector<telemetry::TrafficCounters*>& models,
+                         const balance::Pool& pool, const Exchange& exchange, int status,
+                         Duration total);
+
+// The body of GET /admin/dashboard: the series from the second after `since` (0: all of it).
+std::string dashboard_json(const gateway::Gateway& gateway, const telemetry::LiveStats& stats,
+                           std::int64_t since, TimePoint now);
+
+}  // namespace bc::api
