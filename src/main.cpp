@@ -22,6 +22,7 @@
 #include "config/loader.h"
 #include "config/warnings.h"
 #include "gateway/gateway.h"
+#include "gateway/shared_state.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "probe.h"
@@ -207,8 +208,13 @@ int serve(const std::string& path, const std::string& host, int port) {
   }
 
   // SIGHUP and POST /admin/reload re-read the same file (or the embedded demo).
+  // state.backend redis: every worker admits against the limits shared through Redis.
+  std::shared_ptr<bc::gateway::SharedState> shared_state;
+  if (cfg.state.redis_enabled()) {
+    shared_state = std::make_shared<bc::gateway::SharedState>(cfg.state);
+  }
   auto service = bc::api::Service::create(
-      gateway, access_log, [path] { return load_for_reload(path); }, ledger);
+      gateway, access_log, [path] { return load_for_reload(path); }, ledger, shared_state);
   std::unique_ptr<bc::net::Server> server_ptr;
   try {
     server_ptr = std::make_unique<bc::net::Server>(options, service->handler_factory());

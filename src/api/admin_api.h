@@ -13,14 +13,17 @@
 #include "api/router.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
+#include "gateway/shared_state.h"
 #include "telemetry/metrics.h"
 #include "usage/ledger.h"
 
 namespace bc::api {
 
-// `ledger`: the usage ledger whose counts /metrics shows; nullptr: none.
+// `ledger`: the usage ledger whose counts /metrics shows; nullptr: none. `state`: the shared
+// state whose degraded flag it shows (bc_state_degraded); nullptr: local state (always 0).
 void add_metrics_route(Router& router, gateway::Gateway& gateway, telemetry::Metrics& metrics,
-                       const usage::Ledger* ledger = nullptr);
+                       const usage::Ledger* ledger = nullptr,
+                       const gateway::SharedState* state = nullptr);
 // `reload`: what POST /admin/reload runs (see Service::reload).
 void add_admin_routes(Router& router, const gateway::Gateway& gateway,
                       std::function<Result<std::string>()> reload);

@@ -19,6 +19,7 @@
 #include "api/router.h"
 #include "api/usage_api.h"
 #include "gateway/forwarder.h"
+#include "gateway/shared_admission.h"
 #include "net/http_client.h"
 #include "telemetry/app_log.h"
 #include "telemetry/live_stats.h"
@@ -116,18 +117,25 @@ bool same_client_options(const net::HttpClientOptions& a, const net::HttpClientO
 struct WorkerApi {
   WorkerApi(std::shared_ptr<gateway::Gateway> gateway, std::shared_ptr<SharedApi> shared,
             boost::asio::any_io_executor executor, std::shared_ptr<net::Upstream> client,
-            std::weak_ptr<Service> service)
+            std::weak_ptr<Service> service,
+            std::shared_ptr<gateway::SharedAdmission> shared_admission)
       : gateway(gateway),
         shared(std::move(shared)),
+        shared_admission(std::move(shared_admission)),
         forwarder(gateway, executor, std::move(client)),
         request_metrics(this->shared->metrics),
         rng(std::random_device{}()) {
     forwarder.set_metrics(&this->shared->metrics);
-    add_health_routes(router);
+    const gateway::SharedState* state = nullptr;
+    if (this->shared_admission) {
+      forwarder.set_shared_admission(this->shared_admission.get());
+      state = &this->shared_admission->state();
+    }
+    add_health_routes(router, state);
     add_chat_routes(router, forwarder);
     add_messages_routes(router, forwarder);
     add_load_routes(router, *gateway);
-    add_metrics_route(router, *gateway, this->shared->metrics, this->shared->ledger.get());
+    add_metrics_route(router, *gateway, this->shared->metrics, this->shared->ledger.get(), state);
     add_usage_routes(router, this->shared->ledger);
     add_admin_routes(router, *gateway, [service]() -> Result<std::string> {
       auto s = service.lock();
@@ -282,6 +290,9 @@ struct WorkerApi {
 
   std::shared_ptr<gateway::Gateway> gateway;
   std::shared_ptr<SharedApi> shared;
+  // Before the forwarder, which points at it: a request's attempt releases its Redis slot
+  // through it, so it goes last.
+  std::shared_ptr<gateway::SharedAdmission> shared_admission;
   gateway::Forwarder forwarder;
   Router router;
   telemetry::RequestMetrics request_metrics;
@@ -341,6 +352,9 @@ struct Service::Worker {
   std::shared_ptr<WorkerApi> api;
   std::shared_ptr<net::Upstream> client;
   net::HttpClientOptions client_options;
+  // This worker's Redis session and shared admission (state.backend redis), kept across
+  // reloads like the upstream client: a change to `state` needs a restart.
+  std::shared_ptr<gateway::SharedAdmission> shared_admission;
 
   // Builds this worker's API for `gen`, keeping the upstream client (and its pooled
   // connections) when its settings did not change.
@@ -349,16 +363,17 @@ struct Service::Worker {
       client = std::make_shared<net::HttpClient>(executor, gen.client_options);
       client_options = gen.client_options;
     }
-    api =
-        std::make_shared<WorkerApi>(gen.gateway, gen.shared, executor, client, std::move(service));
+    api = std::make_shared<WorkerApi>(gen.gateway, gen.shared, executor, client, std::move(service),
+                                      shared_admission);
   }
 };
 
 std::shared_ptr<Service> Service::create(std::shared_ptr<gateway::Gateway> gateway,
                                          std::shared_ptr<telemetry::AccessLog> access_log,
-                                         ConfigLoader loader,
-                                         std::shared_ptr<usage::Ledger> ledger) {
+                                         ConfigLoader loader, std::shared_ptr<usage::Ledger> ledger,
+                                         std::shared_ptr<gateway::SharedState> shared_state) {
   std::shared_ptr<Service> service(new Service());
+  service->shared_state_ = std::move(shared_state);
   service->access_log_ = std::move(access_log);
   service->ledger_ = std::move(ledger);
   service->live_ = std::make_shared<telemetry::LiveStats>();
@@ -398,6 +413,11 @@ net::HandlerFactory Service::handler_factory() {
     auto service = self.lock();
     auto worker = std::make_shared<Worker>();
     worker->executor = executor;
+    if (service->shared_state_) {
+      worker->shared_admission =
+          std::make_shared<gateway::SharedAdmission>(service->shared_state_, executor);
+      worker->shared_admission->start();
+    }
     {
       std::lock_guard lock(service->mutex_);
       worker->switch_to(*service->current_, self);

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "core/result.h"
 #include "gateway/gateway.h"
+#include "gateway/shared_state.h"
 #include "net/http_server.h"
 #include "telemetry/access_log.h"
 #include "telemetry/live_stats.h"
@@ -32,11 +33,13 @@ class Service : public std::enable_shared_from_this<Service> {
   using ConfigLoader = std::function<config::Config()>;
 
   // `access_log`: where each request's line goes; nullptr: no access log. `ledger`: where
-  // each chat call's usage record goes (usage/ledger.h); nullptr: none.
-  static std::shared_ptr<Service> create(std::shared_ptr<gateway::Gateway> gateway,
-                                         std::shared_ptr<telemetry::AccessLog> access_log,
-                                         ConfigLoader loader,
-                                         std::shared_ptr<usage::Ledger> ledger = nullptr);
+  // each chat call's usage record goes (usage/ledger.h); nullptr: none. `shared_state`: the
+  // limits shared with other instances through Redis (state.backend redis): each worker
+  // then keeps its own Redis session for the server's lifetime; nullptr: local state.
+  static std::shared_ptr<Service> create(
+      std::shared_ptr<gateway::Gateway> gateway, std::shared_ptr<telemetry::AccessLog> access_log,
+      ConfigLoader loader, std::shared_ptr<usage::Ledger> ledger = nullptr,
+      std::shared_ptr<gateway::SharedState> shared_state = nullptr);
 
   // What main() gives the server: one handler per worker thread.
   net::HandlerFactory handler_factory();
@@ -58,6 +61,7 @@ class Service : public std::enable_shared_from_this<Service> {
   std::shared_ptr<usage::Ledger> ledger_;
   // The dashboard's traffic figures and series: one for the service, so a reload keeps them.
   std::shared_ptr<telemetry::LiveStats> live_;
+  std::shared_ptr<gateway::SharedState> shared_state_;
   ConfigLoader loader_;
   std::mutex reload_mutex_;   // one reload at a time
   mutable std::mutex mutex_;  // guards the two below

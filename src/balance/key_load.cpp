@@ -209,8 +209,8 @@ std::optional<Admission> KeyLoad::try_admit(const Demand& demand, TimePoint now)
       in_flight_.fetch_sub(1, std::memory_order_acq_rel);
       return std::nullopt;
     }
-    w.qps.add(1, now);
-    w.rpm.add(1, now);
+    admission.qps_bucket = w.qps.add(1, now);
+    admission.rpm_bucket = w.rpm.add(1, now);
     if (w.tpm.limited()) {
       admission.tokens = tokens;
       admission.bucket = w.tpm.add(tokens, now);
@@ -236,6 +236,25 @@ std::optional<Admission> KeyLoad::try_admit(const Demand& demand, TimePoint now)
 void KeyLoad::release(const Admission& admission, bool settled) {
   if (!settled) breaker_.abandon(admission.trial);
   in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+void KeyLoad::refund(const Admission& admission, TimePoint now) {
+  if (windowed_) {
+    Windows& w = *windows_;
+    std::lock_guard guard(w.lock);
+    if (w.qps.limited()) w.qps.adjust(admission.qps_bucket, -1, now);
+    if (w.rpm.limited()) w.rpm.adjust(admission.rpm_bucket, -1, now);
+    if (w.tpm.limited() && admission.tokens > 0) {
+      w.tpm.adjust(admission.bucket, -admission.tokens, now);
+    }
+    if (admission.quota_day != 0 && admission.quota_day == w.quota.day_start_ms) {
+      w.quota.requests = std::max<std::int64_t>(0, w.quota.requests - 1);
+      w.quota.tokens = std::max<std::int64_t>(0, w.quota.tokens - admission.tokens);
+      update_quota_block(now);
+    }
+    publish();
+  }
+  release(admission, false);
 }
 
 void KeyLoad::learn(const Admission& admission, const Outcome& outcome,

@@ -46,6 +46,8 @@ struct Admission {
   std::int64_t bucket = 0;     // where in the token window it sits
   bool trial = false;          // the half-open trial of the breaker
   std::int64_t quota_day = 0;  // start (Unix ms) of the quota day it counted in; 0: none
+  std::int64_t qps_bucket = 0;  // where in the QPS and RPM windows its start sits (refund)
+  std::int64_t rpm_bucket = 0;
 };
 
 // A key's use of its daily quotas (rpd, tpd) in the current quota day.
@@ -99,6 +101,10 @@ class alignas(64) KeyLoad {
   // Frees the in-flight slot. The start stays counted; the reservation stays as estimated.
   // `settled`: learn() has already had the outcome; otherwise a breaker trial is abandoned.
   void release(const Admission& admission, bool settled);
+  // Frees the slot and takes back everything the admission counted (its start in the QPS and
+  // RPM windows, its token reservation, its daily quota use): the request never started,
+  // because the limits shared with other instances refused it.
+  void refund(const Admission& admission, TimePoint now);
   // Learns from an ended attempt: latency, real token use, cooldown or disable. Does not free
   // the slot (release() does).
   void learn(const Admission& admission, const Outcome& outcome,

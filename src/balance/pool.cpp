@@ -216,7 +216,10 @@ Lease::Lease(Lease&& other) noexcept
       started_(other.started_),
       reserved_tokens_(other.reserved_tokens_),
       reserved_bucket_(other.reserved_bucket_),
-      breaker_trial_(other.breaker_trial_) {}
+      breaker_trial_(other.breaker_trial_),
+      qps_bucket_(other.qps_bucket_),
+      rpm_bucket_(other.rpm_bucket_),
+      quota_day_(other.quota_day_) {}
 
 Lease& Lease::operator=(Lease&& other) noexcept {
   if (this != &other) {
@@ -227,6 +230,9 @@ Lease& Lease::operator=(Lease&& other) noexcept {
     reserved_tokens_ = other.reserved_tokens_;
     reserved_bucket_ = other.reserved_bucket_;
     breaker_trial_ = other.breaker_trial_;
+    qps_bucket_ = other.qps_bucket_;
+    rpm_bucket_ = other.rpm_bucket_;
+    quota_day_ = other.quota_day_;
   }
   return *this;
 }
@@ -238,6 +244,11 @@ Lease::~Lease() {
 void Lease::abandon() {
   if (pool_ == nullptr) return;
   std::exchange(pool_, nullptr)->release(*this, nullptr, started_);
+}
+
+void Lease::give_back(TimePoint now) {
+  if (pool_ == nullptr) return;
+  std::exchange(pool_, nullptr)->release(*this, nullptr, now, true);
 }
 
 void Lease::settle(const Outcome& outcome, TimePoint now) {
@@ -381,19 +392,30 @@ std::optional<Lease> Pool::try_acquire(Target target, const Demand& demand, Time
   lease.reserved_tokens_ = admission->tokens;
   lease.reserved_bucket_ = admission->bucket;
   lease.breaker_trial_ = admission->trial;
+  lease.qps_bucket_ = admission->qps_bucket;
+  lease.rpm_bucket_ = admission->rpm_bucket;
+  lease.quota_day_ = admission->quota_day;
   return std::optional<Lease>(std::move(lease));
 }
 
-void Pool::release(const Lease& lease, const Outcome* outcome, TimePoint now) {
+void Pool::release(const Lease& lease, const Outcome* outcome, TimePoint now, bool unused) {
   ModelState& model = impl_->models[lease.target_.model];
   KeyLoad& load = *model.keys[lease.target_.key];
   const Admission admission{lease.reserved_tokens_, lease.reserved_bucket_, lease.breaker_trial_};
-  // Learn first, so a cooldown is in place before the slot shows as free.
-  if (outcome != nullptr) load.learn(admission, *outcome, model.spec.cooldown, now);
-  load.release(admission, outcome != nullptr);
+  if (unused) {
+    Admission taken = admission;
+    taken.quota_day = lease.quota_day_;
+    taken.qps_bucket = lease.qps_bucket_;
+    taken.rpm_bucket = lease.rpm_bucket_;
+    load.refund(taken, now);
+  } else {
+    // Learn first, so a cooldown is in place before the slot shows as free.
+    if (outcome != nullptr) load.learn(admission, *outcome, model.spec.cooldown, now);
+    load.release(admission, outcome != nullptr);
+  }
   model.in_flight.fetch_sub(1, std::memory_order_relaxed);
   impl_->sync(lease.target_.model, lease.target_.key, now);
-  if (impl_->listener) impl_->listener(lease.target_);
+  if (!unused && impl_->listener) impl_->listener(lease.target_);
 }
 
 int Pool::in_flight(Target target) const {

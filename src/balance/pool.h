@@ -118,6 +118,12 @@ class Lease {
   // Frees the slot now without teaching the key anything, as destruction does: the client
   // went away, which is never the key's fault (no failure, no latency, no breaker count).
   void abandon();
+  // Frees the slot as abandon() does and takes back what the admission counted (its start in
+  // the QPS and RPM windows, its token reservation, its daily quota use), waking no waiter:
+  // the request never started, because the limits shared with other instances
+  // (gateway/shared_admission.h) refused it, and a waiter woken for the slot would only meet
+  // the same refusal.
+  void give_back(TimePoint now);
 
  private:
   friend class Pool;
@@ -128,6 +134,10 @@ class Lease {
   std::int64_t reserved_tokens_ = 0;  // the token estimate reserved at admission
   std::int64_t reserved_bucket_ = 0;  // where in the token window it was reserved
   bool breaker_trial_ = false;        // the half-open trial of the key's breaker
+  // What give_back() takes back besides: the start in the QPS and RPM windows, the quota day.
+  std::int64_t qps_bucket_ = 0;
+  std::int64_t rpm_bucket_ = 0;
+  std::int64_t quota_day_ = 0;
 };
 
 class Pool {
@@ -193,7 +203,8 @@ class Pool {
  private:
   friend class Lease;
   Pool();
-  void release(const Lease& lease, const Outcome* outcome, TimePoint now);
+  // `unused`: the lease's admission is taken back (KeyLoad::refund) and no waiter is woken.
+  void release(const Lease& lease, const Outcome* outcome, TimePoint now, bool unused = false);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -409,6 +409,31 @@ TEST(PoolLease, ReleaseListenerHearsEveryFreedSlot) {
   EXPECT_EQ(freed[1], (Target{0, 0}));
 }
 
+TEST(PoolLease, GiveBackTakesBackTheStartAndWakesNoWaiter) {
+  auto spec = model_spec("m", {1}, "qps", 1);
+  spec.max_qps = 2;
+  spec.rpm = 3;
+  auto pool = make_pool({spec});
+  std::vector<Target> freed;
+  pool->set_release_listener([&](Target t) { freed.push_back(t); });
+  // Four starts given back: none counts against max_qps 2 or rpm 3, nothing is woken.
+  for (int i = 0; i < 4; ++i) {
+    auto lease = pool->try_acquire({0, 0}, {}, at(0.01 * i));
+    ASSERT_TRUE(lease) << "start " << i;
+    EXPECT_EQ(pool->in_flight({0, 0}), 1);
+    lease->give_back(at(0.01 * i));
+    EXPECT_EQ(pool->in_flight({0, 0}), 0);
+  }
+  EXPECT_TRUE(freed.empty());
+  EXPECT_EQ(pool->load({0, 0}).qps_used(at(0.05)), 0);
+  EXPECT_EQ(pool->load({0, 0}).rpm_used(at(0.05)), 0);
+  // A start that ran counts; the window still holds one more.
+  pool->try_acquire({0, 0}, {}, at(0.1))->settle(ok_outcome(), at(0.1));
+  EXPECT_EQ(freed.size(), 1u);
+  EXPECT_EQ(pool->load({0, 0}).qps_used(at(0.1)), 1);
+  EXPECT_TRUE(pool->try_acquire({0, 0}, {}, at(0.2)));
+}
+
 TEST(PoolConcurrency, ManyThreadsNeverTakeAKeyPastMaxConcurrency) {
   constexpr int kMax = 2;
   auto pool = make_pool({model_spec("a", {3, 2, 1}, "concurrency", kMax),

@@ -30,6 +30,9 @@ struct StateConfig {
   std::string key_prefix = "bc:";
   // A Redis answer slower than this counts as Redis being unavailable.
   int timeout_ms = 250;
+  // How long a concurrency slot taken in Redis lives without renewal: a running request renews
+  // it (every third of this), so the slots of an instance that died come back within it.
+  int lease_ms = 10'000;
   // Redis unreachable at startup: serve on local shares (serve_degraded) or exit (refuse).
   std::string on_unavailable = "serve_degraded";
 

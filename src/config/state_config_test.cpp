@@ -103,7 +103,7 @@ TEST(StateSection, LocalIsTheDefault) {
 TEST(StateSection, RedisWithPasswordFromTheEnvironment) {
   const Config c = load_state(
       "state:\n  backend: redis\n  url: redis://127.0.0.1:7001/1\n  password: ${REDIS_PW}\n"
-      "  key_prefix: \"gw-a:\"\n  timeout_ms: 50\n  on_unavailable: refuse\n",
+      "  key_prefix: \"gw-a:\"\n  timeout_ms: 50\n  lease_ms: 2000\n  on_unavailable: refuse\n",
       {{"REDIS_PW", "from-env"}});
   EXPECT_TRUE(c.state.redis_enabled());
   EXPECT_EQ(c.state.redis.port, 7001);
@@ -111,6 +111,7 @@ TEST(StateSection, RedisWithPasswordFromTheEnvironment) {
   EXPECT_EQ(c.state.redis.password, "from-env");
   EXPECT_EQ(c.state.key_prefix, "gw-a:");
   EXPECT_EQ(c.state.timeout_ms, 50);
+  EXPECT_EQ(c.state.lease_ms, 2000);
   EXPECT_EQ(c.state.on_unavailable, "refuse");
 }
 
@@ -126,6 +127,7 @@ TEST(StateSection, ErrorsNameFileLineAndField) {
   EXPECT_NE(load_error("state:\n  on_unavailable: crash\n").find("state.on_unavailable"),
             std::string::npos);
   EXPECT_NE(load_error("state:\n  timeout_ms: 0\n").find("state.timeout_ms"), std::string::npos);
+  EXPECT_NE(load_error("state:\n  lease_ms: 10\n").find("state.lease_ms"), std::string::npos);
   EXPECT_NE(load_error("state:\n  urll: redis://h\n").find("state.urll"), std::string::npos);
 }
 

@@ -6,8 +6,8 @@
 namespace bc::config::detail {
 namespace {
 
-const std::vector<std::string> kStateKeys = {"backend",    "url",        "password",
-                                             "key_prefix", "timeout_ms", "on_unavailable"};
+const std::vector<std::string> kStateKeys = {
+    "backend", "url", "password", "key_prefix", "timeout_ms", "lease_ms", "on_unavailable"};
 const std::vector<std::string> kBackends = {"local", "redis"};
 const std::vector<std::string> kOnUnavailable = {"serve_degraded", "refuse"};
 
@@ -19,6 +19,7 @@ void read_state_section(Reader& reader, const Entry& entry, StateConfig& out) {
   m.get_choice("backend", kBackends, out.backend);
   m.get_choice("on_unavailable", kOnUnavailable, out.on_unavailable);
   m.get("timeout_ms", out.timeout_ms, 1, 60'000);
+  m.get("lease_ms", out.lease_ms, 300, 3'600'000);
   if (m.find("key_prefix") != nullptr) m.get("key_prefix", out.key_prefix, false);
 
   std::string url;

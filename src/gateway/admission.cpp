@@ -101,11 +101,9 @@ void AdmissionQueue::leave(const std::shared_ptr<Waiter>& w) {
   if (w->notified.load(std::memory_order_relaxed)) wake_first(std::nullopt);
 }
 
-asio::awaitable<AdmissionQueue::Wake> AdmissionQueue::wait(const balance::Demand& demand,
-                                                           TimePoint deadline,
-                                                           asio::any_io_executor executor,
-                                                           net::ClientWatch& client, Ticket& ticket,
-                                                           const Caller& caller) {
+asio::awaitable<AdmissionQueue::Wake> AdmissionQueue::wait(
+    const balance::Demand& demand, TimePoint deadline, asio::any_io_executor executor,
+    net::ClientWatch& client, Ticket& ticket, const Caller& caller, bool local_capacity_wakes) {
   if (!ticket.waiter_) {
     std::lock_guard lock(mutex_);
     if (waiters_.size() >= max_waiting_) co_return Wake::kFull;
@@ -129,7 +127,8 @@ asio::awaitable<AdmissionQueue::Wake> AdmissionQueue::wait(const balance::Demand
   // Besides a freed slot, capacity also comes back with time: a QPS window moving on or a
   // cooldown ending. Wake then too.
   auto wake_at = deadline;
-  if (const auto next = pool_.next_available(demand, now); next && *next < wake_at) {
+  if (const auto next = local_capacity_wakes ? pool_.next_available(demand, now) : std::nullopt;
+      next && *next < wake_at) {
     wake_at = std::max(*next, now + std::chrono::milliseconds(1));
   }
   w.timer.expires_at(wake_at);

@@ -63,9 +63,12 @@ class AdmissionQueue {
   // the request's place if that fails); kDeadline: `deadline` passed; kClientGone: the client
   // left (it leaves the queue at once); kFull: the queue already holds max_waiting requests;
   // kCallerFull: `caller` already has its max_queued requests waiting.
+  // `local_capacity_wakes` false: only a freed slot or the deadline wakes the waiter, not the
+  // pool's own view that a key has room (the limits shared with other instances refused it).
   boost::asio::awaitable<Wake> wait(const balance::Demand& demand, TimePoint deadline,
                                     boost::asio::any_io_executor executor, net::ClientWatch& client,
-                                    Ticket& ticket, const Caller& caller);
+                                    Ticket& ticket, const Caller& caller,
+                                    bool local_capacity_wakes = true);
 
   // True when earlier requests wait for capacity this demand could take: a newcomer then
   // queues behind them instead of overtaking. Cheap when nobody waits.

@@ -11,6 +11,7 @@
 #include "core/mask.h"
 #include "gateway/delta_scratch.h"
 #include "gateway/mock_upstream.h"
+#include "gateway/shared_admission.h"
 #include "telemetry/metrics.h"
 
 namespace bc::gateway {
@@ -55,12 +56,16 @@ struct Forwarder::Attempt {
   // The client watch points at this attempt's call: unhook it before the call goes away.
   ~Attempt() { watch.on_client_gone({}); }
 
-  void settle(const balance::Outcome& outcome) { lease.settle(outcome, Clock::now()); }
+  void settle(const balance::Outcome& outcome) {
+    lease.settle(outcome, Clock::now());
+    shared.release();
+  }
   Duration elapsed() const { return Clock::now() - started; }
 
   net::ClientWatch& watch;
   std::size_t model;
   balance::Lease lease;
+  SharedLease shared;                // the key's slot in Redis (state.backend redis)
   providers::Credential credential;  // the key, with its derived token if it needs one
   UpstreamRequest request;           // until it is sent
   std::unique_ptr<net::UpstreamCall> call;
@@ -78,6 +83,16 @@ struct Forwarder::CallState {
   std::optional<TimePoint> hold_until;
   int started = 0;             // attempts begun, for counting retries
   std::size_t last_model = 0;  // the model of the previous attempt, for counting failovers
+  // With shared limits: the targets they refused since the last wait, skipped until then;
+  // when to ask again at the latest; the slot taken in Redis, until the attempt holds it.
+  std::vector<balance::Target> shared_refused;
+  std::optional<TimePoint> shared_poll_at;
+  SharedLease shared_lease;
+
+  bool refused_shared(balance::Target target) const {
+    return !shared_refused.empty() &&
+           std::find(shared_refused.begin(), shared_refused.end(), target) != shared_refused.end();
+  }
 };
 
 Forwarder::Forwarder(std::shared_ptr<Gateway> gateway, boost::asio::any_io_executor executor,
@@ -152,7 +167,8 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     const auto& again = plan.same_key_retry();
     // Requests already waiting go first: a newcomer queues behind them instead of overtaking.
     if (state.pinned) {
-      lease = pool.try_acquire(*state.pinned, demand, now);
+      if (!state.refused_shared(*state.pinned))
+        lease = pool.try_acquire(*state.pinned, demand, now);
     } else if (state.ticket.queued() || !queue.has_waiters(demand)) {
       const auto closed = plan.closed_models();
       demand.tried = plan.tried();
@@ -162,10 +178,11 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
       demand.closed_models = {};
       for (const auto& target : candidates) {
         if (!plan.may_try(target) || (again && again->target == target)) continue;
+        if (state.refused_shared(target)) continue;
         lease = pool.try_acquire(target, demand, now);
         if (lease) break;
       }
-      if (!lease && again) {
+      if (!lease && again && !state.refused_shared(again->target)) {
         if (now < again->not_before) {
           co_await pause_until(again->not_before, client);
           continue;
@@ -177,6 +194,15 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
           plan.drop_same_key_retry();
           continue;
         }
+      }
+    }
+    if (lease && shared_ != nullptr) {
+      const bool admitted = co_await admit_shared(*lease, state);
+      // Refused by the other instances' use of the key: its local slot goes back unused, with
+      // nothing learnt and no waiter woken for it; the next candidate is tried.
+      if (!admitted) {
+        lease->give_back(Clock::now());
+        continue;
       }
     }
     if (!lease) {
@@ -191,9 +217,20 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
       }
       if (!state.deadline) state.deadline = std::min(now + timeout, plan.deadline());
       const auto wait_start = Clock::now();
-      const auto wake = co_await queue.wait(demand, *state.deadline, executor_, client,
-                                            state.ticket, report.caller);
+      // Refused by the shared limits: wait for a local slot to free or until they may have
+      // room again, whichever comes first, then ask again (bounded polling). Local capacity
+      // alone, free all along, wakes nothing.
+      const bool polling = state.shared_poll_at.has_value();
+      const auto wait_until =
+          polling ? std::min(*state.deadline, *state.shared_poll_at) : *state.deadline;
+      const auto wake = co_await queue.wait(demand, wait_until, executor_, client, state.ticket,
+                                            report.caller, !polling);
       report.queue_time += Clock::now() - wait_start;
+      if (polling) {
+        state.shared_refused.clear();
+        state.shared_poll_at.reset();
+        if (wake == AdmissionQueue::Wake::kDeadline && Clock::now() < *state.deadline) continue;
+      }
       if (wake == AdmissionQueue::Wake::kRetry) continue;
       if (wake == AdmissionQueue::Wake::kClientGone) co_return client_gone_error();
       if (wake == AdmissionQueue::Wake::kCallerFull) co_return caller_queue_full(report.caller);
@@ -219,6 +256,7 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
     // coroutine's frame (see below).
     auto attempt = std::make_unique<Attempt>(client, target.model, std::move(*lease),
                                              rt.credentials[target.key]);
+    attempt->shared = std::move(state.shared_lease);
     attempt->credential.now_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::system_clock::now().time_since_epoch())
                                           .count();
@@ -280,10 +318,23 @@ awaitable<void> Forwarder::pause_until(TimePoint at, net::ClientWatch& client) {
   client.on_client_gone({});
 }
 
+awaitable<bool> Forwarder::admit_shared(const balance::Lease& lease, CallState& state) {
+  const auto verdict = co_await shared_->admit(*gateway_, lease, state.shared_lease);
+  if (verdict.admitted) co_return true;
+  // Another instance saw the key answer 429: it cools here too, out of selection until then.
+  if (verdict.cooling)
+    gateway_->pool().cool_down(lease.target(), Clock::now() + verdict.retry_after);
+  state.shared_refused.push_back(lease.target());
+  const auto again = Clock::now() + verdict.retry_after;
+  if (!state.shared_poll_at || again < *state.shared_poll_at) state.shared_poll_at = again;
+  co_return false;
+}
+
 void Forwarder::abandon(Attempt& attempt) {
   // The client left: its slot is free now and the key learns nothing (no failure, no
   // latency, no breaker count, no lowered concurrency). Never the key's fault.
   attempt.lease.abandon();
+  attempt.shared.release();
   count_attempt(attempt.lease.target(), nullptr, true);
 }
 
@@ -371,6 +422,12 @@ void Forwarder::settle_failure(Attempt& attempt, Error error, CallState& state) 
   state.plan->failed(target, error, Clock::now(), rng_);
   attempt.settle(failure(error, attempt.elapsed()));
   count_attempt(target, &error);
+  // A 429 (with Retry-After, or the model's cooldown): every instance leaves the key alone.
+  if (shared_ != nullptr && error.key_action == KeyAction::kCooldown) {
+    const auto length =
+        error.cooldown.count() > 0 ? error.cooldown : gateway_->pool().model(target.model).cooldown;
+    shared_->cool(*gateway_, target, length);
+  }
 }
 
 void Forwarder::count_attempt(balance::Target target, const Error* error, bool cancelled) {

@@ -24,6 +24,8 @@ class Metrics;
 
 namespace bc::gateway {
 
+class SharedAdmission;
+
 // What the access log and metrics want to know about one call, and who made it.
 struct CallReport {
   Caller caller;  // set by the handler before the call: its share of the admission queue
@@ -60,6 +62,10 @@ class Forwarder {
   const Gateway& gateway() const { return *gateway_; }
   // Where attempts, retries and failovers are counted; none by default. Set before any call.
   void set_metrics(telemetry::Metrics* metrics) { metrics_ = metrics; }
+  // With state.backend redis: this worker's admission against the limits shared by every
+  // instance, asked after each local admission; none (local state) by default. Set before any
+  // call; it outlives the forwarder.
+  void set_shared_admission(SharedAdmission* shared) { shared_ = shared; }
 
  private:
   struct Attempt;
@@ -90,6 +96,9 @@ class Forwarder {
   bool settle_start_failure(Attempt& attempt, Error error, CallState& state);
   awaitable<void> settle_refusal(Attempt& attempt, const ModelRuntime& rt, CallState& state,
                                  CallReport& report, net::ClientWatch& client);
+  // Asks the shared limits about the local slot just taken; false when they refuse it (the
+  // target is then skipped until the next wait, which ends by state.poll_at at the latest).
+  awaitable<bool> admit_shared(const balance::Lease& lease, CallState& state);
   // Waits until `at` (a same-key retry's backoff), or until the client leaves.
   awaitable<void> pause_until(TimePoint at, net::ClientWatch& client);
   // Frees the attempt's slot at once, teaching the key nothing: its client left.
@@ -121,6 +130,7 @@ class Forwarder {
   std::unique_ptr<net::Upstream> mock_;
   Rng rng_;
   telemetry::Metrics* metrics_ = nullptr;
+  SharedAdmission* shared_ = nullptr;
 };
 
 }  // namespace bc::gateway

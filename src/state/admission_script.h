@@ -8,14 +8,18 @@
 namespace bc::state {
 
 // KEYS[1]: the key's leases (a sorted set: lease id -> expiry in ms);
-// KEYS[2]: the key's admissions of the rate window (a sorted set: lease id -> time in ms).
+// KEYS[2]: the key's admissions of the rate window (a sorted set: lease id -> time in ms);
+// KEYS[3]: the key's shared cooldown (present while it cools, with that expiry).
 // ARGV: max_concurrency (0: none), lease time in ms, admissions allowed per window (0: no
 // rate limit), the window in ms, the lease id.
 // Answers {outcome, in_flight, retry_after_ms}: outcome 1 admitted, 0 refused by
-// max_concurrency, -1 refused by the rate; in_flight counts the live leases (this one too
-// when admitted); retry_after_ms is when the window frees a slot (0 otherwise).
+// max_concurrency, -1 refused by the rate, -2 refused because the key cools down (a 429
+// seen by some instance); in_flight counts the live leases (this one too when admitted);
+// retry_after_ms is when the window frees a slot or the cooldown ends (0 otherwise).
 // Expired leases (their holder died or stopped renewing) are dropped first.
 inline constexpr std::string_view kAdmitScript = R"lua(
+local cooling = redis.call('PTTL', KEYS[3])
+if cooling > 0 then return {-2, 0, cooling} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local max_concurrency = tonumber(ARGV[1])
@@ -54,6 +58,15 @@ local expiry = redis.call('ZSCORE', KEYS[1], ARGV[2])
 if not expiry or tonumber(expiry) <= now then return 0 end
 redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
+return 1
+)lua";
+
+// A key cools down for every instance. KEYS[1]: the key's shared cooldown; ARGV: its length
+// in ms. A longer cooldown already in place is kept.
+inline constexpr std::string_view kCoolScript = R"lua(
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
 return 1
 )lua";
 

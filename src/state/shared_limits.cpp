@@ -33,7 +33,7 @@ std::string script_sha1(std::string_view script) {
 SharedLimitsClient::SharedLimitsClient(RedisLink& link, std::string key_prefix,
                                        std::string instance_id,
                                        std::chrono::milliseconds lease_time)
-    : link_(link),
+    : link_(&link),
       prefix_(std::move(key_prefix)),
       instance_id_(std::move(instance_id)),
       lease_time_(lease_time),
@@ -48,6 +48,10 @@ std::string SharedLimitsClient::window_key(std::string_view key) const {
   return prefix_ + "qps:" + std::string(key);
 }
 
+std::string SharedLimitsClient::cooldown_key(std::string_view key) const {
+  return prefix_ + "cool:" + std::string(key);
+}
+
 // EVALSHA first (the script is not sent each time); a Redis that does not know the script
 // (restarted, or SCRIPT FLUSH) gets it once with EVAL, which also caches it.
 asio::awaitable<Result<RedisReply>> SharedLimitsClient::run_script(
@@ -56,11 +60,11 @@ asio::awaitable<Result<RedisReply>> SharedLimitsClient::run_script(
   std::vector<std::string> command{"EVALSHA", sha, std::to_string(key_count)};
   command.insert(command.end(), keys_and_args.begin(), keys_and_args.end());
   std::vector<std::string> by_sha = command;
-  auto answer = co_await link_.command(std::move(by_sha));
+  auto answer = co_await link_->command(std::move(by_sha));
   if (!answer || !answer->is_error() || !answer->text.starts_with("NOSCRIPT")) co_return answer;
   command[0] = "EVAL";
   command[1] = std::string(script);
-  co_return co_await link_.command(std::move(command));
+  co_return co_await link_->command(std::move(command));
 }
 
 asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string key,
@@ -69,12 +73,13 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
   const RateWindow rate = rate_window_for(limits.max_qps);
   std::vector<std::string> keys_and_args{leases_key(key),
                                          window_key(key),
+                                         cooldown_key(key),
                                          std::to_string(limits.max_concurrency),
                                          std::to_string(lease_time_.count()),
                                          std::to_string(rate.admissions),
                                          std::to_string(rate.window_ms),
                                          lease};
-  auto answer = co_await run_script(kAdmitScript, admit_sha_, std::move(keys_and_args), 2);
+  auto answer = co_await run_script(kAdmitScript, admit_sha_, std::move(keys_and_args), 3);
   if (!answer) co_return std::move(answer).error();
   const RedisReply& r = *answer;
   if (r.type != RedisReply::Type::kArray || r.elements.size() != 3) {
@@ -91,6 +96,10 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
     case 0:
       out.outcome = SharedAdmission::Outcome::kConcurrencyFull;
       break;
+    case -2:
+      out.outcome = SharedAdmission::Outcome::kCooling;
+      out.retry_after = std::chrono::milliseconds(r.elements[2].integer);
+      break;
     default:
       out.outcome = SharedAdmission::Outcome::kRateFull;
       out.retry_after = std::chrono::milliseconds(r.elements[2].integer);
@@ -99,13 +108,19 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
 }
 
 bool SharedLimitsClient::release(std::string_view key, std::string_view lease) {
-  return link_.send({"ZREM", leases_key(key), std::string(lease)});
+  return link_->send({"ZREM", leases_key(key), std::string(lease)});
+}
+
+bool SharedLimitsClient::cool(std::string_view key, std::chrono::milliseconds length) {
+  if (length.count() <= 0) return true;
+  return link_->send(
+      {"EVAL", std::string(kCoolScript), "1", cooldown_key(key), std::to_string(length.count())});
 }
 
 bool SharedLimitsClient::renew(std::string_view key, std::string_view lease) {
   // EVAL, not EVALSHA: an answer is not awaited, so a NOSCRIPT could not be retried.
-  return link_.send({"EVAL", std::string(kRenewScript), "1", leases_key(key),
-                     std::to_string(lease_time_.count()), std::string(lease)});
+  return link_->send({"EVAL", std::string(kRenewScript), "1", leases_key(key),
+                      std::to_string(lease_time_.count()), std::string(lease)});
 }
 
 }  // namespace bc::state

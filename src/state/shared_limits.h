@@ -30,10 +30,11 @@ struct RateWindow {
 RateWindow rate_window_for(double max_qps);
 
 struct SharedAdmission {
-  enum class Outcome { kAdmitted, kConcurrencyFull, kRateFull };
+  enum class Outcome { kAdmitted, kConcurrencyFull, kRateFull, kCooling };
   Outcome outcome = Outcome::kAdmitted;
   long long in_flight = 0;                   // live leases on the key over every instance
-  std::chrono::milliseconds retry_after{0};  // kRateFull: when the window frees a slot
+  // kRateFull: when the window frees a slot; kCooling: when the key's cooldown ends.
+  std::chrono::milliseconds retry_after{0};
   std::string lease;                         // kAdmitted: what release() and renew() take
 };
 
@@ -50,10 +51,19 @@ class SharedLimitsClient {
   bool release(std::string_view key, std::string_view lease);
   // Pushes the lease's expiry on by the lease time; not waited for.
   bool renew(std::string_view key, std::string_view lease);
+  // Cools `key` down for every instance for `length` (a 429 with Retry-After): admit()
+  // refuses it until then. Not waited for; a longer cooldown in place is kept.
+  bool cool(std::string_view key, std::chrono::milliseconds length);
+
+  // Sends what follows on `link` instead: the session's new link after a reconnection. Lease
+  // ids stay unique, since the counter goes on.
+  void rebind(RedisLink& link) { link_ = &link; }
+  const RedisLink* link() const { return link_; }
 
   std::chrono::milliseconds lease_time() const { return lease_time_; }
   std::string leases_key(std::string_view key) const;
   std::string window_key(std::string_view key) const;
+  std::string cooldown_key(std::string_view key) const;
 
  private:
   boost::asio::awaitable<Result<RedisReply>> run_script(std::string_view script,
@@ -61,7 +71,7 @@ class SharedLimitsClient {
                                                         std::vector<std::string> keys_and_args,
                                                         std::size_t key_count);
 
-  RedisLink& link_;
+  RedisLink* link_;
   std::string prefix_;
   std::string instance_id_;
   std::chrono::milliseconds lease_time_;

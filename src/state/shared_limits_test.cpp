@@ -1,5 +1,6 @@
 // Shared limits in a real redis-server: a concurrency cap held across two instances' links,
-// leases that expire unless renewed, an exact QPS window, and a Redis that lost the script.
+// leases that expire unless renewed, an exact QPS window, a cooldown one instance sets for
+// all, and a Redis that lost the script.
 #include "state/shared_limits.h"
 
 #include <gtest/gtest.h>
@@ -92,6 +93,32 @@ asio::awaitable<void> leases_expire_unless_renewed(RedisServer& server) {
 TEST(SharedLimits, LeasesExpireUnlessRenewed) {
   RedisServer server;
   run(&leases_expire_unless_renewed, server);
+}
+
+asio::awaitable<void> cooldown_is_shared(RedisServer& server) {
+  auto link_a = co_await link_to(server);
+  auto link_b = co_await link_to(server);
+  SharedLimitsClient a(*link_a, "t:", "a", 10s);
+  SharedLimitsClient b(*link_b, "t:", "b", 10s);
+  const SharedLimits limits{.max_concurrency = 5};
+  // A saw a 429 with Retry-After: B is refused until it has passed, with the time left.
+  EXPECT_TRUE(a.cool("m:k1", 300ms));
+  EXPECT_TRUE(a.cool("m:k1", 100ms));  // a shorter one keeps the longer in place
+  co_await pause(20ms);
+  auto cooling = co_await admit(b, limits);
+  EXPECT_EQ(cooling.outcome, Outcome::kCooling);
+  EXPECT_GT(cooling.retry_after, 150ms);
+  EXPECT_LE(cooling.retry_after, 300ms);
+  EXPECT_TRUE(cooling.lease.empty());
+  co_await pause(cooling.retry_after + 10ms);
+  auto after = co_await admit(b, limits);
+  EXPECT_EQ(after.outcome, Outcome::kAdmitted);
+  EXPECT_EQ(after.in_flight, 1);
+}
+
+TEST(SharedLimits, CooldownIsSharedAcrossInstances) {
+  RedisServer server;
+  run(&cooldown_is_shared, server);
 }
 
 asio::awaitable<void> qps_window(RedisServer& server) {

@@ -211,6 +211,18 @@ Metrics::Metrics(const std::vector<ModelLabels>& models, bool per_key, std::size
                         .Help("Usage ledger records waiting for the writer (sampled at scrape)")
                         .Register(*registry_)
                         .Add({});
+  state_degraded_ = &BuildGauge()
+                         .Name("bc_state_degraded")
+                         .Help(
+                             "1 while this instance cannot use the Redis of state.backend redis "
+                             "and admits on its share of each limit; 0 otherwise (sampled at "
+                             "scrape)")
+                         .Register(*registry_)
+                         .Add({});
+}
+
+void Metrics::refresh_state(bool degraded) {
+  state_degraded_->Set(degraded ? 1 : 0);
 }
 
 prometheus::Gauge& Metrics::budget_remaining(std::string_view client, std::string_view kind) {

@@ -84,6 +84,8 @@ class Metrics {
     std::size_t queued = 0;
   };
   void refresh_ledger(const LedgerCounts& counts);
+  // Whether shared state (state.backend redis) is degraded, sampled at scrape time.
+  void refresh_state(bool degraded);
   // A client's budget left (kind: requests_per_day, tokens_per_day, tokens_per_month). Binds a
   // label set (slow): call it once per client and keep the gauge.
   prometheus::Gauge& budget_remaining(std::string_view client, std::string_view kind);
@@ -139,6 +141,7 @@ class Metrics {
   // showed at the last scrape, to add only the difference.
   prometheus::Counter* ledger_records_[3] = {};
   prometheus::Gauge* ledger_queued_ = nullptr;
+  prometheus::Gauge* state_degraded_ = nullptr;
   std::mutex ledger_mutex_;
   LedgerCounts ledger_seen_;
 };

@@ -192,7 +192,8 @@ const std::vector<std::string> kFamilies = {"bc_build_info",
                                             "bc_queue_wait_seconds",
                                             "bc_tokens_total",
                                             "bc_usage_records_total",
-                                            "bc_usage_queue_length"};
+                                            "bc_usage_queue_length",
+                                            "bc_state_degraded"};
 
 std::vector<ModelLabels> two_models() {
   return {{"alpha", {"alpha-k0", "alpha-k1"}}, {"beta", {"sk-…beef"}}};
@@ -204,6 +205,8 @@ TEST(Metrics, DeclaresEveryFamilyOnceWithItsType) {
   RequestMetrics(metrics).request("/health", std::nullopt, 200, 1ms);
   const auto e = parse_exposition(metrics.serialize());
   for (const auto& f : kFamilies) EXPECT_TRUE(e.types.contains(f)) << f;
+  // Shared state is not degraded until /metrics says otherwise (refresh_state).
+  EXPECT_EQ(e.value("bc_state_degraded", {}), 0);
   EXPECT_EQ(e.types.size(), kFamilies.size());
   EXPECT_EQ(e.types.at("bc_requests_total"), "counter");
   EXPECT_EQ(e.types.at("bc_in_flight"), "gauge");

@@ -1,0 +1,115 @@
+// One worker's admission against the limits every instance shares (`state.backend: redis`):
+// after the local pool has picked a key and taken its local slot, the key's max_concurrency
+// and max_qps are checked and taken in Redis in one round trip (state/shared_limits.h). While
+// the worker's Redis session is down, or a call to it fails or is too slow, the key is
+// admitted on this instance's share of each limit instead (state/degraded.h: limit ÷ live
+// instances, from the heartbeats). Redis's concurrency slots are leases: released without
+// waiting when the attempt ends, renewed from one timer while it runs (a stream), so the
+// slots of an instance that dies come back within state.lease_ms.
+//
+// One per worker thread, made on that worker's executor and used only there (its Redis
+// session is that loop's; no blocking call, no thread of its own). Made with make_shared.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "balance/pool.h"
+#include "core/clock.h"
+#include "gateway/shared_state.h"
+#include "state/redis_session.h"
+#include "state/shared_limits.h"
+
+namespace bc::gateway {
+
+class Gateway;
+class SharedAdmission;
+
+// A concurrency slot held in Redis. Move-only; released (not waited for) by release() or when
+// destroyed. Empty when the key has no max_concurrency or it was admitted degraded.
+class SharedLease {
+ public:
+  SharedLease() = default;
+  SharedLease(SharedLease&& other) noexcept { *this = std::move(other); }
+  SharedLease& operator=(SharedLease&& other) noexcept;
+  SharedLease(const SharedLease&) = delete;
+  SharedLease& operator=(const SharedLease&) = delete;
+  ~SharedLease() { release(); }
+  void release();
+
+ private:
+  friend class SharedAdmission;
+  SharedAdmission* owner_ = nullptr;
+  std::uint64_t id_ = 0;
+};
+
+class SharedAdmission : public std::enable_shared_from_this<SharedAdmission> {
+ public:
+  // A refusal by the concurrency limit says nothing of when a slot frees (another instance's
+  // request ends): the refused request tries again after this, or sooner when a local slot
+  // frees. Polling bounded this way costs a waiting request one Redis call per interval.
+  static constexpr std::chrono::milliseconds kConcurrencyPoll{25};
+
+  struct Verdict {
+    bool admitted = true;
+    // When refused: when to ask again (the rate window's own answer, the time left of the
+    // key's shared cooldown, or kConcurrencyPoll).
+    std::chrono::milliseconds retry_after{0};
+    // Refused because another instance saw the key answer 429: it cools here too until then.
+    bool cooling = false;
+  };
+
+  SharedAdmission(std::shared_ptr<SharedState> state, boost::asio::any_io_executor executor);
+  ~SharedAdmission();
+  SharedAdmission(const SharedAdmission&) = delete;
+  SharedAdmission& operator=(const SharedAdmission&) = delete;
+
+  // Starts the Redis session and the renewal timer.
+  void start();
+
+  // Admits the target of `lease` (a local slot already taken on `gateway`'s pool) across the
+  // instances. Admitted: `out` holds the Redis slot, if any. Refused: the caller gives the
+  // local slot back (Lease::give_back) and tries another key or waits until retry_after.
+  boost::asio::awaitable<Verdict> admit(const Gateway& gateway, const balance::Lease& lease,
+                                        SharedLease& out);
+
+  // The key of `target` answered 429 (with Retry-After: `length`): every instance leaves it
+  // alone until then. Sent without waiting; nothing while Redis is down.
+  void cool(const Gateway& gateway, balance::Target target, std::chrono::milliseconds length);
+
+  const SharedState& state() const { return *state_; }
+
+ private:
+  friend class SharedLease;
+  struct Held {
+    std::string key;    // the key's Redis id
+    std::string lease;  // the lease's id in Redis
+    TimePoint since;    // admitted or last renewed
+  };
+
+  state::RedisLink* live_link();
+  Verdict admit_degraded(const Gateway& gateway, balance::Target target, const std::string& id);
+  void release(std::uint64_t id);
+  void schedule_renewals();
+  void renew_due();
+
+  std::shared_ptr<SharedState> state_;
+  boost::asio::any_io_executor executor_;
+  std::shared_ptr<state::RedisSession> session_;
+  std::optional<state::SharedLimitsClient> client_;  // bound to the session's current link
+  boost::asio::steady_timer renew_timer_;
+  int tag_;          // this worker's number in the instance, for unique lease ids
+  bool up_ = false;  // what the session last announced
+  std::unordered_map<std::uint64_t, Held> held_;
+  std::uint64_t next_held_ = 0;
+};
+
+}  // namespace bc::gateway
