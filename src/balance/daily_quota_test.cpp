@@ -136,5 +136,23 @@ TEST(DailyQuota, APoolSkipsAKeyAtItsQuotaForAnother) {
   EXPECT_NE(served[0].key, served[1].key);
 }
 
+// Through the pool, as the gateway settles: the day's tokens end as the answer's real use,
+// not the estimate reserved at admission.
+TEST(DailyQuota, APoolLeaseSettlesTheDaysTokensWithTheRealUse) {
+  auto spec = testing::model_spec("m", {1});
+  spec.tpd = 10'000;
+  auto pool = testing::make_pool({spec});
+  ASSERT_TRUE(pool);
+  const Demand demand = at_wall(kJan31 + kH, 500);
+  auto lease = pool->try_acquire({0, 0}, demand, at(1));
+  ASSERT_TRUE(lease);
+  EXPECT_EQ(pool->load({0, 0}).quota_use().tokens, 500);
+  Outcome outcome = testing::ok_outcome();
+  outcome.usage = Usage{30, 70, 100};
+  lease->settle(outcome, at(2));
+  EXPECT_EQ(pool->load({0, 0}).quota_use().tokens, 100);
+  EXPECT_EQ(pool->load({0, 0}).quota_use().requests, 1);
+}
+
 }  // namespace
 }  // namespace bc::balance

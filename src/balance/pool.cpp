@@ -401,10 +401,11 @@ std::optional<Lease> Pool::try_acquire(Target target, const Demand& demand, Time
 void Pool::release(const Lease& lease, const Outcome* outcome, TimePoint now, bool unused) {
   ModelState& model = impl_->models[lease.target_.model];
   KeyLoad& load = *model.keys[lease.target_.key];
-  const Admission admission{lease.reserved_tokens_, lease.reserved_bucket_, lease.breaker_trial_};
+  Admission admission{lease.reserved_tokens_, lease.reserved_bucket_, lease.breaker_trial_};
+  // The quota day too, so settling replaces the day's estimated tokens with the real use.
+  admission.quota_day = lease.quota_day_;
   if (unused) {
     Admission taken = admission;
-    taken.quota_day = lease.quota_day_;
     taken.qps_bucket = lease.qps_bucket_;
     taken.rpm_bucket = lease.rpm_bucket_;
     load.refund(taken, now);
