@@ -20,7 +20,9 @@
 namespace bc::config {
 
 using detail::Bounds;
+using detail::contains;
 using detail::Entry;
+using detail::kPositive;
 using detail::MapReader;
 using detail::Reader;
 
@@ -67,12 +69,6 @@ const std::vector<std::string> kServerTlsKeys = {"cert_file", "key_file"};
 const std::vector<std::string> kUpstreamKeys = {
     "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms", "pool_max_idle_per_origin",
     "pool_idle_ttl_ms",   "max_response_bytes",    "ca_file"};
-
-constexpr Bounds kPositive{0, true};
-
-bool contains(const std::vector<std::string>& v, std::string_view s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
 
 // An unknown top-level key that is a known key one level down was most likely put at the
 // wrong indentation.

@@ -17,7 +17,10 @@
 namespace bc::config {
 
 using detail::Bounds;
+using detail::contains;
 using detail::Entry;
+using detail::kNonNegative;
+using detail::kPositive;
 using detail::MapReader;
 using detail::Reader;
 
@@ -56,13 +59,6 @@ const std::vector<std::string> kModelKeys = {"provider",
 const std::vector<std::string> kKeyKeys = {"key", "weight", "name"};
 const std::vector<std::string> kMockKeys = {"latency_ms", "tokens_per_second", "reply"};
 const std::vector<std::string> kBreakerKeys = {"failures", "window_ms", "open_ms"};
-
-constexpr Bounds kPositive{0, true};
-constexpr Bounds kNonNegative{0, false};
-
-bool contains(const std::vector<std::string>& v, std::string_view s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
 
 std::string model_hint(std::string_view key) {
   if (contains(kKeyKeys, key)) return "it belongs in an 'api_keys' entry";

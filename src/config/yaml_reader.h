@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -45,6 +46,13 @@ struct Bounds {
   double max = std::numeric_limits<double>::infinity();
   bool max_exclusive = false;
 };
+inline constexpr Bounds kPositive{0, true};      // above 0
+inline constexpr Bounds kNonNegative{0, false};  // 0 or more
+
+// Whether `names` holds `name` (the lists of known fields).
+inline bool contains(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
 
 // One entry of a mapping: the key as written and its line, and the value.
 struct Entry {
