@@ -3,7 +3,9 @@
 // with live figures, a key rate limited upstream shown "cooling" with a countdown within 2 s,
 // a quarantined key lifted from the page, a key drained and undrained, no console errors;
 // without the token the data endpoint answers 401. Saves screenshots at desktop and phone
-// width into docs/images/. (The Grafana dashboard's test is dashboard.test.mjs.)
+// width into $BC_BUILD_DIR/screenshots/, or into docs/images/ (the README's image) with
+// BC_UPDATE_SCREENSHOTS=1, so a test run leaves the tracked image alone. (The Grafana
+// dashboard's test is dashboard.test.mjs.)
 //
 // Chromium: $BC_CHROMIUM or /usr/bin/chromium; the browser runs with its own temporary profile
 // and is closed, then killed by PID, whatever the test's outcome.
@@ -20,7 +22,9 @@ import {
 
 const CHROMIUM = process.env.BC_CHROMIUM || '/usr/bin/chromium';
 const TOKEN = 'dashboard-admin-token-0123456789';
-const IMAGES = path.join(repoRoot, 'docs', 'images');
+const IMAGES = process.env.BC_UPDATE_SCREENSHOTS === '1'
+  ? path.join(repoRoot, 'docs', 'images')
+  : path.resolve(repoRoot, process.env.BC_BUILD_DIR || 'build', 'screenshots');
 
 const chat = (gw, model) =>
   postJson(`${gw.url}/v1/chat/completions`, { model, messages: userMessage('hello') });
