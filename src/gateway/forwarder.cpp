@@ -1,5 +1,7 @@
 #include "gateway/forwarder.h"
 
+#include "gateway/forwarder_attempt.h"
+
 #include <algorithm>
 #include <random>
 
@@ -9,7 +11,6 @@
 
 #include "balance/key_load.h"
 #include "core/mask.h"
-#include "gateway/delta_scratch.h"
 #include "gateway/mock_upstream.h"
 #include "gateway/shared_admission.h"
 #include "telemetry/metrics.h"
@@ -17,28 +18,6 @@
 namespace bc::gateway {
 
 namespace {
-
-Error client_gone_error() {
-  auto e = Error::upstream("the client closed the connection", "client_closed");
-  e.retryable = false;
-  e.http_status = 499;
-  return e;
-}
-
-balance::Outcome failure(const Error& e, Duration latency) {
-  balance::Outcome o;
-  o.ok = false;
-  o.latency = latency;
-  o.action = e.key_action;
-  o.cooldown = e.cooldown;
-  // Faults of the upstream itself open the key's breaker; rate limits and refused
-  // credentials have their own answers, and the caller's mistakes are nobody's fault.
-  o.concurrency_limited = e.code == "concurrency_limit_exceeded";
-  o.fault = e.retryable && e.key_action == KeyAction::kNone &&
-            (e.kind == ErrorKind::kUpstream || e.kind == ErrorKind::kTimeout ||
-             e.kind == ErrorKind::kUnavailable || e.kind == ErrorKind::kInternal);
-  return o;
-}
 
 // A rough token estimate for limits that reserve tokens at admission: ~4 characters a token
 // for the prompt, plus the answer the caller allows.
@@ -48,52 +27,8 @@ std::int64_t estimate_tokens(const ChatRequest& request) {
 
 }  // namespace
 
-struct Forwarder::Attempt {
-  Attempt(net::ClientWatch& w, std::size_t m, balance::Lease&& l, providers::Credential c)
-      : watch(w), model(m), lease(std::move(l)), credential(std::move(c)) {}
-  Attempt(const Attempt&) = delete;
-  Attempt& operator=(const Attempt&) = delete;
-  // The client watch points at this attempt's call: unhook it before the call goes away.
-  ~Attempt() { watch.on_client_gone({}); }
-
-  void settle(const balance::Outcome& outcome) {
-    lease.settle(outcome, Clock::now());
-    shared.release();
-  }
-  Duration elapsed() const { return Clock::now() - started; }
-
-  net::ClientWatch& watch;
-  std::size_t model;
-  balance::Lease lease;
-  SharedLease shared;                // the key's slot in Redis (state.backend redis)
-  providers::Credential credential;  // the key, with its derived token if it needs one
-  UpstreamRequest request;           // until it is sent
-  std::unique_ptr<net::UpstreamCall> call;
-  TimePoint started = Clock::now();
-};
-
-struct Forwarder::CallState {
-  std::optional<balance::Target> pinned;  // only this key (a probe)
-  // Budgets, deadline, same-key retries and the final error: made by the first open().
-  std::optional<CallPlan> plan;
-  std::optional<TimePoint> deadline;  // for waiting in the admission queue
-  AdmissionQueue::Ticket ticket;
-  // A stream's bound on holding its head: set when the first upstream answers, kept across
-  // the attempts that follow (see StreamPacer).
-  std::optional<TimePoint> hold_until;
-  int started = 0;             // attempts begun, for counting retries
-  std::size_t last_model = 0;  // the model of the previous attempt, for counting failovers
-  // With shared limits: the targets they refused since the last wait, skipped until then;
-  // when to ask again at the latest; the slot taken in Redis, until the attempt holds it.
-  std::vector<balance::Target> shared_refused;
-  std::optional<TimePoint> shared_poll_at;
-  SharedLease shared_lease;
-
-  bool refused_shared(balance::Target target) const {
-    return !shared_refused.empty() &&
-           std::find(shared_refused.begin(), shared_refused.end(), target) != shared_refused.end();
-  }
-};
+using detail::client_gone_error;
+using detail::failure;
 
 Forwarder::Forwarder(std::shared_ptr<Gateway> gateway, boost::asio::any_io_executor executor,
                      std::shared_ptr<net::Upstream> http)
@@ -523,214 +458,6 @@ Error Forwarder::busy_error(const ChatRequest& request, const balance::Demand& d
         std::max(busy.cooldown, std::chrono::duration_cast<std::chrono::milliseconds>(*next - now));
   }
   return busy;
-}
-
-awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,
-                                                    net::ClientWatch& client, CallReport& report) {
-  CallState state;
-  co_return co_await complete(request, client, report, state);
-}
-
-awaitable<Result<ChatResponse>> Forwarder::complete_on(balance::Target target,
-                                                       const ChatRequest& request,
-                                                       net::ClientWatch& client,
-                                                       CallReport& report) {
-  CallState state;
-  state.pinned = target;
-  co_return co_await complete(request, client, report, state);
-}
-
-awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,
-                                                    net::ClientWatch& client, CallReport& report,
-                                                    CallState& state) {
-  const auto max_bytes = gateway_->config().upstream.max_response_bytes;
-  for (;;) {
-    auto opened = co_await open(request, client, report, state);
-    if (!opened) co_return std::move(opened).error();
-    auto& attempt = **opened;
-
-    const auto read_start = Clock::now();
-    auto body = co_await attempt.call->read_all(max_bytes);
-    report.upstream_time += Clock::now() - read_start;
-    if (auto answer = settle_answer(attempt, std::move(body), client, state, report)) {
-      co_return std::move(*answer);
-    }
-  }
-}
-
-std::optional<Result<ChatResponse>> Forwarder::settle_answer(Attempt& attempt,
-                                                             Result<std::string> body,
-                                                             net::ClientWatch& client,
-                                                             CallState& state, CallReport& report) {
-  const auto& rt = gateway_->model(attempt.model);
-  Result<ChatResponse> decoded = Error::internal("unreachable");
-  if (body) {
-    // The headers are read only to classify a failed answer (Retry-After and the like):
-    // an answer that decodes never builds them, one that does not is decoded again with
-    // them (decode() is pure).
-    UpstreamResponse response{attempt.call->status(), {}, std::move(body).value()};
-    decoded = rt.provider->decode(response);
-    if (!decoded) {
-      response.headers = attempt.call->take_headers();
-      decoded = rt.provider->decode(response);
-    }
-  } else {
-    decoded = std::move(body).error();
-  }
-  if (!decoded) {
-    if (client.client_gone()) {
-      abandon(attempt);
-      return client_gone_error();
-    }
-    auto error = std::move(decoded).error();
-    const bool late = state.plan->expired(Clock::now());
-    if (late) error.retryable = false;  // cut short by the deadline: not the key's fault
-    settle_failure(attempt, std::move(error), state);
-    if (late) return state.plan->deadline_error();
-    const auto& last = *state.plan->last_error();
-    if (last.retryable) return std::nullopt;  // the next key, or the same one again
-    return last;
-  }
-  balance::Outcome ok;
-  ok.ok = true;
-  ok.latency = attempt.elapsed();
-  ok.usage = decoded->usage;
-  attempt.settle(ok);
-  count_attempt(attempt.lease.target(), nullptr);
-  report.usage = decoded->usage;
-  return decoded;
-}
-
-awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink,
-                                    net::ClientWatch& client, CallReport& report) {
-  CallState state;
-  bool begun = false;
-  for (;;) {
-    auto opened = co_await open(request, client, report, state);
-    if (!opened) co_return std::move(opened).error();
-    if (co_await relay(**opened, sink, client, report, state, begun)) co_return Status{};
-    // Failed before anything reached the client: another key, or the error as the answer.
-    if (!state.plan->last_error()->retryable) co_return *state.plan->last_error();
-  }
-}
-
-namespace {
-// Keeps a failed step's error for after the relay loop; true when the step succeeded. (A
-// plain call, so the Status is a temporary, not another error-sized slot in the frame.)
-bool keep_error(Status step, std::optional<Error>& failed) {
-  if (step) return true;
-  failed = std::move(step).error();
-  return false;
-}
-}  // namespace
-
-awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::ClientWatch& client,
-                                 CallReport& report, CallState& state, bool& begun) {
-  const auto& rt = gateway_->model(attempt.model);
-  auto decoder = rt.provider->stream_decoder();
-  decoder->lend_chunks(true);  // every delta is passed on before the next read, or kept
-  decoder->merge_runs(true);   // both sinks take a run whole: its events, or its text
-
-  std::vector<ChatDelta> held;  // role-only chunks not yet sent (see role_only)
-  std::optional<Usage> usage;
-  std::optional<Error> failed;
-  bool client_left = false;
-  const auto& paced = gateway_->config().stream;
-  if (!state.hold_until) state.hold_until = Clock::now() + std::chrono::milliseconds(paced.hold_ms);
-  StreamPacer pacer(executor_, sink, held, begun, *state.hold_until,
-                    std::chrono::milliseconds(paced.heartbeat_ms));
-
-  // Passes what the decoder produced to the sink; with `send`, writes it now (one write for
-  // everything one upstream read brought). False when the client is gone.
-  auto flush = [&](std::vector<ChatDelta>& deltas, bool send) -> awaitable<bool> {
-    if (deltas.size() > 1) sink.reserve_for(deltas);
-    for (auto& d : deltas) {
-      if (d.usage) usage = d.usage;
-      if (!begun) {
-        if (role_only(d)) {
-          d.keep();  // its bytes are the read buffer's, reused by the next read
-          held.push_back(std::move(d));
-          continue;
-        }
-        if (!begin_with_held(sink, held, begun)) co_return false;
-      }
-      sink.add(d);
-    }
-    // Nothing to write (a read that brought only SSE comments, say): the silence goes on.
-    const bool any = begun && !deltas.empty();
-    deltas.clear();
-    if (!send || !any) co_return true;
-    const Status sent = co_await sink.flush();
-    pacer.sent(Clock::now());
-    co_return static_cast<bool>(sent);
-  };
-
-  for (;;) {
-    const auto read_start = Clock::now();
-    pacer.waiting();
-    auto piece = co_await attempt.call->read_some();
-    if (pacer.upstream_answered()) co_await pacer.pacer_done();
-    const auto read_end = Clock::now();
-    report.upstream_time += read_end - read_start;
-    if (pacer.client_lost()) {
-      client_left = true;
-      break;
-    }
-    if (state.plan->expired(read_end) && !client.client_gone()) {
-      // The request's time is up, whatever the upstream is doing: not the key's fault.
-      failed = state.plan->deadline_error();
-      break;
-    }
-    if (!piece) {
-      failed = std::move(piece).error();
-      break;
-    }
-    DeltaScratch scratch;  // what this read decodes to, sent before the next read
-    auto& deltas = scratch.get();
-    if (piece->empty()) {
-      // What is left leaves with the end of the stream (or its error), in one write.
-      keep_error(decoder->finish(deltas), failed);
-      if (!co_await flush(deltas, false)) client_left = true;
-      break;
-    }
-    const bool fed = keep_error(decoder->feed(*piece, deltas), failed);
-    // After [DONE] only the end of the upstream's body is left. When this read brought it
-    // too, the last events leave with the end of the stream in one write; otherwise they
-    // are sent now, so an upstream that keeps its response open after [DONE] delays
-    // nothing the client is owed.
-    const bool hold = fed && decoder->done() && attempt.call->body_complete();
-    if (!co_await flush(deltas, !hold)) {
-      client_left = true;
-      break;
-    }
-    if (!fed) break;
-    // Nothing the upstream sends after [DONE] counts, and its connection is back in the pool:
-    // the stream ends here, without another read only to learn that the body ended.
-    if (hold) break;
-  }
-
-  if (client_left || client.client_gone()) {
-    attempt.call->cancel();
-    abandon(attempt);
-    co_return true;
-  }
-  if (failed) {
-    settle_failure(attempt, std::move(*failed), state);
-    if (!begun) co_return false;
-    co_await sink.fail(*state.plan->last_error());
-    co_return true;
-  }
-  // An answer with no content at all: still a complete, valid stream.
-  if (!begun && !begin_with_held(sink, held, begun)) co_return true;
-  balance::Outcome ok;
-  ok.ok = true;
-  ok.latency = attempt.elapsed();
-  ok.usage = usage;
-  attempt.settle(ok);
-  count_attempt(attempt.lease.target(), nullptr);
-  report.usage = usage;
-  co_await sink.end();
-  co_return true;
 }
 
 }  // namespace bc::gateway
