@@ -410,12 +410,14 @@ bool ResponseParser::parse_trailer(std::string_view line, error_code& ec) {
     fail(ec, http_error::bad_field);
     return false;
   }
-  const auto value = trim(line.substr(colon + 1));
-  if (!is_text(value)) {
+  // The raw value is checked, not the trimmed one: trim() also takes CRs off the ends, and a
+  // bare CR in a field is refused (as Beast does), wherever it stands.
+  const auto raw = line.substr(colon + 1);
+  if (!is_text(raw)) {
     fail(ec, http_error::bad_value);
     return false;
   }
-  fields_.add(name, value);
+  fields_.add(name, trim(raw));
   return true;
 }
 
