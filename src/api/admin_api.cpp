@@ -164,23 +164,23 @@ void add_metrics_route(Router& router, gateway::Gateway& gateway, telemetry::Met
                        const usage::Ledger* ledger, const gateway::SharedState* state) {
   auto* gw = &gateway;
   auto* m = &metrics;
-  router.add(http::verb::get, "/metrics",
-             [gw, m, ledger, state](const net::HttpRequest& r,
-                                    net::ResponseWriter& w) -> awaitable<void> {
-               if (auto refused = metrics_refused(gw->config(), r)) {
-                 co_await send_error(w, *refused, bearer_challenge());
-                 co_return;
-               }
-               m->refresh_pool(gw->pool(), gw->queue().waiting(), Clock::now());
-               m->refresh_state(state != nullptr && state->degraded());
-               if (ledger != nullptr) {
-                 m->refresh_ledger({.written = ledger->written(),
-                                    .dropped = ledger->dropped(),
-                                    .failed = ledger->failed(),
-                                    .queued = ledger->queued()});
-               }
-               co_await w.send(200, telemetry::kExpositionContentType, m->serialize());
-             });
+  router.add(
+      http::verb::get, "/metrics",
+      [gw, m, ledger, state](const net::HttpRequest& r, net::ResponseWriter& w) -> awaitable<void> {
+        if (auto refused = metrics_refused(gw->config(), r)) {
+          co_await send_error(w, *refused, bearer_challenge());
+          co_return;
+        }
+        m->refresh_pool(gw->pool(), gw->queue().waiting(), Clock::now());
+        m->refresh_state(state != nullptr && state->degraded());
+        if (ledger != nullptr) {
+          m->refresh_ledger({.written = ledger->written(),
+                             .dropped = ledger->dropped(),
+                             .failed = ledger->failed(),
+                             .queued = ledger->queued()});
+        }
+        co_await w.send(200, telemetry::kExpositionContentType, m->serialize());
+      });
 }
 
 namespace {

@@ -42,10 +42,10 @@ struct KeyLimits {
 
 // What try_admit() took, handed back on settle.
 struct Admission {
-  std::int64_t tokens = 0;     // the reserved estimate
-  std::int64_t bucket = 0;     // where in the token window it sits
-  bool trial = false;          // the half-open trial of the breaker
-  std::int64_t quota_day = 0;  // start (Unix ms) of the quota day it counted in; 0: none
+  std::int64_t tokens = 0;      // the reserved estimate
+  std::int64_t bucket = 0;      // where in the token window it sits
+  bool trial = false;           // the half-open trial of the breaker
+  std::int64_t quota_day = 0;   // start (Unix ms) of the quota day it counted in; 0: none
   std::int64_t qps_bucket = 0;  // where in the QPS and RPM windows its start sits (refund)
   std::int64_t rpm_bucket = 0;
 };

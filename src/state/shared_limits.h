@@ -32,10 +32,10 @@ RateWindow rate_window_for(double max_qps);
 struct SharedAdmission {
   enum class Outcome { kAdmitted, kConcurrencyFull, kRateFull, kCooling };
   Outcome outcome = Outcome::kAdmitted;
-  long long in_flight = 0;                   // live leases on the key over every instance
+  long long in_flight = 0;  // live leases on the key over every instance
   // kRateFull: when the window frees a slot; kCooling: when the key's cooldown ends.
   std::chrono::milliseconds retry_after{0};
-  std::string lease;                         // kAdmitted: what release() and renew() take
+  std::string lease;  // kAdmitted: what release() and renew() take
 };
 
 class SharedLimitsClient {
