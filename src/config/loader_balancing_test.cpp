@@ -21,12 +21,6 @@
 namespace bc::config {
 namespace {
 
-using testing::error_of;
-using testing::fake_env;
-using testing::issues_of;
-using testing::load;
-using testing::text_of;
-
 TEST(ConfigLoader, BalancingFieldsAreRead) {
   const Config c = load(R"(
 queue:

@@ -21,12 +21,6 @@
 namespace bc::config {
 namespace {
 
-using testing::error_of;
-using testing::fake_env;
-using testing::issues_of;
-using testing::load;
-using testing::text_of;
-
 TEST(ConfigLoader, StreamPacing) {
   const Config defaults = load("models: {m: {provider: mock}}\n");
   EXPECT_EQ(defaults.stream.hold_ms, 5000);

@@ -56,3 +56,12 @@ inline std::string error_of(std::string_view yaml, const EnvLookup& env = fake_e
   return {};
 }
 }  // namespace bc::config::testing
+
+namespace bc::config {
+// The loader's test files call these by their short names.
+using testing::error_of;
+using testing::fake_env;
+using testing::issues_of;
+using testing::load;
+using testing::text_of;
+}  // namespace bc::config
