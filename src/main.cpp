@@ -283,6 +283,9 @@ int serve(const std::string& path, const std::string& host, int port) {
   bc::notify_ready("listening on " + url);
 
   server.run();
+  // Nothing is in flight any more: the ledger writes what is queued and the exact quota and
+  // budget counts (usage/allowance.h) while the service that holds them is still alive.
+  if (ledger) ledger->close();
   signals_ioc.stop();
   signal_thread.join();
   spdlog::info("stopped");

@@ -177,7 +177,8 @@ void add_metrics_route(Router& router, gateway::Gateway& gateway, telemetry::Met
           m->refresh_ledger({.written = ledger->written(),
                              .dropped = ledger->dropped(),
                              .failed = ledger->failed(),
-                             .queued = ledger->queued()});
+                             .queued = ledger->queued(),
+                             .marks_failed = ledger->marks_failed()});
         }
         co_await w.send(200, telemetry::kExpositionContentType, m->serialize());
       });

@@ -1,6 +1,10 @@
 #include "api/chat_api.h"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <chrono>
 
 #include "api/client_budgets.h"
 #include "api/reply.h"
@@ -99,6 +103,12 @@ std::optional<Error> native_fields_refused(const ChatRequest& chat) {
 template <class Sink, class... SinkArgs>
 awaitable<void> stream_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer,
                             SinkArgs... sink_args) {
+  if (writer.budget_pending) {
+    if (auto over = co_await wait_for_budget(writer, chat)) {
+      co_await send_error(writer, std::move(*over));
+      co_return;
+    }
+  }
   Sink sink(writer, sink_args...);
   writer.report.caller = caller_of(writer.client);
   Status status = co_await forwarder.stream(chat, sink, writer, writer.report);
@@ -107,6 +117,12 @@ awaitable<void> stream_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exc
 
 awaitable<void> complete_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer,
                               Dialect dialect) {
+  if (writer.budget_pending) {
+    if (auto over = co_await wait_for_budget(writer, chat)) {
+      co_await send_error(writer, std::move(*over));
+      co_return;
+    }
+  }
   writer.report.caller = caller_of(writer.client);
   auto response = co_await forwarder.complete(chat, writer, writer.report);
   if (!response) {
@@ -185,18 +201,56 @@ gateway::Caller caller_of(const ClientKey* client) {
   return caller;
 }
 
+namespace {
+
+std::int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
 std::optional<Error> take_budget(Exchange& writer, const ChatRequest& chat) {
   if (writer.budgets == nullptr || writer.client == nullptr) return std::nullopt;
   // The budget takes the call's estimate now, so concurrent calls cannot overshoot it; the
   // pipeline settles it with the real use when the request ends.
-  const std::int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count();
+  const std::int64_t wall_ms = wall_now_ms();
   const std::int64_t tokens = budget_estimate(chat);
-  if (auto over = writer.budgets->take(*writer.client, wall_ms, tokens)) return over;
+  auto verdict = writer.budgets->take(*writer.client, wall_ms, tokens);
+  if (verdict.refused) return std::move(verdict.refused);
+  writer.budget_pending = verdict.pending;
+  if (verdict.pending) return std::nullopt;
   writer.budget_reserved = tokens;
   writer.budget_taken_at_ms = wall_ms;
   return std::nullopt;
+}
+
+awaitable<std::optional<Error>> wait_for_budget(Exchange& writer, const ChatRequest& chat) {
+  // The writer raises an allowance within milliseconds of being asked; a store that fails
+  // to write one leaves the call refused, never over budget.
+  constexpr auto kWaitAtMost = std::chrono::seconds(3);
+  const auto until = std::chrono::steady_clock::now() + kWaitAtMost;
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+  auto pause = std::chrono::milliseconds(1);
+  while (writer.budget_pending) {
+    if (std::chrono::steady_clock::now() >= until) {
+      writer.budget_pending = false;
+      co_return Error::unavailable(
+          "the usage ledger has not confirmed the budget allowance of "
+          "client '" +
+              writer.client->name + "' in time (see its log); try again",
+          "budget_unavailable");
+    }
+    timer.expires_after(pause);
+    co_await timer.async_wait(boost::asio::use_awaitable);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    if (auto over = take_budget(writer, chat)) {
+      writer.budget_pending = false;
+      co_return over;
+    }
+  }
+  co_return std::nullopt;
 }
 
 void add_chat_routes(Router& router, gateway::Forwarder& forwarder) {

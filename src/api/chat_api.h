@@ -14,8 +14,12 @@ namespace bc::api {
 // line every request without a key shares.
 gateway::Caller caller_of(const ClientKey* client);
 // Takes the call's token estimate from its client's budget (when client budgets are on); the
-// refusal when the budget has no room.
+// refusal when the budget has no room. When the budget has room but the usage ledger's
+// allowance (usage/allowance.h) not yet, sets writer.budget_pending and takes nothing.
 std::optional<Error> take_budget(Exchange& writer, const ChatRequest& chat);
+// With writer.budget_pending: tries again as the ledger raises the allowance, for a bounded
+// time; the refusal (over budget, or the allowance never came) or nothing once taken.
+awaitable<std::optional<Error>> wait_for_budget(Exchange& writer, const ChatRequest& chat);
 
 // Registers the chat routes on `router`; `forwarder` must outlive it.
 void add_chat_routes(Router& router, gateway::Forwarder& forwarder);

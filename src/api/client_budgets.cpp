@@ -67,7 +67,7 @@ void ClientBudgets::publish(Entry& e, std::int64_t wall_ms) {
   }
 }
 
-Status ClientBudgets::read_back(const usage::Ledger& ledger) {
+Status ClientBudgets::read_back(usage::Ledger& ledger, ClientBudgets* previous) {
   if (entries_.empty()) return {};
   auto store = usage::Store::open(ledger.options().path, true);
   if (!store) return std::move(store).error();
@@ -79,27 +79,59 @@ Status ClientBudgets::read_back(const usage::Ledger& ledger) {
   if (!today) return std::move(today).error();
   auto this_month = (*store)->clients_since(month.start_ms);
   if (!this_month) return std::move(this_month).error();
+  // The marks stand for what was admitted but may not have been recorded (a crash).
+  auto day_marks = (*store)->marks("client:day", day.start_ms);
+  if (!day_marks) return std::move(day_marks).error();
+  auto month_marks = (*store)->marks("client:month", month.start_ms);
+  if (!month_marks) return std::move(month_marks).error();
   for (auto& e : entries_) {
     const usage::CountSince day_use = (*today)[e->name];
     const usage::CountSince month_use = (*this_month)[e->name];
+    usage::BudgetUse start{day_use.requests, day_use.tokens, month_use.tokens};
+    Entry* before = nullptr;
+    if (previous != nullptr) {
+      for (auto& p : previous->entries_) {
+        if (p->name == e->name) before = p.get();
+      }
+    }
+    if (before != nullptr) {
+      // Its marks are ahead of its use by design; its counts there are exact.
+      std::lock_guard lock(before->mutex);
+      const usage::BudgetUse use = before->budget.use(wall_ms);
+      start = {std::max(start.requests_today, use.requests_today),
+               std::max(start.tokens_today, use.tokens_today),
+               std::max(start.tokens_this_month, use.tokens_this_month)};
+    } else {
+      const usage::CountSince day_mark = (*day_marks)[e->name];
+      const usage::CountSince month_mark = (*month_marks)[e->name];
+      start = {std::max(start.requests_today, day_mark.requests),
+               std::max(start.tokens_today, day_mark.tokens),
+               std::max(start.tokens_this_month, month_mark.tokens)};
+    }
     std::lock_guard lock(e->mutex);
-    e->budget.seed(wall_ms, {day_use.requests, day_use.tokens, month_use.tokens});
+    e->budget.seed(wall_ms, start);
+    e->budget.gate();
     publish(*e, wall_ms);
   }
+  ledger_ = &ledger;
   return {};
 }
 
-std::optional<Error> ClientBudgets::take(const ClientKey& client, std::int64_t wall_ms,
-                                         std::int64_t tokens) {
+ClientBudgets::Verdict ClientBudgets::take(const ClientKey& client, std::int64_t wall_ms,
+                                           std::int64_t tokens) {
   Entry* e = find(client);
-  if (e == nullptr) return std::nullopt;
+  if (e == nullptr) return {};
   std::optional<usage::BudgetRefusal> refused;
   {
     std::lock_guard lock(e->mutex);
     refused = e->budget.take(wall_ms, tokens);
     publish(*e, wall_ms);
   }
-  if (!refused) return std::nullopt;
+  if (!refused) return {};
+  if (refused->pending) {
+    if (ledger_ != nullptr) ledger_->want_allowance();
+    return {std::nullopt, true};
+  }
   const std::chrono::system_clock::time_point resets{
       std::chrono::milliseconds(refused->resets_at_ms)};
   Error err;
@@ -112,7 +144,80 @@ std::optional<Error> ClientBudgets::take(const ClientKey& client, std::int64_t w
       "; it resets at " + utc_timestamp(resets);
   err.cooldown =
       std::chrono::milliseconds(std::max<std::int64_t>(1000, refused->resets_at_ms - wall_ms));
-  return err;
+  return {std::move(err), false};
+}
+
+void ClientBudgets::add_wanted_marks(std::int64_t wall_ms, std::vector<usage::AllowanceMark>& out) {
+  for (auto& e : entries_) {
+    std::lock_guard lock(e->mutex);
+    usage::Budget& b = e->budget;
+    if (!b.gated()) continue;
+    const usage::BudgetUse use = b.use(wall_ms);
+    const std::int64_t day = b.day_start(wall_ms);
+    const std::int64_t month = b.month_start(wall_ms);
+    // Counted before the writer first looked (read back) is not a rate.
+    if (e->seen_day != day)
+      e->seen = {use.requests_today, use.tokens_today, e->seen.tokens_this_month};
+    if (e->seen_month != month) e->seen.tokens_this_month = use.tokens_this_month;
+    e->seen_day = day;
+    e->seen_month = month;
+    const usage::BudgetGrant& g = b.granted();
+    const usage::BudgetLimits& l = b.limits();
+    const std::int64_t wanted = g.blocked ? g.wanted_tokens : 0;
+    const std::int64_t day_r = g.day_start_ms == day ? g.requests_today : 0;
+    const std::int64_t day_t = g.day_start_ms == day ? g.tokens_today : 0;
+    const std::int64_t month_t = g.month_start_ms == month ? g.tokens_this_month : 0;
+    const std::int64_t r =
+        usage::next_mark(l.requests_per_day, use.requests_today,
+                         use.requests_today - e->seen.requests_today, day_r, g.blocked ? 1 : 0);
+    const std::int64_t t = usage::next_mark(l.tokens_per_day, use.tokens_today,
+                                            use.tokens_today - e->seen.tokens_today, day_t, wanted);
+    const std::int64_t m =
+        usage::next_mark(l.tokens_per_month, use.tokens_this_month,
+                         use.tokens_this_month - e->seen.tokens_this_month, month_t, wanted);
+    e->seen = use;
+    const bool daily = l.requests_per_day > 0 || l.tokens_per_day > 0;
+    if (daily && (r > day_r || t > day_t || g.day_start_ms != day)) {
+      out.push_back({"client:day", e->name, day, r, t});
+    }
+    if (l.tokens_per_month > 0 && (m > month_t || g.month_start_ms != month)) {
+      out.push_back({"client:month", e->name, month, 0, m});
+    }
+  }
+}
+
+void ClientBudgets::grant_marks(const std::vector<usage::AllowanceMark>& marks,
+                                std::int64_t wall_ms) {
+  for (const auto& mark : marks) {
+    const bool day = mark.scope == "client:day";
+    if (!day && mark.scope != "client:month") continue;
+    for (auto& e : entries_) {
+      if (e->name != mark.name) continue;
+      usage::BudgetGrant g;
+      if (day) {
+        g.day_start_ms = mark.period_start_ms;
+        g.requests_today = mark.requests;
+        g.tokens_today = mark.tokens;
+      } else {
+        g.month_start_ms = mark.period_start_ms;
+        g.tokens_this_month = mark.tokens;
+      }
+      std::lock_guard lock(e->mutex);
+      e->budget.grant(wall_ms, g);
+    }
+  }
+}
+
+void ClientBudgets::add_exact_marks(std::int64_t wall_ms, std::vector<usage::AllowanceMark>& out) {
+  for (auto& e : entries_) {
+    std::lock_guard lock(e->mutex);
+    usage::Budget& b = e->budget;
+    if (!b.gated()) continue;
+    const usage::BudgetUse use = b.use(wall_ms);
+    out.push_back(
+        {"client:day", e->name, b.day_start(wall_ms), use.requests_today, use.tokens_today});
+    out.push_back({"client:month", e->name, b.month_start(wall_ms), 0, use.tokens_this_month});
+  }
 }
 
 void ClientBudgets::settle(const ClientKey& client, std::int64_t taken_at_ms, std::int64_t reserved,

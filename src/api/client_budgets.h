@@ -10,12 +10,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "api/client_auth.h"
 #include "core/chat.h"
 #include "core/error.h"
 #include "telemetry/metrics.h"
+#include "usage/allowance.h"
 #include "usage/budget.h"
 #include "usage/ledger.h"
 
@@ -32,11 +34,27 @@ class ClientBudgets {
   ClientBudgets(const std::vector<ClientKey>& clients, const config::AuthConfig& config,
                 telemetry::Metrics& metrics);
 
-  // Reads each budgeted client's use so far from the ledger's store.
-  Status read_back(const usage::Ledger& ledger);
-  // Takes one request and `tokens` for `client` at `wall_ms`; the 429 to answer when a budget
-  // would be crossed.
-  std::optional<Error> take(const ClientKey& client, std::int64_t wall_ms, std::int64_t tokens);
+  // Reads each budgeted client's use so far from the ledger's store (the larger of its
+  // records and its allowance marks), and from then on keeps every take inside the allowance
+  // the ledger has made durable (usage/allowance.h), so a crash cannot lead to overspending.
+  // A client that `previous` (the generation this one replaces) budgets too starts from its
+  // counts there instead, which hold its calls in flight.
+  Status read_back(usage::Ledger& ledger, ClientBudgets* previous = nullptr);
+
+  struct Verdict {
+    std::optional<Error> refused;  // the 429 to answer when a budget would be crossed
+    // Within the budget but not yet within the allowance: the ledger was asked for more;
+    // try again shortly.
+    bool pending = false;
+  };
+  // Takes one request and `tokens` for `client` at `wall_ms`, or says why not.
+  Verdict take(const ClientKey& client, std::int64_t wall_ms, std::int64_t tokens);
+
+  // The allowance marks (usage/allowance.h) of the budgets, for api/allowances.h: those that
+  // should rise now, the grants once written, the exact counts at a clean stop.
+  void add_wanted_marks(std::int64_t wall_ms, std::vector<usage::AllowanceMark>& out);
+  void grant_marks(const std::vector<usage::AllowanceMark>& marks, std::int64_t wall_ms);
+  void add_exact_marks(std::int64_t wall_ms, std::vector<usage::AllowanceMark>& out);
   // Replaces the reservation taken at `taken_at_ms` with the tokens really used.
   void settle(const ClientKey& client, std::int64_t taken_at_ms, std::int64_t reserved,
               std::int64_t used);
@@ -48,12 +66,18 @@ class ClientBudgets {
     std::mutex mutex;
     usage::Budget budget;
     prometheus::Gauge* remaining[3] = {};  // requests_per_day, tokens_per_day, tokens_per_month
+    // The use when the ledger's writer last looked (the day's and month's starts it was in),
+    // for the rate that sizes the next mark.
+    usage::BudgetUse seen;
+    std::int64_t seen_day = 0;
+    std::int64_t seen_month = 0;
     explicit Entry(usage::BudgetLimits limits) : budget(limits) {}
   };
   Entry* find(const ClientKey& client);
   static void publish(Entry& e, std::int64_t wall_ms);  // under e.mutex
 
   std::vector<std::unique_ptr<Entry>> entries_;  // budgeted clients only
+  usage::Ledger* ledger_ = nullptr;  // set by read_back(): asked for marks when one runs short
 };
 
 }  // namespace bc::api

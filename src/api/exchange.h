@@ -55,6 +55,9 @@ class Exchange final : public net::ResponseWriter {
   ClientBudgets* budgets = nullptr;
   std::int64_t budget_reserved = 0;
   std::int64_t budget_taken_at_ms = 0;
+  // The budget had room but the ledger's allowance not yet: the answer's coroutine waits for
+  // it (wait_for_budget) before it starts.
+  bool budget_pending = false;
 
  private:
   // The fields of an answer: `extra` and X-Request-Id (id_field_ itself when there is no

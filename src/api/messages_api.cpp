@@ -62,6 +62,12 @@ std::optional<Error> model_refused(const Exchange& writer, const ChatRequest& ch
 }
 
 awaitable<void> stream_message(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer) {
+  if (writer.budget_pending) {
+    if (auto over = co_await wait_for_budget(writer, chat)) {
+      co_await send_anthropic_error(writer, std::move(*over));
+      co_return;
+    }
+  }
   AnthropicSseSink sink(writer, message_id(writer), chat.model);
   writer.report.caller = caller_of(writer.client);
   Status status = co_await forwarder.stream(chat, sink, writer, writer.report);
@@ -70,6 +76,12 @@ awaitable<void> stream_message(gateway::Forwarder& forwarder, ChatRequest chat, 
 
 awaitable<void> complete_message(gateway::Forwarder& forwarder, ChatRequest chat,
                                  Exchange& writer) {
+  if (writer.budget_pending) {
+    if (auto over = co_await wait_for_budget(writer, chat)) {
+      co_await send_anthropic_error(writer, std::move(*over));
+      co_return;
+    }
+  }
   writer.report.caller = caller_of(writer.client);
   auto response = co_await forwarder.complete(chat, writer, writer.report);
   if (!response) {

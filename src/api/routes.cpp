@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include "api/admin_api.h"
+#include "api/allowances.h"
 #include "api/chat_api.h"
 #include "api/client_auth.h"
 #include "api/client_budgets.h"
@@ -389,13 +390,21 @@ std::shared_ptr<Service::Generation> Service::make_generation(
   gen->shared = std::make_shared<SharedApi>(*gateway, access_log_, ledger_, live_);
   if (ledger_) {
     // Every generation: a reload may bring keys (or limits) that start afresh, and a client's
-    // budget counts start with each generation's client keys.
+    // budget counts start with each generation's client keys (from the previous one's).
     if (auto read = read_back_quotas(*ledger_, gateway->pool()); !read) {
       spdlog::error("usage ledger: the daily quotas start from zero: {}", read.error().message);
     }
-    if (auto read = gen->shared->budgets.read_back(*ledger_); !read) {
+    ClientBudgets* previous = current_ ? &current_->shared->budgets : nullptr;
+    if (auto read = gen->shared->budgets.read_back(*ledger_, previous); !read) {
       spdlog::error("usage ledger: the client budgets start from zero: {}", read.error().message);
     }
+    // From here on the quotas and budgets stay inside what the ledger made durable.
+    ledger_->set_allowance_source(std::make_shared<Allowances>(
+        gateway, std::shared_ptr<ClientBudgets>(gen->shared, &gen->shared->budgets)));
+    std::weak_ptr<usage::Ledger> ledger = ledger_;
+    gateway->pool().set_grant_listener([ledger] {
+      if (auto l = ledger.lock()) l->want_allowance();
+    });
   }
   gen->client_options = client_options(gateway->config());
   gen->gateway = std::move(gateway);

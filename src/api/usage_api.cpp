@@ -4,6 +4,7 @@
 
 #include "api/load_api.h"
 #include "api/reply.h"
+#include "balance/key_load.h"
 #include "core/json_text.h"
 #include "telemetry/app_log.h"
 #include "usage/store.h"
@@ -80,10 +81,21 @@ Status read_back_quotas(const usage::Ledger& ledger, balance::Pool& pool) {
     const TimeWindow day = day_window(wall_ms, spec.quota_reset_hour, spec.quota_zone);
     auto used = store->keys_since(spec.name, day.start_ms);
     if (!used) return std::move(used).error();
+    auto marks = store->marks("key:" + spec.name, day.start_ms);
+    if (!marks) return std::move(marks).error();
     for (std::uint32_t k = 0; k < spec.keys.size(); ++k) {
-      const auto it = used->find(spec.keys[k].id);
-      if (it == used->end() || it->second.requests == 0) continue;
-      pool.seed_quota({m, k}, wall_ms, now, it->second.requests, it->second.tokens);
+      usage::CountSince count;
+      if (const auto it = used->find(spec.keys[k].id); it != used->end()) count = it->second;
+      // A key a reload kept is counting already, and its mark is ahead of its use by design;
+      // a fresh one starts from the mark too, which is at least what was admitted before a
+      // crash.
+      if (const auto it = marks->find(spec.keys[k].id);
+          it != marks->end() && !pool.load({m, k}).quota_gated()) {
+        count.requests = std::max(count.requests, it->second.requests);
+        count.tokens = std::max(count.tokens, it->second.tokens);
+      }
+      if (count.requests == 0 && count.tokens == 0) continue;
+      pool.seed_quota({m, k}, wall_ms, now, count.requests, count.tokens);
     }
   }
   return {};

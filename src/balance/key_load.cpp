@@ -43,6 +43,8 @@ struct KeyLoad::Windows {
   RateWindow tpm;
   QuotaUse quota;                // the current quota day's counts
   Clock::rep quota_day_end = 0;  // that day's end on the steady clock
+  bool quota_gated = false;      // admission also stays inside `grant`
+  QuotaGrant grant;
 };
 
 KeyLimits KeyLimits::of(const ModelSpec& spec) {
@@ -118,8 +120,7 @@ QuotaUse KeyLoad::quota_use() const {
   return windows_->quota;
 }
 
-bool KeyLoad::quota_fits(std::int64_t tokens, std::int64_t wall_ms, TimePoint now) {
-  if (!quota_limited_ || wall_ms == 0) return true;
+void KeyLoad::roll_quota_day(std::int64_t wall_ms, TimePoint now) {
   Windows& w = *windows_;
   QuotaUse& q = w.quota;
   if (wall_ms >= q.day_end_ms || wall_ms < q.day_start_ms) {
@@ -129,12 +130,29 @@ bool KeyLoad::quota_fits(std::int64_t tokens, std::int64_t wall_ms, TimePoint no
   }
   w.quota_day_end =
       (now + std::chrono::milliseconds(q.day_end_ms - wall_ms)).time_since_epoch().count();
+}
+
+bool KeyLoad::quota_fits(std::int64_t tokens, std::int64_t wall_ms, TimePoint now) {
+  if (!quota_limited_ || wall_ms == 0) return true;
+  Windows& w = *windows_;
+  roll_quota_day(wall_ms, now);
+  const QuotaUse& q = w.quota;
   update_quota_block(now);
   const bool requests_fit = limits_.rpd <= 0 || q.requests + 1 <= limits_.rpd;
   // One request larger than the whole day's tokens may still run on an unused day.
   const std::int64_t reserve = limits_.tpd > 0 ? std::min(tokens, limits_.tpd) : 0;
   const bool tokens_fit = limits_.tpd <= 0 || q.tokens + reserve <= limits_.tpd;
-  return requests_fit && tokens_fit;
+  if (!requests_fit || !tokens_fit || !w.quota_gated) return requests_fit && tokens_fit;
+  QuotaGrant& g = w.grant;
+  const bool granted = g.day_start_ms == q.day_start_ms &&
+                       (limits_.rpd <= 0 || q.requests + 1 <= g.requests) &&
+                       (limits_.tpd <= 0 || q.tokens + reserve <= g.tokens);
+  if (!granted) {
+    g.blocked = true;
+    g.wanted_tokens = std::max(g.wanted_tokens, reserve);
+    update_quota_block(now);
+  }
+  return granted;
 }
 
 void KeyLoad::update_quota_block(TimePoint now) {
@@ -144,20 +162,62 @@ void KeyLoad::update_quota_block(TimePoint now) {
                     (limits_.tpd > 0 && q.tokens >= limits_.tpd);
   (void)now;
   quota_until_.store(full ? w.quota_day_end : 0, std::memory_order_relaxed);
+  const QuotaGrant& g = w.grant;
+  const bool short_of_grant =
+      w.quota_gated && !full &&
+      (g.blocked || g.day_start_ms != q.day_start_ms ||
+       (limits_.rpd > 0 && q.requests >= g.requests) || (limits_.tpd > 0 && q.tokens >= g.tokens));
+  grant_blocked_.store(short_of_grant, std::memory_order_relaxed);
 }
 
 void KeyLoad::seed_quota(std::int64_t wall_ms, TimePoint now, std::int64_t requests,
                          std::int64_t tokens) {
   if (!quota_limited_) return;
   std::lock_guard guard(windows_->lock);
-  (void)quota_fits(0, wall_ms, now);  // moves to the day holding wall_ms
+  roll_quota_day(wall_ms, now);
   windows_->quota.requests = std::max(windows_->quota.requests, requests);
   windows_->quota.tokens = std::max(windows_->quota.tokens, tokens);
   update_quota_block(now);
 }
 
+void KeyLoad::gate_quota() {
+  if (!quota_limited_) return;
+  std::lock_guard guard(windows_->lock);
+  windows_->quota_gated = true;
+  update_quota_block(TimePoint{});
+}
+
+bool KeyLoad::quota_gated() const {
+  std::lock_guard guard(windows_->lock);
+  return windows_->quota_gated;
+}
+
+bool KeyLoad::grant_quota(std::int64_t wall_ms, TimePoint now, std::int64_t day_start_ms,
+                          std::int64_t requests, std::int64_t tokens) {
+  if (!quota_limited_) return false;
+  std::lock_guard guard(windows_->lock);
+  Windows& w = *windows_;
+  roll_quota_day(wall_ms, now);
+  if (day_start_ms != w.quota.day_start_ms) return false;
+  const bool was_blocked = grant_blocked();
+  QuotaGrant& g = w.grant;
+  if (g.day_start_ms != day_start_ms) g = QuotaGrant{day_start_ms, 0, 0, 0, false};
+  g.requests = std::max(g.requests, requests);
+  g.tokens = std::max(g.tokens, tokens);
+  g.blocked = false;
+  g.wanted_tokens = 0;
+  update_quota_block(now);
+  return was_blocked && !grant_blocked();
+}
+
+QuotaGrant KeyLoad::quota_grant() const {
+  std::lock_guard guard(windows_->lock);
+  return windows_->grant;
+}
+
 bool KeyLoad::can_take(const Demand& demand, TimePoint now) const {
-  if (disabled() || drained() || cooling(now) || at_quota(now) || !breaker_.may_pass(now)) {
+  if (disabled() || drained() || cooling(now) || at_quota(now) || grant_blocked() ||
+      !breaker_.may_pass(now)) {
     return false;
   }
   if (const int limit = concurrency_limit(); limit > 0 && in_flight() >= limit) return false;
@@ -358,7 +418,8 @@ double KeyLoad::free_fraction() const {
 }
 
 std::optional<TimePoint> KeyLoad::next_available(const Demand& demand, TimePoint now) const {
-  if (disabled() || drained()) return std::nullopt;
+  // Short of its grant: the next grant_quota() (the ledger's writer) wakes the queue.
+  if (disabled() || drained() || grant_blocked()) return std::nullopt;
   if (const int limit = concurrency_limit(); limit > 0 && in_flight() >= limit) {
     return std::nullopt;
   }

@@ -58,6 +58,17 @@ struct QuotaUse {
   std::int64_t day_end_ms = 0;    // the next reset, Unix ms
 };
 
+// The part of a key's daily quota the usage ledger has made durable ahead of use (see
+// usage/allowance.h). With gating on, admission stays inside it, so that after a crash the
+// store reads back at least what was admitted, and a restart cannot let the key overshoot.
+struct QuotaGrant {
+  std::int64_t day_start_ms = 0;   // the quota day it is for; 0: none yet
+  std::int64_t requests = 0;       // requests admitted in that day may reach this
+  std::int64_t tokens = 0;         // and tokens reserved this
+  std::int64_t wanted_tokens = 0;  // the largest reservation it turned away since it was set
+  bool blocked = false;            // it turned a request away since it was set
+};
+
 class alignas(64) KeyLoad {
  public:
   explicit KeyLoad(const KeyLimits& limits);
@@ -93,6 +104,18 @@ class alignas(64) KeyLoad {
   QuotaUse quota_use() const;  // takes the lock
   // Counts `requests` and `tokens` in the quota day holding `wall_ms` (startup read-back).
   void seed_quota(std::int64_t wall_ms, TimePoint now, std::int64_t requests, std::int64_t tokens);
+  // From now on, admission against a daily quota also stays inside the grant. A key with a
+  // daily quota and no grant for the day takes nothing until it gets one.
+  void gate_quota();
+  bool quota_gated() const;
+  // Raises the grant for the quota day starting at `day_start_ms` (a grant never shrinks;
+  // one for a day that is not the current one, at `wall_ms`, is ignored). Returns whether
+  // the key may take more now than before.
+  bool grant_quota(std::int64_t wall_ms, TimePoint now, std::int64_t day_start_ms,
+                   std::int64_t requests, std::int64_t tokens);
+  QuotaGrant quota_grant() const;  // takes the lock
+  // Turned away by the grant: out of selection until the next grant_quota().
+  bool grant_blocked() const { return grant_blocked_.load(std::memory_order_relaxed); }
 
   // Could this key take the demand now? Exact when no other thread races; a hint otherwise.
   bool can_take(const Demand& demand, TimePoint now) const;
@@ -133,10 +156,11 @@ class alignas(64) KeyLoad {
   struct Windows;
   bool windows_fit(std::int64_t tokens, TimePoint now) const;  // under the lock
   // Under the lock: moves the quota day on to the one holding `wall_ms`; whether `tokens`
-  // more (and one more request) fit in it.
+  // more (and one more request) fit in it, and in the grant when gated.
   bool quota_fits(std::int64_t tokens, std::int64_t wall_ms, TimePoint now);
-  void update_quota_block(TimePoint now);  // under the lock
-  void publish() const;                    // under the lock
+  void roll_quota_day(std::int64_t wall_ms, TimePoint now);  // under the lock
+  void update_quota_block(TimePoint now);                    // under the lock
+  void publish() const;                                      // under the lock
 
   // Read on every pick: keep within one cache line.
   std::atomic<int> in_flight_{0};
@@ -160,6 +184,7 @@ class alignas(64) KeyLoad {
   const bool quota_limited_;  // rpd or tpd set
   // When the key at its daily quota may serve again (steady clock); 0: not at quota.
   std::atomic<Clock::rep> quota_until_{0};
+  std::atomic<bool> grant_blocked_{false};  // as of the last change under the lock
   Breaker breaker_;
 };
 

@@ -386,7 +386,11 @@ std::optional<Lease> Pool::try_acquire(Target target, const Demand& demand, Time
   const std::optional<Admission> admission = load.try_admit(demand, now);
   // Taken or refused, the key may have reached a limit: out of the index then.
   impl.sync(target.model, target.key, now);
-  if (!admission) return std::nullopt;
+  if (!admission) {
+    // Short of its daily quota's grant: ask for the next one now, not at the next interval.
+    if (load.grant_blocked() && impl.grant_listener) impl.grant_listener();
+    return std::nullopt;
+  }
   model.in_flight.fetch_add(1, std::memory_order_relaxed);
   Lease lease(this, target, now);
   lease.reserved_tokens_ = admission->tokens;
@@ -444,12 +448,6 @@ double Pool::effective_weight(Target target, const Demand& demand, TimePoint now
 double Pool::effective_model_weight(std::size_t model, TimePoint now) const {
   (void)now;
   return Impl::effective_model_weight(impl_->models[model]);
-}
-
-void Pool::seed_quota(Target target, std::int64_t wall_ms, TimePoint now, std::int64_t requests,
-                      std::int64_t tokens) {
-  impl_->models[target.model].keys[target.key]->seed_quota(wall_ms, now, requests, tokens);
-  impl_->sync(target.model, target.key, now);
 }
 
 void Pool::set_disabled(Target target, bool disabled) {

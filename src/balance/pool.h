@@ -167,6 +167,20 @@ class Pool {
   // `requests` and `tokens` used in the day that holds `wall_ms`.
   void seed_quota(Target target, std::int64_t wall_ms, TimePoint now, std::int64_t requests,
                   std::int64_t tokens);
+  // Admission against every daily quota also stays inside what the usage ledger granted
+  // (KeyLoad::gate_quota); keys shared with the pool this one replaced are gated already.
+  void gate_quotas();
+  // Raises a key's grant (KeyLoad::grant_quota) and, when that lets it take more, puts it
+  // back into selection and tells the release listener, so a queued request wakes. Any thread.
+  void grant_quota(Target target, std::int64_t wall_ms, TimePoint now, std::int64_t day_start_ms,
+                   std::int64_t requests, std::int64_t tokens);
+  // Whether a key that could serve the demand waits for a grant only: capacity that will come
+  // back (with the next grant) though no lease is running and no time is known. Asks for one
+  // (the grant listener) when so.
+  bool awaits_grant(const Demand& demand) const;
+  // Called, on any thread, when a key runs short of its grant, so the grants' writer raises
+  // them now. Must be cheap and must not block. Set it before the pool is shared.
+  void set_grant_listener(std::function<void()> listener);
 
   // Requests in flight on one key right now.
   int in_flight(Target target) const;

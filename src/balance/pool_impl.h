@@ -66,6 +66,7 @@ struct Pool::Impl {
   std::vector<std::pair<std::string_view, std::size_t>> by_name;  // sorted
   mutable Sequence model_sequence;
   std::function<void(Target)> listener;
+  std::function<void()> grant_listener;  // a key ran short of its daily quota's grant
   // The latest time any call brought: what a change without a time of its own is judged at.
   mutable std::atomic<Clock::rep> latest{0};
   std::shared_ptr<Lineage> lineage;

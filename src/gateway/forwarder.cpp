@@ -400,6 +400,8 @@ awaitable<Result<providers::DerivedCredential>> Forwarder::exchange_credential(
 bool Forwarder::capacity_may_return(const balance::Demand& demand, TimePoint now) const {
   const auto& pool = gateway_->pool();
   if (pool.next_available(demand, now)) return true;
+  // A key short of its daily quota's grant gets one from the ledger's writer in milliseconds.
+  if (pool.awaits_grant(demand)) return true;
   for (std::size_t i = 0; i < pool.model_count(); ++i) {
     if (demand.model && *demand.model != i) continue;
     if (pool.model_in_flight(i) > 0) return true;

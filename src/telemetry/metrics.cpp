@@ -206,6 +206,14 @@ Metrics::Metrics(const std::vector<ModelLabels>& models, bool per_key, std::size
   ledger_records_[0] = &ledger_records.Add({{"fate", "written"}});
   ledger_records_[1] = &ledger_records.Add({{"fate", "dropped"}});
   ledger_records_[2] = &ledger_records.Add({{"fate", "failed"}});
+  ledger_marks_failed_ =
+      &BuildCounter()
+           .Name("bc_usage_marks_failed_total")
+           .Help(
+               "Allowance marks of daily quotas and client budgets the usage store refused "
+               "(keys and clients then stop at their last mark)")
+           .Register(*registry_)
+           .Add({});
   ledger_queued_ = &BuildGauge()
                         .Name("bc_usage_queue_length")
                         .Help("Usage ledger records waiting for the writer (sampled at scrape)")
@@ -235,6 +243,10 @@ void Metrics::refresh_ledger(const LedgerCounts& counts) {
   const std::uint64_t seen[3] = {ledger_seen_.written, ledger_seen_.dropped, ledger_seen_.failed};
   for (int i = 0; i < 3; ++i) {
     if (now[i] > seen[i]) ledger_records_[i]->Increment(static_cast<double>(now[i] - seen[i]));
+  }
+  if (counts.marks_failed > ledger_seen_.marks_failed) {
+    ledger_marks_failed_->Increment(
+        static_cast<double>(counts.marks_failed - ledger_seen_.marks_failed));
   }
   ledger_queued_->Set(static_cast<double>(counts.queued));
   ledger_seen_ = counts;

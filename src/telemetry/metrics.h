@@ -82,6 +82,7 @@ class Metrics {
   struct LedgerCounts {
     std::uint64_t written = 0, dropped = 0, failed = 0;
     std::size_t queued = 0;
+    std::uint64_t marks_failed = 0;  // allowance marks the store refused
   };
   void refresh_ledger(const LedgerCounts& counts);
   // Whether shared state (state.backend redis) is degraded, sampled at scrape time.
@@ -141,6 +142,7 @@ class Metrics {
   // showed at the last scrape, to add only the difference.
   prometheus::Counter* ledger_records_[3] = {};
   prometheus::Gauge* ledger_queued_ = nullptr;
+  prometheus::Counter* ledger_marks_failed_ = nullptr;
   prometheus::Gauge* state_degraded_ = nullptr;
   std::mutex ledger_mutex_;
   LedgerCounts ledger_seen_;

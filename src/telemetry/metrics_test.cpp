@@ -193,6 +193,7 @@ const std::vector<std::string> kFamilies = {"bc_build_info",
                                             "bc_tokens_total",
                                             "bc_usage_records_total",
                                             "bc_usage_queue_length",
+                                            "bc_usage_marks_failed_total",
                                             "bc_state_degraded"};
 
 std::vector<ModelLabels> two_models() {

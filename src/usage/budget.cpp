@@ -34,10 +34,64 @@ std::optional<BudgetRefusal> Budget::take(std::int64_t wall_ms, std::int64_t tok
   if (limits_.tokens_per_month > 0 && use_.tokens_this_month + tokens > limits_.tokens_per_month) {
     return BudgetRefusal{"tokens_per_month", limits_.tokens_per_month, month_.end_ms};
   }
+  if (gated_ && !within_grant(tokens)) {
+    grant_.blocked = true;
+    grant_.wanted_tokens = std::max(grant_.wanted_tokens, tokens);
+    return BudgetRefusal{"allowance", 0, 0, true};
+  }
   use_.requests_today += 1;
   use_.tokens_today += tokens;
   use_.tokens_this_month += tokens;
   return std::nullopt;
+}
+
+bool Budget::within_grant(std::int64_t tokens) const {
+  const bool daily = limits_.requests_per_day > 0 || limits_.tokens_per_day > 0;
+  if (daily && grant_.day_start_ms != day_.start_ms) return false;
+  if (limits_.requests_per_day > 0 && use_.requests_today + 1 > grant_.requests_today) {
+    return false;
+  }
+  if (limits_.tokens_per_day > 0 && use_.tokens_today + tokens > grant_.tokens_today) {
+    return false;
+  }
+  if (limits_.tokens_per_month > 0 &&
+      (grant_.month_start_ms != month_.start_ms ||
+       use_.tokens_this_month + tokens > grant_.tokens_this_month)) {
+    return false;
+  }
+  return true;
+}
+
+void Budget::grant(std::int64_t wall_ms, const BudgetGrant& grant) {
+  roll(wall_ms);
+  if (grant.day_start_ms == day_.start_ms) {
+    if (grant_.day_start_ms != day_.start_ms) {
+      grant_.day_start_ms = day_.start_ms;
+      grant_.requests_today = 0;
+      grant_.tokens_today = 0;
+    }
+    grant_.requests_today = std::max(grant_.requests_today, grant.requests_today);
+    grant_.tokens_today = std::max(grant_.tokens_today, grant.tokens_today);
+  }
+  if (grant.month_start_ms == month_.start_ms) {
+    if (grant_.month_start_ms != month_.start_ms) {
+      grant_.month_start_ms = month_.start_ms;
+      grant_.tokens_this_month = 0;
+    }
+    grant_.tokens_this_month = std::max(grant_.tokens_this_month, grant.tokens_this_month);
+  }
+  grant_.blocked = false;
+  grant_.wanted_tokens = 0;
+}
+
+std::int64_t Budget::day_start(std::int64_t wall_ms) {
+  roll(wall_ms);
+  return day_.start_ms;
+}
+
+std::int64_t Budget::month_start(std::int64_t wall_ms) {
+  roll(wall_ms);
+  return month_.start_ms;
 }
 
 void Budget::settle(std::int64_t taken_at_ms, std::int64_t reserved, std::int64_t used) {

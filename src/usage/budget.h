@@ -19,11 +19,25 @@ struct BudgetLimits {
   bool any() const { return requests_per_day > 0 || tokens_per_day > 0 || tokens_per_month > 0; }
 };
 
-// Which budget a request would cross, and when that budget's period ends (Unix ms).
+// Which budget a request would cross, and when that budget's period ends (Unix ms); or, with
+// `pending`, that it fits the budget but not yet the allowance the ledger has made durable
+// (usage/allowance.h): the caller waits for the next grant and tries again.
 struct BudgetRefusal {
   std::string_view budget;  // "requests_per_day", "tokens_per_day" or "tokens_per_month"
   std::int64_t limit = 0;
   std::int64_t resets_at_ms = 0;
+  bool pending = false;
+};
+
+// The allowance granted for the current day and month (a grant never shrinks in its period).
+struct BudgetGrant {
+  std::int64_t day_start_ms = 0;  // 0: none yet
+  std::int64_t requests_today = 0;
+  std::int64_t tokens_today = 0;
+  std::int64_t month_start_ms = 0;  // 0: none yet
+  std::int64_t tokens_this_month = 0;
+  std::int64_t wanted_tokens = 0;  // the largest estimate it turned away since it was set
+  bool blocked = false;            // it turned a request away since it was set
 };
 
 struct BudgetUse {
@@ -47,14 +61,28 @@ class Budget {
   void seed(std::int64_t wall_ms, const BudgetUse& use);
   // The use in the periods holding `wall_ms`.
   BudgetUse use(std::int64_t wall_ms);
+  // The start of the day and the month holding `wall_ms` (UTC).
+  std::int64_t day_start(std::int64_t wall_ms);
+  std::int64_t month_start(std::int64_t wall_ms);
+
+  // From now on take() also stays inside the grant; with none yet, every take is pending.
+  void gate() { gated_ = true; }
+  bool gated() const { return gated_; }
+  // Raises the grant for the periods holding `wall_ms` (the grant's own period starts must
+  // match them; a grant for another period is ignored).
+  void grant(std::int64_t wall_ms, const BudgetGrant& grant);
+  const BudgetGrant& granted() const { return grant_; }
 
  private:
   void roll(std::int64_t wall_ms);
+  bool within_grant(std::int64_t tokens) const;
 
   BudgetLimits limits_;
   TimeWindow day_;
   TimeWindow month_;
   BudgetUse use_;
+  bool gated_ = false;
+  BudgetGrant grant_;
 };
 
 }  // namespace bc::usage

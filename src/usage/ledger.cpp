@@ -35,12 +35,38 @@ Ledger::Ledger(LedgerOptions options, std::unique_ptr<Store> store)
 }
 
 Ledger::~Ledger() {
+  close();
+}
+
+void Ledger::close() {
+  std::call_once(closed_, [this] {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    writer_.join();
+    std::lock_guard lock(mutex_);
+    allowance_source_.reset();  // it holds the config generation's keys and budgets
+  });
+}
+
+void Ledger::set_allowance_source(std::shared_ptr<AllowanceSource> source) {
   {
     std::lock_guard lock(mutex_);
-    stopping_ = true;
+    allowance_source_ = std::move(source);
+    allowance_wanted_ = true;  // a new generation's keys and clients start without marks
   }
   wake_.notify_one();
-  writer_.join();
+}
+
+void Ledger::want_allowance() {
+  {
+    std::lock_guard lock(mutex_);
+    if (allowance_wanted_) return;
+    allowance_wanted_ = true;
+  }
+  wake_.notify_one();
 }
 
 void Ledger::submit(UsageRecord&& record) {
@@ -66,16 +92,31 @@ void Ledger::run() {
   std::uint64_t drops_logged = 0;
   for (;;) {
     bool stop = false;
+    bool flush = false;
+    std::shared_ptr<AllowanceSource> source;
     {
       std::unique_lock lock(mutex_);
-      // Wakes only at the flush time (or to stop): a batch per interval, whatever the rate.
-      wake_.wait_until(lock, next_flush, [this] { return stopping_; });
+      // Wakes at the flush time, to stop, or for marks someone ran short of: a batch per
+      // interval, whatever the rate.
+      wake_.wait_until(lock, next_flush, [this] { return stopping_ || allowance_wanted_; });
       stop = stopping_;
-      batch.swap(queue_);
+      flush = stop || Clock::now() >= next_flush;
+      allowance_wanted_ = false;
+      source = allowance_source_;
+      if (flush) batch.swap(queue_);
     }
-    write(batch);
-    batch.clear();
-    next_flush = Clock::now() + options_.flush_interval;
+    if (flush) {
+      write(batch);
+      batch.clear();
+      next_flush = Clock::now() + options_.flush_interval;
+    }
+    if (source) {
+      if (stop) {
+        settle_marks(*source);
+      } else {
+        raise_marks(*source);
+      }
+    }
     const auto now = Clock::now();
     if (const auto drops = dropped(); drops != drops_logged && (now >= next_drop_log || stop)) {
       spdlog::warn(
@@ -89,9 +130,43 @@ void Ledger::run() {
       if (auto pruned = store_->prune(retention_start(options_.retention_days)); !pruned) {
         spdlog::warn("usage ledger: pruning failed: {}", pruned.error().message);
       }
+      // Marks matter only in their period (a month at most); a few days more, whatever the
+      // retention.
+      if (auto pruned = store_->prune_marks(now_ms() - std::int64_t{35} * 24 * 3'600'000);
+          !pruned) {
+        spdlog::warn("usage ledger: pruning the allowance marks failed: {}",
+                     pruned.error().message);
+      }
       next_prune = now + options_.prune_interval;
     }
     if (stop) return;
+  }
+}
+
+void Ledger::raise_marks(AllowanceSource& source) {
+  const std::int64_t wall_ms = now_ms();
+  std::vector<AllowanceMark> marks = source.wanted(wall_ms);
+  if (marks.empty()) return;
+  if (auto s = store_->raise_marks(marks); !s) {
+    // Nothing granted: admission stays inside the marks already durable, and asks again.
+    if (marks_failed_.fetch_add(marks.size(), std::memory_order_relaxed) == 0) {
+      spdlog::error("usage ledger: allowance marks not written (quotas and budgets wait): {}",
+                    s.error().message);
+    }
+    return;
+  }
+  source.granted(marks, wall_ms);
+}
+
+void Ledger::settle_marks(AllowanceSource& source) {
+  // Records dropped or lost would make the exact counts the only trace of their use, and
+  // writing them as marks is right then too: the counts include every admitted request.
+  const std::vector<AllowanceMark> marks = source.exact(now_ms());
+  if (auto s = store_->set_marks(marks); !s) {
+    spdlog::warn(
+        "usage ledger: the exact counts were not written at stop; the marks stay ahead "
+        "of them: {}",
+        s.error().message);
   }
 }
 

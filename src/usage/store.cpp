@@ -9,9 +9,16 @@
 #include <map>
 #include <tuple>
 
+#include "usage/sqlite_util.h"
+
 namespace bc::usage {
 
 namespace {
+
+using detail::exec;
+using detail::rollback;
+using detail::Statement;
+using detail::store_error;
 
 constexpr std::int64_t kHourMs = 3'600'000;
 constexpr std::int64_t kDayMs = 24 * kHourMs;
@@ -47,64 +54,12 @@ const char* const kMigrations[] = {
     // or client's records by index, and each index cost a B-tree insert per record.
     "DROP INDEX requests_key_at;"
     "DROP INDEX requests_client_at;",
+    // 3: the allowance marks (usage/allowance.h): how far admission may have gone in a period.
+    "CREATE TABLE allowance ("
+    " scope TEXT NOT NULL, name TEXT NOT NULL, period_start_ms INTEGER NOT NULL,"
+    " requests INTEGER NOT NULL, tokens INTEGER NOT NULL,"
+    " PRIMARY KEY (scope, name, period_start_ms)) WITHOUT ROWID;",
 };
-
-Error store_error(sqlite3* db, std::string_view what) {
-  std::string message = "usage store: " + std::string(what);
-  if (db != nullptr) message += ": " + std::string(sqlite3_errmsg(db));
-  return Error::internal(std::move(message), "usage_store");
-}
-
-// A prepared statement, finalized when it goes.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  bool ok() const { return stmt_ != nullptr; }
-  sqlite3_stmt* get() { return stmt_; }
-  void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  void bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
-  void bind(int i, std::string_view v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  // Text that outlives the step (a record of the batch): SQLite need not copy it.
-  void bind_lasting(int i, std::string_view v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-  }
-  void bind_null(int i) { sqlite3_bind_null(stmt_, i); }
-  int step() { return sqlite3_step(stmt_); }
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  std::int64_t int64(int col) { return sqlite3_column_int64(stmt_, col); }
-  std::string text(int col) {
-    const auto* p = sqlite3_column_text(stmt_, col);
-    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p));
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-// Ends a failed transaction; what matters is the error that caused it, returned by the caller.
-void rollback(sqlite3* db) {
-  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-}
-
-Status exec(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) == SQLITE_OK) return {};
-  std::string text = message != nullptr ? message : "unknown error";
-  sqlite3_free(message);
-  return Error::internal("usage store: " + text, "usage_store");
-}
 
 // "2025-01-31T12:00:00Z" (hour) or "2025-01-31" (day), UTC.
 std::string iso_group(std::int64_t start_ms, bool day) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "usage/allowance.h"
 #include "usage/record.h"
 
 struct sqlite3;
@@ -59,6 +60,16 @@ class Store {
   Result<std::map<std::string, CountSince>> keys_since(std::string_view model,
                                                        std::int64_t since_ms) const;
   Result<std::map<std::string, CountSince>> clients_since(std::int64_t since_ms) const;
+  // Allowance marks (usage/allowance.h), in one transaction each. raise_marks() keeps the
+  // larger of each stored and given count (a mark never falls while the gateway runs);
+  // set_marks() writes them as given (the exact counts at a clean stop).
+  Status raise_marks(std::span<const AllowanceMark> marks);
+  Status set_marks(std::span<const AllowanceMark> marks);
+  // The marks of `scope` for the period starting at `period_start_ms`, by name.
+  Result<std::map<std::string, CountSince>> marks(std::string_view scope,
+                                                  std::int64_t period_start_ms) const;
+  // Deletes the marks of periods that started before `before_ms`.
+  Status prune_marks(std::int64_t before_ms);
   // The number of records (tests, `balancedcall usage`).
   Result<std::int64_t> record_count() const;
   // SQLite's PRAGMA integrity_check: "ok" or its first complaint.
