@@ -13,6 +13,7 @@
 
 #include "core/chat.h"
 #include "fuzz_support.h"
+#include "providers/zhipu.h"
 
 namespace {
 
@@ -28,7 +29,8 @@ struct Adapters {
       for (const bool tools : {true, false}) {
         auto options = bc::fuzz::options(v.base_url);
         options.supports_tools = tools;
-        options.jwt_auth = !tools;  // Zhipu's signed tokens; ignored by the others
+        // Zhipu's signed tokens; the others find no options of theirs and use their defaults.
+        options.own_options = bc::providers::ZhipuOptions{!tools};
         if (!tools) options.default_temperature.reset();
         all.push_back(bc::fuzz::make(v.provider, std::move(options)));
       }

@@ -54,7 +54,6 @@ providers::ProviderOptions options(std::string_view base_url) {
   o.base_url = std::string(base_url);
   o.default_temperature = 0.7;
   o.supports_tools = true;
-  o.mock.latency_ms = 0;
   return o;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Keeps the pure layers pure (DESIGN.md): balance/ and providers/ must not include Asio,
+# Keeps the pure layers pure (docs/development.md, Layout): balance/ and providers/ must not include Asio,
 # Beast, spdlog, hiredis or SQLite, nor read a clock or sleep. Exits 1 naming each offence.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ for dir in src/balance src/providers; do
   fi
 done
 if [ "$bad" -ne 0 ]; then
-  echo "balance/ and providers/ must stay free of I/O, logging and clock reads (see DESIGN.md)"
+  echo "balance/ and providers/ must stay free of I/O, logging and clock reads (see docs/development.md)"
   exit 1
 fi
 echo "layer check: balance/ and providers/ are pure"

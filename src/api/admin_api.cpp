@@ -7,6 +7,7 @@
 #include "api/reply.h"
 #include "core/json_text.h"
 #include "core/mask.h"
+#include "providers/registry.h"
 
 namespace bc::api {
 
@@ -60,10 +61,9 @@ json::object model_json(const config::ModelConfig& m) {
   o["connect_timeout_ms"] = m.connect_timeout_ms;
   o["first_byte_timeout_ms"] = m.first_byte_timeout_ms;
   o["idle_timeout_ms"] = m.idle_timeout_ms;
-  if (m.provider == "mock") {
-    o["mock"] = {{"latency_ms", m.mock.latency_ms},
-                 {"tokens_per_second", m.mock.tokens_per_second},
-                 {"reply", m.mock.reply}};
+  if (const auto* p = providers::find_provider(m.provider);
+      p != nullptr && p->options != nullptr && p->options->describe != nullptr) {
+    p->options->describe(m.own_options, o);
   }
   return o;
 }

@@ -3,6 +3,7 @@
 // max_concurrency, max_qps, default_temperature, max_retries, supports_tools).
 #pragma once
 
+#include <any>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -21,12 +22,6 @@ struct KeyConfig {
   int line = 0;       // line in the config file, for messages
 };
 
-struct MockConfig {
-  int latency_ms = 150;           // time to the first token
-  double tokens_per_second = 40;  // streaming pace
-  std::string reply;              // fixed answer; empty: a short generated answer
-};
-
 // A key's circuit breaker (balance/breaker.h): after `failures` upstream faults (5xx, connect
 // errors, timeouts) within `window_ms` the key takes no traffic for `open_ms`, then one trial
 // request decides whether it comes back.
@@ -38,7 +33,7 @@ struct BreakerConfig {
 
 struct ModelConfig {
   std::string name;      // the key under `models:`; what clients put in "model"
-  std::string provider;  // openai | zhipu | mock
+  std::string provider;  // a name in providers/registry.cpp
   std::string model;     // the upstream model id; default: name
   std::string base_url;  // required for network providers; default per provider when known
   std::vector<KeyConfig> api_keys;
@@ -63,10 +58,9 @@ struct ModelConfig {
   std::optional<double> default_temperature;
   int max_retries = 2;
   bool supports_tools = false;
-  // Zhipu: sign requests with a short-lived JWT made from an `id.secret` key instead of
-  // sending the key itself (the older scheme, still accepted).
-  bool jwt_auth = false;
-  MockConfig mock;
+  // The provider's own fields (Zhipu's jwt_auth, the mock's `mock:`), read and checked by the
+  // provider (providers/model_options.h) and held here as its own type, unseen by the rest.
+  std::any own_options;
   // Per-model upstream timeouts; 0: the global `upstream` value.
   int connect_timeout_ms = 0;
   int first_byte_timeout_ms = 0;

@@ -17,6 +17,7 @@
 
 #include "config/demo_config.h"
 #include "config/loader_test_support.h"
+#include "providers/zhipu.h"
 
 namespace bc::config {
 namespace {
@@ -382,7 +383,7 @@ TEST(ConfigLoader, ExampleFileLoadsWithItsEnvironment) {
   EXPECT_EQ(reasoner->strategy, "tokens");
   EXPECT_EQ(reasoner->rpm, 60);
   EXPECT_EQ(reasoner->tpm, 100'000);
-  EXPECT_FALSE(glm->jwt_auth);
+  EXPECT_FALSE(std::any_cast<providers::ZhipuOptions>(glm->own_options).jwt_auth);
   // One ready entry per other wire format, keys from the environment.
   const std::vector<std::tuple<std::string, std::string, std::string>> entries = {
       {"claude-haiku", "anthropic", "sk-ant-test-0001"},

@@ -330,6 +330,26 @@ models:
             "'openai')");
 }
 
+TEST(ConfigLoader, AProvidersOwnFieldIsRefusedOnAnotherProvidersModel) {
+  EXPECT_EQ(error_of(R"(
+models:
+  m:
+    provider: openai
+    api_keys: [k-0123456789]
+    jwt_auth: true
+)"),
+            "test.yaml:5: models.m.jwt_auth: only used by provider 'zhipu' (this model's provider "
+            "is 'openai')");
+  EXPECT_EQ(error_of(R"(
+models:
+  m:
+    provider: zhipu
+    api_keys: [k-0123456789]
+    jwt_auth: maybe
+)"),
+            "test.yaml:5: models.m.jwt_auth: expected true or false, got \"maybe\"");
+}
+
 TEST(ConfigLoader, SyntaxErrorNamesTheLine) {
   const auto issues = issues_of(R"(
 models:

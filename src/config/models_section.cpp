@@ -1,3 +1,5 @@
+// Reads the `models:` section: each model, its keys and breaker; the fields a provider owns are
+// read by that provider (providers/model_options.h).
 #include "config/models_section.h"
 
 #include <yaml-cpp/yaml.h>
@@ -13,6 +15,7 @@
 #include "config/quota_fields.h"
 #include "config/suggest.h"
 #include "core/mask.h"
+#include "providers/registry.h"
 
 namespace bc::config {
 
@@ -26,45 +29,103 @@ using detail::Reader;
 
 namespace {
 
-const std::vector<std::string> kModelKeys = {"provider",
-                                             "model",
-                                             "base_url",
-                                             "api_keys",
-                                             "model_weight",
-                                             "strategy",
-                                             "max_concurrency",
-                                             "max_qps",
-                                             "rpm",
-                                             "tpm",
-                                             "rpd",
-                                             "tpd",
-                                             "quota_reset_hour",
-                                             "quota_time_zone",
-                                             "decay_factor",
-                                             "auto_weight",
-                                             "cooldown_ms",
-                                             "queue_timeout_ms",
-                                             "default_temperature",
-                                             "max_retries",
-                                             "supports_tools",
-                                             "jwt_auth",
-                                             "connect_timeout_ms",
-                                             "first_byte_timeout_ms",
-                                             "idle_timeout_ms",
-                                             "total_timeout_ms",
-                                             "breaker",
-                                             "tls_verify",
-                                             "ca_file",
-                                             "mock"};
+// The fields every model has; each provider adds its own (providers/registry.cpp).
+const std::vector<std::string> kCommonModelKeys = {"provider",
+                                                   "model",
+                                                   "base_url",
+                                                   "api_keys",
+                                                   "model_weight",
+                                                   "strategy",
+                                                   "max_concurrency",
+                                                   "max_qps",
+                                                   "rpm",
+                                                   "tpm",
+                                                   "rpd",
+                                                   "tpd",
+                                                   "quota_reset_hour",
+                                                   "quota_time_zone",
+                                                   "decay_factor",
+                                                   "auto_weight",
+                                                   "cooldown_ms",
+                                                   "queue_timeout_ms",
+                                                   "default_temperature",
+                                                   "max_retries",
+                                                   "supports_tools",
+                                                   "connect_timeout_ms",
+                                                   "first_byte_timeout_ms",
+                                                   "idle_timeout_ms",
+                                                   "total_timeout_ms",
+                                                   "breaker",
+                                                   "tls_verify",
+                                                   "ca_file"};
 const std::vector<std::string> kKeyKeys = {"key", "weight", "name"};
-const std::vector<std::string> kMockKeys = {"latency_ms", "tokens_per_second", "reply"};
 const std::vector<std::string> kBreakerKeys = {"failures", "window_ms", "open_ms"};
+
+const std::vector<std::string>& model_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> all = kCommonModelKeys;
+    for (const auto& p : providers::provider_table()) {
+      if (p.options == nullptr) continue;
+      for (const auto field : p.options->fields) all.emplace_back(field);
+    }
+    return all;
+  }();
+  return keys;
+}
+
+// The provider that owns model field `key`, or nullptr for a field every model has.
+const providers::ProviderEntry* owner_of(std::string_view key) {
+  for (const auto& p : providers::provider_table()) {
+    if (p.options == nullptr) continue;
+    for (const auto field : p.options->fields) {
+      if (field == key) return &p;
+    }
+  }
+  return nullptr;
+}
 
 std::string model_hint(std::string_view key) {
   if (contains(kKeyKeys, key)) return "it belongs in an 'api_keys' entry";
-  if (contains(kMockKeys, key)) return "it belongs under 'mock'";
+  for (const auto& p : providers::provider_table()) {
+    if (p.options == nullptr || p.options->hint == nullptr) continue;
+    if (std::string h = p.options->hint(key); !h.empty()) return h;
+  }
   return {};
 }
+
+// A provider's view of a model's mapping (or of a mapping inside it) for reading its own
+// fields: the loader's checks and messages, with file, line and field.
+class YamlOptionReader final : public providers::OptionReader {
+ public:
+  YamlOptionReader(Reader& reader, MapReader& map) : reader_(reader), map_(map) {}
+  YamlOptionReader(Reader& reader, std::unique_ptr<MapReader> owned)
+      : reader_(reader), owned_(std::move(owned)), map_(*owned_) {}
+
+  bool get(std::string_view key, bool& out) override { return map_.get(key, out); }
+  bool get(std::string_view key, int& out, std::int64_t min, std::int64_t max) override {
+    return map_.get(key, out, min, max);
+  }
+  bool get(std::string_view key, double& out, double min, bool min_exclusive) override {
+    return map_.get(key, out, Bounds{min, min_exclusive});
+  }
+  bool get(std::string_view key, std::string& out, bool non_empty) override {
+    return map_.get(key, out, non_empty);
+  }
+  std::unique_ptr<providers::OptionReader> mapping(
+      std::string_view key, std::span<const std::string_view> known) override {
+    const Entry* e = map_.find(key);
+    if (e == nullptr) return nullptr;
+    const std::vector<std::string> names(known.begin(), known.end());
+    auto inner = std::make_unique<MapReader>(reader_, e->value, e->line, map_.field(key), names);
+    if (!inner->ok()) return nullptr;
+    return std::make_unique<YamlOptionReader>(reader_, std::move(inner));
+  }
+
+ private:
+  Reader& reader_;
+  std::unique_ptr<MapReader> owned_;
+  MapReader& map_;
+};
 
 class ModelsReader {
  public:
@@ -96,7 +157,7 @@ class ModelsReader {
       reader_.diag().add(e.line, "models", "a model name must not be empty");
       return;
     }
-    MapReader r(reader_, e.value, e.line, detail::join_path("models", m.name), kModelKeys,
+    MapReader r(reader_, e.value, e.line, detail::join_path("models", m.name), model_keys(),
                 model_hint);
     if (!r.ok()) return;
     if (r.find("provider") == nullptr) {
@@ -123,7 +184,6 @@ class ModelsReader {
     }
     r.get("max_retries", m.max_retries, 0, 10);
     r.get("supports_tools", m.supports_tools);
-    r.get("jwt_auth", m.jwt_auth);
     r.get("connect_timeout_ms", m.connect_timeout_ms, 0);
     r.get("first_byte_timeout_ms", m.first_byte_timeout_ms, 0);
     r.get("idle_timeout_ms", m.idle_timeout_ms, 0);
@@ -142,7 +202,7 @@ class ModelsReader {
       }
     }
     read_keys(r, m);
-    if (const Entry* mock = r.find("mock")) read_mock(r, *mock, m);
+    read_own_options(r, m);
     out_.push_back(std::move(m));
   }
 
@@ -168,11 +228,13 @@ class ModelsReader {
   }
 
   void read_keys(MapReader& r, ModelConfig& m) {
-    const bool is_mock = m.provider == "mock";
+    const providers::ProviderEntry* p = providers::find_provider(m.provider);
+    // A provider that needs no key (the mock) gets one placeholder named after it.
+    const bool keyless = p != nullptr && !p->needs_keys;
     const Entry* e = r.find("api_keys");
     if (e == nullptr) {
-      if (is_mock) {
-        m.api_keys.push_back(KeyConfig{"mock", 1, "mock", m.line});
+      if (keyless) {
+        m.api_keys.push_back(KeyConfig{m.provider, 1, m.provider, m.line});
       } else if (!m.provider.empty()) {
         r.missing("api_keys", "provider '" + m.provider + "' needs at least one key");
       }
@@ -185,8 +247,8 @@ class ModelsReader {
       return;
     }
     if (e->value.size() == 0) {
-      if (is_mock) {
-        m.api_keys.push_back(KeyConfig{"mock", 1, "mock", m.line});
+      if (keyless) {
+        m.api_keys.push_back(KeyConfig{m.provider, 1, m.provider, m.line});
       } else {
         reader_.diag().add(e->line, path, "must list at least one key");
       }
@@ -270,19 +332,22 @@ class ModelsReader {
     return k;
   }
 
-  void read_mock(MapReader& model, const Entry& e, ModelConfig& m) {
-    const std::string path = model.field("mock");
-    if (!m.provider.empty() && m.provider != "mock") {
-      reader_.diag().add(
-          e.line, path,
-          "only used by provider 'mock' (this model's provider is '" + m.provider + "')");
-      return;
+  // The fields a provider owns: another provider's are refused; the model's provider reads
+  // and checks its own.
+  void read_own_options(MapReader& r, ModelConfig& m) {
+    if (m.provider.empty()) return;  // already reported
+    for (const auto& field : model_keys()) {
+      const providers::ProviderEntry* owner = owner_of(field);
+      const Entry* e = owner != nullptr ? r.find(field) : nullptr;
+      if (e == nullptr || owner->name == m.provider) continue;
+      reader_.diag().add(e->line, r.field(field),
+                         "only used by provider '" + std::string(owner->name) +
+                             "' (this model's provider is '" + m.provider + "')");
     }
-    MapReader r(reader_, e.value, e.line, path, kMockKeys);
-    if (!r.ok()) return;
-    r.get("latency_ms", m.mock.latency_ms, 0);
-    r.get("tokens_per_second", m.mock.tokens_per_second, kPositive);
-    r.get("reply", m.mock.reply, false);
+    const providers::ProviderEntry* p = providers::find_provider(m.provider);
+    if (p == nullptr || p->options == nullptr) return;
+    YamlOptionReader own(reader_, r);
+    m.own_options = p->options->read(own);
   }
 
  private:
@@ -361,7 +426,7 @@ void check_readable_file(Reader& reader, MapReader& m, std::string_view key,
 }
 
 bool is_model_field(std::string_view key) {
-  return contains(kModelKeys, key);
+  return contains(model_keys(), key);
 }
 
 }  // namespace bc::config

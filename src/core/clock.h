@@ -1,4 +1,4 @@
-// Time and randomness are passed into the domain as parameters (STYLE.md rule 4), so the
+// Time and randomness are passed into the domain as parameters (the domain is pure), so the
 // balance logic and the adapters never read a clock or a global random source themselves.
 #pragma once
 

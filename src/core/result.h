@@ -1,5 +1,5 @@
 // A small pre-C++23 `expected`: a value or one Error. Domain code returns this instead of
-// throwing (see STYLE.md, "Errors are values").
+// throwing: errors are values; exceptions only end the process (config, startup).
 #pragma once
 
 #include <cassert>

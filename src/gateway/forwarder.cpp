@@ -36,16 +36,7 @@ Forwarder::Forwarder(std::shared_ptr<Gateway> gateway, boost::asio::any_io_execu
       executor_(executor),
       http_(std::move(http)),
       rng_(std::random_device{}()) {
-  std::map<std::string, providers::MockOptions, std::less<>> mocks;
-  for (std::size_t i = 0; i < gateway_->model_count(); ++i) {
-    const auto& m = *gateway_->model(i).config;
-    providers::MockOptions o;
-    o.latency_ms = m.mock.latency_ms;
-    o.tokens_per_second = m.mock.tokens_per_second;
-    o.reply = m.mock.reply;
-    mocks.emplace(m.name, o);
-  }
-  mock_ = std::make_unique<MockUpstream>(executor_, std::move(mocks));
+  mock_ = std::make_unique<MockUpstream>(executor_);
 }
 
 net::Upstream& Forwarder::upstream_for(std::string_view url) {

@@ -37,10 +37,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
     options.base_url = m->base_url;
     options.default_temperature = m->default_temperature;
     options.supports_tools = m->supports_tools;
-    options.jwt_auth = m->jwt_auth;
-    options.mock.latency_ms = m->mock.latency_ms;
-    options.mock.tokens_per_second = m->mock.tokens_per_second;
-    options.mock.reply = m->mock.reply;
+    options.own_options = m->own_options;
     auto provider = providers::make_provider(m->provider, std::move(options));
     if (!provider) return config_error(cfg, *m, "provider", provider.error().message);
 

@@ -30,9 +30,7 @@ std::string next_id() {
 
 class MockCall final : public net::UpstreamCall {
  public:
-  MockCall(asio::any_io_executor executor,
-           const std::map<std::string, providers::MockOptions, std::less<>>& models)
-      : timer_(executor), models_(models) {}
+  explicit MockCall(asio::any_io_executor executor) : timer_(executor) {}
 
   awaitable<Status> start(const UpstreamRequest& request, const net::Timeouts&) override {
     if (cancelled_) co_return cancelled();
@@ -41,9 +39,7 @@ class MockCall final : public net::UpstreamCall {
     if (url.substr(0, kScheme.size()) != kScheme) {
       co_return Error::internal("mock upstream got a non-mock URL");
     }
-    const auto it = models_.find(url.substr(kScheme.size()));
-    if (it == models_.end()) co_return Error::internal("mock upstream has no such model");
-    options_ = it->second;
+    options_ = providers::mock_options_of(request);
 
     boost::json::error_code ec;
     auto body = boost::json::parse(request.body, ec);
@@ -134,7 +130,6 @@ class MockCall final : public net::UpstreamCall {
   }
 
   asio::steady_timer timer_;
-  const std::map<std::string, providers::MockOptions, std::less<>>& models_;
   providers::MockOptions options_;
   int status_ = 0;
   Headers headers_;
@@ -147,12 +142,10 @@ class MockCall final : public net::UpstreamCall {
 
 }  // namespace
 
-MockUpstream::MockUpstream(asio::any_io_executor executor,
-                           std::map<std::string, providers::MockOptions, std::less<>> models)
-    : executor_(std::move(executor)), models_(std::move(models)) {}
+MockUpstream::MockUpstream(asio::any_io_executor executor) : executor_(std::move(executor)) {}
 
 std::unique_ptr<net::UpstreamCall> MockUpstream::call(const net::TlsPolicy&) {
-  return std::make_unique<MockCall>(executor_, models_);
+  return std::make_unique<MockCall>(executor_);
 }
 
 }  // namespace bc::gateway

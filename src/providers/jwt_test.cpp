@@ -79,7 +79,7 @@ ProviderOptions jwt_options(bool jwt) {
   ProviderOptions o;
   o.model_name = "glm";
   o.upstream_model = "glm-4-flash";
-  o.jwt_auth = jwt;
+  o.own_options = ZhipuOptions{jwt};
   return o;
 }
 

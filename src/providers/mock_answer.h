@@ -12,7 +12,7 @@
 #include <boost/json/object.hpp>
 
 #include "core/chat.h"
-#include "providers/provider.h"
+#include "providers/mock.h"
 
 namespace bc::providers {
 

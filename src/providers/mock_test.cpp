@@ -130,6 +130,25 @@ TEST(MockProvider, EncodesToTheInProcessUpstream) {
                   R"("temperature":0.7,"messages":[{"role":"user","content":"hi"}]})"));
 }
 
+TEST(MockProvider, CarriesItsModelsOptionsToTheUpstream) {
+  auto req = ChatRequest::parse(R"({"messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_TRUE(req.ok());
+  ProviderOptions o = mock_options();
+  o.own_options = MockOptions{0, 12.5, "fixed, with a comma"};
+  auto r = make_mock(o)->encode(*req, Credential{"mock", "mock"});
+  ASSERT_TRUE(r.ok());
+  const MockOptions read = mock_options_of(*r);
+  EXPECT_EQ(read.latency_ms, 0);
+  EXPECT_EQ(read.tokens_per_second, 12.5);
+  EXPECT_EQ(read.reply, "fixed, with a comma");
+  // No options of its own (a model made without the loader): the defaults travel.
+  auto plain = make_mock(mock_options())->encode(*req, Credential{"mock", "mock"});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(mock_options_of(*plain).latency_ms, MockOptions{}.latency_ms);
+  EXPECT_EQ(mock_options_of(*plain).tokens_per_second, MockOptions{}.tokens_per_second);
+  EXPECT_EQ(mock_options_of(*plain).reply, "");
+}
+
 TEST(MockProvider, StreamTextEqualsTheNonStreamAnswer) {
   auto p = make_mock(mock_options());
   for (const auto& request :

@@ -4,6 +4,7 @@
 // after construction and safe to share between threads.
 #pragma once
 
+#include <any>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -46,13 +47,6 @@ struct DerivedCredential {
   std::chrono::milliseconds refresh_after{0};
 };
 
-// Settings of the mock provider (built into the binary, no network).
-struct MockOptions {
-  int latency_ms = 150;           // time before the first token
-  double tokens_per_second = 40;  // streaming pace after the first token
-  std::string reply;              // fixed answer text; empty: a short answer about the prompt
-};
-
 // What an adapter knows of the model it serves, from the config.
 struct ProviderOptions {
   std::string model_name;                     // the configured name clients use
@@ -60,10 +54,9 @@ struct ProviderOptions {
   std::string base_url;                       // e.g. https://open.bigmodel.cn/api/paas/v4
   std::optional<double> default_temperature;  // applied when the caller gave none
   bool supports_tools = false;
-  // Zhipu: sign each request with a short-lived HS256 JWT made from an `id.secret` key
-  // instead of sending the key itself. Ignored by other providers.
-  bool jwt_auth = false;
-  MockOptions mock;
+  // The provider's own options (model_options.h: ZhipuOptions, MockOptions), as its registry
+  // row read them from the model's mapping; empty for a provider without any.
+  std::any own_options;
 };
 
 // Turns the bytes of a streamed upstream body into OpenAI chunks, whatever the byte

@@ -1,3 +1,4 @@
+// The table of providers, one row each, and the lookups over it.
 #include "providers/registry.h"
 
 #include "providers/anthropic.h"
@@ -13,17 +14,17 @@ namespace bc::providers {
 
 namespace {
 
-struct Entry {
-  std::string_view name;
-  std::unique_ptr<Provider> (*make)(ProviderOptions);
-  bool uses_base_url;
-};
-
-constexpr Entry kProviders[] = {
-    {"mock", &make_mock, false},    {"openai", &make_openai, true},
-    {"zhipu", &make_zhipu, true},   {"anthropic", &make_anthropic, true},
-    {"gemini", &make_gemini, true}, {"ollama", &make_ollama, true},
-    {"baidu", &make_baidu, true},   {"spark", &make_spark, true},
+// One row per provider: name, factory, whether it reads base_url, whether a model needs keys,
+// its own options.
+constexpr ProviderEntry kProviders[] = {
+    {"mock", &make_mock, false, false, &kMockOptions},
+    {"openai", &make_openai, true, true, nullptr},
+    {"zhipu", &make_zhipu, true, true, &kZhipuOptions},
+    {"anthropic", &make_anthropic, true, true, nullptr},
+    {"gemini", &make_gemini, true, true, nullptr},
+    {"ollama", &make_ollama, true, true, nullptr},
+    {"baidu", &make_baidu, true, true, nullptr},
+    {"spark", &make_spark, true, true, nullptr},
 };
 
 Error config_error(std::string message, std::string code) {
@@ -33,6 +34,17 @@ Error config_error(std::string message, std::string code) {
 }
 
 }  // namespace
+
+std::span<const ProviderEntry> provider_table() {
+  return kProviders;
+}
+
+const ProviderEntry* find_provider(std::string_view name) {
+  for (const auto& entry : kProviders) {
+    if (entry.name == name) return &entry;
+  }
+  return nullptr;
+}
 
 Result<std::unique_ptr<Provider>> make_provider(std::string_view name, ProviderOptions options) {
   for (const auto& entry : kProviders) {

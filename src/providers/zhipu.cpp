@@ -228,8 +228,9 @@ class ZhipuStreamDecoder final : public OpenAiStreamDecoder {
 class ZhipuProvider final : public OpenAiProvider {
  public:
   explicit ZhipuProvider(ProviderOptions options)
-      : OpenAiProvider(std::move(options), zhipu_dialect()) {
-    if (options_.jwt_auth) dialect_ = zhipu_jwt_dialect();
+      : OpenAiProvider(std::move(options), zhipu_dialect()),
+        jwt_auth_(options_as<ZhipuOptions>(options_.own_options).jwt_auth) {
+    if (jwt_auth_) dialect_ = zhipu_jwt_dialect();
   }
 
   Result<UpstreamRequest> encode(const ChatRequest& request,
@@ -275,8 +276,7 @@ class ZhipuProvider final : public OpenAiProvider {
     const std::string_view base = options_.base_url.empty() ? kZhipuBaseUrl : options_.base_url;
     const std::string url = join_url(base, "/chat/completions");
     const auto dot = credential.secret.find('.');
-    if (!options_.jwt_auth || dot == std::string::npos || dot == 0 ||
-        dot + 1 == credential.secret.size()) {
+    if (!jwt_auth_ || dot == std::string::npos || dot == 0 || dot + 1 == credential.secret.size()) {
       return openai_request(url, body, credential, request.stream);  // the plain key
     }
     auto token = zhipu_jwt(credential);
@@ -307,9 +307,23 @@ class ZhipuProvider final : public OpenAiProvider {
   std::unique_ptr<StreamDecoder> stream_decoder() const override {
     return std::make_unique<ZhipuStreamDecoder>();
   }
+
+ private:
+  bool jwt_auth_;
 };
 
+constexpr std::string_view kZhipuFields[] = {"jwt_auth"};
+
+std::any read_zhipu_options(OptionReader& model) {
+  ZhipuOptions o;
+  model.get("jwt_auth", o.jwt_auth);
+  return o;
+}
+
 }  // namespace
+
+// Not shown in /admin/config (no describe), as before the options were the provider's own.
+const OptionsSpec kZhipuOptions{kZhipuFields, &read_zhipu_options, nullptr, nullptr};
 
 std::unique_ptr<Provider> make_zhipu(ProviderOptions options) {
   return std::make_unique<ZhipuProvider>(std::move(options));

@@ -1,7 +1,6 @@
-// Strategy names, one line each. A new strategy is one file in this folder and one line here.
-#include <array>
+// Strategy names, one row each. A new strategy is one file in this folder, its factory's
+// declaration and one row in the table here (the table's size follows from its rows).
 #include <string>
-#include <utility>
 
 #include "balance/strategy.h"
 
@@ -15,24 +14,27 @@ Result<std::unique_ptr<Strategy>> make_least_request(const ModelSpec& spec);
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, StrategyFactory>, 5> kStrategies{{
-    {"concurrency", &make_concurrency},
-    {"qps", &make_qps},
-    {"response_time", &make_response_time},
-    {"tokens", &make_tokens},
+struct Entry {
+  std::string_view name;
+  StrategyFactory make;
+};
+
+constexpr Entry kStrategies[] = {
+    {"concurrency", &make_concurrency},     {"qps", &make_qps},
+    {"response_time", &make_response_time}, {"tokens", &make_tokens},
     {"least_request", &make_least_request},
-}};
+};
 
 }  // namespace
 
 Result<std::unique_ptr<Strategy>> make_strategy(const ModelSpec& spec) {
-  for (const auto& [name, factory] : kStrategies) {
-    if (name == spec.strategy) return factory(spec);
+  for (const auto& entry : kStrategies) {
+    if (entry.name == spec.strategy) return entry.make(spec);
   }
   std::string known;
-  for (const auto& [name, factory] : kStrategies) {
+  for (const auto& entry : kStrategies) {
     if (!known.empty()) known += ", ";
-    known += name;
+    known += entry.name;
   }
   return Error::invalid_request(
       "model '" + spec.name + "': unknown strategy '" + spec.strategy + "' (known: " + known + ")",
@@ -41,7 +43,7 @@ Result<std::unique_ptr<Strategy>> make_strategy(const ModelSpec& spec) {
 
 std::vector<std::string_view> strategy_names() {
   std::vector<std::string_view> names;
-  for (const auto& [name, factory] : kStrategies) names.push_back(name);
+  for (const auto& entry : kStrategies) names.push_back(entry.name);
   return names;
 }
 
