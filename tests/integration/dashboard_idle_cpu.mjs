@@ -3,7 +3,7 @@
 // BC_MEASURE_S seconds (default 20) without a page, then with the page open in headless
 // Chromium (signed in through the login form) polling once a second, then with its Usage tab
 // shown (the usage ledger read every 15 s). Not a test (no *.test.mjs): run it by hand:
-//   cd tests && BC_BUILD_DIR=../build node integration/dashboard_idle_cpu.mjs
+//   BC_BUILD_DIR=build node tests/integration/dashboard_idle_cpu.mjs   (from the repository's root)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
