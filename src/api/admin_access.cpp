@@ -1,6 +1,8 @@
 // Who may enter /admin/*, and the dashboard's sign-in and sign-out (admin_access.h).
 #include "api/admin_access.h"
 
+#include <charconv>
+
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
@@ -149,6 +151,34 @@ awaitable<void> login(const gateway::Gateway& gw, AdminSessions& sessions,
   }
 }
 
+// A sign-in is the one /admin/* request that anyone may send with a body: its head is checked
+// before the body is read (net::HeadCheck), so a visitor cannot make the gateway hold more
+// than a token's worth of body, nor any while the dashboard is off.
+constexpr std::uint64_t kMaxLoginBody = 4096;
+
+std::optional<Error> login_head_refused(const config::Config& config,
+                                        const net::HttpRequest& head) {
+  if (!config.admin.dashboard) {
+    return Error::not_found("the dashboard is off: set admin.dashboard: true in the config",
+                            "dashboard_off");
+  }
+  // From the header: the body is not read yet.
+  const auto field = head[http::field::content_length];
+  std::uint64_t length = 0;
+  const bool known =
+      !field.empty() &&
+      std::from_chars(field.data(), field.data() + field.size(), length).ec == std::errc{};
+  if (head.chunked() || (known && length > kMaxLoginBody)) {
+    Error e;
+    e.kind = ErrorKind::kPayloadTooLarge;
+    e.code = "login_too_large";
+    e.message = "a sign-in carries the admin token only: at most " + std::to_string(kMaxLoginBody) +
+                " bytes, with a Content-Length";
+    return e;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> admin_session_of(const config::Config& config,
@@ -166,7 +196,7 @@ std::optional<Error> admin_refused(const config::Config& config, const AdminSess
     return permission("admin_disabled",
                       "the admin endpoints are off: set admin.token in the config to enable them");
   }
-  if (request_path(request) == "/admin/login") return std::nullopt;
+  if (request_path(request) == "/admin/login") return login_head_refused(config, request);
   if (bearer_matches(request, config.admin.token)) return std::nullopt;
   if (admin_session_of(config, sessions, request, now)) {
     if (csrf_safe(request)) return std::nullopt;

@@ -31,7 +31,8 @@ std::optional<std::uint64_t> admin_session_of(const config::Config& config,
 
 // Why a request to /admin/* is refused, if it is: no admin token configured (403); neither
 // the token nor a live session (401); a change by cookie without the CSRF header or from
-// another origin (403). POST /admin/login passes: it checks the token itself.
+// another origin (403). POST /admin/login passes while the dashboard is on and its body is at
+// most 4 KB (else 404 or 413): it checks the token itself.
 std::optional<Error> admin_refused(const config::Config& config, const AdminSessions& sessions,
                                    const net::HttpRequest& request, TimePoint now);
 

@@ -88,6 +88,10 @@ describe('dashboard sign-in', { timeout: 30000 }, () => {
     assert.equal(form.headers.get('set-cookie'), null);
     const none = await postJson(`${gw.url}/admin/login`, { nothing: true });
     assert.equal(none.status, 401);
+    // Refused from its head: a sign-in's body is a token's worth, not more (and not logged).
+    const big = await postJson(`${gw.url}/admin/login`, { token: 'x'.repeat(5000) });
+    assert.equal(big.status, 413, big.text);
+    assert.equal(big.json.error.code, 'login_too_large');
     const out = gw.output();
     assert.equal(count(out, 'admin sign-in refused') - before, 3);
     assert.match(out, /admin sign-in refused from 127\.0\.0\.1:\d+: wrong token/);
