@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include "api/admin_access.h"
 #include "api/load_api.h"
 #include "api/reply.h"
 #include "core/json_text.h"
@@ -119,21 +120,6 @@ std::string masked_config_json(const config::Config& c) {
   return json_text(o);  // plain decimals (default_temperature: 0.7, not 7E-1)
 }
 
-std::optional<Error> admin_refused(const config::Config& config, const net::HttpRequest& request) {
-  Error e;
-  if (config.admin.token.empty()) {
-    e.kind = ErrorKind::kPermission;
-    e.code = "admin_disabled";
-    e.message = "the admin endpoints are off: set admin.token in the config to enable them";
-    return e;
-  }
-  if (bearer_matches(request, config.admin.token)) return std::nullopt;
-  e.kind = ErrorKind::kAuthentication;
-  e.code = "invalid_admin_token";
-  e.message = "this endpoint requires the admin token: Authorization: Bearer <admin token>";
-  return e;
-}
-
 std::optional<Error> metrics_refused(const config::Config& config,
                                      const net::HttpRequest& request) {
   const auto& admin = config.admin;
@@ -197,25 +183,28 @@ std::string reloaded_json(const std::string& message) {
 }  // namespace
 
 void add_admin_routes(Router& router, const gateway::Gateway& gateway,
-                      std::function<Result<std::string>()> reload) {
+                      const AdminSessions& sessions, std::function<Result<std::string>()> reload) {
   auto* gw = &gateway;
+  const auto* store = &sessions;
   router.add(http::verb::get, "/admin/config",
              [gw](const net::HttpRequest&, net::ResponseWriter& w) -> awaitable<void> {
                co_await send_json(w, 200, masked_config_json(gw->config()));
              });
-  router.add(http::verb::post, "/admin/reload",
-             [reload](const net::HttpRequest&, net::ResponseWriter& w) -> awaitable<void> {
-               // Runs here, on this worker: reading the file and building the pool take a few
-               // milliseconds, and reloads are rare.
-               auto result = reload();
-               if (!result) {
-                 spdlog::error("reload: {}", result.error().message);
-                 co_await send_error(w, result.error());
-                 co_return;
-               }
-               spdlog::info("{}", result.value());
-               co_await send_json(w, 200, reloaded_json(result.value()));
-             });
+  router.add(
+      http::verb::post, "/admin/reload",
+      [gw, store, reload](const net::HttpRequest& r, net::ResponseWriter& w) -> awaitable<void> {
+        const std::string who = admin_who(gw->config(), *store, r, w.remote_address());
+        // Runs here, on this worker: reading the file and building the pool take a few
+        // milliseconds, and reloads are rare.
+        auto result = reload();
+        if (!result) {
+          spdlog::error("reload by {}: {}", who, result.error().message);
+          co_await send_error(w, result.error());
+          co_return;
+        }
+        spdlog::info("reload by {}: {}", who, result.value());
+        co_await send_json(w, 200, reloaded_json(result.value()));
+      });
 }
 
 }  // namespace bc::api

@@ -1,6 +1,7 @@
 // The operator's endpoints: GET /metrics (Prometheus text format; open like /health unless
 // admin.metrics_token is set, never behind a client key) and the admin endpoints under
-// /admin/, which routes.cpp guards with the admin token:
+// /admin/, which routes.cpp guards with the admin token or a dashboard session
+// (admin_access.h):
 //   GET /admin/config   the active config as JSON, every secret masked
 //   POST /admin/reload  re-reads the config file; 200 with what changed, or 400 with why the
 //                       new config was refused (the old one keeps serving)
@@ -10,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "api/admin_session.h"
 #include "api/router.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
@@ -24,16 +26,13 @@ namespace bc::api {
 void add_metrics_route(Router& router, gateway::Gateway& gateway, telemetry::Metrics& metrics,
                        const usage::Ledger* ledger = nullptr,
                        const gateway::SharedState* state = nullptr);
-// `reload`: what POST /admin/reload runs (see Service::reload).
+// `reload`: what POST /admin/reload runs (see Service::reload); logged with who asked
+// (`sessions`: the dashboard's, admin_access.h).
 void add_admin_routes(Router& router, const gateway::Gateway& gateway,
-                      std::function<Result<std::string>()> reload);
+                      const AdminSessions& sessions, std::function<Result<std::string>()> reload);
 
 // The config as JSON with every secret (provider keys, client keys, the admin token) masked.
 std::string masked_config_json(const config::Config& config);
-
-// Why a request to /admin/* is refused, if it is: no admin token configured (403), or the
-// request does not carry it (401).
-std::optional<Error> admin_refused(const config::Config& config, const net::HttpRequest& request);
 
 // Why a request to /metrics is refused, if it is: admin.metrics_token is set and the request
 // carries neither it nor the admin token (401). The /metrics route checks it itself.

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include "api/admin_access.h"
 #include "api/dashboard_assets.h"
 #include "api/load_api.h"
 #include "api/reply.h"
@@ -144,25 +145,68 @@ Headers asset_headers() {
                      "form-action 'self'"});
   h.push_back(Header{"X-Content-Type-Options", "nosniff"});
   h.push_back(Header{"X-Frame-Options", "DENY"});
-  h.push_back(Header{"Referrer-Policy", "no-referrer"});
-  h.push_back(Header{"Cache-Control", "no-cache"});
+  // No referrer leaves for another origin; within this one the browser then sends a real
+  // Origin on the page's posts (with no-referrer it sends "Origin: null"), which the sign-in
+  // and the CSRF check compare with the Host.
+  h.push_back(Header{"Referrer-Policy", "same-origin"});
+  // Behind the sign-in: no shared cache keeps them, and a browser asks again each time.
+  h.push_back(Header{"Cache-Control", "no-store"});
   return h;
 }
 
-void add_asset(Router& router, const gateway::Gateway& gateway, std::string path,
-               std::string_view content_type, std::string_view (*text)()) {
+// Who may have the page and its files: the bearer admin token (curl, scripts) or a session.
+bool signed_in(const gateway::Gateway& gateway, const AdminSessions& sessions,
+               const net::HttpRequest& request) {
+  const auto& admin = gateway.config().admin;
+  if (admin.token.empty()) return false;  // the loader insists on one with the dashboard on
+  if (bearer_matches(request, admin.token)) return true;
+  return admin_session_of(gateway.config(), sessions, request, Clock::now()).has_value();
+}
+
+Error not_signed_in() {
+  Error e;
+  e.kind = ErrorKind::kAuthentication;
+  e.code = "invalid_admin_token";
+  e.message = "sign in at /dashboard first (or send Authorization: Bearer <admin token>)";
+  return e;
+}
+
+Headers login_headers() {
+  Headers h = asset_headers();
+  h.push_back(Header{"WWW-Authenticate", "Bearer"});
+  return h;
+}
+
+// What the files of the page need: the page itself answers a visitor not signed in with the
+// login form (401); its script and style answer 401; the login form's own style is public.
+enum class Gate { kPage, kSignedIn, kPublic };
+
+void add_asset(Router& router, const gateway::Gateway& gateway, const AdminSessions& sessions,
+               std::string path, std::string_view content_type, std::string_view (*text)(),
+               Gate gate) {
   const auto* gw = &gateway;
-  router.add(
-      http::verb::get, std::move(path),
-      [gw, content_type, text](const net::HttpRequest&, net::ResponseWriter& w) -> awaitable<void> {
-        if (auto off = dashboard_off(*gw)) {
-          co_await send_error(w, *off);
-          co_return;
-        }
-        const Headers headers = asset_headers();
-        std::string body(text());
-        co_await w.send(200, content_type, std::move(body), headers);
-      });
+  const auto* store = &sessions;
+  router.add(http::verb::get, std::move(path),
+             [gw, store, content_type, text, gate](const net::HttpRequest& r,
+                                                   net::ResponseWriter& w) -> awaitable<void> {
+               if (auto off = dashboard_off(*gw)) {
+                 co_await send_error(w, *off);
+                 co_return;
+               }
+               if (gate != Gate::kPublic && !signed_in(*gw, *store, r)) {
+                 if (gate == Gate::kPage) {
+                   co_await send_login_page(w, false);
+                 } else {
+                   const Headers challenge = login_headers();
+                   Error refused = not_signed_in();
+                   co_await send_error(w, std::move(refused), challenge);
+                 }
+                 co_return;
+               }
+               const Headers headers = asset_headers();
+               std::string body(text());
+               co_await w.send(200, content_type, std::move(body), headers);
+             });
 }
 
 std::int64_t since_of(const net::HttpRequest& request) {
@@ -239,19 +283,23 @@ Result<std::string> run_key_action(gateway::Gateway& gateway, KeyAction action,
   return json_text(out);
 }
 
-void add_key_action(Router& router, gateway::Gateway& gateway, std::string path, KeyAction action) {
+void add_key_action(Router& router, gateway::Gateway& gateway, const AdminSessions& sessions,
+                    std::string path, KeyAction action) {
   auto* gw = &gateway;
-  router.add(http::verb::post, std::move(path),
-             [gw, action](const net::HttpRequest& r, net::ResponseWriter& w) -> awaitable<void> {
-               // Only the admin token reaches /admin/* (routes.cpp): that, and from where.
-               const std::string who = "the admin token from " + w.remote_address();
-               auto result = run_key_action(*gw, action, r, who);
-               if (!result) {
-                 co_await send_error(w, result.error());
-                 co_return;
-               }
-               co_await send_json(w, 200, std::move(result).value());
-             });
+  const auto* store = &sessions;
+  router.add(
+      http::verb::post, std::move(path),
+      [gw, store, action](const net::HttpRequest& r, net::ResponseWriter& w) -> awaitable<void> {
+        // Only the admin token or a session reaches /admin/* (routes.cpp): which, and
+        // from where.
+        const std::string who = admin_who(gw->config(), *store, r, w.remote_address());
+        auto result = run_key_action(*gw, action, r, who);
+        if (!result) {
+          co_await send_error(w, result.error());
+          co_return;
+        }
+        co_await send_json(w, 200, std::move(result).value());
+      });
 }
 
 // The message of an error answer in OpenAI's shape ({"error": {"message": ...}}).
@@ -313,12 +361,28 @@ std::string dashboard_json(const gateway::Gateway& gateway, const telemetry::Liv
   return json_text(o);
 }
 
+awaitable<void> send_login_page(net::ResponseWriter& writer, bool refused) {
+  std::string body(dashboard_login_html());
+  constexpr std::string_view kMark = "<!--refused-->";
+  if (const auto at = body.find(kMark); at != std::string::npos) {
+    body.replace(at, kMark.size(),
+                 refused ? R"(<p class="error" role="alert">The token was refused.</p>)" : "");
+  }
+  const Headers headers = login_headers();
+  co_await writer.send(401, "text/html; charset=utf-8", std::move(body), headers);
+}
+
 void add_dashboard_routes(Router& router, const gateway::Gateway& gateway,
-                          const telemetry::LiveStats& stats) {
-  add_asset(router, gateway, "/dashboard", "text/html; charset=utf-8", dashboard_html);
-  add_asset(router, gateway, "/dashboard/", "text/html; charset=utf-8", dashboard_html);
-  add_asset(router, gateway, "/dashboard/app.js", "text/javascript; charset=utf-8", dashboard_js);
-  add_asset(router, gateway, "/dashboard/app.css", "text/css; charset=utf-8", dashboard_css);
+                          const telemetry::LiveStats& stats, const AdminSessions& sessions) {
+  constexpr std::string_view kHtml = "text/html; charset=utf-8";
+  constexpr std::string_view kJs = "text/javascript; charset=utf-8";
+  constexpr std::string_view kCss = "text/css; charset=utf-8";
+  add_asset(router, gateway, sessions, "/dashboard", kHtml, dashboard_html, Gate::kPage);
+  add_asset(router, gateway, sessions, "/dashboard/", kHtml, dashboard_html, Gate::kPage);
+  add_asset(router, gateway, sessions, "/dashboard/app.js", kJs, dashboard_js, Gate::kSignedIn);
+  add_asset(router, gateway, sessions, "/dashboard/app.css", kCss, dashboard_css, Gate::kSignedIn);
+  add_asset(router, gateway, sessions, "/dashboard/login.css", kCss, dashboard_login_css,
+            Gate::kPublic);
   const auto* gw = &gateway;
   const auto* live = &stats;
   router.add(http::verb::get, "/admin/dashboard",
@@ -332,10 +396,11 @@ void add_dashboard_routes(Router& router, const gateway::Gateway& gateway,
              });
 }
 
-void add_key_action_routes(Router& router, gateway::Gateway& gateway) {
-  add_key_action(router, gateway, "/admin/keys/lift", KeyAction::kLift);
-  add_key_action(router, gateway, "/admin/keys/drain", KeyAction::kDrain);
-  add_key_action(router, gateway, "/admin/keys/undrain", KeyAction::kUndrain);
+void add_key_action_routes(Router& router, gateway::Gateway& gateway,
+                           const AdminSessions& sessions) {
+  add_key_action(router, gateway, sessions, "/admin/keys/lift", KeyAction::kLift);
+  add_key_action(router, gateway, sessions, "/admin/keys/drain", KeyAction::kDrain);
+  add_key_action(router, gateway, sessions, "/admin/keys/undrain", KeyAction::kUndrain);
 }
 
 }  // namespace bc::api

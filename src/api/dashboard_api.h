@@ -1,12 +1,14 @@
 // The live dashboard (docs/dashboard.md). When admin.dashboard is true (else 404):
-//   GET /dashboard, /dashboard/app.js, /dashboard/app.css   the page, embedded at build time.
-//       Served without the token: it holds no data and asks for the token itself (a login
-//       form; the token stays in the tab's sessionStorage and goes out as a bearer header).
+//   GET /dashboard, /dashboard/app.js, /dashboard/app.css   the page, embedded at build time,
+//       for the bearer admin token or a signed-in session (admin_access.h). Anyone else gets
+//       the login form for /dashboard (401) and a 401 for its files; the login form's style,
+//       /dashboard/login.css, is the one public file.
 //   GET /admin/dashboard[?since=<unix s>]   the figures the page polls once a second (the admin
-//       token, as every /admin/* endpoint): models, keys, the 15-minute series (only the
-//       seconds after `since`), the latest errors.
+//       token or a session, as every /admin/* endpoint): models, keys, the 15-minute series
+//       (only the seconds after `since`), the latest errors.
 // And the operator's actions on one key, whenever the admin token is set (dashboard or not),
-// each written to the log with who (the admin token, the client's address) and what:
+// each written to the log with who (the admin token or session #n, the client's address) and
+// what:
 //   POST /admin/keys/lift     {"model": "<name>", "key": "<public id>"}  ends a quarantine
 //   POST /admin/keys/drain    {"model", "key"}  no new request; those in flight finish
 //   POST /admin/keys/undrain  {"model", "key"}  takes traffic again
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "api/admin_session.h"
 #include "api/router.h"
 #include "core/clock.h"
 #include "gateway/gateway.h"
@@ -24,8 +27,12 @@
 namespace bc::api {
 
 void add_dashboard_routes(Router& router, const gateway::Gateway& gateway,
-                          const telemetry::LiveStats& stats);
-void add_key_action_routes(Router& router, gateway::Gateway& gateway);
+                          const telemetry::LiveStats& stats, const AdminSessions& sessions);
+void add_key_action_routes(Router& router, gateway::Gateway& gateway,
+                           const AdminSessions& sessions);
+
+// The login form, 401; `refused`: with the note that the token was refused.
+awaitable<void> send_login_page(net::ResponseWriter& writer, bool refused);
 
 // Counts a finished chat call for the dashboard (telemetry/live_stats.h): atomics of its model
 // (`models`, by pool index), and for a failure one entry of the latest errors.

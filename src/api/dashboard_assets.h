@@ -9,5 +9,7 @@ namespace bc::api {
 std::string_view dashboard_html();
 std::string_view dashboard_js();
 std::string_view dashboard_css();
+std::string_view dashboard_login_html();
+std::string_view dashboard_login_css();
 
 }  // namespace bc::api

@@ -179,7 +179,10 @@ bool bearer_matches(const net::HttpRequest& request, std::string_view token) {
   const std::string_view header = request[http::field::authorization];
   constexpr std::string_view kBearer = "Bearer ";
   if (header.size() < kBearer.size() || header.substr(0, kBearer.size()) != kBearer) return false;
-  const auto given = header.substr(kBearer.size());
+  return secret_equals(header.substr(kBearer.size()), token);
+}
+
+bool secret_equals(std::string_view given, std::string_view token) {
   // Constant time in the token's content: every byte is compared whatever differs first.
   unsigned char diff = given.size() == token.size() ? 0 : 1;
   for (std::size_t i = 0; i < token.size(); ++i) {

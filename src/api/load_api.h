@@ -19,6 +19,8 @@ void add_load_routes(Router& router, gateway::Gateway& gateway);
 
 // True when the request carries `Authorization: Bearer <token>`; compares in constant time.
 bool bearer_matches(const net::HttpRequest& request, std::string_view token);
+// True when `given` is `token`; compares in constant time in the token's content.
+bool secret_equals(std::string_view given, std::string_view token);
 
 // The value of `name` in the request's query string (percent-decoded); nullopt when absent.
 std::optional<std::string> query_param(const net::HttpRequest& request, std::string_view name);

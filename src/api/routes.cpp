@@ -1,11 +1,11 @@
 #include "api/routes.h"
 
 #include <random>
-#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "api/admin_access.h"
 #include "api/admin_api.h"
 #include "api/allowances.h"
 #include "api/chat_api.h"
@@ -16,6 +16,7 @@
 #include "api/health_api.h"
 #include "api/load_api.h"
 #include "api/messages_api.h"
+#include "api/reload_report.h"
 #include "api/reply.h"
 #include "api/router.h"
 #include "api/usage_api.h"
@@ -34,14 +35,16 @@ namespace {
 struct SharedApi {
   SharedApi(const gateway::Gateway& gateway, std::shared_ptr<telemetry::AccessLog> log,
             std::shared_ptr<usage::Ledger> usage_ledger,
-            std::shared_ptr<telemetry::LiveStats> live_stats)
+            std::shared_ptr<telemetry::LiveStats> live_stats,
+            std::shared_ptr<AdminSessions> admin_sessions)
       : metrics(model_labels(gateway), gateway.config().metrics.per_key,
                 static_cast<std::size_t>(gateway.config().metrics.per_key_max_keys)),
         auth(gateway.config().auth),
         access_log(std::move(log)),
         ledger(std::move(usage_ledger)),
         budgets(auth.clients(), gateway.config().auth, metrics),
-        live(std::move(live_stats)) {
+        live(std::move(live_stats)),
+        sessions(std::move(admin_sessions)) {
     for (std::size_t m = 0; m < gateway.pool().model_count(); ++m) {
       live_models.push_back(live->model(gateway.pool().model(m).name));
     }
@@ -66,6 +69,9 @@ struct SharedApi {
   // The dashboard's figures: the service's (they outlive a reload), bound per model here.
   std::shared_ptr<telemetry::LiveStats> live;
   std::vector<telemetry::TrafficCounters*> live_models;  // [model]
+  // The dashboard's sign-in sessions: the service's too, so a reload does not sign anyone out
+  // (unless it changes the admin token).
+  std::shared_ptr<AdminSessions> sessions;
 };
 
 // The calls the usage ledger records: the chat routes, refused or served.
@@ -138,13 +144,15 @@ struct WorkerApi {
     add_load_routes(router, *gateway);
     add_metrics_route(router, *gateway, this->shared->metrics, this->shared->ledger.get(), state);
     add_usage_routes(router, this->shared->ledger);
-    add_admin_routes(router, *gateway, [service]() -> Result<std::string> {
+    const auto& sessions = *this->shared->sessions;
+    add_admin_routes(router, *gateway, sessions, [service]() -> Result<std::string> {
       auto s = service.lock();
       if (!s) return Error::unavailable("the gateway is shutting down", "shutting_down");
       return s->reload();
     });
-    add_dashboard_routes(router, *gateway, *this->shared->live);
-    add_key_action_routes(router, *gateway);
+    add_login_routes(router, *gateway, *this->shared->sessions);
+    add_dashboard_routes(router, *gateway, *this->shared->live, sessions);
+    add_key_action_routes(router, *gateway, sessions);
   }
 
   awaitable<void> handle(net::HttpRequest& request, net::ResponseWriter& writer) {
@@ -162,7 +170,9 @@ struct WorkerApi {
                                       const ClientKey** client) const {
     const auto& config = gateway->config();
     const auto path = request_path(request);
-    if (path == "/admin" || path.starts_with("/admin/")) return admin_refused(config, request);
+    if (path == "/admin" || path.starts_with("/admin/")) {
+      return admin_refused(config, *shared->sessions, request, Clock::now());
+    }
     if (shared->auth.enabled() && needs_client_key(path) &&
         !(admin_guarded(path) && !config.admin.token.empty())) {
       *client = shared->auth.authenticate(request);
@@ -306,39 +316,6 @@ awaitable<void> serve_request(std::shared_ptr<WorkerApi> api, net::HttpRequest& 
   co_await api->handle(request, writer);
 }
 
-// Which keys of `next` share their live state with a key of `previous`.
-std::size_t kept_keys(const balance::Pool& previous, const balance::Pool& next) {
-  std::size_t kept = 0;
-  for (std::uint32_t m = 0; m < next.model_count(); ++m) {
-    const auto old = previous.find_model(next.model(m).name);
-    if (!old) continue;
-    // By address, so a reload of 10,000 keys counts in O(keys).
-    std::unordered_set<const balance::KeyLoad*> before;
-    const auto old_model = static_cast<std::uint32_t>(*old);
-    for (std::uint32_t o = 0; o < previous.model(*old).keys.size(); ++o) {
-      before.insert(&previous.load({old_model, o}));
-    }
-    for (std::uint32_t k = 0; k < next.model(m).keys.size(); ++k) {
-      kept += before.count(&next.load({m, k}));
-    }
-  }
-  return kept;
-}
-
-// The settings a running server cannot change: the listener and its limits, the logs, where
-// the shared counters live.
-std::vector<std::string> restart_only_changes(const config::Config& a, const config::Config& b) {
-  std::vector<std::string> out;
-  if (!(a.server == b.server)) out.emplace_back("server");
-  if (a.log.access != b.log.access) out.emplace_back("log.access");
-  if (a.log.level != b.log.level) out.emplace_back("log.level");
-  if (a.log.format != b.log.format) out.emplace_back("log.format");
-  if (a.log.file != b.log.file) out.emplace_back("log.file");
-  if (!(a.usage == b.usage)) out.emplace_back("usage");
-  if (!(a.state == b.state)) out.emplace_back("state");
-  return out;
-}
-
 }  // namespace
 
 struct Service::Generation {
@@ -379,6 +356,7 @@ std::shared_ptr<Service> Service::create(std::shared_ptr<gateway::Gateway> gatew
   service->ledger_ = std::move(ledger);
   service->live_ = std::make_shared<telemetry::LiveStats>();
   service->live_->start_sampler();
+  service->sessions_ = std::make_shared<AdminSessions>();
   service->loader_ = std::move(loader);
   service->current_ = service->make_generation(std::move(gateway));
   return service;
@@ -387,7 +365,7 @@ std::shared_ptr<Service> Service::create(std::shared_ptr<gateway::Gateway> gatew
 std::shared_ptr<Service::Generation> Service::make_generation(
     std::shared_ptr<gateway::Gateway> gateway) {
   auto gen = std::make_shared<Generation>();
-  gen->shared = std::make_shared<SharedApi>(*gateway, access_log_, ledger_, live_);
+  gen->shared = std::make_shared<SharedApi>(*gateway, access_log_, ledger_, live_, sessions_);
   if (ledger_) {
     // Every generation: a reload may bring keys (or limits) that start afresh, and a client's
     // budget counts start with each generation's client keys (from the previous one's).

@@ -1,8 +1,8 @@
 // The whole HTTP API, reloadable. Each config in force is one generation: the gateway (pool,
 // providers, queue), the metrics and client keys, and per worker thread a forwarder (with that
 // thread's upstream connection pool) and the router over every endpoint, behind one pipeline
-// per request: request id, access control (client keys on /v1 and /llm, the admin token on
-// /admin), dispatch, then metrics and the access log.
+// per request: request id, access control (client keys on /v1 and /llm, the admin token or a
+// dashboard session on /admin), dispatch, then metrics and the access log.
 //
 // A reload (SIGHUP or POST /admin/reload) validates the new config first; an invalid one is
 // refused and the current one keeps serving. A valid one becomes the next generation: each
@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "api/admin_session.h"
 #include "config/config.h"
 #include "core/result.h"
 #include "gateway/gateway.h"
@@ -61,6 +62,8 @@ class Service : public std::enable_shared_from_this<Service> {
   std::shared_ptr<usage::Ledger> ledger_;
   // The dashboard's traffic figures and series: one for the service, so a reload keeps them.
   std::shared_ptr<telemetry::LiveStats> live_;
+  // The dashboard's sign-in sessions (admin_session.h), kept across reloads.
+  std::shared_ptr<AdminSessions> sessions_;
   std::shared_ptr<gateway::SharedState> shared_state_;
   ConfigLoader loader_;
   std::mutex reload_mutex_;   // one reload at a time

@@ -1,10 +1,12 @@
 // The live dashboard (GET /dashboard, docs/dashboard.md) in Debian's headless Chromium, driven
-// by puppeteer-core: sign in with the admin token, traffic through mockllm, models and keys
-// with live figures, a key rate limited upstream shown "cooling" with a countdown within 2 s,
-// a quarantined key lifted from the page, a key drained and undrained, no console errors;
-// without the token the data endpoint answers 401. Saves screenshots at desktop and phone
-// width into $BC_BUILD_DIR/screenshots/, or into docs/images/ (the README's image) with
-// BC_UPDATE_SCREENSHOTS=1, so a test run leaves the tracked image alone. (The Grafana
+// by puppeteer-core: sign in through the login form (a session cookie, HttpOnly and
+// SameSite=Strict), traffic through mockllm, models and keys with live figures, a key rate
+// limited upstream shown "cooling" with a countdown within 2 s, a quarantined key lifted from
+// the page, a key drained and undrained, the usage view's figures from the ledger matching the
+// traffic, sign-out, no console errors; without the token the page and the data endpoint
+// answer 401. Saves screenshots at desktop and phone width into $BC_BUILD_DIR/screenshots/, or
+// into docs/images/ (the README's image) with BC_UPDATE_SCREENSHOTS=1, so a test run leaves the
+// tracked image alone. (The sign-in over plain HTTP: dashboard_session.test.mjs; the Grafana
 // dashboard's test is dashboard.test.mjs.)
 //
 // Chromium: $BC_CHROMIUM or /usr/bin/chromium; the browser runs with its own temporary profile
@@ -26,21 +28,35 @@ const IMAGES = process.env.BC_UPDATE_SCREENSHOTS === '1'
   ? path.join(repoRoot, 'docs', 'images')
   : path.resolve(repoRoot, process.env.BC_BUILD_DIR || 'build', 'screenshots');
 
-const chat = (gw, model) =>
-  postJson(`${gw.url}/v1/chat/completions`, { model, messages: userMessage('hello') });
+const CLIENT_KEY = 'ck-browser-0123456789abcdef';
 
-describe('live dashboard in a browser', { timeout: 90000 }, () => {
+// What the test sent, for the usage view: chat calls in all, and tokens by model.
+const sent = { calls: 0, tokens: {} };
+
+async function chat(gw, model) {
+  sent.calls += 1;
+  const r = await postJson(`${gw.url}/v1/chat/completions`, { model, messages: userMessage('hello') },
+    { headers: { Authorization: `Bearer ${CLIENT_KEY}` } });
+  if (r.status === 200) sent.tokens[model] = (sent.tokens[model] ?? 0) + r.json.usage.total_tokens;
+  return r;
+}
+
+const utcToday = () => new Date().toISOString().slice(0, 10);
+
+describe('live dashboard in a browser', { timeout: 120000 }, () => {
   let mock;
   let gw;
   let browser;
   let browserPid;
   let profile;
   let page;
+  let ledgerDir;
   const consoleErrors = [];
 
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (scripts/setup.sh installs it)`);
     mock = await startMockllm();
+    ledgerDir = mkdtempSync(path.join(tmpdir(), 'bc-dash-usage-'));
     const pool = [];
     for (let i = 0; i < 6; i++) pool.push({ key: `pool-${i};latency=60`, name: `pool-${i}` });
     gw = await startGateway({
@@ -63,6 +79,8 @@ describe('live dashboard in a browser', { timeout: 90000 }, () => {
           { max_retries: 0, breaker: { failures: 0 } }),
       }),
       admin: { dashboard: true, token: TOKEN },
+      auth: { client_keys: [{ name: 'browser', key: CLIENT_KEY }] },
+      usage: { path: path.join(ledgerDir, 'usage.db'), flush_ms: 50 },
     });
     mkdirSync(IMAGES, { recursive: true });
     profile = mkdtempSync(path.join(tmpdir(), 'bc-chromium-'));
@@ -89,39 +107,64 @@ describe('live dashboard in a browser', { timeout: 90000 }, () => {
     }
     if (profile) rmSync(profile, { recursive: true, force: true });
     await stopAll();
+    if (ledgerDir) rmSync(ledgerDir, { recursive: true, force: true });
   });
 
-  test('without the token the data and the actions answer 401; the page is strict', async () => {
+  test('without the token the page, its files, the data and the actions answer 401; the page is strict', async () => {
     const data = await request(`${gw.url}/admin/dashboard`);
     assert.equal(data.status, 401, data.text);
     const wrong = await request(`${gw.url}/admin/dashboard`, { headers: { Authorization: 'Bearer nope' } });
     assert.equal(wrong.status, 401);
     const drain = await postJson(`${gw.url}/admin/keys/drain`, { model: 'chat', key: 'pool-0' });
     assert.equal(drain.status, 401);
-    // The shell holds no data: served without the token, with a CSP that allows no inline script
-    // and nothing from another origin.
-    const shell = await request(`${gw.url}/dashboard`);
+    assert.equal((await request(`${gw.url}/admin/usage`)).status, 401);
+    for (const p of ['/dashboard/app.js', '/dashboard/app.css']) {
+      assert.equal((await request(`${gw.url}${p}`)).status, 401, p);
+    }
+    // The page answers the login form, with a CSP that allows no inline script and nothing from
+    // another origin; so does the page itself once signed in.
+    const login = await request(`${gw.url}/dashboard`);
+    assert.equal(login.status, 401);
+    const shell = await request(`${gw.url}/dashboard`, { headers: { Authorization: `Bearer ${TOKEN}` } });
     assert.equal(shell.status, 200);
-    const csp = shell.headers.get('content-security-policy');
-    assert.match(csp, /default-src 'self'/);
-    assert.match(csp, /script-src 'self';/);
-    assert.match(csp, /frame-ancestors 'none'/);
-    assert.equal(shell.headers.get('x-content-type-options'), 'nosniff');
-    assert.doesNotMatch(shell.text, /<script>|<script [^>]*>[^<]/, 'no inline script');
-    assert.doesNotMatch(shell.text, /https?:\/\//, 'nothing from another origin');
-    const js = await request(`${gw.url}/dashboard/app.js`);
+    for (const r of [login, shell]) {
+      const csp = r.headers.get('content-security-policy');
+      assert.match(csp, /default-src 'self'/);
+      assert.match(csp, /script-src 'self';/);
+      assert.match(csp, /frame-ancestors 'none'/);
+      assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+      assert.doesNotMatch(r.text, /<script>|<script [^>]*>[^<]/, 'no inline script');
+      assert.doesNotMatch(r.text, /https?:\/\//, 'nothing from another origin');
+    }
+    const js = await request(`${gw.url}/dashboard/app.js`, { headers: { Authorization: `Bearer ${TOKEN}` } });
     assert.equal(js.status, 200);
     assert.match(js.headers.get('content-type'), /^text\/javascript/);
   });
 
   test('signs in, lists models and keys with live figures, and shows a cooling key within 2 s', async () => {
-    await page.goto(`${gw.url}/dashboard`, { waitUntil: 'load' });
+    const login = await page.goto(`${gw.url}/dashboard`, { waitUntil: 'load' });
+    assert.equal(login.status(), 401);
     await page.type('#token', TOKEN);
-    await page.click('#login-form button[type=submit]');
+    await Promise.all([
+      page.waitForNavigation({ waitUntil: 'load' }),
+      page.click('#login-form button[type=submit]'),
+    ]);
     await page.waitForSelector('#board:not([hidden])');
-    // The token is in session storage, not in the URL.
+    // The token is nowhere in the page: not in the URL, not in storage, and the session cookie
+    // is HttpOnly (no script reads it) and SameSite=Strict (no other site sends it).
+    assert.equal(new URL(page.url()).pathname, '/dashboard');
     assert.equal(new URL(page.url()).search, '');
-    assert.equal(await page.evaluate(() => sessionStorage.getItem('balancedcall.admin_token')), TOKEN);
+    assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0);
+    assert.equal(await page.evaluate(() => document.cookie), '');
+    const cookies = await page.cookies();
+    const session = cookies.find((c) => c.name === 'bc_admin_session');
+    assert.ok(session, JSON.stringify(cookies));
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Strict');
+    assert.notEqual(session.value, TOKEN);
+    // The login page's own 401 is the one error the console may have shown so far.
+    consoleErrors.splice(0, consoleErrors.length,
+      ...consoleErrors.filter((e) => !/status of 401/.test(e)));
 
     // Traffic: 40 requests, 4 at a time, on the 6-key model.
     const traffic = (async () => {
@@ -226,6 +269,57 @@ describe('live dashboard in a browser', { timeout: 90000 }, () => {
       document.querySelector('#models tr[data-model="narrow"] td.queued')?.textContent === '0');
   });
 
+  test('the usage view shows what the ledger counted of the traffic', async () => {
+    const day = utcToday();
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    // The ledger writes behind the request path: wait until it holds every call sent.
+    await waitFor(async () => {
+      const r = await request(`${gw.url}/admin/usage?from=7d&group_by=client`, { headers: auth });
+      return r.status === 200 && r.json.total.requests === sent.calls;
+    }, { timeoutMs: 3000, what: `the ledger holding ${sent.calls} calls` });
+    const stats = await mockStats(mock);
+    await page.click('#tab-usage');
+    await page.waitForSelector('#usage:not([hidden])');
+    assert.equal(await page.$eval('#board', (b) => b.hidden), true);
+    const row = (table, group) => page.waitForFunction((t, g) => {
+      const tr = document.querySelector(`#usage-${t} tr[data-group="${g}"]`);
+      return tr && Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [td.className, td.textContent]));
+    }, {}, table, group).then((h) => h.jsonValue());
+
+    // By client: every chat call the test made, served or failed.
+    const client = await row('client', 'browser');
+    assert.equal(Number(client['req-week']), sent.calls);
+    // By model: the requests and tokens the test saw answered.
+    const chatModel = await row('model', 'chat');
+    const poolRequests = Object.entries(stats.keys).filter(([k]) => k.startsWith('pool-'))
+      .reduce((n, [, v]) => n + v.requests, 0);
+    assert.equal(Number(chatModel['req-week']), poolRequests);
+    assert.equal(Number(chatModel['tok-week']), sent.tokens.chat);
+    assert.ok(Number(chatModel['tok-week']) > 0);
+    const failing = await row('model', 'failing');
+    assert.ok(Number(failing['err-week']) >= 1, JSON.stringify(failing));
+    // By key: what mockllm saw of each key, by its public id (never the key).
+    for (const k of ['pool-0', 'pool-1', 'pool-5']) {
+      const r = await row('key', `chat/${k}`);
+      assert.equal(Number(r['req-week']), stats.keys[k].requests, k);
+    }
+    const keyIds = await page.$$eval('#usage-key tbody tr', (rows) => rows.map((r) => r.dataset.group));
+    assert.ok(keyIds.every((id) => !/;|status=|latency=/.test(id)), keyIds.join(', '));
+    // Today's columns are the week's, unless the test ran across midnight (UTC).
+    if (utcToday() === day) {
+      assert.equal(Number(client['req-today']), sent.calls);
+      assert.equal(Number(chatModel['tok-today']), sent.tokens.chat);
+    }
+    // One bar a day for 7 days; today's holds the calls.
+    const bars = await page.$$eval('#usage-days rect.day-bar', (rs) => rs.map((r) => [r.dataset.day, Number(r.dataset.requests)]));
+    assert.equal(bars.length, 7);
+    assert.equal(bars.reduce((n, [, v]) => n + v, 0), sent.calls);
+    assert.equal(bars[6][0], utcToday());
+    await page.screenshot({ path: path.join(IMAGES, 'dashboard-usage.png'), fullPage: true });
+    await page.click('#tab-live');
+    await page.waitForSelector('#board:not([hidden])');
+  });
+
   test('readable at phone width, with no console errors', async () => {
     await page.setViewport({ width: 390, height: 844, isMobile: true, deviceScaleFactor: 2 });
     await page.waitForFunction(() => document.querySelector('#models tbody tr') !== null);
@@ -234,6 +328,17 @@ describe('live dashboard in a browser', { timeout: 90000 }, () => {
     assert.ok(overflow <= 1, `the page is ${overflow}px wider than the phone`);
     await page.screenshot({ path: path.join(IMAGES, 'dashboard-phone.png'), fullPage: false });
     assert.deepEqual(consoleErrors, []);
+  });
+
+  test('signing out ends the session: the page asks for the token again', async () => {
+    await page.setViewport({ width: 1280, height: 900 });
+    const cookie = (await page.cookies()).find((c) => c.name === 'bc_admin_session');
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('#logout')]);
+    await page.waitForSelector('#login-form');
+    assert.equal((await page.cookies()).find((c) => c.name === 'bc_admin_session'), undefined);
+    const old = await request(`${gw.url}/admin/dashboard`, { headers: { cookie: `bc_admin_session=${cookie.value}` } });
+    assert.equal(old.status, 401);
+    assert.match(gw.output(), /admin sign-out: session #\d+ closed from 127\.0\.0\.1:\d+/);
   });
 });
 

@@ -1,33 +1,40 @@
-// The BalancedCall dashboard: polls GET /admin/dashboard once a second with the admin token
-// (kept in this tab's sessionStorage, sent as a bearer header, never in a URL) and draws it.
-// Plain DOM and SVG, no library, nothing from another origin. Every figure is set with
-// textContent: an upstream's error message is text, never markup.
+// The BalancedCall dashboard, loaded only once signed in (the gateway serves this file to a
+// session or the admin token, nothing else). Polls GET /admin/dashboard once a second and draws
+// it; the Usage tab reads GET /admin/usage every 15 s while it is shown. The session travels in
+// an HttpOnly cookie this script cannot read; each call adds X-BalancedCall-Admin: 1, which the
+// gateway requires of a change made with the cookie (no other site can set it). Plain DOM and
+// SVG, no library, nothing from another origin. Every figure is set with textContent: an
+// upstream's error message is text, never markup.
 'use strict';
 
 (() => {
-  const TOKEN_KEY = 'balancedcall.admin_token';
   const POLL_MS = 1000;
+  const USAGE_MS = 15000;
   const SERIES_SECONDS = 900;
   const $ = (id) => document.getElementById(id);
 
   let series = { t: [], requests: [], errors: [], p50_ms: [], p95_ms: [] };
   let lastSecond = 0;
   let timer = null;
-
-  const token = () => sessionStorage.getItem(TOKEN_KEY);
+  let usageTimer = null;
+  let tab = 'live';
+  let signedOut = false;
 
   // ---- talking to the gateway ----
 
   async function call(method, path, body) {
-    const headers = { Authorization: `Bearer ${token()}` };
+    const headers = { 'X-BalancedCall-Admin': '1' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const res = await fetch(path, {
-      method, headers, cache: 'no-store', credentials: 'omit',
+      method, headers, cache: 'no-store', credentials: 'same-origin',
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const data = await res.json().catch(() => ({}));
-    if (res.status === 401 || res.status === 403) {
-      signOut(data.error?.message || 'the admin token was refused');
+    if (res.status === 401) {
+      // The session ended (expired, signed out elsewhere, the token changed): the page itself
+      // now answers with the login form.
+      signedOut = true;
+      window.location.assign('/dashboard');
       throw new Error('signed out');
     }
     if (!res.ok) throw new Error(data.error?.message || `HTTP ${res.status}`);
@@ -36,16 +43,16 @@
 
   async function poll() {
     timer = null;
-    if (!token()) return;
+    if (signedOut || tab !== 'live') return;
     try {
       const data = await call('GET', `/admin/dashboard?since=${lastSecond}`);
       render(data);
       setStatus('live', 'ok');
     } catch (e) {
-      if (!token()) return;
+      if (signedOut) return;
       setStatus(`no answer: ${e.message}`, 'bad');
     }
-    if (token()) timer = setTimeout(poll, POLL_MS);
+    if (!signedOut && tab === 'live') timer = setTimeout(poll, POLL_MS);
   }
 
   async function act(action, model, key) {
@@ -66,7 +73,7 @@
     }
   }
 
-  // ---- signing in and out ----
+  // ---- tabs, signing out ----
 
   function setStatus(text, kind) {
     const s = $('status');
@@ -74,29 +81,29 @@
     s.className = `status ${kind || ''}`;
   }
 
-  function signIn(value) {
-    sessionStorage.setItem(TOKEN_KEY, value);
-    series = { t: [], requests: [], errors: [], p50_ms: [], p95_ms: [] };
-    lastSecond = 0;
-    $('login').hidden = true;
-    $('board').hidden = false;
-    $('logout').hidden = false;
-    $('reload').hidden = false;
-    $('login-error').textContent = '';
-    setStatus('connecting', '');
-    if (timer === null) poll();
+  function show(which) {
+    tab = which;
+    $('board').hidden = which !== 'live';
+    $('usage').hidden = which !== 'usage';
+    $('tab-live').setAttribute('aria-pressed', String(which === 'live'));
+    $('tab-usage').setAttribute('aria-pressed', String(which === 'usage'));
+    // Only the tab shown is polled: a page left open costs one request a second, not more.
+    if (timer !== null) clearTimeout(timer);
+    if (usageTimer !== null) clearTimeout(usageTimer);
+    timer = null;
+    usageTimer = null;
+    if (which === 'live') poll(); else pollUsage();
   }
 
-  function signOut(why) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
-    $('login').hidden = false;
-    $('board').hidden = true;
-    $('logout').hidden = true;
-    $('reload').hidden = true;
-    $('login-error').textContent = why || '';
-    setStatus('signed out', '');
+  async function signOut() {
+    signedOut = true;
+    try {
+      await fetch('/admin/logout', {
+        method: 'POST', headers: { 'X-BalancedCall-Admin': '1' }, credentials: 'same-origin',
+      });
+    } finally {
+      window.location.assign('/dashboard');
+    }
   }
 
   // ---- formatting ----
@@ -287,17 +294,103 @@
     $('max-latency').textContent = `max ${ms(l)}`;
   }
 
+  // ---- usage, from the ledger ----
+
+  // A UTC day, `back` days before today, as the ledger's queries take it: 2026-12-06.
+  function utcDay(back) {
+    const d = new Date();
+    d.setUTCHours(0, 0, 0, 0);
+    d.setUTCDate(d.getUTCDate() - back);
+    return d.toISOString().slice(0, 10);
+  }
+
+  async function pollUsage() {
+    usageTimer = null;
+    if (signedOut || tab !== 'usage') return;
+    try {
+      await loadUsage();
+      setStatus('usage', 'ok');
+    } catch (e) {
+      if (signedOut) return;
+      $('usage-note').textContent = `usage: ${e.message}`;
+    }
+    if (!signedOut && tab === 'usage') usageTimer = setTimeout(pollUsage, USAGE_MS);
+  }
+
+  async function loadUsage() {
+    const today = utcDay(0);
+    const week = utcDay(6);
+    const q = (from, by) => call('GET', `/admin/usage?from=${from}&group_by=${by}`);
+    const groups = ['model', 'key', 'client'];
+    const [days, ...tables] = await Promise.all([
+      q(week, 'day'), ...groups.flatMap((by) => [q(today, by), q(week, by)])]);
+    drawDays(days);
+    groups.forEach((by, i) => renderUsage(by, tables[2 * i], tables[2 * i + 1]));
+    const w = days.total;
+    $('usage-note').textContent = `last 7 days: ${w.requests} requests, ${w.total_tokens} tokens, ${w.errors} errors`;
+  }
+
+  function renderUsage(by, today, week) {
+    const byGroup = new Map(today.groups.map((g) => [g[by], g]));
+    const body = $(`usage-${by}`).tBodies[0];
+    body.replaceChildren();
+    for (const g of week.groups) {
+      const t = byGroup.get(g[by]) || { requests: 0, total_tokens: 0 };
+      const row = el('tr');
+      row.dataset.group = g[by];
+      cell(row, by === 'key' ? 'model / key' : by, g[by] || '(no client key)', 'name');
+      cell(row, 'requests today', String(t.requests), 'req-today');
+      cell(row, 'tokens today', String(t.total_tokens), 'tok-today');
+      cell(row, 'requests 7 days', String(g.requests), 'req-week');
+      cell(row, 'tokens 7 days', String(g.total_tokens), 'tok-week');
+      cell(row, 'errors 7 days', String(g.errors), 'err-week');
+      body.appendChild(row);
+    }
+  }
+
+  // One bar a day for the last 7 UTC days, its requests above it, its date and tokens below.
+  function drawDays(days) {
+    const byDay = new Map(days.groups.map((g) => [g.day.slice(0, 10), g]));
+    const list = [6, 5, 4, 3, 2, 1, 0].map((b) => {
+      const day = utcDay(b);
+      const g = byDay.get(day) || { requests: 0, total_tokens: 0 };
+      return { day, requests: g.requests, tokens: g.total_tokens };
+    });
+    const max = Math.max(1, ...list.map((d) => d.requests));
+    const svg = $('usage-days');
+    const parts = [];
+    const text = (x, y, value, cls) => {
+      const t = document.createElementNS(SVG, 'text');
+      t.setAttribute('x', x);
+      t.setAttribute('y', y);
+      t.setAttribute('class', cls);
+      t.textContent = value;
+      return t;
+    };
+    list.forEach((d, i) => {
+      const h = (d.requests / max) * 80;
+      const x = 10 + i * 48;
+      const bar = document.createElementNS(SVG, 'rect');
+      bar.setAttribute('x', x);
+      bar.setAttribute('y', (95 - h).toFixed(1));
+      bar.setAttribute('width', 36);
+      bar.setAttribute('height', h.toFixed(1));
+      bar.setAttribute('class', 'day-bar');
+      bar.dataset.day = d.day;
+      bar.dataset.requests = d.requests;
+      parts.push(bar, text(x + 18, 92 - h, String(d.requests), 'bar-value'),
+        text(x + 18, 110, d.day.slice(5), 'bar-day'), text(x + 18, 124, `${d.tokens} tok`, 'bar-tokens'));
+    });
+    svg.replaceChildren(...parts);
+  }
+
   // ---- start ----
 
   document.addEventListener('DOMContentLoaded', () => {
-    $('login-form').addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      const value = $('token').value.trim();
-      $('token').value = '';
-      if (value) signIn(value);
-    });
-    $('logout').addEventListener('click', () => signOut(''));
+    $('logout').addEventListener('click', signOut);
     $('reload').addEventListener('click', reloadConfig);
-    if (token()) signIn(token());
+    $('tab-live').addEventListener('click', () => show('live'));
+    $('tab-usage').addEventListener('click', () => show('usage'));
+    show('live');
   });
 })();
