@@ -148,11 +148,15 @@ awaitable<void> chat(gateway::Forwarder& forwarder, net::HttpRequest& request, E
     request.base().clear();
     if (dialect == Dialect::kOpenAI) {
       const bool include_usage = wants_usage_chunks(chat);
-      return stream_chat<OpenAISseSink>(forwarder, std::move(chat), writer, include_usage);
+      return after_shared_budget(
+          forwarder, writer,
+          stream_chat<OpenAISseSink>(forwarder, std::move(chat), writer, include_usage), false);
     }
-    return stream_chat<PlainTextSink>(forwarder, std::move(chat), writer);
+    return after_shared_budget(
+        forwarder, writer, stream_chat<PlainTextSink>(forwarder, std::move(chat), writer), false);
   }
-  return complete_chat(forwarder, std::move(chat), writer, dialect);
+  return after_shared_budget(forwarder, writer,
+                             complete_chat(forwarder, std::move(chat), writer, dialect), false);
 }
 
 awaitable<void> list_models(const gateway::Gateway& gateway, Exchange& writer) {
@@ -183,6 +187,31 @@ gateway::Caller caller_of(const ClientKey* client) {
   caller.weight = client->weight;
   caller.max_queued = client->max_queued;
   return caller;
+}
+
+namespace {
+
+awaitable<void> shared_budget_then(gateway::SharedAdmission& shared, Exchange& writer,
+                                   awaitable<void> answer, bool anthropic) {
+  auto over = co_await take_shared_budget(shared, writer);
+  if (!over) {
+    co_await std::move(answer);
+    co_return;
+  }
+  if (anthropic) {
+    co_await send_anthropic_error(writer, std::move(*over));
+  } else {
+    co_await send_error(writer, std::move(*over));
+  }
+}
+
+}  // namespace
+
+awaitable<void> after_shared_budget(gateway::Forwarder& forwarder, Exchange& writer,
+                                    awaitable<void> answer, bool anthropic) {
+  // Local state, or nothing taken (no budget): the answer as it is, no frame more.
+  if (forwarder.shared_admission() == nullptr || writer.budget_taken_at_ms == 0) return answer;
+  return shared_budget_then(*forwarder.shared_admission(), writer, std::move(answer), anthropic);
 }
 
 std::optional<Error> take_budget(Exchange& writer, const ChatRequest& chat) {

@@ -10,6 +10,7 @@
 #include "api/client_auth.h"
 #include "core/clock.h"
 #include "gateway/forwarder.h"
+#include "gateway/shared_budget.h"
 #include "net/http_server.h"
 
 namespace bc::api {
@@ -55,6 +56,9 @@ class Exchange final : public net::ResponseWriter {
   ClientBudgets* budgets = nullptr;
   std::int64_t budget_reserved = 0;
   std::int64_t budget_taken_at_ms = 0;
+  // With state: redis, what the call took from the client's budgets in Redis. Mutable: the
+  // pipeline settles it when it records the finished exchange, which it reads as const.
+  mutable gateway::SharedBudgetHold shared_budget;
 
  private:
   // The fields of an answer: `extra` and X-Request-Id (id_field_ itself when there is no

@@ -98,9 +98,11 @@ awaitable<void> create_message(gateway::Forwarder& forwarder, net::HttpRequest& 
   if (auto over = take_budget(writer, chat)) return send_anthropic_error(writer, std::move(*over));
   if (chat.stream) {
     request.base().clear();  // nothing reads the header fields from here on (chat_api.cpp)
-    return stream_message(forwarder, std::move(chat), writer);
+    return after_shared_budget(forwarder, writer,
+                               stream_message(forwarder, std::move(chat), writer), true);
   }
-  return complete_message(forwarder, std::move(chat), writer);
+  return after_shared_budget(forwarder, writer,
+                             complete_message(forwarder, std::move(chat), writer), true);
 }
 
 // count_tokens: the gateway's estimate (providers::estimate_input_tokens), whatever the

@@ -43,6 +43,8 @@ struct KeyLoad::Windows {
   RateWindow tpm;
   QuotaUse quota;                // the current quota day's counts
   Clock::rep quota_day_end = 0;  // that day's end on the steady clock
+  // Until when the limits shared with other instances say the key's day is used up (block_quota).
+  Clock::rep shared_quota_until = 0;
 };
 
 KeyLimits KeyLimits::of(const ModelSpec& spec) {
@@ -142,8 +144,19 @@ void KeyLoad::update_quota_block(TimePoint now) {
   const QuotaUse& q = w.quota;
   const bool full = (limits_.rpd > 0 && q.requests >= limits_.rpd) ||
                     (limits_.tpd > 0 && q.tokens >= limits_.tpd);
-  (void)now;
-  quota_until_.store(full ? w.quota_day_end : 0, std::memory_order_relaxed);
+  Clock::rep until = full ? w.quota_day_end : 0;
+  if (w.shared_quota_until > now.time_since_epoch().count()) {
+    until = std::max(until, w.shared_quota_until);
+  }
+  quota_until_.store(until, std::memory_order_relaxed);
+}
+
+void KeyLoad::block_quota(TimePoint until, TimePoint now) {
+  if (!quota_limited_) return;
+  std::lock_guard guard(windows_->lock);
+  windows_->shared_quota_until =
+      std::max(windows_->shared_quota_until, until.time_since_epoch().count());
+  update_quota_block(now);
 }
 
 void KeyLoad::seed_quota(std::int64_t wall_ms, TimePoint now, std::int64_t requests,
