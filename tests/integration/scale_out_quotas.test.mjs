@@ -12,6 +12,7 @@ import { startRedis, stopAllRedis } from './redis.mjs';
 
 const ALICE = 'ck-alice-quota-0123456789';
 const CAROL = 'ck-carol-quota-0123456789';
+const DAVE = 'ck-dave-quota-0123456789';
 const CAROL_TOKENS_PER_DAY = 300;
 const QUEUE_MS = 400;
 
@@ -55,6 +56,7 @@ describe('three instances share rpd, rpm and client budgets through Redis', { ti
       auth: { client_keys: [
         { name: 'alice', key: ALICE },
         { name: 'carol', key: CAROL, tokens_per_day: CAROL_TOKENS_PER_DAY },
+        { name: 'dave', key: DAVE, requests_per_day: 6 },
       ] },
       state: { backend: 'redis', url: redis.url, timeout_ms: 500 },
     });
@@ -137,7 +139,7 @@ describe('three instances share rpd, rpm and client budgets through Redis', { ti
       assert.equal((await chat(2, 'chat')).status, 200);
     });
 
-  test('Redis killed: degraded, each instance serves its share of the day from its own counts',
+  test('Redis killed: degraded, each instance serves its share of a quota or budget from its own counts',
     { timeout: 30000 }, async () => {
       await redis.stop('SIGKILL');
       for (const gw of gateways) {
@@ -151,5 +153,12 @@ describe('three instances share rpd, rpm and client budgets through Redis', { ti
       // Another instance has a share of its own.
       assert.equal((await chat(1, 'share')).status, 200);
       assert.equal(await requestsOf('sq-d'), 4);
+      // A client's budget likewise: requests_per_day 6 over three instances, 2 on each.
+      const dave = [];
+      for (let i = 0; i < 3; i += 1) dave.push(await chat(2, 'chat', { key: DAVE }));
+      assert.deepEqual(dave.map((r) => r.status), [200, 200, 429], dave.map((r) => r.text).join('\n'));
+      assert.equal(dave[2].json.error.code, 'budget_exceeded');
+      assert.match(dave[2].json.error.message, /requests_per_day budget of 6/);
+      assert.equal((await chat(0, 'chat', { key: DAVE })).status, 200);
     });
 });
