@@ -3,6 +3,8 @@
 // key's rpd and rpm and a client's tokens_per_day held over all three; then Redis killed, and
 // each instance serving on its share of the quota from its local counts.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import {
   gatewayConfig, mockStats, openaiModel, postJson, request, startGateway, startMockllm, stopAll,
@@ -15,6 +17,9 @@ const CAROL = 'ck-carol-quota-0123456789';
 const DAVE = 'ck-dave-quota-0123456789';
 const CAROL_TOKENS_PER_DAY = 300;
 const QUEUE_MS = 400;
+
+// A key's name in Redis: its model and the first 16 hex digits of its secret's SHA-1.
+const redisKeyId = (model, secret) => `${model}/${createHash('sha1').update(secret).digest('hex').slice(0, 16)}`;
 
 describe('three instances share rpd, rpm and client budgets through Redis', { timeout: 90000 }, () => {
   let mock;
@@ -51,6 +56,7 @@ describe('three instances share rpd, rpm and client budgets through Redis', { ti
           { rpd: 5, queue_timeout_ms: QUEUE_MS }),
         minute: openaiModel(mock, [{ key: 'sq-m', name: 'sq-m' }], { rpm: 4, queue_timeout_ms: QUEUE_MS }),
         chat: openaiModel(mock, [{ key: 'sq-c', name: 'sq-c' }]),
+        tokens: openaiModel(mock, [{ key: 'sq-t', name: 'sq-t' }], { tpm: 100000, tpd: 100000 }),
         share: openaiModel(mock, [{ key: 'sq-d', name: 'sq-d' }], { rpd: 9, queue_timeout_ms: QUEUE_MS }),
       }),
       auth: { client_keys: [
@@ -137,6 +143,25 @@ describe('three instances share rpd, rpm and client budgets through Redis', { ti
       assert.equal(anthropic.status, 429, anthropic.text);
       assert.equal(anthropic.json.type, 'error');
       assert.equal((await chat(2, 'chat')).status, 200);
+    });
+
+  test('tpm and tpd: the estimate reserved at admission is settled to the real use, over every instance',
+    { timeout: 20000 }, async () => {
+      let used = 0;
+      for (let i = 0; i < 6; i += 1) {
+        const r = await chat(i % 3, 'tokens', { maxTokens: 50 });
+        assert.equal(r.status, 200, r.text);
+        used += r.json.usage.total_tokens;
+      }
+      const id = redisKeyId('tokens', 'sq-t');
+      const day = Math.floor(Date.now() / 86400000) * 86400000;  // UTC, reset hour 0
+      const redisCli = (...args) => execFileSync('redis-cli', ['-p', String(redis.port), ...args],
+        { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+      const minute = () => redisCli('HVALS', `bc:tpm:${id}`).reduce((a, b) => a + b, 0);
+      // The settlements are not waited for: they arrive just after the answers.
+      await waitFor(async () => minute() === used && redisCli('HGET', `bc:day:${id}:${day}`, 't')[0] === used,
+        { timeoutMs: 5000, what: `${used} tokens in Redis (minute: ${minute()})` });
+      assert.deepEqual(redisCli('HGET', `bc:day:${id}:${day}`, 'r'), [6]);
     });
 
   test('Redis killed: degraded, each instance serves its share of a quota or budget from its own counts',
