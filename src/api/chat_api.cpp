@@ -103,12 +103,6 @@ std::optional<Error> native_fields_refused(const ChatRequest& chat) {
 template <class Sink, class... SinkArgs>
 awaitable<void> stream_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer,
                             SinkArgs... sink_args) {
-  if (writer.budget_pending) {
-    if (auto over = co_await wait_for_budget(writer, chat)) {
-      co_await send_error(writer, std::move(*over));
-      co_return;
-    }
-  }
   Sink sink(writer, sink_args...);
   writer.report.caller = caller_of(writer.client);
   Status status = co_await forwarder.stream(chat, sink, writer, writer.report);
@@ -117,12 +111,6 @@ awaitable<void> stream_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exc
 
 awaitable<void> complete_chat(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer,
                               Dialect dialect) {
-  if (writer.budget_pending) {
-    if (auto over = co_await wait_for_budget(writer, chat)) {
-      co_await send_error(writer, std::move(*over));
-      co_return;
-    }
-  }
   writer.report.caller = caller_of(writer.client);
   auto response = co_await forwarder.complete(chat, writer, writer.report);
   if (!response) {
@@ -164,11 +152,15 @@ awaitable<void> chat(gateway::Forwarder& forwarder, net::HttpRequest& request, E
     request.base().clear();
     if (dialect == Dialect::kOpenAI) {
       const bool include_usage = wants_usage_chunks(chat);
-      return stream_chat<OpenAISseSink>(forwarder, std::move(chat), writer, include_usage);
+      return after_shared_budget(
+          forwarder, writer,
+          stream_chat<OpenAISseSink>(forwarder, std::move(chat), writer, include_usage), false);
     }
-    return stream_chat<PlainTextSink>(forwarder, std::move(chat), writer);
+    return after_shared_budget(
+        forwarder, writer, stream_chat<PlainTextSink>(forwarder, std::move(chat), writer), false);
   }
-  return complete_chat(forwarder, std::move(chat), writer, dialect);
+  return after_shared_budget(forwarder, writer,
+                             complete_chat(forwarder, std::move(chat), writer, dialect), false);
 }
 
 awaitable<void> list_models(const gateway::Gateway& gateway, Exchange& writer) {
@@ -209,24 +201,59 @@ std::int64_t wall_now_ms() {
       .count();
 }
 
-}  // namespace
-
-std::optional<Error> take_budget(Exchange& writer, const ChatRequest& chat) {
-  if (writer.budgets == nullptr || writer.client == nullptr) return std::nullopt;
+// Takes writer.budget_wanted tokens and a request from the client's budget now; sets
+// writer.budget_pending when the ledger's allowance has no room yet.
+std::optional<Error> take_budget_now(Exchange& writer) {
   // The budget takes the call's estimate now, so concurrent calls cannot overshoot it; the
   // pipeline settles it with the real use when the request ends.
   const std::int64_t wall_ms = wall_now_ms();
-  const std::int64_t tokens = budget_estimate(chat);
-  auto verdict = writer.budgets->take(*writer.client, wall_ms, tokens);
+  auto verdict = writer.budgets->take(*writer.client, wall_ms, writer.budget_wanted);
+  writer.budget_pending = false;
   if (verdict.refused) return std::move(verdict.refused);
   writer.budget_pending = verdict.pending;
   if (verdict.pending) return std::nullopt;
-  writer.budget_reserved = tokens;
+  writer.budget_reserved = writer.budget_wanted;
   writer.budget_taken_at_ms = wall_ms;
   return std::nullopt;
 }
 
-awaitable<std::optional<Error>> wait_for_budget(Exchange& writer, const ChatRequest& chat) {
+// The budget steps that wait, then `answer`: the usage ledger's allowance (pending), then the
+// budgets in Redis (state: redis, something taken locally).
+awaitable<void> budget_then(gateway::SharedAdmission* shared, Exchange& writer,
+                            awaitable<void> answer, bool anthropic) {
+  std::optional<Error> over;
+  if (writer.budget_pending) over = co_await wait_for_budget(writer);
+  if (!over && shared != nullptr) over = co_await take_shared_budget(*shared, writer);
+  if (!over) {
+    co_await std::move(answer);
+    co_return;
+  }
+  if (anthropic) {
+    co_await send_anthropic_error(writer, std::move(*over));
+  } else {
+    co_await send_error(writer, std::move(*over));
+  }
+}
+
+}  // namespace
+
+awaitable<void> after_shared_budget(gateway::Forwarder& forwarder, Exchange& writer,
+                                    awaitable<void> answer, bool anthropic) {
+  // Local state and nothing waiting, or no budget: the answer as it is, no frame more.
+  const bool pending = writer.budget_pending;
+  if (!pending && (forwarder.shared_admission() == nullptr || writer.budget_taken_at_ms == 0)) {
+    return answer;
+  }
+  return budget_then(forwarder.shared_admission(), writer, std::move(answer), anthropic);
+}
+
+std::optional<Error> take_budget(Exchange& writer, const ChatRequest& chat) {
+  if (writer.budgets == nullptr || writer.client == nullptr) return std::nullopt;
+  writer.budget_wanted = budget_estimate(chat);
+  return take_budget_now(writer);
+}
+
+awaitable<std::optional<Error>> wait_for_budget(Exchange& writer) {
   // The writer raises an allowance within milliseconds of being asked; a store that fails
   // to write one leaves the call refused, never over budget.
   constexpr auto kWaitAtMost = std::chrono::seconds(3);
@@ -236,16 +263,15 @@ awaitable<std::optional<Error>> wait_for_budget(Exchange& writer, const ChatRequ
   while (writer.budget_pending) {
     if (std::chrono::steady_clock::now() >= until) {
       writer.budget_pending = false;
-      co_return Error::unavailable(
-          "the usage ledger has not confirmed the budget allowance of "
-          "client '" +
-              writer.client->name + "' in time (see its log); try again",
-          "budget_unavailable");
+      co_return Error::unavailable("the usage ledger has not confirmed the budget allowance of "
+                                   "client '" +
+                                       writer.client->name + "' in time (see its log); try again",
+                                   "budget_unavailable");
     }
     timer.expires_after(pause);
     co_await timer.async_wait(boost::asio::use_awaitable);
     pause = std::min(pause * 2, std::chrono::milliseconds(50));
-    if (auto over = take_budget(writer, chat)) {
+    if (auto over = take_budget_now(writer)) {
       writer.budget_pending = false;
       co_return over;
     }

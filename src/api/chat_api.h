@@ -19,7 +19,15 @@ gateway::Caller caller_of(const ClientKey* client);
 std::optional<Error> take_budget(Exchange& writer, const ChatRequest& chat);
 // With writer.budget_pending: tries again as the ledger raises the allowance, for a bounded
 // time; the refusal (over budget, or the allowance never came) or nothing once taken.
-awaitable<std::optional<Error>> wait_for_budget(Exchange& writer, const ChatRequest& chat);
+awaitable<std::optional<Error>> wait_for_budget(Exchange& writer);
+// `answer` (not started yet), after the wait for the usage ledger's allowance when the
+// budget's take is pending (wait_for_budget), and after the same take from the client's
+// budgets in Redis when
+// the state is shared (api/client_budgets.h take_shared_budget); over a budget, the 429 in the
+// OpenAI shape, or Anthropic's with `anthropic`. Not a coroutine with local state: `answer`
+// itself is returned, no frame more.
+awaitable<void> after_shared_budget(gateway::Forwarder& forwarder, Exchange& writer,
+                                    awaitable<void> answer, bool anthropic);
 
 // Registers the chat routes on `router`; `forwarder` must outlive it.
 void add_chat_routes(Router& router, gateway::Forwarder& forwarder);

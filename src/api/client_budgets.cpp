@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <chrono>
 
+#include "api/exchange.h"
 #include "api/reply.h"
 #include "usage/store.h"
 
 namespace bc::api {
+
+namespace asio = boost::asio;
 
 namespace {
 
@@ -132,19 +135,24 @@ ClientBudgets::Verdict ClientBudgets::take(const ClientKey& client, std::int64_t
     if (ledger_ != nullptr) ledger_->want_allowance();
     return {std::nullopt, true};
   }
+  return {refusal_error(client, *refused, wall_ms), false};
+}
+
+Error ClientBudgets::refusal_error(const ClientKey& client, const usage::BudgetRefusal& refusal,
+                                   std::int64_t wall_ms) {
   const std::chrono::system_clock::time_point resets{
-      std::chrono::milliseconds(refused->resets_at_ms)};
+      std::chrono::milliseconds(refusal.resets_at_ms)};
   Error err;
   err.kind = ErrorKind::kRateLimited;
   err.code = "budget_exceeded";
   err.message =
-      "client '" + client.name + "' has used its " + std::string(refused->budget) + " budget of " +
-      std::to_string(refused->limit) +
-      (refused->budget == "requests_per_day" ? "" : " (this request's estimate included)") +
+      "client '" + client.name + "' has used its " + std::string(refusal.budget) + " budget of " +
+      std::to_string(refusal.limit) +
+      (refusal.budget == "requests_per_day" ? "" : " (this request's estimate included)") +
       "; it resets at " + utc_timestamp(resets);
   err.cooldown =
-      std::chrono::milliseconds(std::max<std::int64_t>(1000, refused->resets_at_ms - wall_ms));
-  return {std::move(err), false};
+      std::chrono::milliseconds(std::max<std::int64_t>(1000, refusal.resets_at_ms - wall_ms));
+  return err;
 }
 
 void ClientBudgets::add_wanted_marks(std::int64_t wall_ms, std::vector<usage::AllowanceMark>& out) {
@@ -220,6 +228,50 @@ void ClientBudgets::add_exact_marks(std::int64_t wall_ms, std::vector<usage::All
   }
 }
 
+std::optional<gateway::BudgetLimits> ClientBudgets::limits_of(const ClientKey& client) {
+  Entry* e = find(client);
+  if (e == nullptr) return std::nullopt;
+  const auto& l = e->budget.limits();
+  return gateway::BudgetLimits{l.requests_per_day, l.tokens_per_day, l.tokens_per_month};
+}
+
+void ClientBudgets::give_back(const ClientKey& client, std::int64_t taken_at_ms,
+                              std::int64_t tokens) {
+  Entry* e = find(client);
+  if (e == nullptr) return;
+  std::lock_guard lock(e->mutex);
+  e->budget.give_back(taken_at_ms, tokens);
+  publish(*e, wall_now_ms());
+}
+
+std::optional<Error> ClientBudgets::beyond_share(const ClientKey& client, std::int64_t wall_ms,
+                                                 state::LiveView live) {
+  Entry* e = find(client);
+  if (e == nullptr) return std::nullopt;
+  usage::BudgetUse use;
+  {
+    std::lock_guard lock(e->mutex);
+    use = e->budget.use(wall_ms);
+  }
+  const auto& l = e->budget.limits();
+  const TimeZone utc;
+  const std::int64_t day_end = day_window(wall_ms, 0, utc).end_ms;
+  const auto over = [&](std::int64_t limit, std::int64_t used) {
+    return limit > 0 && used > state::local_share(limit, live);
+  };
+  std::optional<usage::BudgetRefusal> refused;
+  if (over(l.requests_per_day, use.requests_today)) {
+    refused = usage::BudgetRefusal{"requests_per_day", l.requests_per_day, day_end};
+  } else if (over(l.tokens_per_day, use.tokens_today)) {
+    refused = usage::BudgetRefusal{"tokens_per_day", l.tokens_per_day, day_end};
+  } else if (over(l.tokens_per_month, use.tokens_this_month)) {
+    refused = usage::BudgetRefusal{"tokens_per_month", l.tokens_per_month,
+                                   month_window(wall_ms, utc).end_ms};
+  }
+  if (!refused) return std::nullopt;
+  return refusal_error(client, *refused, wall_ms);
+}
+
 void ClientBudgets::settle(const ClientKey& client, std::int64_t taken_at_ms, std::int64_t reserved,
                            std::int64_t used) {
   Entry* e = find(client);
@@ -227,6 +279,48 @@ void ClientBudgets::settle(const ClientKey& client, std::int64_t taken_at_ms, st
   std::lock_guard lock(e->mutex);
   e->budget.settle(taken_at_ms, reserved, used);
   publish(*e, wall_now_ms());
+}
+
+asio::awaitable<std::optional<Error>> take_shared_budget(gateway::SharedAdmission& shared,
+                                                         Exchange& writer) {
+  if (writer.budgets == nullptr || writer.client == nullptr || writer.budget_taken_at_ms == 0) {
+    co_return std::nullopt;
+  }
+  const auto limits = writer.budgets->limits_of(*writer.client);
+  if (!limits) co_return std::nullopt;
+  const ClientKey& client = *writer.client;
+  const std::int64_t taken_at = writer.budget_taken_at_ms;
+  const std::int64_t reserved = writer.budget_reserved;
+  std::string name = client.name;
+  gateway::SharedBudgetHold hold;
+  const auto verdict = co_await gateway::SharedBudgetTaker::take(shared, std::move(name), *limits,
+                                                                 taken_at, reserved, hold);
+  using Kind = gateway::SharedBudgetVerdict::Kind;
+  std::optional<Error> refused;
+  if (verdict.kind == Kind::kTaken) {
+    writer.shared_budget = std::move(hold);
+    co_return std::nullopt;
+  }
+  if (verdict.kind == Kind::kRefused) {
+    usage::BudgetRefusal crossed{"requests_per_day", limits->requests_per_day,
+                                 verdict.resets_at_ms};
+    if (verdict.crossed == state::BudgetOutcome::kTokensPerDay) {
+      crossed.budget = "tokens_per_day";
+      crossed.limit = limits->tokens_per_day;
+    } else if (verdict.crossed == state::BudgetOutcome::kTokensPerMonth) {
+      crossed.budget = "tokens_per_month";
+      crossed.limit = limits->tokens_per_month;
+    }
+    refused = ClientBudgets::refusal_error(client, crossed, taken_at);
+  } else {
+    refused = writer.budgets->beyond_share(client, taken_at, verdict.live);
+  }
+  if (refused) {
+    // Never ran: nothing of it stays counted here, and nothing is settled at its end.
+    writer.budgets->give_back(client, taken_at, reserved);
+    writer.budget_taken_at_ms = 0;
+  }
+  co_return refused;
 }
 
 }  // namespace bc::api

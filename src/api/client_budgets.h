@@ -2,10 +2,13 @@
 // chat call takes one request and its token estimate before it runs, and settles the tokens
 // when it ends; over a budget, it is refused with 429 budget_exceeded, the reset time and
 // Retry-After. Counts start from the usage ledger when it is on (so a restart does not reset
-// them) and are per instance: sharing them between instances (state: redis) plugs in here.
+// them). With state: redis, the budgets are also counted in Redis across the instances
+// (take_shared_budget below, gateway/shared_budget.h); the local counts then serve while Redis
+// is down, held to this instance's share.
 // Thread-safe: one lock per client, held for a few additions.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -16,6 +19,8 @@
 #include "api/client_auth.h"
 #include "core/chat.h"
 #include "core/error.h"
+#include "gateway/shared_budget.h"
+#include "state/degraded.h"
 #include "telemetry/metrics.h"
 #include "usage/allowance.h"
 #include "usage/budget.h"
@@ -55,6 +60,17 @@ class ClientBudgets {
   void add_wanted_marks(std::int64_t wall_ms, std::vector<usage::AllowanceMark>& out);
   void grant_marks(const std::vector<usage::AllowanceMark>& marks, std::int64_t wall_ms);
   void add_exact_marks(std::int64_t wall_ms, std::vector<usage::AllowanceMark>& out);
+  // The client's budgets; nullopt when it has none.
+  std::optional<gateway::BudgetLimits> limits_of(const ClientKey& client);
+  // Takes back what take() took at `taken_at_ms` (the shared budgets refused the request).
+  void give_back(const ClientKey& client, std::int64_t taken_at_ms, std::int64_t tokens);
+  // Degraded (Redis down): the 429 to answer when this instance's counts, the request taken at
+  // `wall_ms` included, are past its share of a budget among `live` instances.
+  std::optional<Error> beyond_share(const ClientKey& client, std::int64_t wall_ms,
+                                    state::LiveView live);
+  // The 429 budget_exceeded for `refusal`, with the reset time and Retry-After.
+  static Error refusal_error(const ClientKey& client, const usage::BudgetRefusal& refusal,
+                             std::int64_t wall_ms);
   // Replaces the reservation taken at `taken_at_ms` with the tokens really used.
   void settle(const ClientKey& client, std::int64_t taken_at_ms, std::int64_t reserved,
               std::int64_t used);
@@ -79,5 +95,15 @@ class ClientBudgets {
   std::vector<std::unique_ptr<Entry>> entries_;  // budgeted clients only
   usage::Ledger* ledger_ = nullptr;  // set by read_back(): asked for marks when one runs short
 };
+
+class Exchange;
+
+// With state: redis, after the local take_budget(): takes the same request from the client's
+// budgets in Redis (one round trip), so the instances count against one budget. The 429 to
+// answer when a budget would be crossed (what was taken locally is then given back); while
+// Redis is down, the local counts decide, held to this instance's share. What Redis took is
+// kept in writer.shared_budget, settled when the request ends.
+boost::asio::awaitable<std::optional<Error>> take_shared_budget(gateway::SharedAdmission& shared,
+                                                                Exchange& writer);
 
 }  // namespace bc::api

@@ -10,6 +10,7 @@
 #include "api/client_auth.h"
 #include "core/clock.h"
 #include "gateway/forwarder.h"
+#include "gateway/shared_budget.h"
 #include "net/http_server.h"
 
 namespace bc::api {
@@ -55,9 +56,13 @@ class Exchange final : public net::ResponseWriter {
   ClientBudgets* budgets = nullptr;
   std::int64_t budget_reserved = 0;
   std::int64_t budget_taken_at_ms = 0;
-  // The budget had room but the ledger's allowance not yet: the answer's coroutine waits for
-  // it (wait_for_budget) before it starts.
+  // The budget had room but the ledger's allowance not yet: after_shared_budget() waits for
+  // it (wait_for_budget) before the answer starts. budget_wanted: the call's estimate.
   bool budget_pending = false;
+  std::int64_t budget_wanted = 0;
+  // With state: redis, what the call took from the client's budgets in Redis. Mutable: the
+  // pipeline settles it when it records the finished exchange, which it reads as const.
+  mutable gateway::SharedBudgetHold shared_budget;
 
  private:
   // The fields of an answer: `extra` and X-Request-Id (id_field_ itself when there is no

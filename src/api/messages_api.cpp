@@ -62,12 +62,6 @@ std::optional<Error> model_refused(const Exchange& writer, const ChatRequest& ch
 }
 
 awaitable<void> stream_message(gateway::Forwarder& forwarder, ChatRequest chat, Exchange& writer) {
-  if (writer.budget_pending) {
-    if (auto over = co_await wait_for_budget(writer, chat)) {
-      co_await send_anthropic_error(writer, std::move(*over));
-      co_return;
-    }
-  }
   AnthropicSseSink sink(writer, message_id(writer), chat.model);
   writer.report.caller = caller_of(writer.client);
   Status status = co_await forwarder.stream(chat, sink, writer, writer.report);
@@ -76,12 +70,6 @@ awaitable<void> stream_message(gateway::Forwarder& forwarder, ChatRequest chat, 
 
 awaitable<void> complete_message(gateway::Forwarder& forwarder, ChatRequest chat,
                                  Exchange& writer) {
-  if (writer.budget_pending) {
-    if (auto over = co_await wait_for_budget(writer, chat)) {
-      co_await send_anthropic_error(writer, std::move(*over));
-      co_return;
-    }
-  }
   writer.report.caller = caller_of(writer.client);
   auto response = co_await forwarder.complete(chat, writer, writer.report);
   if (!response) {
@@ -110,9 +98,11 @@ awaitable<void> create_message(gateway::Forwarder& forwarder, net::HttpRequest& 
   if (auto over = take_budget(writer, chat)) return send_anthropic_error(writer, std::move(*over));
   if (chat.stream) {
     request.base().clear();  // nothing reads the header fields from here on (chat_api.cpp)
-    return stream_message(forwarder, std::move(chat), writer);
+    return after_shared_budget(forwarder, writer,
+                               stream_message(forwarder, std::move(chat), writer), true);
   }
-  return complete_message(forwarder, std::move(chat), writer);
+  return after_shared_budget(forwarder, writer,
+                             complete_message(forwarder, std::move(chat), writer), true);
 }
 
 // count_tokens: the gateway's estimate (providers::estimate_input_tokens), whatever the

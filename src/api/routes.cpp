@@ -255,6 +255,7 @@ struct WorkerApi {
     if (exchange.budget_taken_at_ms != 0 && exchange.client != nullptr) {
       shared->budgets.settle(*exchange.client, exchange.budget_taken_at_ms,
                              exchange.budget_reserved, tokens_used(report, status));
+      exchange.shared_budget.settle(tokens_used(report, status));
     }
     if (shared->ledger && ledger_route(route)) {
       shared->ledger->submit(usage_record_of(exchange, route, *gateway, status, total));

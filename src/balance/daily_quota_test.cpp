@@ -57,6 +57,27 @@ TEST(DailyQuota, TheRequestPastRpdIsRefusedUntilTheDayEnds) {
   EXPECT_EQ(load.quota_use().day_start_ms, kJan31 + 24 * kH);
 }
 
+TEST(DailyQuota, ASharedBlockHoldsTheKeyAtQuotaUntilItEnds) {
+  // Other instances used the day up (state: redis): this one counted one request of 5 and
+  // still skips the key, until the block ends, however its own counts change meanwhile.
+  KeyLoad load(quota(5, 0));
+  const std::int64_t wall = kJan31 + 10 * kH;
+  auto a = load.try_admit(at_wall(wall), at(0));
+  ASSERT_TRUE(a);
+  load.block_quota(at(100), at(1));
+  EXPECT_TRUE(load.at_quota(at(2)));
+  EXPECT_EQ(load.quota_until(), at(100));
+  load.release(*a, true);
+  EXPECT_FALSE(load.try_admit(at_wall(wall), at(3)));
+  EXPECT_TRUE(load.at_quota(at(99)));
+  EXPECT_FALSE(load.at_quota(at(100)));
+  EXPECT_TRUE(load.try_admit(at_wall(wall), at(100)));
+  // A key without daily quotas ignores the block (nothing shared says so for it).
+  KeyLoad unlimited(quota(0, 0));
+  unlimited.block_quota(at(100), at(1));
+  EXPECT_FALSE(unlimited.at_quota(at(2)));
+}
+
 TEST(DailyQuota, TokensAreReservedThenSettledWithTheRealUse) {
   KeyLoad load(quota(0, 100));
   const std::int64_t wall = kJan31 + kH;

@@ -45,6 +45,8 @@ struct KeyLoad::Windows {
   Clock::rep quota_day_end = 0;  // that day's end on the steady clock
   bool quota_gated = false;      // admission also stays inside `grant`
   QuotaGrant grant;
+  // Until when the limits shared with other instances say the key's day is used up (block_quota).
+  Clock::rep shared_quota_until = 0;
 };
 
 KeyLimits KeyLimits::of(const ModelSpec& spec) {
@@ -160,14 +162,25 @@ void KeyLoad::update_quota_block(TimePoint now) {
   const QuotaUse& q = w.quota;
   const bool full = (limits_.rpd > 0 && q.requests >= limits_.rpd) ||
                     (limits_.tpd > 0 && q.tokens >= limits_.tpd);
-  (void)now;
-  quota_until_.store(full ? w.quota_day_end : 0, std::memory_order_relaxed);
+  Clock::rep until = full ? w.quota_day_end : 0;
+  if (w.shared_quota_until > now.time_since_epoch().count()) {
+    until = std::max(until, w.shared_quota_until);
+  }
+  quota_until_.store(until, std::memory_order_relaxed);
   const QuotaGrant& g = w.grant;
   const bool short_of_grant =
       w.quota_gated && !full &&
       (g.blocked || g.day_start_ms != q.day_start_ms ||
        (limits_.rpd > 0 && q.requests >= g.requests) || (limits_.tpd > 0 && q.tokens >= g.tokens));
   grant_blocked_.store(short_of_grant, std::memory_order_relaxed);
+}
+
+void KeyLoad::block_quota(TimePoint until, TimePoint now) {
+  if (!quota_limited_) return;
+  std::lock_guard guard(windows_->lock);
+  windows_->shared_quota_until =
+      std::max(windows_->shared_quota_until, until.time_since_epoch().count());
+  update_quota_block(now);
 }
 
 void KeyLoad::seed_quota(std::int64_t wall_ms, TimePoint now, std::int64_t requests,

@@ -102,6 +102,9 @@ class alignas(64) KeyLoad {
   }
   TimePoint quota_until() const;
   QuotaUse quota_use() const;  // takes the lock
+  // The key's daily quota is used up across the instances sharing it (state: redis) until
+  // `until`, whatever this instance counted: at_quota() says so until then.
+  void block_quota(TimePoint until, TimePoint now);
   // Counts `requests` and `tokens` in the quota day holding `wall_ms` (startup read-back).
   void seed_quota(std::int64_t wall_ms, TimePoint now, std::int64_t requests, std::int64_t tokens);
   // From now on, admission against a daily quota also stays inside the grant. A key with a

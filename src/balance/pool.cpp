@@ -465,6 +465,11 @@ void Pool::cool_down(Target target, TimePoint until) {
   impl_->sync(target.model, target.key, TimePoint{});
 }
 
+void Pool::block_quota(Target target, TimePoint until, TimePoint now) {
+  impl_->models[target.model].keys[target.key]->block_quota(until, now);
+  impl_->sync(target.model, target.key, now);
+}
+
 std::optional<TimePoint> Pool::next_available(const Demand& demand, TimePoint now) const {
   const Impl& impl = *impl_;
   std::optional<TimePoint> best;

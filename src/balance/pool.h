@@ -124,6 +124,8 @@ class Lease {
   // (gateway/shared_admission.h) refused it, and a waiter woken for the slot would only meet
   // the same refusal.
   void give_back(TimePoint now);
+  // The token estimate the admission reserved (tpm, tpd; 0 when neither is set).
+  std::int64_t reserved_tokens() const { return reserved_tokens_; }
 
  private:
   friend class Pool;
@@ -205,6 +207,9 @@ class Pool {
   // A key of a model by its public id; nullopt when the model or the id is unknown.
   std::optional<Target> find_key(std::string_view model, std::string_view key_id) const;
   void cool_down(Target target, TimePoint until);
+  // The key's daily quota is used up across the instances (the limits shared in Redis said
+  // so): skipped, and reported as "quota", until `until`.
+  void block_quota(Target target, TimePoint until, TimePoint now);
 
   // For the admission queue: the earliest time at which some key could take the demand
   // without any lease ending (now, when one can already; the end of a cooldown; a rate window

@@ -250,6 +250,11 @@ awaitable<bool> Forwarder::admit_shared(const balance::Lease& lease, CallState& 
   // Another instance saw the key answer 429: it cools here too, out of selection until then.
   if (verdict.cooling)
     gateway_->pool().cool_down(lease.target(), Clock::now() + verdict.retry_after);
+  // The key's day is used up over the instances: at quota here too until the day ends.
+  if (verdict.quota) {
+    const auto now = Clock::now();
+    gateway_->pool().block_quota(lease.target(), now + verdict.retry_after, now);
+  }
   state.shared_refused.push_back(lease.target());
   const auto again = Clock::now() + verdict.retry_after;
   if (!state.shared_poll_at || again < *state.shared_poll_at) state.shared_poll_at = again;

@@ -66,6 +66,7 @@ class Forwarder {
   // instance, asked after each local admission; none (local state) by default. Set before any
   // call; it outlives the forwarder.
   void set_shared_admission(SharedAdmission* shared) { shared_ = shared; }
+  SharedAdmission* shared_admission() const { return shared_; }
 
  private:
   struct Attempt;

@@ -52,7 +52,7 @@ struct Forwarder::Attempt {
 
   void settle(const balance::Outcome& outcome) {
     lease.settle(outcome, Clock::now());
-    shared.release();
+    shared.settle(outcome.usage);
   }
   Duration elapsed() const { return Clock::now() - started; }
 

@@ -1,6 +1,8 @@
 // One worker's admission against the shared limits (gateway/shared_admission.h).
 #include "gateway/shared_admission.h"
 
+#include "balance/key_load.h"
+#include "core/time_zone.h"
 #include "gateway/gateway.h"
 #include "state/degraded.h"
 
@@ -16,6 +18,20 @@ namespace {
 std::string redis_key_id(const std::string& model, const std::string& secret) {
   return model + "/" + state::script_sha1(secret).substr(0, 16);
 }
+
+state::SharedLimits shared_limits(const balance::ModelSpec& spec) {
+  return {spec.max_concurrency, spec.max_qps, spec.rpm, spec.tpm, spec.rpd, spec.tpd};
+}
+
+std::int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A day's counters are kept an hour past its end: an instance whose clock lags a little still
+// finds them, and Redis holds no more than two days' per key.
+constexpr std::int64_t kDayMarginMs = 3600 * 1000;
 
 state::RedisSessionOptions session_options(const SharedState& state) {
   state::RedisSessionOptions o;
@@ -39,7 +55,11 @@ SharedLease& SharedLease::operator=(SharedLease&& other) noexcept {
 }
 
 void SharedLease::release() {
-  if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(id_);
+  if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(id_, nullptr);
+}
+
+void SharedLease::settle(const std::optional<Usage>& usage) {
+  if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(id_, &usage);
 }
 
 SharedAdmission::SharedAdmission(std::shared_ptr<SharedState> state, asio::any_io_executor executor)
@@ -86,41 +106,72 @@ asio::awaitable<SharedAdmission::Verdict> SharedAdmission::admit(const Gateway& 
                                                                  SharedLease& out) {
   const auto target = lease.target();
   const auto& spec = gateway.pool().model(target.model);
-  if (spec.max_concurrency <= 0 && spec.max_qps <= 0) co_return Verdict{};
+  const state::SharedLimits limits = shared_limits(spec);
+  if (!limits.any()) co_return Verdict{};
   const std::string id = redis_key_id(spec.name, spec.keys[target.key].secret);
   if (live_link() != nullptr) {
-    const state::SharedLimits limits{spec.max_concurrency, spec.max_qps};
+    state::SharedDemand demand;
+    demand.tokens = lease.reserved_tokens();
+    std::int64_t wall_ms = 0;
+    TimeWindow day;
+    if (spec.rpd > 0 || spec.tpd > 0) {
+      // The quota day by the model's reset hour and zone, as the local pool counts it; its
+      // start names the day's counters in Redis.
+      wall_ms = wall_now_ms();
+      day = day_window(wall_ms, spec.quota_reset_hour, spec.quota_zone);
+      demand.day_start_ms = day.start_ms;
+      demand.day_ttl_ms = day.end_ms - wall_ms + kDayMarginMs;
+    }
     std::string key = id;
-    auto answer = co_await client_->admit(std::move(key), limits);
+    auto answer = co_await client_->admit(std::move(key), limits, demand);
     if (answer) {
-      if (answer->outcome == state::SharedAdmission::Outcome::kAdmitted) {
-        if (spec.max_concurrency > 0) {
-          const std::uint64_t held = ++next_held_;
-          held_.emplace(held, Held{id, std::move(answer->lease), Clock::now()});
+      using Outcome = state::SharedAdmission::Outcome;
+      if (answer->outcome == Outcome::kAdmitted) {
+        if (spec.max_concurrency > 0 || limits.tokens()) {
+          const std::uint64_t held_id = ++next_held_;
+          Held held;
+          held.key = id;
+          held.lease = std::move(answer->lease);
+          held.since = Clock::now();
+          held.renewed = spec.max_concurrency > 0;
+          if (limits.tokens()) {
+            held.reserved = demand.tokens;
+            held.settlement = {answer->second, demand.day_start_ms, 0, spec.tpm > 0};
+          }
+          held_.emplace(held_id, std::move(held));
           out.release();
           out.owner_ = this;
-          out.id_ = held;
+          out.id_ = held_id;
         }
         co_return Verdict{};
       }
       Verdict refused;
       refused.admitted = false;
-      refused.cooling = answer->outcome == state::SharedAdmission::Outcome::kCooling;
-      refused.retry_after = answer->outcome == state::SharedAdmission::Outcome::kConcurrencyFull
-                                ? kConcurrencyPoll
-                                : answer->retry_after;
+      refused.cooling = answer->outcome == Outcome::kCooling;
+      refused.retry_after =
+          answer->outcome == Outcome::kConcurrencyFull ? kConcurrencyPoll : answer->retry_after;
+      if (answer->outcome == Outcome::kQuotaFull) {
+        // Until the day ends; the key is at quota here too only when its day is used up (a
+        // request whose estimate alone does not fit leaves it to smaller ones).
+        refused.quota = answer->day_used_up;
+        refused.retry_after =
+            std::chrono::milliseconds(std::max<std::int64_t>(1, day.end_ms - wall_ms));
+      }
       co_return refused;
     }
     // A failed or slow call ended the link (the session reconnects with backoff): this
     // request is admitted as if Redis were down.
   }
-  co_return admit_degraded(gateway, target, id);
+  co_return admit_degraded(gateway, lease, id);
 }
 
 SharedAdmission::Verdict SharedAdmission::admit_degraded(const Gateway& gateway,
-                                                         balance::Target target,
+                                                         const balance::Lease& lease,
                                                          const std::string& id) {
+  const auto target = lease.target();
   const auto& spec = gateway.pool().model(target.model);
+  const auto& load = gateway.pool().load(target);
+  const auto now = Clock::now();
   // The instances alive at the last heartbeat; before any, this one alone.
   const state::LiveView live = session_ ? session_->live() : state::LiveView{};
   Verdict refused;
@@ -131,8 +182,27 @@ SharedAdmission::Verdict SharedAdmission::admit_degraded(const Gateway& gateway,
       gateway.pool().in_flight(target) > state::local_share(spec.max_concurrency, live)) {
     return refused;
   }
+  // The pool's windows and quota day count this instance's use (the day's from the ledger's
+  // read-back at startup on), this admission included: each is held to its share. A request
+  // reserving more tokens than the share still runs alone, as on an empty window.
+  const std::int64_t reserved = lease.reserved_tokens();
+  refused.retry_after = kDegradedRatePoll;
+  if (spec.rpm > 0 && load.rpm_used(now) > state::local_share(spec.rpm, live)) return refused;
+  if (spec.tpm > 0) {
+    const std::int64_t used = load.tpm_used(now);
+    if (used > state::local_share(spec.tpm, live) && used > reserved) return refused;
+  }
+  if (spec.rpd > 0 || spec.tpd > 0) {
+    const balance::QuotaUse use = load.quota_use();
+    if ((spec.rpd > 0 && use.requests > state::local_share(spec.rpd, live)) ||
+        (spec.tpd > 0 && use.tokens > state::local_share(spec.tpd, live) &&
+         use.tokens > reserved)) {
+      return refused;
+    }
+  }
+  refused.retry_after = kConcurrencyPoll;
   if (spec.max_qps > 0 && !state_->take_local_rate(id, state::local_rate_share(spec.max_qps, live),
-                                                   Clock::now(), refused.retry_after)) {
+                                                   now, refused.retry_after)) {
     return refused;
   }
   return Verdict{};
@@ -142,16 +212,29 @@ void SharedAdmission::cool(const Gateway& gateway, balance::Target target,
                            std::chrono::milliseconds length) {
   const auto& spec = gateway.pool().model(target.model);
   // Only keys admitted in Redis read the shared cooldown (the admission script checks it).
-  if (spec.max_concurrency <= 0 && spec.max_qps <= 0) return;
+  if (!shared_limits(spec).any()) return;
   if (live_link() == nullptr) return;
   client_->cool(redis_key_id(spec.name, spec.keys[target.key].secret), length);
 }
 
-void SharedAdmission::release(std::uint64_t id) {
+void SharedAdmission::release(std::uint64_t id, const std::optional<Usage>* usage) {
   const auto it = held_.find(id);
   if (it == held_.end()) return;
-  // Not waited for. With Redis down the slot expires there on its own.
-  if (live_link() != nullptr) client_->release(it->second.key, it->second.lease);
+  Held& held = it->second;
+  // Not waited for. With Redis down the slot expires there on its own, and the reservation
+  // stays as estimated.
+  if (live_link() != nullptr) {
+    if (held.reserved >= 0 && usage != nullptr && usage->has_value()) {
+      // The real use replaces the reservation, as the local pool's settle does.
+      const Usage& u = **usage;
+      const std::int64_t used =
+          u.total_tokens > 0 ? u.total_tokens : u.prompt_tokens + u.completion_tokens;
+      held.settlement.delta = used - held.reserved;
+      client_->settle(held.key, held.lease, held.settlement);
+    } else if (held.renewed) {
+      client_->release(held.key, held.lease);
+    }
+  }
   held_.erase(it);
 }
 
@@ -175,7 +258,7 @@ void SharedAdmission::renew_due() {
   const auto now = Clock::now();
   const auto due = now - state_->lease_time() / 6;
   for (auto& [id, held] : held_) {
-    if (held.since > due) continue;
+    if (!held.renewed || held.since > due) continue;
     client_->renew(held.key, held.lease);
     held.since = now;
   }

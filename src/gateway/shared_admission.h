@@ -1,6 +1,8 @@
 // One worker's admission against the limits every instance shares (`state.backend: redis`):
-// after the local pool has picked a key and taken its local slot, the key's max_concurrency
-// and max_qps are checked and taken in Redis in one round trip (state/shared_limits.h). While
+// after the local pool has picked a key and taken its local slot, the key's max_concurrency,
+// max_qps, rpm, tpm, rpd and tpd are checked and taken in Redis in one round trip
+// (state/shared_limits.h); the tokens reserved for tpm and tpd are settled with the real use
+// when the attempt ends, in the release, without waiting. While
 // the worker's Redis session is down, or a call to it fails or is too slow, the key is
 // admitted on this instance's share of each limit instead (state/degraded.h: limit ÷ live
 // instances, from the heartbeats). Redis's concurrency slots are leases: released without
@@ -33,8 +35,9 @@ namespace bc::gateway {
 class Gateway;
 class SharedAdmission;
 
-// A concurrency slot held in Redis. Move-only; released (not waited for) by release() or when
-// destroyed. Empty when the key has no max_concurrency or it was admitted degraded.
+// What an admission holds in Redis: a concurrency slot, the tokens reserved for tpm and tpd.
+// Move-only; released (not waited for) by settle(), release() or when destroyed. Empty when
+// the key has none of these limits or it was admitted degraded.
 class SharedLease {
  public:
   SharedLease() = default;
@@ -43,7 +46,10 @@ class SharedLease {
   SharedLease(const SharedLease&) = delete;
   SharedLease& operator=(const SharedLease&) = delete;
   ~SharedLease() { release(); }
+  // Frees the slot; the reserved tokens stay as estimated (no usage known).
   void release();
+  // Frees the slot and replaces the reserved tokens with `usage`'s, when known.
+  void settle(const std::optional<Usage>& usage);
 
  private:
   friend class SharedAdmission;
@@ -57,6 +63,9 @@ class SharedAdmission : public std::enable_shared_from_this<SharedAdmission> {
   // request ends): the refused request tries again after this, or sooner when a local slot
   // frees. Polling bounded this way costs a waiting request one Redis call per interval.
   static constexpr std::chrono::milliseconds kConcurrencyPoll{25};
+  // Degraded, a key at its share of rpm, tpm, rpd or tpd: asked again after this (a minute
+  // window frees room by the second).
+  static constexpr std::chrono::milliseconds kDegradedRatePoll{250};
 
   struct Verdict {
     bool admitted = true;
@@ -65,6 +74,9 @@ class SharedAdmission : public std::enable_shared_from_this<SharedAdmission> {
     std::chrono::milliseconds retry_after{0};
     // Refused because another instance saw the key answer 429: it cools here too until then.
     bool cooling = false;
+    // Refused because the key's daily quota is used up over the instances: it is at quota
+    // here too until retry_after (the end of its quota day).
+    bool quota = false;
   };
 
   SharedAdmission(std::shared_ptr<SharedState> state, boost::asio::any_io_executor executor);
@@ -86,18 +98,26 @@ class SharedAdmission : public std::enable_shared_from_this<SharedAdmission> {
   void cool(const Gateway& gateway, balance::Target target, std::chrono::milliseconds length);
 
   const SharedState& state() const { return *state_; }
+  // The client of the shared limits on a live link; nullptr while Redis is down (degraded).
+  state::SharedLimitsClient* live_client() { return live_link() != nullptr ? &*client_ : nullptr; }
+  // The instances alive at the last heartbeat, for degraded shares; this one alone before any.
+  state::LiveView live() const { return session_ ? session_->live() : state::LiveView{}; }
 
  private:
   friend class SharedLease;
   struct Held {
-    std::string key;    // the key's Redis id
-    std::string lease;  // the lease's id in Redis
-    TimePoint since;    // admitted or last renewed
+    std::string key;             // the key's Redis id
+    std::string lease;           // the lease's id in Redis
+    TimePoint since;             // admitted or last renewed
+    bool renewed = false;        // a concurrency slot (renewed while it runs)
+    std::int64_t reserved = -1;  // the tokens reserved for tpm or tpd; -1: none
+    state::SharedSettlement settlement;
   };
 
   state::RedisLink* live_link();
-  Verdict admit_degraded(const Gateway& gateway, balance::Target target, const std::string& id);
-  void release(std::uint64_t id);
+  Verdict admit_degraded(const Gateway& gateway, const balance::Lease& lease,
+                         const std::string& id);
+  void release(std::uint64_t id, const std::optional<Usage>* usage);
   void schedule_renewals();
   void renew_due();
 

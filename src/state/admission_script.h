@@ -9,43 +9,131 @@ namespace bc::state {
 
 // KEYS[1]: the key's leases (a sorted set: lease id -> expiry in ms);
 // KEYS[2]: the key's admissions of the rate window (a sorted set: lease id -> time in ms);
-// KEYS[3]: the key's shared cooldown (present while it cools, with that expiry).
+// KEYS[3]: the key's shared cooldown (present while it cools, with that expiry);
+// KEYS[4], KEYS[5]: the key's requests and tokens of the last minute (hashes: second -> amount);
+// KEYS[6]: the key's counts of its quota day (a hash: r requests, t tokens; the day's start in
+// its name, computed by the gateway from the model's reset hour and zone).
 // ARGV: max_concurrency (0: none), lease time in ms, admissions allowed per window (0: no
-// rate limit), the window in ms, the lease id.
-// Answers {outcome, in_flight, retry_after_ms}: outcome 1 admitted, 0 refused by
-// max_concurrency, -1 refused by the rate, -2 refused because the key cools down (a 429
-// seen by some instance); in_flight counts the live leases (this one too when admitted);
-// retry_after_ms is when the window frees a slot or the cooldown ends (0 otherwise).
-// Expired leases (their holder died or stopped renewing) are dropped first.
+// rate limit), the window in ms, the lease id, rpm, tpm, rpd, tpd (0: none), the tokens this
+// request reserves (its estimate), how long the day's counts are kept (ms).
+// Answers {outcome, in_flight, retry_after_ms, second}: outcome 1 admitted, 0 refused by
+// max_concurrency, -1 refused by the rate (max_qps, rpm or tpm), -2 refused because the key
+// cools down (a 429 seen by some instance), -3 refused by the daily quota (retry_after_ms is
+// then 1 when the key's day is used up, 0 when only this request's estimate does not fit);
+// in_flight counts the live leases (this one too when admitted); retry_after_ms is when the
+// window frees room or the cooldown ends; second is where the minute windows counted this
+// admission (the release settles its tokens there).
+// Everything is checked before anything is taken: a refusal takes nothing. Expired leases
+// (their holder died or stopped renewing) are dropped first. The minute windows count by
+// whole seconds, and a second stays counted until all of it has left the minute, as the
+// local pool's windows do (balance/rate_window.h): conservative by at most one second.
 inline constexpr std::string_view kAdmitScript = R"lua(
 local cooling = redis.call('PTTL', KEYS[3])
-if cooling > 0 then return {-2, 0, cooling} end
+if cooling > 0 then return {-2, 0, cooling, 0} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local second = math.floor(now / 1000)
 local max_concurrency = tonumber(ARGV[1])
 local lease_ms = tonumber(ARGV[2])
 local per_window = tonumber(ARGV[3])
 local window_ms = tonumber(ARGV[4])
+local rpm, tpm = tonumber(ARGV[6]), tonumber(ARGV[7])
+local rpd, tpd = tonumber(ARGV[8]), tonumber(ARGV[9])
+local tokens = tonumber(ARGV[10])
+-- A minute window's use, its stale seconds dropped; and when `amount` more would fit.
+local function minute(key, limit, amount)
+  local all = redis.call('HGETALL', key)
+  local live, used = {}, 0
+  for i = 1, #all, 2 do
+    local s, v = tonumber(all[i]), tonumber(all[i + 1])
+    if s < second - 60 then
+      redis.call('HDEL', key, all[i])
+    else
+      used = used + v
+      live[#live + 1] = {s, v}
+    end
+  end
+  if used + amount <= limit then return 0 end
+  table.sort(live, function(a, b) return a[1] < b[1] end)
+  local left = used
+  for _, sv in ipairs(live) do
+    left = left - sv[2]
+    if left + amount <= limit then return math.max(1, (sv[1] + 61) * 1000 - now) end
+  end
+  return 60000
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local in_flight = redis.call('ZCARD', KEYS[1])
 if max_concurrency > 0 and in_flight >= max_concurrency then
-  return {0, in_flight, 0}
+  return {0, in_flight, 0, 0}
 end
 if per_window > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window_ms)
   if redis.call('ZCARD', KEYS[2]) >= per_window then
     local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-    return {-1, in_flight, math.max(1, tonumber(oldest[2]) + window_ms - now)}
+    return {-1, in_flight, math.max(1, tonumber(oldest[2]) + window_ms - now), 0}
   end
+end
+local wait = 0
+if rpm > 0 then wait = minute(KEYS[4], rpm, 1) end
+if tpm > 0 then wait = math.max(wait, minute(KEYS[5], tpm, tokens)) end
+if wait > 0 then return {-1, in_flight, wait, 0} end
+if rpd > 0 or tpd > 0 then
+  local day = redis.call('HMGET', KEYS[6], 'r', 't')
+  local r, used = tonumber(day[1]) or 0, tonumber(day[2]) or 0
+  local full = (rpd > 0 and r >= rpd) or (tpd > 0 and used >= tpd)
+  -- One request larger than the whole day's tokens may still run on an unused day.
+  if full or (tpd > 0 and used + math.min(tokens, tpd) > tpd) then
+    return {-3, in_flight, full and 1 or 0, 0}
+  end
+  redis.call('HINCRBY', KEYS[6], 'r', 1)
+  redis.call('HINCRBY', KEYS[6], 't', tokens)
+  redis.call('PEXPIRE', KEYS[6], tonumber(ARGV[11]))
+end
+if per_window > 0 then
   redis.call('ZADD', KEYS[2], now, ARGV[5])
   redis.call('PEXPIRE', KEYS[2], window_ms * 2)
+end
+if rpm > 0 then
+  redis.call('HINCRBY', KEYS[4], second, 1)
+  redis.call('PEXPIRE', KEYS[4], 62000)
+end
+if tpm > 0 then
+  redis.call('HINCRBY', KEYS[5], second, tokens)
+  redis.call('PEXPIRE', KEYS[5], 62000)
 end
 if max_concurrency > 0 then
   redis.call('ZADD', KEYS[1], now + lease_ms, ARGV[5])
   redis.call('PEXPIRE', KEYS[1], lease_ms * 2)
   in_flight = in_flight + 1
 end
-return {1, in_flight, 0}
+return {1, in_flight, 0, second}
+)lua";
+
+// An admission ends: its lease is freed and the tokens it reserved are replaced by the real use,
+// as the local pool settles them. KEYS[1]: the key's leases; KEYS[2]: its tokens of the last
+// minute; KEYS[3]: its quota day's counts. ARGV: the lease id, the second the admission counted
+// in, the real use minus the reservation, 1 when tpm is set (0 otherwise). The minute's tokens
+// are corrected in their second while it is in the window (a positive correction is counted now
+// once it left); the day's, only while that day's counts live. Nothing goes below zero.
+inline constexpr std::string_view kSettleScript = R"lua(
+redis.call('ZREM', KEYS[1], ARGV[1])
+local delta = tonumber(ARGV[3])
+if delta == 0 then return 1 end
+if ARGV[4] == '1' then
+  local t = redis.call('TIME')
+  local second = tonumber(t[1])
+  local at = tonumber(ARGV[2])
+  if at >= second - 60 or delta > 0 then
+    if at < second - 60 then at = second end
+    if redis.call('HINCRBY', KEYS[2], at, delta) < 0 then redis.call('HSET', KEYS[2], at, 0) end
+    redis.call('PEXPIRE', KEYS[2], 62000)
+  end
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  if redis.call('HINCRBY', KEYS[3], 't', delta) < 0 then redis.call('HSET', KEYS[3], 't', 0) end
+end
+return 1
 )lua";
 
 // A running request pushes its lease's expiry on. KEYS[1]: the key's leases; ARGV: lease

@@ -18,10 +18,10 @@ LiveView live_view(std::span<const Heartbeat> heartbeats, std::string_view self,
   return view;
 }
 
-int local_share(int limit, LiveView view) {
+std::int64_t local_share(std::int64_t limit, LiveView view) {
   if (limit <= 0) return 0;
-  const int live = std::max(1, view.live);
-  const int rank = std::clamp(view.rank, 0, live - 1);
+  const std::int64_t live = std::max(1, view.live);
+  const std::int64_t rank = std::clamp(view.rank, 0, view.live > 0 ? view.live - 1 : 0);
   return limit / live + (rank < limit % live ? 1 : 0);
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,11 +28,11 @@ struct LiveView {
 LiveView live_view(std::span<const Heartbeat> heartbeats, std::string_view self, long long now_ms,
                    long long ttl_ms);
 
-// This instance's part of an integer limit (max_concurrency, rpm, tpm): limit / live, the
+// This instance's part of an integer limit (max_concurrency, rpm, tpm, rpd, tpd): limit / live, the
 // remainder going one each to the lowest ranks, so the parts over all live instances add up
 // to the limit exactly. 0 for no limit stays 0 (unlimited); a part may be 0 when there are
 // more instances than the limit allows: that instance then cannot use the key.
-int local_share(int limit, LiveView view);
+std::int64_t local_share(std::int64_t limit, LiveView view);
 
 // This instance's part of a rate (max_qps): rate / live. 0 (no limit) stays 0.
 double local_rate_share(double rate, LiveView view);

@@ -3,7 +3,10 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+
 #include "state/admission_script.h"
+#include "state/budget_script.h"
 
 namespace bc::state {
 
@@ -38,7 +41,8 @@ SharedLimitsClient::SharedLimitsClient(RedisLink& link, std::string key_prefix,
       instance_id_(std::move(instance_id)),
       lease_time_(lease_time),
       admit_sha_(script_sha1(kAdmitScript)),
-      renew_sha_(script_sha1(kRenewScript)) {}
+      renew_sha_(script_sha1(kRenewScript)),
+      budget_sha_(script_sha1(kBudgetTakeScript)) {}
 
 std::string SharedLimitsClient::leases_key(std::string_view key) const {
   return prefix_ + "lease:" + std::string(key);
@@ -50,6 +54,24 @@ std::string SharedLimitsClient::window_key(std::string_view key) const {
 
 std::string SharedLimitsClient::cooldown_key(std::string_view key) const {
   return prefix_ + "cool:" + std::string(key);
+}
+
+std::string SharedLimitsClient::rpm_key(std::string_view key) const {
+  return prefix_ + "rpm:" + std::string(key);
+}
+
+std::string SharedLimitsClient::tpm_key(std::string_view key) const {
+  return prefix_ + "tpm:" + std::string(key);
+}
+
+std::string SharedLimitsClient::day_key(std::string_view key, std::int64_t day_start_ms) const {
+  return prefix_ + "day:" + std::string(key) + ":" + std::to_string(day_start_ms);
+}
+
+std::string SharedLimitsClient::budget_key(std::string_view client, std::string_view period,
+                                           std::int64_t start_ms) const {
+  return prefix_ + "budget:" + std::string(client) + ":" + std::string(period) + ":" +
+         std::to_string(start_ms);
 }
 
 // EVALSHA first (the script is not sent each time); a Redis that does not know the script
@@ -68,21 +90,33 @@ asio::awaitable<Result<RedisReply>> SharedLimitsClient::run_script(
 }
 
 asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string key,
-                                                                   SharedLimits limits) {
+                                                                   SharedLimits limits,
+                                                                   SharedDemand demand) {
   std::string lease = instance_id_ + ":" + std::to_string(++next_lease_);
   const RateWindow rate = rate_window_for(limits.max_qps);
-  std::vector<std::string> keys_and_args{leases_key(key),
-                                         window_key(key),
-                                         cooldown_key(key),
-                                         std::to_string(limits.max_concurrency),
-                                         std::to_string(lease_time_.count()),
-                                         std::to_string(rate.admissions),
-                                         std::to_string(rate.window_ms),
-                                         lease};
-  auto answer = co_await run_script(kAdmitScript, admit_sha_, std::move(keys_and_args), 3);
+  const bool daily = (limits.rpd > 0 || limits.tpd > 0) && demand.day_start_ms != 0;
+  std::vector<std::string> keys_and_args{
+      leases_key(key),
+      window_key(key),
+      cooldown_key(key),
+      rpm_key(key),
+      tpm_key(key),
+      day_key(key, daily ? demand.day_start_ms : 0),
+      std::to_string(limits.max_concurrency),
+      std::to_string(lease_time_.count()),
+      std::to_string(rate.admissions),
+      std::to_string(rate.window_ms),
+      lease,
+      std::to_string(limits.rpm),
+      std::to_string(limits.tpm),
+      std::to_string(daily ? limits.rpd : 0),
+      std::to_string(daily ? limits.tpd : 0),
+      std::to_string(std::max<std::int64_t>(demand.tokens, 0)),
+      std::to_string(std::max<std::int64_t>(demand.day_ttl_ms, 1000))};
+  auto answer = co_await run_script(kAdmitScript, admit_sha_, std::move(keys_and_args), 6);
   if (!answer) co_return std::move(answer).error();
   const RedisReply& r = *answer;
-  if (r.type != RedisReply::Type::kArray || r.elements.size() != 3) {
+  if (r.type != RedisReply::Type::kArray || r.elements.size() != 4) {
     const std::string what = r.is_error() ? r.text : std::string("an unexpected answer");
     co_return Error::unavailable("Redis admission script: " + what, "state_unavailable");
   }
@@ -92,6 +126,7 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
     case 1:
       out.outcome = SharedAdmission::Outcome::kAdmitted;
       out.lease = std::move(lease);
+      out.second = r.elements[3].integer;
       break;
     case 0:
       out.outcome = SharedAdmission::Outcome::kConcurrencyFull;
@@ -99,6 +134,10 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
     case -2:
       out.outcome = SharedAdmission::Outcome::kCooling;
       out.retry_after = std::chrono::milliseconds(r.elements[2].integer);
+      break;
+    case -3:
+      out.outcome = SharedAdmission::Outcome::kQuotaFull;
+      out.day_used_up = r.elements[2].integer != 0;
       break;
     default:
       out.outcome = SharedAdmission::Outcome::kRateFull;
@@ -109,6 +148,45 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
 
 bool SharedLimitsClient::release(std::string_view key, std::string_view lease) {
   return link_->send({"ZREM", leases_key(key), std::string(lease)});
+}
+
+bool SharedLimitsClient::settle(std::string_view key, std::string_view lease,
+                                const SharedSettlement& settlement) {
+  // EVAL, not EVALSHA: an answer is not awaited, so a NOSCRIPT could not be retried.
+  return link_->send({"EVAL", std::string(kSettleScript), "3", leases_key(key), tpm_key(key),
+                      day_key(key, settlement.day_start_ms), std::string(lease),
+                      std::to_string(settlement.second), std::to_string(settlement.delta),
+                      settlement.tpm ? "1" : "0"});
+}
+
+asio::awaitable<Result<BudgetOutcome>> SharedLimitsClient::take_budget(std::string client,
+                                                                       BudgetClaim claim) {
+  std::vector<std::string> keys_and_args{
+      budget_key(client, "day", claim.day_start_ms),
+      budget_key(client, "month", claim.month_start_ms),
+      std::to_string(claim.requests_per_day),
+      std::to_string(claim.tokens_per_day),
+      std::to_string(claim.tokens_per_month),
+      std::to_string(std::max<std::int64_t>(claim.tokens, 0)),
+      std::to_string(std::max<std::int64_t>(claim.day_ttl_ms, 1000)),
+      std::to_string(std::max<std::int64_t>(claim.month_ttl_ms, 1000))};
+  auto answer = co_await run_script(kBudgetTakeScript, budget_sha_, std::move(keys_and_args), 2);
+  if (!answer) co_return std::move(answer).error();
+  if (answer->type != RedisReply::Type::kInteger || answer->integer < 0 || answer->integer > 3) {
+    const std::string what =
+        answer->is_error() ? answer->text : std::string("an unexpected answer");
+    co_return Error::unavailable("Redis budget script: " + what, "state_unavailable");
+  }
+  co_return static_cast<BudgetOutcome>(answer->integer);
+}
+
+bool SharedLimitsClient::settle_budget(std::string_view client, std::int64_t day_start_ms,
+                                       std::int64_t month_start_ms, std::int64_t delta) {
+  if (delta == 0) return true;
+  // EVAL, not EVALSHA: an answer is not awaited, so a NOSCRIPT could not be retried.
+  return link_->send({"EVAL", std::string(kBudgetSettleScript), "2",
+                      budget_key(client, "day", day_start_ms),
+                      budget_key(client, "month", month_start_ms), std::to_string(delta)});
 }
 
 bool SharedLimitsClient::cool(std::string_view key, std::chrono::milliseconds length) {

@@ -104,6 +104,16 @@ void Budget::settle(std::int64_t taken_at_ms, std::int64_t reserved, std::int64_
   }
 }
 
+void Budget::give_back(std::int64_t taken_at_ms, std::int64_t tokens) {
+  if (taken_at_ms >= day_.start_ms && taken_at_ms < day_.end_ms) {
+    use_.requests_today = std::max<std::int64_t>(0, use_.requests_today - 1);
+    use_.tokens_today = std::max<std::int64_t>(0, use_.tokens_today - tokens);
+  }
+  if (taken_at_ms >= month_.start_ms && taken_at_ms < month_.end_ms) {
+    use_.tokens_this_month = std::max<std::int64_t>(0, use_.tokens_this_month - tokens);
+  }
+}
+
 void Budget::seed(std::int64_t wall_ms, const BudgetUse& use) {
   roll(wall_ms);
   use_.requests_today = std::max(use_.requests_today, use.requests_today);

@@ -57,6 +57,9 @@ class Budget {
   // Replaces the `reserved` tokens taken at `taken_at_ms` with `used` (in the periods that
   // still hold that time; a period that ended keeps nothing of it).
   void settle(std::int64_t taken_at_ms, std::int64_t reserved, std::int64_t used);
+  // Takes back one request and its `tokens` taken at `taken_at_ms` (the budgets shared with
+  // other instances refused it after this one took it), in the periods that still hold it.
+  void give_back(std::int64_t taken_at_ms, std::int64_t tokens);
   // Counts use read back from the usage ledger (startup): the larger of it and what is held.
   void seed(std::int64_t wall_ms, const BudgetUse& use);
   // The use in the periods holding `wall_ms`.

@@ -31,6 +31,19 @@ TEST(Budget, TheRequestThatWouldCrossTokensPerDayIsRefused) {
   EXPECT_EQ(b.use(kJan31).requests_today, 2);
 }
 
+TEST(Budget, AGivenBackRequestCountsNothing) {
+  // Refused by the budgets shared with other instances after this one took it.
+  Budget b({.requests_per_day = 1, .tokens_per_month = 100});
+  EXPECT_FALSE(b.take(kJan31 + kH, 40));
+  b.give_back(kJan31 + kH, 40);
+  EXPECT_EQ(b.use(kJan31 + kH).requests_today, 0);
+  EXPECT_EQ(b.use(kJan31 + kH).tokens_this_month, 0);
+  EXPECT_FALSE(b.take(kJan31 + kH, 100));
+  // Taken in a month that ended: nothing of this one is given back.
+  b.give_back(kJan31 - 31 * 24 * kH, 10);
+  EXPECT_EQ(b.use(kJan31 + kH).tokens_this_month, 100);
+}
+
 TEST(Budget, MonthsEndOnTheFirstUtc) {
   Budget b({.tokens_per_month = 10});
   EXPECT_FALSE(b.take(kJan31, 10));
