@@ -165,6 +165,16 @@ awaitable<void> list_models(const gateway::Gateway& gateway, Exchange& writer) {
     entry["object"] = "model";
     entry["created"] = 0;
     entry["owned_by"] = m.provider;
+    // What the model serves, beyond OpenAI's Model object (which allows more members):
+    // ["embeddings"] for POST /v1/embeddings, else ["chat"] and "tools" when it takes them.
+    json::array capabilities;
+    if (m.embeddings) {
+      capabilities.emplace_back("embeddings");
+    } else {
+      capabilities.emplace_back("chat");
+      if (m.supports_tools) capabilities.emplace_back("tools");
+    }
+    entry["capabilities"] = std::move(capabilities);
     data.push_back(std::move(entry));
   }
   json::object out;
@@ -187,12 +197,16 @@ gateway::Caller caller_of(const ClientKey* client) {
 
 std::optional<Error> take_budget(Exchange& writer, const ChatRequest& chat) {
   if (writer.budgets == nullptr || writer.client == nullptr) return std::nullopt;
+  return take_budget(writer, budget_estimate(chat));
+}
+
+std::optional<Error> take_budget(Exchange& writer, std::int64_t tokens) {
+  if (writer.budgets == nullptr || writer.client == nullptr) return std::nullopt;
   // The budget takes the call's estimate now, so concurrent calls cannot overshoot it; the
   // pipeline settles it with the real use when the request ends.
   const std::int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count();
-  const std::int64_t tokens = budget_estimate(chat);
   if (auto over = writer.budgets->take(*writer.client, wall_ms, tokens)) return over;
   writer.budget_reserved = tokens;
   writer.budget_taken_at_ms = wall_ms;

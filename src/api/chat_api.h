@@ -16,6 +16,8 @@ gateway::Caller caller_of(const ClientKey* client);
 // Takes the call's token estimate from its client's budget (when client budgets are on); the
 // refusal when the budget has no room.
 std::optional<Error> take_budget(Exchange& writer, const ChatRequest& chat);
+// The same for a call whose estimate is `tokens` (an embeddings call).
+std::optional<Error> take_budget(Exchange& writer, std::int64_t tokens);
 
 // Registers the chat routes on `router`; `forwarder` must outlive it.
 void add_chat_routes(Router& router, gateway::Forwarder& forwarder);

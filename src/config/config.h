@@ -63,6 +63,9 @@ struct ModelConfig {
   std::optional<double> default_temperature;
   int max_retries = 2;
   bool supports_tools = false;
+  // An embedding model: served on POST /v1/embeddings only, never for chat (its provider must
+  // embed: openai, zhipu, gemini, ollama, mock).
+  bool embeddings = false;
   // Zhipu: sign requests with a short-lived JWT made from an `id.secret` key instead of
   // sending the key itself (the older scheme, still accepted).
   bool jwt_auth = false;

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "providers/embeddings.h"
 #include "providers/openai.h"
 #include "providers/upstream_error.h"
 
@@ -22,6 +23,13 @@ class MockProvider final : public OpenAiProvider {
                                  const Credential& credential) const override {
     return openai_request("mock://" + options_.model_name, openai_body_text(request, options_),
                           credential, request.stream);
+  }
+
+  // The in-process mock upstream answers an OpenAI embeddings body (mock_embeddings_json).
+  Result<UpstreamRequest> encode_embeddings(const EmbeddingRequest& request,
+                                            const Credential& credential) const override {
+    return openai_request("mock://" + options_.model_name,
+                          openai_embeddings_body(request, options_.model_name), credential, false);
   }
 };
 
