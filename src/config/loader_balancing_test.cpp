@@ -360,7 +360,11 @@ TEST(ConfigLoader, ExampleFileLoadsWithItsEnvironment) {
   EXPECT_EQ(glm->api_keys[0].key, "zhipu-test-key-0001");
   EXPECT_EQ(glm->api_keys[1].key, "zhipu-test-key-0002");
   EXPECT_EQ(c.active_models().size(), 3u);
-  EXPECT_EQ(c.models.size(), 15u);
+  EXPECT_EQ(c.models.size(), 16u);
+  const ModelConfig* embedding = c.find_model("embedding-3");
+  ASSERT_NE(embedding, nullptr);
+  EXPECT_TRUE(embedding->embeddings);
+  EXPECT_EQ(embedding->provider, "zhipu");
   EXPECT_EQ(c.server.port, 9000);
   EXPECT_EQ(c.server.max_body_bytes, 8u * 1024 * 1024);
   EXPECT_EQ(c.queue.timeout_ms, 10'000);

@@ -393,7 +393,7 @@ models:
   EXPECT_FALSE(c.find_model("chat")->embeddings);
   EXPECT_TRUE(c.find_model("emb")->embeddings);
   EXPECT_EQ(error_of("models:\n  emb: {provider: mock, embeddings: 1}\n"),
-            "test.yaml:2: models.emb.embeddings: expected true or false, got 1");
+            "test.yaml:2: models.emb.embeddings: expected true or false, got \"1\"");
   EXPECT_EQ(error_of("models:\n  emb:\n    provider: mock\n    embeddings: true\n"
                      "    supports_tools: true\n"),
             "test.yaml:5: models.emb.supports_tools: an embedding model (embeddings: true) "
