@@ -1,8 +1,8 @@
 // One provider's answer readers fed an arbitrary upstream answer. An input whose first byte
 // is ASCII (a JSON body starts with '{') is the body of a 200 answer: decode(),
-// decode_credential() as for a token exchange, and decode_embeddings() when it embeds. Any other first byte makes an error answer of
-// the bytes after it: a status and Retry-After / Date headers, then the body, for classify()
-// and decode_credential().
+// decode_credential() as for a token exchange, and decode_embeddings() when it embeds. Any other
+// first byte makes an error answer of the bytes after it: a status and Retry-After / Date headers,
+// then the body, for classify() and decode_credential().
 #include <cstddef>
 #include <cstdint>
 #include <string>
