@@ -4,7 +4,8 @@
 // (OpenAI, Zhipu, Gemini embedContent / batchEmbedContents, Ollama /api/embed, the built-in
 // mock), `dimensions` must reach the upstream, base64 must decode to the float answer, tokens
 // must be counted (the upstream's, or an estimate the usage ledger marks), a 5xx must fail over
-// to another key, and every refusal must be in OpenAI's error shape naming the field.
+// to another key, the model's limits must hold, and every refusal must be in OpenAI's error
+// shape naming the field.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -54,6 +55,9 @@ before(async () => {
   for (const [type, model] of Object.entries(EMBED_TYPES)) {
     models[`emb-${type}`] = providerModel(mock, type, [`emb-${type}-key`], { model, embeddings: true });
   }
+  // One request a minute, no queue: the second call in a minute is refused by the limit.
+  models['emb-limited'] = providerModel(mock, 'openai', ['emb-limited-key'],
+    { model: EMBED_TYPES.openai, embeddings: true, rpm: 1, queue_timeout_ms: 0 });
   // Used by the ledger test alone, so its counts start from zero.
   models['ledger-zhipu'] = providerModel(mock, 'zhipu', ['ledger-zp'], { model: EMBED_TYPES.zhipu, embeddings: true });
   models['ledger-gemini'] = providerModel(mock, 'gemini', ['ledger-gm'], { model: EMBED_TYPES.gemini, embeddings: true });
@@ -159,6 +163,15 @@ describe('POST /v1/embeddings', () => {
     const stats = await mockStats(mock);
     assert.ok((stats.keys?.['emb-down']?.requests ?? 0) > downBefore, 'the failing key was tried');
     assert.ok((stats.keys?.['emb-up']?.requests ?? 0) >= 1, 'the healthy key answered');
+  });
+
+  test('the model\'s limits apply: over rpm with no queue is a 429 with Retry-After', async () => {
+    const first = await embed({ model: 'emb-limited', input: 'one' });
+    assert.equal(first.status, 200, first.text);
+    const second = await embed({ model: 'emb-limited', input: 'two' });
+    assert.equal(second.status, 429, second.text);
+    assert.equal(openAiError(second).code, 'capacity_exhausted');
+    assert.ok(Number(second.headers.get('retry-after')) >= 1, 'Retry-After');
   });
 
   test('refusals in OpenAI\'s error shape, naming the field', async () => {
