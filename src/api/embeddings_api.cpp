@@ -26,8 +26,9 @@ awaitable<void> answer(gateway::Forwarder& forwarder, EmbeddingRequest request, 
     usage.total_tokens = writer.report.estimate.prompt_tokens;
   }
   if (usage.total_tokens < usage.prompt_tokens) usage.total_tokens = usage.prompt_tokens;
-  co_await send_json(writer, 200,
-                     render_embeddings(*response, request.model, request.base64, usage));
+  // A named local, not a temporary in the co_await's arguments (GCC 12 coroutines).
+  std::string body = render_embeddings(*response, request.model, request.base64, usage);
+  co_await send_json(writer, 200, std::move(body));
 }
 
 // Not a coroutine: it reads the request now and returns the answer's coroutine, which takes
