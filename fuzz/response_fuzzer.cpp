@@ -1,8 +1,8 @@
 // One provider's answer readers fed an arbitrary upstream answer. An input whose first byte
-// is ASCII (a JSON body starts with '{') is the body of a 200 answer: decode(), and
-// decode_credential() as for a token exchange. Any other first byte makes an error answer of
-// the bytes after it: a status and Retry-After / Date headers, then the body, for classify()
-// and decode_credential().
+// is ASCII (a JSON body starts with '{') is the body of a 200 answer: decode(),
+// decode_credential() as for a token exchange, and decode_embeddings() when it embeds. Any other
+// first byte makes an error answer of the bytes after it: a status and Retry-After / Date headers,
+// then the body, for classify() and decode_credential().
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -53,6 +53,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (auto credential = provider->decode_credential(ok); !credential) {
       bc::fuzz::check_error(credential.error());
+    }
+    if (provider->embeds()) {
+      // The same bytes as an embeddings answer: vectors the gateway can render, or an error.
+      if (auto vectors = provider->decode_embeddings(ok)) {
+        (void)bc::render_embeddings(*vectors, "m", true, bc::Usage{});
+      } else {
+        bc::fuzz::check_error(vectors.error());
+      }
     }
     return 0;
   }

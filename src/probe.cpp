@@ -56,6 +56,51 @@ std::string one_line(std::string s, std::size_t max) {
   return s;
 }
 
+Row row_of(const std::string& model, const std::string& key, std::int64_t ms) {
+  Row row;
+  row.model = model;
+  row.key = key;
+  row.latency = std::to_string(ms) + " ms";
+  return row;
+}
+
+void fail_row(Row& row, const Error& e) {
+  row.status = std::to_string(e.status());
+  row.result = (e.code.empty() ? std::string() : e.code + ": ") + one_line(e.message, 90) + " (" +
+               consequence(e) + ")";
+}
+
+// An embedding model's keys: one short input each; the result is the vector's size.
+boost::asio::awaitable<void> probe_embeddings(gateway::Forwarder& forwarder,
+                                              const gateway::Gateway& gw,
+                                              const config::ModelConfig& m, std::size_t index,
+                                              std::vector<Row>& rows) {
+  NoClient client;
+  EmbeddingRequest request;
+  request.model = m.name;
+  request.inputs = {"OK"};
+  request.single = true;
+  const auto& spec = gw.pool().model(index);
+  for (std::uint32_t k = 0; k < spec.keys.size(); ++k) {
+    gateway::CallReport report;
+    const auto started = std::chrono::steady_clock::now();
+    const balance::Target target{static_cast<std::uint32_t>(index), k};
+    auto answer = co_await forwarder.embed_on(target, request, client, report);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+    Row row = row_of(m.name, spec.keys[k].id, ms);
+    if (answer) {
+      row.ok = true;
+      row.status = "ok";
+      row.result = "a vector of " + std::to_string(answer->vectors.at(0).size()) + " numbers";
+    } else {
+      fail_row(row, answer.error());
+    }
+    rows.push_back(std::move(row));
+  }
+}
+
 boost::asio::awaitable<void> probe_all(gateway::Forwarder& forwarder, const gateway::Gateway& gw,
                                        const std::string& only_model, std::vector<Row>& rows) {
   NoClient client;
@@ -63,6 +108,10 @@ boost::asio::awaitable<void> probe_all(gateway::Forwarder& forwarder, const gate
     if (!only_model.empty() && m->name != only_model) continue;
     const auto index = gw.pool().find_model(m->name);
     if (!index) continue;
+    if (m->embeddings) {
+      co_await probe_embeddings(forwarder, gw, *m, *index, rows);
+      continue;
+    }
     std::string body =
         R"({"model":")" + m->name +
         R"(","max_tokens":16,"messages":[{"role":"user","content":"Reply with the word OK."}]})";

@@ -173,6 +173,16 @@ awaitable<void> list_models(const gateway::Gateway& gateway, Exchange& writer) {
     entry["object"] = "model";
     entry["created"] = 0;
     entry["owned_by"] = m.provider;
+    // What the model serves, beyond OpenAI's Model object (which allows more members):
+    // ["embeddings"] for POST /v1/embeddings, else ["chat"] and "tools" when it takes them.
+    json::array capabilities;
+    if (m.embeddings) {
+      capabilities.emplace_back("embeddings");
+    } else {
+      capabilities.emplace_back("chat");
+      if (m.supports_tools) capabilities.emplace_back("tools");
+    }
+    entry["capabilities"] = std::move(capabilities);
     data.push_back(std::move(entry));
   }
   json::object out;
@@ -249,7 +259,12 @@ awaitable<void> after_shared_budget(gateway::Forwarder& forwarder, Exchange& wri
 
 std::optional<Error> take_budget(Exchange& writer, const ChatRequest& chat) {
   if (writer.budgets == nullptr || writer.client == nullptr) return std::nullopt;
-  writer.budget_wanted = budget_estimate(chat);
+  return take_budget(writer, budget_estimate(chat));
+}
+
+std::optional<Error> take_budget(Exchange& writer, std::int64_t tokens) {
+  if (writer.budgets == nullptr || writer.client == nullptr) return std::nullopt;
+  writer.budget_wanted = tokens;
   return take_budget_now(writer);
 }
 

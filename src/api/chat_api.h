@@ -17,6 +17,8 @@ gateway::Caller caller_of(const ClientKey* client);
 // refusal when the budget has no room. When the budget has room but the usage ledger's
 // allowance (usage/allowance.h) not yet, sets writer.budget_pending and takes nothing.
 std::optional<Error> take_budget(Exchange& writer, const ChatRequest& chat);
+// The same for a call whose estimate is `tokens` (an embeddings call).
+std::optional<Error> take_budget(Exchange& writer, std::int64_t tokens);
 // With writer.budget_pending: tries again as the ledger raises the allowance, for a bounded
 // time; the refusal (over budget, or the allowance never came) or nothing once taken.
 awaitable<std::optional<Error>> wait_for_budget(Exchange& writer);

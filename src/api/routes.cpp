@@ -12,6 +12,7 @@
 #include "api/client_auth.h"
 #include "api/client_budgets.h"
 #include "api/dashboard_api.h"
+#include "api/embeddings_api.h"
 #include "api/exchange.h"
 #include "api/health_api.h"
 #include "api/load_api.h"
@@ -74,10 +75,10 @@ struct SharedApi {
   std::shared_ptr<AdminSessions> sessions;
 };
 
-// The calls the usage ledger records: the chat routes, refused or served.
+// The calls the usage ledger records: the chat and embeddings routes, refused or served.
 bool ledger_route(std::string_view route) {
   return route == "/v1/chat/completions" || route == "/v1/messages" || route == "/llm/chat" ||
-         route == "/llm/chat/stream";
+         route == "/llm/chat/stream" || route == "/v1/embeddings";
 }
 
 // The key-exposing /llm endpoints check the admin token themselves (load_api.cpp); with a
@@ -140,6 +141,7 @@ struct WorkerApi {
     }
     add_health_routes(router, state);
     add_chat_routes(router, forwarder);
+    add_embeddings_routes(router, forwarder);
     add_messages_routes(router, forwarder);
     add_load_routes(router, *gateway);
     add_metrics_route(router, *gateway, this->shared->metrics, this->shared->ledger.get(), state);

@@ -61,6 +61,9 @@ struct ModelConfig {
   // The provider's own fields (Zhipu's jwt_auth, the mock's `mock:`), read and checked by the
   // provider (providers/model_options.h) and held here as its own type, unseen by the rest.
   std::any own_options;
+  // An embedding model: served on POST /v1/embeddings only, never for chat (its provider must
+  // embed: openai, zhipu, gemini, ollama, mock).
+  bool embeddings = false;
   // Per-model upstream timeouts; 0: the global `upstream` value.
   int connect_timeout_ms = 0;
   int first_byte_timeout_ms = 0;

@@ -316,8 +316,8 @@ TEST(ConfigLoader, EmbeddedDemoIsTheFileAndLoads) {
   const Config c = load_demo_config();
   EXPECT_EQ(c.server.port, 9000);
   EXPECT_EQ(c.server.host, "127.0.0.1");
-  ASSERT_EQ(c.models.size(), 2u);
-  EXPECT_EQ(c.active_models().size(), 2u);
+  ASSERT_EQ(c.models.size(), 3u);
+  EXPECT_EQ(c.active_models().size(), 3u);
   for (const auto& m : c.models) {
     EXPECT_EQ(m.provider, "mock");
     EXPECT_GE(m.api_keys.size(), 2u);
@@ -327,6 +327,8 @@ TEST(ConfigLoader, EmbeddedDemoIsTheFileAndLoads) {
   EXPECT_EQ(c.models[0].model_weight, 3);
   EXPECT_EQ(c.models[1].name, "mock-smart");
   EXPECT_EQ(c.models[1].model_weight, 2);
+  EXPECT_EQ(c.models[2].name, "mock-embed");
+  EXPECT_TRUE(c.models[2].embeddings);
 }
 
 TEST(ConfigLoader, ExampleFileLoadsWithItsEnvironment) {
@@ -359,7 +361,11 @@ TEST(ConfigLoader, ExampleFileLoadsWithItsEnvironment) {
   EXPECT_EQ(glm->api_keys[0].key, "zhipu-test-key-0001");
   EXPECT_EQ(glm->api_keys[1].key, "zhipu-test-key-0002");
   EXPECT_EQ(c.active_models().size(), 3u);
-  EXPECT_EQ(c.models.size(), 15u);
+  EXPECT_EQ(c.models.size(), 16u);
+  const ModelConfig* embedding = c.find_model("embedding-3");
+  ASSERT_NE(embedding, nullptr);
+  EXPECT_TRUE(embedding->embeddings);
+  EXPECT_EQ(embedding->provider, "zhipu");
   EXPECT_EQ(c.server.port, 9000);
   EXPECT_EQ(c.server.max_body_bytes, 8u * 1024 * 1024);
   EXPECT_EQ(c.queue.timeout_ms, 10'000);

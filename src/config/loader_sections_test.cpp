@@ -377,3 +377,28 @@ models:
 
 }  // namespace
 }  // namespace bc::config
+
+namespace bc::config {
+namespace {
+
+using testing::error_of;
+using testing::load;
+
+TEST(ConfigLoader, EmbeddingModels) {
+  const Config c = load(R"(
+models:
+  chat: {provider: mock}
+  emb: {provider: mock, embeddings: true}
+)");
+  EXPECT_FALSE(c.find_model("chat")->embeddings);
+  EXPECT_TRUE(c.find_model("emb")->embeddings);
+  EXPECT_EQ(error_of("models:\n  emb: {provider: mock, embeddings: 1}\n"),
+            "test.yaml:2: models.emb.embeddings: expected true or false, got \"1\"");
+  EXPECT_EQ(error_of("models:\n  emb:\n    provider: mock\n    embeddings: true\n"
+                     "    supports_tools: true\n"),
+            "test.yaml:5: models.emb.supports_tools: an embedding model (embeddings: true) "
+            "takes no tools; remove one");
+}
+
+}  // namespace
+}  // namespace bc::config

@@ -51,6 +51,7 @@ const std::vector<std::string> kCommonModelKeys = {"provider",
                                                    "default_temperature",
                                                    "max_retries",
                                                    "supports_tools",
+                                                   "embeddings",
                                                    "connect_timeout_ms",
                                                    "first_byte_timeout_ms",
                                                    "idle_timeout_ms",
@@ -184,6 +185,10 @@ class ModelsReader {
     }
     r.get("max_retries", m.max_retries, 0, 10);
     r.get("supports_tools", m.supports_tools);
+    if (r.get("embeddings", m.embeddings) && m.embeddings && m.supports_tools) {
+      reader_.diag().add(r.find("supports_tools")->line, r.field("supports_tools"),
+                         "an embedding model (embeddings: true) takes no tools; remove one");
+    }
     r.get("connect_timeout_ms", m.connect_timeout_ms, 0);
     r.get("first_byte_timeout_ms", m.first_byte_timeout_ms, 0);
     r.get("idle_timeout_ms", m.idle_timeout_ms, 0);

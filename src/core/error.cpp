@@ -66,7 +66,11 @@ std::string Error::to_json() const {
   inner["message"] = message;
   inner["type"] = type();
   // OpenAI's ErrorResponse requires `param` (the request member at fault), null allowed.
-  inner["param"] = nullptr;
+  if (param.empty()) {
+    inner["param"] = nullptr;
+  } else {
+    inner["param"] = param;
+  }
   if (code.empty()) {
     inner["code"] = nullptr;
   } else {

@@ -36,6 +36,8 @@ struct Error {
   std::string message;
   // Machine-readable code in the OpenAI error body ("model_not_found", "invalid_json", ...).
   std::string code;
+  // The request member at fault (OpenAI's `error.param`), e.g. "input"; empty: null.
+  std::string param;
   // Who produced it: "client", "gateway", "upstream:<provider>".
   std::string source = "gateway";
   // May another key or model succeed where this attempt failed?

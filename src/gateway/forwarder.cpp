@@ -17,18 +17,30 @@
 
 namespace bc::gateway {
 
+using detail::client_gone_error;
+using detail::failure;
+
 namespace {
 
-// A rough token estimate for limits that reserve tokens at admission: ~4 characters a token
-// for the prompt, plus the answer the caller allows.
-std::int64_t estimate_tokens(const ChatRequest& request) {
-  return request.content_chars() / 4 + request.max_answer_tokens().value_or(256);
+// A chat naming an embedding model, or an embeddings call naming a chat model: the caller's
+// mistake, named plainly (a chat model's upstream would answer an embeddings call with
+// something unreadable, or the other way round).
+Error wrong_kind(const config::ModelConfig& model, bool embedding_call) {
+  Error e = embedding_call
+                ? Error::invalid_request("model '" + model.name +
+                                             "' is a chat model, not an embedding model: name a "
+                                             "model configured with 'embeddings: true' (GET "
+                                             "/v1/models lists which models embed)",
+                                         "model_not_embedding")
+                : Error::invalid_request("model '" + model.name +
+                                             "' is an embedding model: send it to POST "
+                                             "/v1/embeddings, or name a chat model",
+                                         "model_not_chat");
+  e.param = "model";
+  return e;
 }
 
 }  // namespace
-
-using detail::client_gone_error;
-using detail::failure;
 
 Forwarder::Forwarder(std::shared_ptr<Gateway> gateway, boost::asio::any_io_executor executor,
                      std::shared_ptr<net::Upstream> http)
@@ -43,7 +55,7 @@ net::Upstream& Forwarder::upstream_for(std::string_view url) {
   return url.starts_with("mock://") ? *mock_ : *http_;
 }
 
-awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const ChatRequest& request,
+awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Call& request,
                                                                        net::ClientWatch& client,
                                                                        CallReport& report,
                                                                        CallState& state) {
@@ -52,28 +64,33 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
   if (!request.model.empty()) {
     demand.model = pool.find_model(request.model);
     if (!demand.model) {
-      co_return Error::not_found("model '" + request.model +
+      co_return Error::not_found("model '" + std::string(request.model) +
                                      "' is not configured on this gateway (GET /v1/models "
                                      "lists the models)",
                                  "model_not_found");
     }
+    // (A plain test here: an optional<Error> local would sit in every call's frame.)
+    if (gateway_->model(*demand.model).config->embeddings != (request.embedding != nullptr)) {
+      co_return wrong_kind(*gateway_->model(*demand.model).config, request.embedding != nullptr);
+    }
   }
-  demand.needs_tools = request.has_tools();
-  demand.estimated_tokens = estimate_tokens(request);
+  demand.needs_tools = request.needs_tools;
+  // A rough token estimate for limits that reserve tokens at admission.
+  demand.estimated_tokens = request.prompt_tokens + request.answer_tokens;
   demand.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();  // the daily quotas' clock
-  report.estimate.prompt_tokens = request.content_chars() / 4;
+  report.estimate.prompt_tokens = request.prompt_tokens;
   report.estimate.total_tokens = demand.estimated_tokens;
   report.estimate.completion_tokens = demand.estimated_tokens - report.estimate.prompt_tokens;
   if (!state.plan) {
     state.plan.emplace(gateway_->budgets(), gateway_->plan_settings(), demand.model,
                        demand.needs_tools, state.pinned, Clock::now());
     if (!state.plan->tools_servable()) {
-      co_return Error::invalid_request(demand.model
-                                           ? "model '" + request.model + "' does not support tools"
-                                           : "no enabled model supports tools",
-                                       "tools_not_supported");
+      co_return Error::invalid_request(
+          demand.model ? "model '" + std::string(request.model) + "' does not support tools"
+                       : "no enabled model supports tools",
+          "tools_not_supported");
     }
   }
   auto& plan = *state.plan;
@@ -139,7 +156,7 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
       // the deadline.
       if (!capacity_may_return(demand, now)) {
         if (plan.last_error()) break;
-        co_return no_usable_key_error(request, demand);
+        co_return no_usable_key_error(request.model, demand);
       }
       if (!state.deadline) state.deadline = std::min(now + timeout, plan.deadline());
       const auto wait_start = Clock::now();
@@ -162,7 +179,7 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
       if (wake == AdmissionQueue::Wake::kCallerFull) co_return caller_queue_full(report.caller);
       state.ticket.reset();
       if (plan.expired(Clock::now())) co_return plan.deadline_error();
-      co_return busy_error(request, demand, wake == AdmissionQueue::Wake::kFull, timeout);
+      co_return busy_error(request.model, demand, wake == AdmissionQueue::Wake::kFull, timeout);
     }
     // Admitted: leave the queue now, so a wake-up meant for the next waiter is passed on.
     state.ticket.reset();
@@ -233,7 +250,7 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cha
   }
 
   if (plan.last_error()) co_return plan.final_error();
-  co_return busy_error(request, demand, false, std::chrono::milliseconds(0));
+  co_return busy_error(request.model, demand, false, std::chrono::milliseconds(0));
 }
 
 awaitable<void> Forwarder::pause_until(TimePoint at, net::ClientWatch& client) {
@@ -303,9 +320,11 @@ awaitable<bool> Forwarder::mint_token(const ModelRuntime& rt, balance::Target ta
   co_return true;
 }
 
-bool Forwarder::encode_into(Attempt& attempt, const ModelRuntime& rt, const ChatRequest& request,
+bool Forwarder::encode_into(Attempt& attempt, const ModelRuntime& rt, const Call& request,
                             CallState& state) {
-  auto encoded = rt.provider->encode(request, attempt.credential);
+  auto encoded = request.chat != nullptr
+                     ? rt.provider->encode(*request.chat, attempt.credential)
+                     : rt.provider->encode_embeddings(*request.embedding, attempt.credential);
   if (!encoded) {
     attempt.settle(failure(Error{}, Duration{}));
     auto error = std::move(encoded).error();
@@ -405,10 +424,9 @@ bool Forwarder::capacity_may_return(const balance::Demand& demand, TimePoint now
   return false;
 }
 
-Error Forwarder::no_usable_key_error(const ChatRequest& request,
-                                     const balance::Demand& demand) const {
+Error Forwarder::no_usable_key_error(std::string_view model, const balance::Demand& demand) const {
   auto e = Error::unavailable(
-      (demand.model ? "no key of model '" + request.model + "'" : std::string("no key")) +
+      (demand.model ? "no key of model '" + std::string(model) + "'" : std::string("no key")) +
           " can serve requests: every one is quarantined after its upstream refused it (bad "
           "credentials or no balance) or drained by an operator; fix the keys and reload, or "
           "lift or undrain them (POST /admin/keys/lift, /admin/keys/undrain)",
@@ -428,12 +446,12 @@ Error Forwarder::caller_queue_full(const Caller& caller) {
   return e;
 }
 
-Error Forwarder::busy_error(const ChatRequest& request, const balance::Demand& demand,
-                            bool queue_full, std::chrono::milliseconds waited) const {
+Error Forwarder::busy_error(std::string_view model, const balance::Demand& demand, bool queue_full,
+                            std::chrono::milliseconds waited) const {
   Error busy;
   busy.kind = ErrorKind::kRateLimited;
   const std::string scope =
-      demand.model ? "every key of model '" + request.model + "'" : "every key of every model";
+      demand.model ? "every key of model '" + std::string(model) + "'" : "every key of every model";
   if (queue_full) {
     busy.code = "queue_full";
     busy.message = "the gateway's admission queue is full (" +

@@ -1,7 +1,8 @@
-// The forwarder runs one chat call: select a target, take a lease, let the provider encode,
-// send through the upstream, relay the answer, settle the lease, and retry on another key or
-// model when an attempt fails before anything reached the client. One Forwarder per worker
-// thread (it owns that thread's upstream connection pool); calls run as coroutines on it.
+// The forwarder runs one call (a chat, or an embeddings request): select a target, take a lease,
+// let the provider encode, send through the upstream, relay the answer, settle the lease, and retry
+// on another key or model when an attempt fails before anything reached the client. One Forwarder
+// per worker thread (it owns that thread's upstream connection pool); calls run as coroutines on
+// it.
 #pragma once
 
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "core/chat.h"
 #include "core/clock.h"
+#include "core/embedding.h"
 #include "core/result.h"
 #include "gateway/gateway.h"
 #include "gateway/stream_pacer.h"
@@ -55,6 +57,15 @@ class Forwarder {
   awaitable<Status> stream(const ChatRequest& request, StreamSink& sink, net::ClientWatch& client,
                            CallReport& report);
 
+  // An embeddings call (the model named must be an embedding model: the route checks): the
+  // vectors, or the error to send. report.usage is the upstream's count, when it gave one.
+  awaitable<Result<EmbeddingResponse>> embed(const EmbeddingRequest& request,
+                                             net::ClientWatch& client, CallReport& report);
+  // One embeddings call on exactly this key, never retried elsewhere (balancedcall probe).
+  awaitable<Result<EmbeddingResponse>> embed_on(balance::Target target,
+                                                const EmbeddingRequest& request,
+                                                net::ClientWatch& client, CallReport& report);
+
   // One non-streamed call on exactly this key, never retried elsewhere (balancedcall probe).
   awaitable<Result<ChatResponse>> complete_on(balance::Target target, const ChatRequest& request,
                                               net::ClientWatch& client, CallReport& report);
@@ -71,11 +82,14 @@ class Forwarder {
  private:
   struct Attempt;
   struct CallState;
+  struct Call;
   awaitable<Result<ChatResponse>> complete(const ChatRequest& request, net::ClientWatch& client,
                                            CallReport& report, CallState& state);
-  awaitable<Result<std::unique_ptr<Attempt>>> open(const ChatRequest& request,
-                                                   net::ClientWatch& client, CallReport& report,
-                                                   CallState& state);
+  awaitable<Result<EmbeddingResponse>> embed(const EmbeddingRequest& request,
+                                             net::ClientWatch& client, CallReport& report,
+                                             CallState& state);
+  awaitable<Result<std::unique_ptr<Attempt>>> open(const Call& call, net::ClientWatch& client,
+                                                   CallReport& report, CallState& state);
   net::Upstream& upstream_for(std::string_view url);
   // Settles a failed attempt and records its error in `state`, turning an expired derived
   // credential into one retry of the same key.
@@ -92,8 +106,7 @@ class Forwarder {
                              CallState& state);
   // encode_into: the upstream request and its call set into `attempt`; false when the
   // request cannot be expressed for the provider (the error is in state.last_error).
-  bool encode_into(Attempt& attempt, const ModelRuntime& rt, const ChatRequest& request,
-                   CallState& state);
+  bool encode_into(Attempt& attempt, const ModelRuntime& rt, const Call& call, CallState& state);
   bool settle_start_failure(Attempt& attempt, Error error, CallState& state);
   awaitable<void> settle_refusal(Attempt& attempt, const ModelRuntime& rt, CallState& state,
                                  CallReport& report, net::ClientWatch& client);
@@ -114,14 +127,26 @@ class Forwarder {
   std::optional<Result<ChatResponse>> settle_answer(Attempt& attempt, Result<std::string> body,
                                                     net::ClientWatch& client, CallState& state,
                                                     CallReport& report);
+  // embed()'s end of an attempt, as settle_answer(); `inputs`: the vectors it must hold.
+  std::optional<Result<EmbeddingResponse>> settle_embeddings(Attempt& attempt,
+                                                             Result<std::string> body,
+                                                             std::size_t inputs,
+                                                             net::ClientWatch& client,
+                                                             CallState& state, CallReport& report);
+  // The two halves of settling a decoded answer. settle_decode_failure: the error for the
+  // client, or nullopt when the next key should be tried; settle_success: the attempt ended
+  // well and used `usage`.
+  std::optional<Error> settle_decode_failure(Attempt& attempt, Error error,
+                                             net::ClientWatch& client, CallState& state);
+  void settle_success(Attempt& attempt, const std::optional<Usage>& usage, CallReport& report);
   awaitable<Result<providers::DerivedCredential>> exchange_credential(
       const ModelRuntime& rt, const UpstreamRequest& exchange, net::ClientWatch& client,
       const CallState& state);
   // Counts a finished upstream attempt: ok when `error` is null.
   void count_attempt(balance::Target target, const Error* error, bool cancelled = false);
   bool capacity_may_return(const balance::Demand& demand, TimePoint now) const;
-  Error no_usable_key_error(const ChatRequest& request, const balance::Demand& demand) const;
-  Error busy_error(const ChatRequest& request, const balance::Demand& demand, bool queue_full,
+  Error no_usable_key_error(std::string_view model, const balance::Demand& demand) const;
+  Error busy_error(std::string_view model, const balance::Demand& demand, bool queue_full,
                    std::chrono::milliseconds waited) const;
   static Error caller_queue_full(const Caller& caller);
 

@@ -33,8 +33,9 @@ awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,
                                                     net::ClientWatch& client, CallReport& report,
                                                     CallState& state) {
   const auto max_bytes = gateway_->config().upstream.max_response_bytes;
+  const Call call = Call::of(request);
   for (;;) {
-    auto opened = co_await open(request, client, report, state);
+    auto opened = co_await open(call, client, report, state);
     if (!opened) co_return std::move(opened).error();
     auto& attempt = **opened;
 
@@ -67,35 +68,47 @@ std::optional<Result<ChatResponse>> Forwarder::settle_answer(Attempt& attempt,
     decoded = std::move(body).error();
   }
   if (!decoded) {
-    if (client.client_gone()) {
-      abandon(attempt);
-      return client_gone_error();
-    }
-    auto error = std::move(decoded).error();
-    const bool late = state.plan->expired(Clock::now());
-    if (late) error.retryable = false;  // cut short by the deadline: not the key's fault
-    settle_failure(attempt, std::move(error), state);
-    if (late) return state.plan->deadline_error();
-    const auto& last = *state.plan->last_error();
-    if (last.retryable) return std::nullopt;  // the next key, or the same one again
-    return last;
+    auto failed = settle_decode_failure(attempt, std::move(decoded).error(), client, state);
+    if (!failed) return std::nullopt;
+    return std::move(*failed);
   }
+  settle_success(attempt, decoded->usage, report);
+  return decoded;
+}
+
+std::optional<Error> Forwarder::settle_decode_failure(Attempt& attempt, Error error,
+                                                      net::ClientWatch& client, CallState& state) {
+  if (client.client_gone()) {
+    abandon(attempt);
+    return client_gone_error();
+  }
+  const bool late = state.plan->expired(Clock::now());
+  if (late) error.retryable = false;  // cut short by the deadline: not the key's fault
+  settle_failure(attempt, std::move(error), state);
+  if (late) return state.plan->deadline_error();
+  const auto& last = *state.plan->last_error();
+  if (last.retryable) return std::nullopt;  // the next key, or the same one again
+  return last;
+}
+
+void Forwarder::settle_success(Attempt& attempt, const std::optional<Usage>& usage,
+                               CallReport& report) {
   balance::Outcome ok;
   ok.ok = true;
   ok.latency = attempt.elapsed();
-  ok.usage = decoded->usage;
+  ok.usage = usage;
   attempt.settle(ok);
   count_attempt(attempt.lease.target(), nullptr);
-  report.usage = decoded->usage;
-  return decoded;
+  report.usage = usage;
 }
 
 awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink,
                                     net::ClientWatch& client, CallReport& report) {
   CallState state;
   bool begun = false;
+  const Call call = Call::of(request);
   for (;;) {
-    auto opened = co_await open(request, client, report, state);
+    auto opened = co_await open(call, client, report, state);
     if (!opened) co_return std::move(opened).error();
     if (co_await relay(**opened, sink, client, report, state, begun)) co_return Status{};
     // Failed before anything reached the client: another key, or the error as the answer.

@@ -42,6 +42,31 @@ inline balance::Outcome failure(const Error& e, Duration latency) {
 
 namespace bc::gateway {
 
+// What open() needs of one call, whatever it asks for: the model it names, what admission
+// reserves, and the request a provider encodes (exactly one of `chat`, `embedding`). Views
+// of the caller's request, which outlives the call.
+struct Forwarder::Call {
+  std::string_view model;  // empty: any model
+  bool needs_tools = false;
+  std::int64_t prompt_tokens = 0;  // estimated
+  std::int64_t answer_tokens = 0;  // estimated; 0 for embeddings
+  const ChatRequest* chat = nullptr;
+  const EmbeddingRequest* embedding = nullptr;
+
+  static Call of(const ChatRequest& request) {
+    // ~4 characters a token for the prompt, plus the answer the caller allows.
+    return Call{request.model,
+                request.has_tools(),
+                request.content_chars() / 4,
+                request.max_answer_tokens().value_or(256),
+                &request,
+                nullptr};
+  }
+  static Call of(const EmbeddingRequest& request) {
+    return Call{request.model, false, request.estimated_tokens(), 0, nullptr, &request};
+  }
+};
+
 struct Forwarder::Attempt {
   Attempt(net::ClientWatch& w, std::size_t m, balance::Lease&& l, providers::Credential c)
       : watch(w), model(m), lease(std::move(l)), credential(std::move(c)) {}

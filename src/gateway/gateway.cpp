@@ -40,6 +40,12 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
     options.own_options = m->own_options;
     auto provider = providers::make_provider(m->provider, std::move(options));
     if (!provider) return config_error(cfg, *m, "provider", provider.error().message);
+    if (m->embeddings && !(*provider)->embeds()) {
+      return config_error(cfg, *m, "embeddings",
+                          "provider '" + m->provider +
+                              "' cannot embed (embedding providers: openai and every "
+                              "OpenAI-compatible upstream, zhipu, gemini, ollama, mock)");
+    }
 
     ModelRuntime rt;
     rt.config = m;
@@ -53,7 +59,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
 
     balance::ModelSpec spec;
     spec.name = m->name;
-    spec.weight = m->model_weight;
+    // An embedding model never takes a chat request that names no model: weight 0 is served
+    // only when named, and the chat route refuses naming it.
+    const double weight = m->embeddings ? 0.0 : m->model_weight;
+    spec.weight = weight;
     spec.strategy = m->strategy;
     spec.max_concurrency = m->max_concurrency;
     spec.max_qps = m->max_qps;
@@ -85,7 +94,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
       rt.credentials.push_back({"", m->name});
     }
     ModelBudget budget;
-    budget.weight = m->model_weight;
+    budget.weight = weight;
     budget.supports_tools = m->supports_tools;
     budget.keys = spec.keys.size();
     budget.max_retries = m->max_retries;

@@ -53,6 +53,15 @@ class MockCall final : public net::UpstreamCall {
     if (const auto* m = obj.if_contains("model"); m != nullptr && m->is_string()) {
       model = std::string(m->as_string());
     }
+    if (obj.contains("input")) {
+      // An embeddings call: the vectors at once, after the latency.
+      auto embeddings = providers::mock_embeddings_json(obj, model);
+      status_ = embeddings ? 200 : 400;
+      pending_ = embeddings ? std::move(embeddings).value() : embeddings.error().to_json();
+      headers_.push_back({"Content-Type", "application/json"});
+      if (!co_await sleep(std::chrono::milliseconds(options_.latency_ms))) co_return cancelled();
+      co_return Status{};
+    }
     const auto created = std::chrono::duration_cast<std::chrono::seconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();

@@ -252,6 +252,9 @@ class BaiduProvider final : public OpenAiProvider {
       : OpenAiProvider(std::move(options), baidu::v2_dialect()),
         legacy_(is_legacy(options_.base_url)) {}
 
+  // No embeddings endpoint the gateway speaks: refused at config load (Gateway::create).
+  bool embeds() const override { return false; }
+
   Result<UpstreamRequest> encode(const ChatRequest& request,
                                  const Credential& credential) const override {
     if (!legacy_) {

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "core/json_text.h"
+#include "providers/embeddings.h"
 #include "providers/gemini_errors.h"
 #include "providers/native.h"
 #include "providers/openai.h"
@@ -447,6 +448,17 @@ class GeminiProvider final : public Provider {
 
   Error classify(int status, const Headers& headers, std::string_view body) const override {
     return classify_gemini(status, headers, body);
+  }
+
+  bool embeds() const override { return true; }
+  Result<UpstreamRequest> encode_embeddings(const EmbeddingRequest& request,
+                                            const Credential& credential) const override {
+    const std::string_view base =
+        options_.base_url.empty() ? kGeminiBaseUrl : std::string_view(options_.base_url);
+    return gemini_embeddings_request(base, upstream_model(options_), request, credential);
+  }
+  Result<EmbeddingResponse> decode_embeddings(const UpstreamResponse& response) const override {
+    return decode_gemini_embeddings(response, &classify_gemini);
   }
 
  private:

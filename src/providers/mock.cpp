@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include "providers/embeddings.h"
 #include "providers/openai.h"
 #include "providers/upstream_error.h"
 
@@ -52,6 +53,13 @@ class MockProvider final : public OpenAiProvider {
     r.headers.push_back({std::string(kPaceHeader), number_text(mock_.tokens_per_second)});
     if (!mock_.reply.empty()) r.headers.push_back({std::string(kReplyHeader), mock_.reply});
     return r;
+  }
+
+  // The in-process mock upstream answers an OpenAI embeddings body (mock_embeddings_json).
+  Result<UpstreamRequest> encode_embeddings(const EmbeddingRequest& request,
+                                            const Credential& credential) const override {
+    return openai_request("mock://" + options_.model_name,
+                          openai_embeddings_body(request, options_.model_name), credential, false);
   }
 
  private:

@@ -1,5 +1,7 @@
 #include "providers/mock_answer.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "core/json_text.h"
@@ -187,6 +189,32 @@ std::vector<std::string> mock_sse_events(const MockAnswer& a) {
   events.push_back(event(usage_chunk));
   events.push_back("data: [DONE]\n\n");
   return events;
+}
+
+Result<std::string> mock_embeddings_json(const json::object& request_body, std::string_view model) {
+  EmbeddingResponse response;
+  Usage usage;
+  const auto add = [&](std::string_view text, int dims) {
+    response.vectors.push_back(mock_embedding(text, dims));
+    usage.prompt_tokens += mock_embedding_tokens(text);
+  };
+  int dims = kMockEmbeddingDims;
+  if (const auto* d = request_body.if_contains("dimensions"); d != nullptr && d->is_int64()) {
+    dims = static_cast<int>(std::clamp<std::int64_t>(d->as_int64(), 1, 65536));
+  }
+  const auto* input = request_body.if_contains("input");
+  if (input != nullptr && input->is_string()) {
+    add(input->as_string(), dims);
+  } else if (input != nullptr && input->is_array() && !input->as_array().empty()) {
+    for (const auto& item : input->as_array()) {
+      if (!item.is_string()) return Error::invalid_request("mock: 'input' items must be strings");
+      add(item.as_string(), dims);
+    }
+  } else {
+    return Error::invalid_request("mock: 'input' must be a string or an array of strings");
+  }
+  usage.total_tokens = usage.prompt_tokens;
+  return render_embeddings(response, model, false, usage);
 }
 
 }  // namespace bc::providers

@@ -42,4 +42,10 @@ std::string mock_completion_json(const MockAnswer& answer);
 // chunk with the finish reason and usage, then "data: [DONE]\n\n".
 std::vector<std::string> mock_sse_events(const MockAnswer& answer);
 
+// The answer to an OpenAI embeddings body (`input` a string or array of strings, optional
+// `dimensions`): mock_embedding() of each input (kMockEmbeddingDims by default) and
+// mock_embedding_tokens() as usage. An error when the body has no usable `input`.
+Result<std::string> mock_embeddings_json(const boost::json::object& request_body,
+                                         std::string_view model);
+
 }  // namespace bc::providers

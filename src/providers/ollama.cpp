@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "core/json_text.h"
+#include "providers/embeddings.h"
 #include "providers/native.h"
 #include "providers/openai.h"
 #include "providers/upstream_error.h"
@@ -334,6 +335,17 @@ class OllamaProvider final : public Provider {
 
   Error classify(int status, const Headers& headers, std::string_view body) const override {
     return classify_ollama(status, headers, body);
+  }
+
+  bool embeds() const override { return true; }
+  Result<UpstreamRequest> encode_embeddings(const EmbeddingRequest& request,
+                                            const Credential& credential) const override {
+    const std::string_view base =
+        options_.base_url.empty() ? kOllamaBaseUrl : std::string_view(options_.base_url);
+    return ollama_embeddings_request(base, upstream_model(options_), request, credential);
+  }
+  Result<EmbeddingResponse> decode_embeddings(const UpstreamResponse& response) const override {
+    return decode_ollama_embeddings(response, &classify_ollama);
   }
 
  private:

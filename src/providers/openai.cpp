@@ -7,6 +7,7 @@
 #include "core/json_arena.h"
 #include "core/json_text.h"
 #include "providers/chunk_scan.h"
+#include "providers/embeddings.h"
 #include "providers/native.h"
 #include "providers/upstream_error.h"
 
@@ -258,6 +259,19 @@ Result<ChatResponse> completion_response(json::object completion, const Dialect&
 
 OpenAiProvider::OpenAiProvider(ProviderOptions options, Dialect dialect)
     : options_(std::move(options)), dialect_(dialect) {}
+
+Result<UpstreamRequest> OpenAiProvider::encode_embeddings(const EmbeddingRequest& request,
+                                                          const Credential& credential) const {
+  const std::string_view base = options_.base_url.empty() ? kOpenAiBaseUrl : options_.base_url;
+  return openai_request(join_url(base, "/embeddings"),
+                        openai_embeddings_body(request, options_.upstream_model), credential,
+                        false);
+}
+
+Result<EmbeddingResponse> OpenAiProvider::decode_embeddings(
+    const UpstreamResponse& response) const {
+  return decode_openai_embeddings(response, dialect_);
+}
 
 Result<UpstreamRequest> OpenAiProvider::encode(const ChatRequest& request,
                                                const Credential& credential) const {

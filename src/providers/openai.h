@@ -127,6 +127,11 @@ class OpenAiProvider : public Provider {
   std::unique_ptr<StreamDecoder> stream_decoder() const override;
   // Delegates to the dialect's classifier.
   Error classify(int status, const Headers& headers, std::string_view body) const override;
+  // POST {base_url}/embeddings in OpenAI's shape (providers/embeddings.h).
+  bool embeds() const override { return true; }
+  Result<UpstreamRequest> encode_embeddings(const EmbeddingRequest& request,
+                                            const Credential& credential) const override;
+  Result<EmbeddingResponse> decode_embeddings(const UpstreamResponse& response) const override;
 
  protected:
   ProviderOptions options_;

@@ -8,6 +8,15 @@ Error Provider::classify(int status, const Headers& headers, std::string_view bo
   return classify_http({}, status, headers, body);
 }
 
+Result<UpstreamRequest> Provider::encode_embeddings(const EmbeddingRequest&,
+                                                    const Credential&) const {
+  return Error::invalid_request("this model's provider cannot embed", "embeddings_not_supported");
+}
+
+Result<EmbeddingResponse> Provider::decode_embeddings(const UpstreamResponse&) const {
+  return Error::internal("this provider cannot embed", "embeddings_not_supported");
+}
+
 std::optional<UpstreamRequest> Provider::credential_request(const Credential&) const {
   return std::nullopt;
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/chat.h"
+#include "core/embedding.h"
 #include "core/http.h"
 #include "core/result.h"
 
@@ -102,6 +103,16 @@ class Provider {
   // Classifies a non-2xx upstream answer: fail, retry on another key, cool the key down,
   // disable it. The default follows HTTP semantics and Retry-After.
   virtual Error classify(int status, const Headers& headers, std::string_view body) const;
+
+  // Embeddings (POST /v1/embeddings). Whether this provider's upstream embeds at all: a model
+  // configured with `embeddings: true` on a provider that does not is refused at load.
+  virtual bool embeds() const { return false; }
+  // Builds the upstream request for an embeddings call; the upstream is always asked for
+  // floats (the gateway writes base64 itself). Default: refused (the provider cannot embed).
+  virtual Result<UpstreamRequest> encode_embeddings(const EmbeddingRequest& request,
+                                                    const Credential& credential) const;
+  // Decodes a 2xx answer: one vector per input, in order, and the tokens it counted if any.
+  virtual Result<EmbeddingResponse> decode_embeddings(const UpstreamResponse& response) const;
 
   // Derived credentials (Baidu legacy). The request that exchanges `credential.secret` for a
   // token, or nullopt when this provider, or this key, needs no exchange (the default). The

@@ -291,6 +291,9 @@ class SparkProvider final : public OpenAiProvider {
   explicit SparkProvider(ProviderOptions options)
       : OpenAiProvider(std::move(options), spark_dialect()) {}
 
+  // No embeddings endpoint the gateway speaks: refused at config load (Gateway::create).
+  bool embeds() const override { return false; }
+
   Result<UpstreamRequest> encode(const ChatRequest& request,
                                  const Credential& credential) const override {
     if (const auto* n = request.body().if_contains("n");

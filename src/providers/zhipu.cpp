@@ -11,6 +11,7 @@
 
 #include "core/json_text.h"
 #include "providers/adapter_util.h"
+#include "providers/embeddings.h"
 #include "providers/jwt.h"
 #include "providers/native.h"
 #include "providers/openai.h"
@@ -273,16 +274,14 @@ class ZhipuProvider final : public OpenAiProvider {
       }
     }
 
-    const std::string_view base = options_.base_url.empty() ? kZhipuBaseUrl : options_.base_url;
-    const std::string url = join_url(base, "/chat/completions");
-    const auto dot = credential.secret.find('.');
-    if (!jwt_auth_ || dot == std::string::npos || dot == 0 || dot + 1 == credential.secret.size()) {
-      return openai_request(url, body, credential, request.stream);  // the plain key
-    }
-    auto token = zhipu_jwt(credential);
-    if (!token) return std::move(token).error();
-    Credential signed_credential{std::move(token).value(), credential.id};
-    return openai_request(url, body, signed_credential, request.stream);
+    return signed_request("/chat/completions", json_text(body), credential, request.stream);
+  }
+
+  // embedding-3 and the like: OpenAI's shape at {base_url}/embeddings, `dimensions` taken.
+  Result<UpstreamRequest> encode_embeddings(const EmbeddingRequest& request,
+                                            const Credential& credential) const override {
+    return signed_request("/embeddings", openai_embeddings_body(request, options_.upstream_model),
+                          credential, false);
   }
 
   Result<ChatResponse> decode(const UpstreamResponse& response) const override {
@@ -310,6 +309,22 @@ class ZhipuProvider final : public OpenAiProvider {
 
  private:
   bool jwt_auth_;
+  // POST {base_url}{path} with the plain key as bearer, or with jwt_auth and an `id.secret`
+  // key a JWT signed with it.
+  Result<UpstreamRequest> signed_request(std::string_view path, std::string body,
+                                         const Credential& credential, bool stream) const {
+    const std::string_view base = options_.base_url.empty() ? kZhipuBaseUrl : options_.base_url;
+    std::string url = join_url(base, path);
+    const auto dot = credential.secret.find('.');
+    if (!jwt_auth_ || dot == std::string::npos || dot == 0 ||
+        dot + 1 == credential.secret.size()) {
+      return openai_request(std::move(url), std::move(body), credential, stream);  // plain key
+    }
+    auto token = zhipu_jwt(credential);
+    if (!token) return std::move(token).error();
+    Credential signed_credential{std::move(token).value(), credential.id};
+    return openai_request(std::move(url), std::move(body), signed_credential, stream);
+  }
 };
 
 constexpr std::string_view kZhipuFields[] = {"jwt_auth"};

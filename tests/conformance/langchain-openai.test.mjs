@@ -1,9 +1,9 @@
 // LangChain's ChatOpenAI (@langchain/openai) against the gateway, through mockllm: invoke,
-// stream, bindTools and withStructuredOutput, and an upstream error. (OpenAIEmbeddings waits
-// for /v1/embeddings.)
+// stream, bindTools and withStructuredOutput, and an upstream error; OpenAIEmbeddings'
+// embedQuery and embedDocuments.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ChatOpenAI } from '@langchain/openai';
+import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
 import { z } from 'zod';
 import { stopAll } from '../integration/harness.mjs';
 import { MARKS, startClientGateway, WEATHER_TOOL } from './clients.mjs';
@@ -68,6 +68,31 @@ describe('LangChain ChatOpenAI', { timeout: 60000 }, () => {
 
   test('an upstream error rejects with its status', { timeout: 15000 }, async () => {
     await assert.rejects(chat('broken').invoke('hi'), (err) => {
+      assert.equal(err.status, 400, `${err?.constructor?.name}: ${err?.message}`);
+      return true;
+    });
+  });
+
+  for (const model of ['embed', 'embed-gemini', 'embed-builtin']) {
+    test(`${model}: OpenAIEmbeddings embedQuery and embedDocuments`, { timeout: 15000 }, async () => {
+      const embeddings = new OpenAIEmbeddings({
+        model, apiKey: 'anything', maxRetries: 0, timeout: 10000, configuration: { baseURL },
+      });
+      const query = await embeddings.embedQuery('What is a gateway?');
+      assert.equal(query.length, 16);
+      assert.ok(query.every((x) => typeof x === 'number'));
+      const docs = await embeddings.embedDocuments(['first text', 'What is a gateway?']);
+      assert.equal(docs.length, 2);
+      docs[1].forEach((x, k) => assert.ok(Math.abs(x - query[k]) < 1e-6, `[${k}]`));
+      assert.ok(docs[0].some((x, k) => Math.abs(x - query[k]) > 1e-3), 'different texts differ');
+    });
+  }
+
+  test('OpenAIEmbeddings on a chat model rejects with 400', { timeout: 15000 }, async () => {
+    const embeddings = new OpenAIEmbeddings({
+      model: 'gpt', apiKey: 'anything', maxRetries: 0, timeout: 10000, configuration: { baseURL },
+    });
+    await assert.rejects(embeddings.embedQuery('hi'), (err) => {
       assert.equal(err.status, 400, `${err?.constructor?.name}: ${err?.message}`);
       return true;
     });

@@ -1,7 +1,7 @@
 // The official `openai` npm client, used as any application would, against the gateway:
-// chat.completions.create non-stream and streamed (async iterator), models.list, and the
-// client's typed errors. Backed by mockllm (openai and zhipu upstreams) and by the built-in
-// mock provider.
+// chat.completions.create non-stream and streamed (async iterator), embeddings.create (base64,
+// the client's default, and float), models.list, and the client's typed errors. Backed by
+// mockllm (openai and zhipu upstreams) and by the built-in mock provider.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
@@ -19,6 +19,9 @@ describe('official openai client', { timeout: 60000 }, () => {
       'gpt-upstream': openaiModel(mock, [{ key: 'conf-oa;tokens=6', weight: 1, name: 'conf-oa' }]),
       'glm-upstream': zhipuModel(mock, [{ key: 'conf-zp;tokens=6', weight: 1, name: 'conf-zp' }]),
       'builtin': mockModel({ reply: REPLY }),
+      'embed-upstream': openaiModel(mock, [{ key: 'conf-emb', weight: 1, name: 'conf-emb' }],
+        { model: 'text-embedding-3-small', embeddings: true }),
+      'embed-builtin': mockModel({}, { embeddings: true }),
     }));
     client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'anything', maxRetries: 0, timeout: 10000 });
   });
@@ -79,7 +82,36 @@ describe('official openai client', { timeout: 60000 }, () => {
   test('models.list returns the configured models', { timeout: 10000 }, async () => {
     const ids = [];
     for await (const m of client.models.list()) ids.push(m.id);
-    assert.deepEqual(ids.sort(), ['builtin', 'glm-upstream', 'gpt-upstream']);
+    assert.deepEqual(ids.sort(), ['builtin', 'embed-builtin', 'embed-upstream', 'glm-upstream', 'gpt-upstream']);
+  });
+
+  for (const model of ['embed-upstream', 'embed-builtin']) {
+    test(`${model}: embeddings.create, base64 (the client's default) and float agree`, { timeout: 10000 }, async () => {
+      const input = ['first text', 'second text'];
+      const decoded = await client.embeddings.create({ model, input });
+      const floats = await client.embeddings.create({ model, input, encoding_format: 'float' });
+      assert.equal(decoded.object, 'list');
+      assert.equal(decoded.data.length, 2);
+      for (let i = 0; i < 2; ++i) {
+        assert.equal(decoded.data[i].index, i);
+        assert.ok(Array.isArray(decoded.data[i].embedding), 'the client decoded base64 to numbers');
+        assert.equal(decoded.data[i].embedding.length, 16);
+        decoded.data[i].embedding.forEach((x, k) =>
+          assert.ok(Math.abs(x - floats.data[i].embedding[k]) < 1e-6, `${i}[${k}]`));
+      }
+      assert.ok(floats.usage.prompt_tokens > 0 && floats.usage.total_tokens >= floats.usage.prompt_tokens);
+      const one = await client.embeddings.create({ model, input: 'second text', dimensions: 4, encoding_format: 'float' });
+      assert.equal(one.data[0].embedding.length, 4);
+    });
+  }
+
+  test('embeddings.create on a chat model raises BadRequestError naming the param', { timeout: 10000 }, async () => {
+    await assert.rejects(client.embeddings.create({ model: 'gpt-upstream', input: 'hi' }), (err) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, `${err?.constructor?.name}: ${err?.message}`);
+      assert.equal(err.code, 'model_not_embedding');
+      assert.equal(err.param, 'model');
+      return true;
+    });
   });
 
   test('an unknown model raises NotFoundError with code model_not_found', { timeout: 10000 }, async () => {

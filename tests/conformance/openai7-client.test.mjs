@@ -1,6 +1,7 @@
 // The official `openai` npm client's 7.x line (installed as the alias `openai7`; the 6.x line
 // is openai-client.test.mjs) against the gateway, through mockllm: chat non-streamed and
-// streamed, tool calls both ways, and an upstream error raised as the client's typed error.
+// streamed, tool calls both ways, embeddings (base64, the client's default, and float) through
+// every embedding format, and an upstream error raised as the client's typed error.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai7';
@@ -107,6 +108,34 @@ describe('openai 7.x client', { timeout: 60000 }, () => {
         assert.equal(err.code, 'model_not_found');
         return true;
       });
+  });
+
+  test('embeddings.create: base64 (the default) and float, the same vectors through every format', { timeout: 15000 }, async () => {
+    const input = ['alpha beta', 'gamma'];
+    let reference;
+    for (const model of ['embed', 'embed-zhipu', 'embed-gemini', 'embed-ollama', 'embed-builtin']) {
+      const decoded = await client.embeddings.create({ model, input });
+      const floats = await client.embeddings.create({ model, input, encoding_format: 'float' });
+      assert.equal(decoded.data.length, 2, model);
+      for (let i = 0; i < 2; ++i) {
+        assert.ok(Array.isArray(decoded.data[i].embedding), model);
+        decoded.data[i].embedding.forEach((x, k) =>
+          assert.ok(Math.abs(x - floats.data[i].embedding[k]) < 1e-6, `${model} ${i}[${k}]`));
+      }
+      reference ??= floats.data;
+      floats.data.forEach((d, i) => d.embedding.forEach((x, k) =>
+        assert.ok(Math.abs(x - reference[i].embedding[k]) < 1e-6, `${model} agrees with openai`)));
+      assert.ok(floats.usage.prompt_tokens > 0, model);
+    }
+  });
+
+  test('embeddings.create with token ids raises BadRequestError naming input', { timeout: 10000 }, async () => {
+    await assert.rejects(client.embeddings.create({ model: 'embed', input: [[1, 2, 3]] }), (err) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, `${err?.constructor?.name}: ${err?.message}`);
+      assert.equal(err.param, 'input');
+      assert.equal(err.code, 'unsupported_input');
+      return true;
+    });
   });
 
   test('models.list', { timeout: 10000 }, async () => {

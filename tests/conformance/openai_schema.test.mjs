@@ -1,5 +1,5 @@
-// Every answer, stream chunk, model list and error the gateway writes on /v1, through every
-// provider type of mockllm and the built-in mock, validated against OpenAI's own schemas
+// Every answer, stream chunk, model list, embeddings answer and error the gateway writes on
+// /v1, through every provider type of mockllm and the built-in mock, validated against OpenAI's own schemas
 // (pinned in schemas/openai/, from the openai/openai-openapi repository). Also what the schema
 // alone does not say but OpenAI does: chunks carry `usage` only for a caller that set
 // stream_options.include_usage, and then every chunk has `"usage": null` but the last, which
@@ -31,9 +31,20 @@ const WEATHER_TOOL = {
 
 // The models of one provider type: plain, one whose key answers with a tool call, one whose
 // key fails with a 400, one whose stream breaks after the first content.
+// Embedding models, per provider type that embeds, with the upstream ids mockllm expects.
+const EMBED_TYPES = {
+  openai: 'text-embedding-3-small', zhipu: 'embedding-3', gemini: 'gemini-embedding-001',
+  ollama: 'nomic-embed-text', mock: null,
+};
+
 function modelsOf(mock, type) {
+  const embedding = type in EMBED_TYPES
+    ? { [`embed-${type}`]: type === 'mock'
+      ? mockModel({}, { embeddings: true })
+      : providerModel(mock, type, [key(type, `embed-${type}`)], { model: EMBED_TYPES[type], embeddings: true }) }
+    : {};
   if (type === 'mock') {
-    return { 'plain-mock': mockModel({ reply: 'Schema reply.' }) };
+    return { 'plain-mock': mockModel({ reply: 'Schema reply.' }), ...embedding };
   }
   const model = (name, options, extra = {}) => providerModel(mock, type, [key(type, name, options)],
     { queue_timeout_ms: 0, max_retries: 0, ...extra });
@@ -42,6 +53,7 @@ function modelsOf(mock, type) {
     [`tools-${type}`]: model(`tools-${type}`, 'tool_call', { supports_tools: true }),
     [`fail-${type}`]: model(`fail-${type}`, 'status=400'),
     [`cut-${type}`]: model(`cut-${type}`, 'error_in_stream'),
+    ...embedding,
   };
 }
 
@@ -135,6 +147,43 @@ describe('the gateway against OpenAI\'s published schemas', { timeout: 240000 },
       assert.ok(error, 'no error event');
     });
   }
+
+  for (const type of Object.keys(EMBED_TYPES)) {
+    test(`${type}: an embeddings answer is a CreateEmbeddingResponse`, { timeout: 15000 }, async () => {
+      for (const input of ['one text', ['one text', 'two texts']]) {
+        const r = await postJson(`${gw.url}/v1/embeddings`, { model: `embed-${type}`, input, dimensions: 8 });
+        assert.equal(r.status, 200, r.text);
+        assertSchema(doc, 'CreateEmbeddingResponse', r.json, `${type} embeddings`);
+      }
+      // base64 strings are what OpenAI sends for encoding_format base64, though its schema
+      // types `embedding` as an array only: the rest of the answer is checked against it.
+      const b = await postJson(`${gw.url}/v1/embeddings`, { model: `embed-${type}`, input: ['x'], encoding_format: 'base64' });
+      assert.equal(b.status, 200, b.text);
+      assert.equal(typeof b.json.data[0].embedding, 'string');
+      const asFloats = { ...b.json, data: b.json.data.map((d) => ({ ...d, embedding: [0] })) };
+      assertSchema(doc, 'CreateEmbeddingResponse', asFloats, `${type} base64 embeddings`);
+    });
+  }
+
+  test('embeddings errors are ErrorResponses naming the param', { timeout: 15000 }, async () => {
+    const cases = [
+      ['no input', { model: 'embed-openai' }, 400, 'input'],
+      ['token ids', { model: 'embed-openai', input: [[1, 2]] }, 400, 'input'],
+      ['bad dimensions', { model: 'embed-openai', input: 'x', dimensions: 0 }, 400, 'dimensions'],
+      ['bad encoding', { model: 'embed-openai', input: 'x', encoding_format: 'hex' }, 400, 'encoding_format'],
+      ['a chat model', { model: 'plain-openai', input: 'x' }, 400, 'model'],
+      ['unknown model', { model: 'no-such-model', input: 'x' }, 404, null],
+    ];
+    for (const [what, body, status, param] of cases) {
+      const r = await postJson(`${gw.url}/v1/embeddings`, body);
+      assert.equal(r.status, status, `${what}: ${r.text}`);
+      assertSchema(doc, 'ErrorResponse', r.json, what);
+      assert.equal(r.json.error.param, param, what);
+    }
+    const chat = await postJson(`${gw.url}/v1/chat/completions`, { model: 'embed-openai', messages: MESSAGES });
+    assert.equal(chat.status, 400, chat.text);
+    assertSchema(doc, 'ErrorResponse', chat.json, 'chat naming an embedding model');
+  });
 
   test('errors the gateway writes itself are ErrorResponses', { timeout: 15000 }, async () => {
     const cases = [

@@ -1,11 +1,11 @@
 // The Vercel AI SDK (`ai` with `@ai-sdk/openai`) against the gateway, through mockllm:
-// generateText, streamText, a tool call, and an upstream error. The provider's default
-// `openai(model)` speaks the Responses API, which the gateway does not serve: `openai.chat()`
-// is its Chat Completions model. (`embed` waits for /v1/embeddings.)
+// generateText, streamText, a tool call, an upstream error, and embed / embedMany. The
+// provider's default `openai(model)` speaks the Responses API, which the gateway does not
+// serve: `openai.chat()` is its Chat Completions model, `openai.embedding()` its embeddings.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
-import { generateText, streamText, tool } from 'ai';
+import { embed, embedMany, generateText, streamText, tool } from 'ai';
 import { z } from 'zod';
 import { stopAll } from '../integration/harness.mjs';
 import { MARKS, startClientGateway } from './clients.mjs';
@@ -74,4 +74,16 @@ describe('Vercel AI SDK with @ai-sdk/openai', { timeout: 60000 }, () => {
         return true;
       });
   });
+  for (const model of ['embed', 'embed-zhipu', 'embed-builtin']) {
+    test(`${model}: embed and embedMany`, { timeout: 15000 }, async () => {
+      const one = await embed({ model: openai.embedding(model), value: 'sunny day at the beach', maxRetries: 0 });
+      assert.equal(one.embedding.length, 16);
+      assert.ok(one.usage.tokens > 0, JSON.stringify(one.usage));
+      const many = await embedMany({
+        model: openai.embedding(model), values: ['rainy day', 'sunny day at the beach'], maxRetries: 0,
+      });
+      assert.equal(many.embeddings.length, 2);
+      many.embeddings[1].forEach((x, k) => assert.ok(Math.abs(x - one.embedding[k]) < 1e-6, `[${k}]`));
+    });
+  }
 });

@@ -12,11 +12,14 @@ describe('lifecycle', { timeout: 90000 }, () => {
   before(async () => { mock = await startMockllm(); });
   after(stopAll);
 
-  test('with no --config it serves the embedded demo config (mock-fast, mock-smart)', { timeout: 20000 }, async () => {
+  test('with no --config it serves the embedded demo config (mock-fast, mock-smart, mock-embed)', { timeout: 20000 }, async () => {
     const gw = await startGateway(null);
     const models = await request(`${gw.url}/v1/models`);
     assert.equal(models.status, 200, models.text);
-    assert.deepEqual(models.json.data.map((m) => m.id).sort(), ['mock-fast', 'mock-smart']);
+    assert.deepEqual(models.json.data.map((m) => m.id).sort(), ['mock-embed', 'mock-fast', 'mock-smart']);
+    const e = await postJson(`${gw.url}/v1/embeddings`, { model: 'mock-embed', input: 'hi' });
+    assert.equal(e.status, 200, e.text);
+    assert.equal(e.json.data[0].embedding.length, 16);
     const r = await postJson(`${gw.url}/llm/chat`, { messages: userMessage() });
     assert.equal(r.status, 200, r.text);
     assert.ok(typeof r.json.result === 'string' && r.json.result.length > 0, r.text);

@@ -51,6 +51,21 @@ describe('balancedcall probe', { timeout: 60000 }, () => {
     for (const l of rows) assert.match(l, /^zhipu\s+pr-z\d\s+ok/);
   });
 
+  test('an embedding model is probed with an embeddings call', async () => {
+    const file = writeConfig(gatewayConfig({
+      emb: providerModel(mock, 'gemini', [{ key: 'pr-emb', name: 'pr-emb' }, { key: 'pr-emb-bad;status=500', name: 'pr-emb-bad' }],
+        { model: 'gemini-embedding-001', embeddings: true }),
+    }));
+    await mockReset(mock);
+    const r = await runGateway(['probe', '--config', file]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.match(lines.find((l) => l.includes(' pr-emb ')), /^emb\s+pr-emb\s+ok\s+\d+ ms\s+a vector of 16 numbers/);
+    assert.match(lines.find((l) => l.includes(' pr-emb-bad ')), /500/);
+    const stats = (await mockStats(mock)).keys;
+    assert.equal(stats['pr-emb']?.requests, 1);
+  });
+
   test('an unknown --model is an error naming it', async () => {
     const file = writeConfig(gatewayConfig({ gpt: openaiModel(mock, ['pr-x']) }));
     const r = await runGateway(['probe', '--config', file, '--model', 'nope']);

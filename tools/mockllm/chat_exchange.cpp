@@ -55,10 +55,9 @@ http::response<http::string_body> error_response(const Request& request, const W
   return response;
 }
 
-awaitable<bool> answer_whole(Connection& connection, const WireFormat& format,
-                             const Request& request, const Answer& answer, const FaultPlan& plan,
-                             Flight& flight) {
-  std::string body = format.completion(answer);
+// A whole 200 body, cut or broken as the plan says.
+awaitable<bool> answer_body(Connection& connection, const Request& request, std::string body,
+                            const FaultPlan& plan, Flight& flight) {
   if (plan.cut_after) {
     // Promise the whole body, deliver half of it, hang up.
     http::response<http::empty_body> head{http::status::ok, request.version()};
@@ -74,6 +73,12 @@ awaitable<bool> answer_whole(Connection& connection, const WireFormat& format,
   if (plan.malformed) body.resize(body.size() / 2);  // framed correctly, but not JSON
   auto response = json_response(request, http::status::ok, std::move(body));
   co_return flight.complete_if(co_await connection.write(response)) && request.keep_alive();
+}
+
+awaitable<bool> answer_whole(Connection& connection, const WireFormat& format,
+                             const Request& request, const Answer& answer, const FaultPlan& plan,
+                             Flight& flight) {
+  co_return co_await answer_body(connection, request, format.completion(answer), plan, flight);
 }
 
 awaitable<bool> answer_stream(Connection& connection, const WireFormat& format,
@@ -213,6 +218,38 @@ awaitable<bool> serve_chat(Connection& connection, const WireFormat& format, con
     co_return co_await answer_stream(connection, format, request, answer, plan, flight);
   }
   co_return co_await answer_whole(connection, format, request, answer, plan, flight);
+}
+
+awaitable<bool> serve_embeddings(Connection& connection, const EmbedFormat& format,
+                                 const Request& request, MockState& state) {
+  const WireFormat& wire = format.wire();
+  const Headers headers = to_headers(request);
+  const IncomingRequest incoming{request.target(), headers, request.body(), unix_seconds()};
+  const auto key = wire.api_key(incoming);
+  if (!key) {
+    auto response = error_response(
+        request, wire, {.status = 401, .message = key.error().message, .code = key.error().code});
+    co_return co_await connection.write(response) && request.keep_alive();
+  }
+  const FaultPlan plan = parse_fault_plan(*key);
+  KeyStats& key_stats = state.stats.start(plan.key_name, Clock::now());
+  const std::uint64_t ordinal = key_stats.requests - 1;
+  Stats::body(key_stats, request.body());
+  Flight flight(state.stats, key_stats);
+
+  const auto call = format.parse(incoming);
+  if (!co_await connection.pause(plan.latency)) co_return false;
+  if (!call) {
+    auto response = error_response(request, wire, {.status = 400, .message = call.error().message});
+    co_return flight.complete_if(co_await connection.write(response)) && request.keep_alive();
+  }
+  if (const int status = plan.error_status(ordinal); status != 0) {
+    auto response = error_response(
+        request, wire, {.status = status, .code = plan.code, .retry_after = plan.retry_after},
+        plan.error_200);
+    co_return flight.complete_if(co_await connection.write(response)) && request.keep_alive();
+  }
+  co_return co_await answer_body(connection, request, format.answer(*call), plan, flight);
 }
 
 }  // namespace bc::mockllm

@@ -214,7 +214,7 @@ TEST_F(MockLlm, ResetClearsTheCounters) {
 }
 
 TEST_F(MockLlm, UnknownPathIs404AndWrongMethodIs405) {
-  const auto missing = post("/v1/embeddings", "k", chat_body(false));
+  const auto missing = post("/v1/nothing-here", "k", chat_body(false));
   EXPECT_EQ(missing.status, 404);
   EXPECT_TRUE(json::parse(missing.body).as_object().contains("error"));
   const auto wrong =

@@ -160,6 +160,14 @@ awaitable<bool> Server::handle(Connection& connection, const Request& request) {
     co_return co_await connection.write(response) && request.keep_alive();
   }
 
+  if (const auto* embed = find_embed_format(path)) {
+    if (method != http::verb::post) {
+      auto response = mock_error(request, ErrorKind::kMethodNotAllowed, "method not allowed");
+      co_return co_await connection.write(response) && request.keep_alive();
+    }
+    co_return co_await serve_embeddings(connection, *embed, request, state_);
+  }
+
   if (const auto* format = find_format(path)) {
     if (method != http::verb::post) {
       auto response = mock_error(request, ErrorKind::kMethodNotAllowed, "method not allowed");
