@@ -66,7 +66,11 @@ std::string Error::to_json() const {
   inner["message"] = message;
   inner["type"] = type();
   // OpenAI's ErrorResponse requires `param` (the request member at fault), null allowed.
-  inner["param"] = nullptr;
+  if (param.empty()) {
+    inner["param"] = nullptr;
+  } else {
+    inner["param"] = param;
+  }
   if (code.empty()) {
     inner["code"] = nullptr;
   } else {
@@ -91,6 +95,11 @@ Error make(ErrorKind kind, std::string message, std::string code, bool retryable
 Error Error::invalid_request(std::string message, std::string code) {
   auto e = make(ErrorKind::kInvalidRequest, std::move(message), std::move(code), false);
   e.source = "client";
+  return e;
+}
+Error Error::invalid_param(std::string param, std::string message, std::string code) {
+  auto e = invalid_request(std::move(message), std::move(code));
+  e.param = std::move(param);
   return e;
 }
 Error Error::not_found(std::string message, std::string code) {
