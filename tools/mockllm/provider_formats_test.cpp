@@ -194,6 +194,35 @@ TEST(AnthropicFormat, ReadsXApiKeyAndRequiresVersionAndMaxTokens) {
   EXPECT_FALSE(f.parse(call.request()).ok());
 }
 
+TEST(AnthropicFormat, EchoesTheRequestsFieldNames) {
+  const auto& f = anthropic_format();
+  Call call{.headers = {{"x-api-key", "k1"}, {"anthropic-version", "2023-06-01"}},
+            .body = R"({"model":"c","max_tokens":9,"top_k":3,"thinking":{"type":"enabled"},
+                        "messages":[{"role":"user","content":"hi"}]})"};
+  const auto parsed = f.parse(call.request());
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  auto a = text_answer();
+  a.echo = parsed->echo;
+  const json::value keys = json::parse(R"(["max_tokens","messages","model","thinking","top_k"])");
+  EXPECT_EQ(json::parse(f.completion(a)).at("mock_request_keys"), keys);
+  EXPECT_EQ(named_json(f.stream_open(a).at(0)).at("message").at("mock_request_keys"), keys);
+  EXPECT_FALSE(json::parse(f.completion(text_answer())).as_object().contains("mock_request_keys"));
+}
+
+TEST(AnthropicFormat, CountTokensAnswersTheWordsOfTheInput) {
+  const auto& f = anthropic_count_tokens_format();
+  EXPECT_EQ(find_format("/v1/messages/count_tokens"), &f);
+  Call call{.headers = {{"x-api-key", "k1"}, {"anthropic-version", "2023-06-01"}},
+            .body = R"({"model":"c","system":"be brief",
+                        "messages":[{"role":"user","content":"how many tokens"}],"stream":true})"};
+  const auto parsed = f.parse(call.request());  // no max_tokens needed, never streamed
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_FALSE(parsed->stream);
+  Answer a = text_answer();
+  a.prompt_tokens = parsed->prompt_tokens;
+  EXPECT_EQ(json::parse(f.completion(a)), json::parse(R"({"input_tokens":5})"));
+}
+
 TEST(AnthropicFormat, StreamIsTheNamedEventSequence) {
   const auto a = text_answer();
   const auto& f = anthropic_format();
