@@ -65,6 +65,10 @@ describe('/v1/messages passed through to an anthropic upstream', { timeout: 6000
       'claude-5xx': providerModel(mock, 'anthropic', [
         { key: 'pt-5xx-bad;status=500', name: 'pt-5xx-bad', weight: 1000 },
         { key: 'pt-5xx-ok;tokens=6', name: 'pt-5xx-ok', weight: 1 }], { max_retries: 2 }),
+      // Its stream ends after message_start, the empty text block's start and a ping.
+      'claude-cut': providerModel(mock, 'anthropic', [
+        { key: 'pt-cut-bad;cut_after=0', name: 'pt-cut-bad', weight: 1000 },
+        { key: 'pt-cut-ok;tokens=6', name: 'pt-cut-ok', weight: 1 }], { max_retries: 2 }),
       'claude-429': providerModel(mock, 'anthropic', [
         { key: 'pt-429-bad;status=429;retry_after=30', name: 'pt-429-bad', weight: 1000 },
         { key: 'pt-429-ok;tokens=6', name: 'pt-429-ok', weight: 1 }], { max_retries: 2 }),
@@ -166,6 +170,22 @@ describe('/v1/messages passed through to an anthropic upstream', { timeout: 6000
     assert.ok(text.includes('pt-5xx-ok'), text);
     const stats = (await mockStats(mock)).keys;
     assert.ok(stats['pt-5xx-bad'].requests >= 1, JSON.stringify(stats));
+  });
+
+  test('a stream cut before any content fails over: the upstream\'s first events were held', async () => {
+    await mockReset(mock);
+    const res = await openMessages(gw.url, messagesBody('claude-cut'));
+    assert.equal(res.status, 200);
+    const events = await readEvents(res);
+    const names = events.map((e) => e.name);
+    // One message_start (the second key's), no error, the whole answer of the second key.
+    assert.equal(names.filter((n) => n === 'message_start').length, 1, names.join());
+    assert.ok(!names.includes('error'), names.join());
+    assert.equal(names.at(-1), 'message_stop');
+    const text = events.filter((e) => e.name === 'content_block_delta').map((e) => e.data.delta.text).join('');
+    assert.ok(text.includes('pt-cut-ok'), text);
+    const stats = (await mockStats(mock)).keys;
+    assert.ok(stats['pt-cut-bad'].requests >= 1, JSON.stringify(stats));
   });
 
   test('an upstream 429 cools the key and fails over to the next one', async () => {
