@@ -147,7 +147,13 @@ awaitable<void> create_message(gateway::Forwarder& forwarder, net::HttpRequest& 
   auto parsed = read_request(forwarder.gateway(), request.body(), providers::MessagesCall::kCreate);
   if (!parsed) return send_anthropic_error(writer, std::move(parsed).error());
   auto& chat = *parsed;
-  keep_headers(request, *chat.messages);
+  // Only an upstream that speaks the API reads the caller's own body; any other serves the
+  // translation, and the copy need not live as long as the call.
+  if (passes_through(forwarder.gateway(), chat.model)) {
+    keep_headers(request, *chat.messages);
+  } else {
+    chat.messages.reset();
+  }
   if (auto refused = model_refused(writer, chat)) {
     return send_anthropic_error(writer, std::move(*refused));
   }
