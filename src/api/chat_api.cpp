@@ -83,17 +83,17 @@ std::optional<Error> native_fields_refused(const ChatRequest& chat) {
     if (const auto* v = chat.body().if_contains(key)) return *v;
     return std::nullopt;
   };
-  const auto bad = [](std::string message) {
-    return Error::invalid_request(std::move(message), "invalid_parameter");
+  const auto bad = [](std::string param, std::string message) {
+    return Error::invalid_param(std::move(param), std::move(message), "invalid_parameter");
   };
   if (const auto t = member("temperature"); t && !t->is_null()) {
     if (!t->is_number() || t->to_number<double>() < 0 || t->to_number<double>() > 2) {
-      return bad("'temperature' must be a number from 0 to 2");
+      return bad("temperature", "'temperature' must be a number from 0 to 2");
     }
   }
   if (const auto m = member("max_tokens"); m && !m->is_null()) {
     const bool positive = (m->is_int64() && m->as_int64() > 0) || m->is_uint64();
-    if (!positive) return bad("'max_tokens' must be a positive integer");
+    if (!positive) return bad("max_tokens", "'max_tokens' must be a positive integer");
   }
   return std::nullopt;
 }

@@ -102,6 +102,20 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
+// The seed's form of /llm/key-load/<model>/<key>: the raw key in place of its id, taken only
+// where the operator turned the seed's key-exposing endpoints on (admin.expose_keys). The
+// id of the model's key whose secret it is, or nullopt.
+std::optional<std::string> raw_key_id(const gateway::Gateway& gateway, std::string_view model,
+                                      std::string_view key) {
+  if (!gateway.config().admin.expose_keys || key.empty()) return std::nullopt;
+  const auto m = gateway.pool().find_model(model);
+  if (!m) return std::nullopt;
+  for (const auto& credential : gateway.model(*m).credentials) {
+    if (credential.secret == key) return credential.id;
+  }
+  return std::nullopt;
+}
+
 std::string_view tail(const net::HttpRequest& request, std::string_view prefix) {
   return request_path(request).substr(prefix.size());
 }
@@ -243,9 +257,13 @@ void add_load_routes(Router& router, gateway::Gateway& gateway) {
         const auto model = percent_decode(rest.substr(0, slash));
         const auto key = percent_decode(rest.substr(slash + 1));
         // A model the client may not use answers exactly as one that does not exist.
-        const auto report = visible(w, model)
-                                ? balance::key_report(gw->pool(), model, key, Clock::now())
-                                : std::nullopt;
+        auto report = visible(w, model) ? balance::key_report(gw->pool(), model, key, Clock::now())
+                                        : std::nullopt;
+        if (!report && visible(w, model)) {
+          if (const auto id = raw_key_id(*gw, model, key)) {
+            report = balance::key_report(gw->pool(), model, *id, Clock::now());
+          }
+        }
         if (!report) {
           co_await send_error(w, Error::not_found("no key '" + key + "' in model '" + model +
                                                       "' (GET /llm/system-capacity lists them)",
@@ -288,36 +306,12 @@ void add_load_routes(Router& router, gateway::Gateway& gateway) {
                  co_await send_error(w, *refused);
                  co_return;
                }
-               json::object models;
+               // The seed's answer: the active models' names, a JSON array in config order.
+               // Their settings are in GET /admin/config, their keys in /llm/keys/<model>.
+               json::array out;
                for (std::size_t i = 0; i < gw->model_count(); ++i) {
-                 const auto& m = *gw->model(i).config;
-                 json::object o;
-                 o["provider"] = m.provider;
-                 o["model"] = m.model;
-                 o["base_url"] = m.base_url;
-                 o["model_weight"] = number(m.model_weight);
-                 o["strategy"] = m.strategy;
-                 o["max_concurrency"] = m.max_concurrency;
-                 o["max_qps"] = number(m.max_qps);
-                 o["max_retries"] = m.max_retries;
-                 o["supports_tools"] = m.supports_tools;
-                 if (m.default_temperature) {
-                   o["default_temperature"] = *m.default_temperature;
-                 } else {
-                   o["default_temperature"] = nullptr;
-                 }
-                 json::array keys;
-                 for (const auto& c : gw->model(i).credentials) {
-                   json::object k;
-                   k["key"] = c.secret;
-                   k["id"] = c.id;
-                   keys.push_back(std::move(k));
-                 }
-                 o["api_keys"] = std::move(keys);
-                 models[m.name] = std::move(o);
+                 out.emplace_back(gw->model(i).config->name);
                }
-               json::object out;
-               out["models"] = std::move(models);
                co_await send_json(w, 200, json_text(out));
              });
 

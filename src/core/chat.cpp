@@ -45,40 +45,41 @@ Result<ChatRequest> ChatRequest::parse_tree(std::string_view text) {
 
   const auto* messages = body.if_contains("messages");
   if (messages == nullptr) {
-    return Error::invalid_request("'messages' is required", "missing_messages");
+    return Error::invalid_param("messages", "'messages' is required", "missing_messages");
   }
   if (!messages->is_array() || messages->as_array().empty()) {
-    return Error::invalid_request("'messages' must be a non-empty array", "invalid_messages");
+    return Error::invalid_param("messages", "'messages' must be a non-empty array",
+                                "invalid_messages");
   }
   std::size_t i = 0;
   for (const auto& m : messages->as_array()) {
     if (!m.is_object()) {
-      return Error::invalid_request("messages[" + std::to_string(i) + "] must be an object",
-                                    "invalid_messages");
+      const std::string at = "messages[" + std::to_string(i) + "]";
+      return Error::invalid_param(at, at + " must be an object", "invalid_messages");
     }
     const auto* role = m.as_object().if_contains("role");
     if (role == nullptr || !role->is_string()) {
-      return Error::invalid_request("messages[" + std::to_string(i) + "].role must be a string",
-                                    "invalid_messages");
+      const std::string at = "messages[" + std::to_string(i) + "].role";
+      return Error::invalid_param(at, at + " must be a string", "invalid_messages");
     }
     ++i;
   }
   if (const auto* model = body.if_contains("model")) {
     if (!model->is_string() && !model->is_null()) {
-      return Error::invalid_request("'model' must be a string", "invalid_model");
+      return Error::invalid_param("model", "'model' must be a string", "invalid_model");
     }
     if (model->is_string()) req.model = std::string(model->as_string());
   }
   if (req.model == "auto") req.model.clear();
   if (const auto* stream = body.if_contains("stream")) {
     if (!stream->is_bool() && !stream->is_null()) {
-      return Error::invalid_request("'stream' must be a boolean", "invalid_stream");
+      return Error::invalid_param("stream", "'stream' must be a boolean", "invalid_stream");
     }
     req.stream = stream->is_bool() && stream->as_bool();
   }
   if (const auto* tools = body.if_contains("tools")) {
     if (!tools->is_array() && !tools->is_null()) {
-      return Error::invalid_request("'tools' must be an array", "invalid_tools");
+      return Error::invalid_param("tools", "'tools' must be an array", "invalid_tools");
     }
   }
   return req;

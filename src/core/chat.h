@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,18 @@ class ChatRequest {
   // The model the caller named; empty when the gateway may pick any enabled model.
   std::string model;
   bool stream = false;
+
+  // A request that came in through Anthropic's Messages API (POST /v1/messages and its
+  // count_tokens): the caller's own body and headers. An adapter whose upstream speaks that
+  // API itself sends these on (passthrough) instead of translating body() back; every other
+  // adapter serves body(), the request's translation. Set once by the API, read-only after.
+  struct Messages {
+    boost::json::object body;
+    bool count_tokens = false;  // POST /v1/messages/count_tokens
+    std::string version;        // the caller's anthropic-version header; empty: none sent
+    std::string beta;           // the caller's anthropic-beta header; empty: none sent
+  };
+  std::shared_ptr<Messages> messages;  // null: not a Messages API request
 
   ChatRequest() = default;
   // A request built from a tree (tests, adapters' helpers); model and stream as given.
@@ -93,6 +106,10 @@ struct ChatResponse {
   // changed nothing: relayed as is, it is never parsed into a tree or serialized again.
   // Empty otherwise.
   std::string raw_json;
+  // For a Messages API request passed through to an upstream that speaks that API
+  // (ChatRequest::messages): the upstream's Message, or its count_tokens answer, to relay
+  // instead of `completion`. Empty otherwise.
+  std::string message_json;
 
   // The chat.completion as a tree, whichever form holds it (an empty object when neither
   // does, or when `raw_json` is not a JSON object).
@@ -124,6 +141,14 @@ struct ChatDelta {
   std::string finish_reason;
   // Set on the chunk that reports token usage.
   std::optional<Usage> usage;
+  // For a Messages API request passed through (ChatRequest::messages): the upstream's own
+  // event, framed (`event:` and `data:` lines), relayed as is in place of a chunk. `text`,
+  // `finish_reason` and `usage` still say what it carries.
+  std::string event;
+  // Such an event that carries nothing of the answer yet (message_start, ping, an empty text
+  // block's start): held back like a role-only chunk, so that a failure after it still fails
+  // over to another key.
+  bool event_preamble = false;
 
   std::string_view chunk() const { return lent_chunk.empty() ? chunk_json : lent_chunk; }
   // (A merged run is never kept: the forwarder keeps only role-only chunks, which have no

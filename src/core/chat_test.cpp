@@ -37,23 +37,25 @@ TEST(ChatRequest, RejectsBadInputWithCodes) {
   struct Case {
     const char* body;
     const char* code;
+    const char* param;  // OpenAI's error.param: the member at fault, or none (null)
   };
   const Case cases[] = {
-      {"{", "invalid_json"},
-      {"[1]", "invalid_json"},
-      {"{}", "missing_messages"},
-      {R"({"messages":[]})", "invalid_messages"},
-      {R"({"messages":"hi"})", "invalid_messages"},
-      {R"({"messages":[1]})", "invalid_messages"},
-      {R"({"messages":[{"content":"x"}]})", "invalid_messages"},
-      {R"({"messages":[{"role":"user"}],"model":3})", "invalid_model"},
-      {R"({"messages":[{"role":"user"}],"stream":"yes"})", "invalid_stream"},
-      {R"({"messages":[{"role":"user"}],"tools":{}})", "invalid_tools"},
+      {"{", "invalid_json", ""},
+      {"[1]", "invalid_json", ""},
+      {"{}", "missing_messages", "messages"},
+      {R"({"messages":[]})", "invalid_messages", "messages"},
+      {R"({"messages":"hi"})", "invalid_messages", "messages"},
+      {R"({"messages":[1]})", "invalid_messages", "messages[0]"},
+      {R"({"messages":[{"role":"user"},{"content":"x"}]})", "invalid_messages", "messages[1].role"},
+      {R"({"messages":[{"role":"user"}],"model":3})", "invalid_model", "model"},
+      {R"({"messages":[{"role":"user"}],"stream":"yes"})", "invalid_stream", "stream"},
+      {R"({"messages":[{"role":"user"}],"tools":{}})", "invalid_tools", "tools"},
   };
   for (const auto& c : cases) {
     auto r = ChatRequest::parse(c.body);
     ASSERT_FALSE(r.ok()) << c.body;
     EXPECT_EQ(r.error().code, c.code) << c.body;
+    EXPECT_EQ(r.error().param, c.param) << c.body;
     EXPECT_EQ(r.error().status(), 400) << c.body;
   }
 }

@@ -97,6 +97,11 @@ Error Error::invalid_request(std::string message, std::string code) {
   e.source = "client";
   return e;
 }
+Error Error::invalid_param(std::string param, std::string message, std::string code) {
+  auto e = invalid_request(std::move(message), std::move(code));
+  e.param = std::move(param);
+  return e;
+}
 Error Error::not_found(std::string message, std::string code) {
   auto e = make(ErrorKind::kNotFound, std::move(message), std::move(code), false);
   e.source = "client";

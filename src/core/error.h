@@ -36,8 +36,6 @@ struct Error {
   std::string message;
   // Machine-readable code in the OpenAI error body ("model_not_found", "invalid_json", ...).
   std::string code;
-  // The request member at fault (OpenAI's `error.param`), e.g. "input"; empty: null.
-  std::string param;
   // Who produced it: "client", "gateway", "upstream:<provider>".
   std::string source = "gateway";
   // May another key or model succeed where this attempt failed?
@@ -46,14 +44,19 @@ struct Error {
   std::chrono::milliseconds cooldown{0};
   // The HTTP status for the client; 0 means "derive from kind".
   int http_status = 0;
+  // The request member at fault, as OpenAI's `param` names it ("messages", "messages[2].role",
+  // "temperature", "tools", "input"); empty when no one member is (then `param` is null).
+  std::string param;
 
   int status() const;
   // OpenAI's "type" member for this kind ("invalid_request_error", "rate_limit_error", ...).
   std::string_view type() const;
-  // {"error":{"message":...,"type":...,"param":null,"code":...}}, OpenAI's ErrorResponse
+  // {"error":{"message":...,"type":...,"param":...,"code":...}}, OpenAI's ErrorResponse
   std::string to_json() const;
 
   static Error invalid_request(std::string message, std::string code = "invalid_request");
+  // The same, naming the member at fault (`param`).
+  static Error invalid_param(std::string param, std::string message, std::string code);
   static Error not_found(std::string message, std::string code = "not_found");
   static Error upstream(std::string message, std::string code = "upstream_error");
   static Error timeout(std::string message, std::string code = "timeout");

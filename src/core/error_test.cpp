@@ -20,6 +20,15 @@ TEST(Error, RendersOpenAIShape) {
   EXPECT_EQ(e.status(), 400);
 }
 
+TEST(Error, ParamNamesTheMemberAtFault) {
+  const auto e = Error::invalid_param("temperature", "'temperature' must be a number from 0 to 2",
+                                      "invalid_parameter");
+  const auto v = boost::json::parse(e.to_json());
+  EXPECT_EQ(v.at("error").at("param").as_string(), "temperature");
+  EXPECT_EQ(v.at("error").at("code").as_string(), "invalid_parameter");
+  EXPECT_EQ(e.status(), 400);
+}
+
 TEST(Error, EmptyCodeIsNull) {
   Error e;
   e.kind = ErrorKind::kRateLimited;

@@ -120,11 +120,13 @@ class Forwarder {
   // stream()'s relay of one attempt: true when the stream is over for the client (answered,
   // failed mid-stream, or gone), false when it failed before anything was sent (the error
   // is in state.last_error).
-  awaitable<bool> relay(Attempt& attempt, StreamSink& sink, net::ClientWatch& client,
-                        CallReport& report, CallState& state, bool& begun);
+  awaitable<bool> relay(const ChatRequest& request, Attempt& attempt, StreamSink& sink,
+                        net::ClientWatch& client, CallReport& report, CallState& state,
+                        bool& begun);
   // complete()'s end of an attempt: the answer decoded and the attempt settled. The answer
   // or the error for the client, or nullopt when the next key should be tried.
-  std::optional<Result<ChatResponse>> settle_answer(Attempt& attempt, Result<std::string> body,
+  std::optional<Result<ChatResponse>> settle_answer(const ChatRequest& request, Attempt& attempt,
+                                                    Result<std::string> body,
                                                     net::ClientWatch& client, CallState& state,
                                                     CallReport& report);
   // embed()'s end of an attempt, as settle_answer(); `inputs`: the vectors it must hold.

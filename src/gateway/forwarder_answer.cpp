@@ -42,13 +42,14 @@ awaitable<Result<ChatResponse>> Forwarder::complete(const ChatRequest& request,
     const auto read_start = Clock::now();
     auto body = co_await attempt.call->read_all(max_bytes);
     report.upstream_time += Clock::now() - read_start;
-    if (auto answer = settle_answer(attempt, std::move(body), client, state, report)) {
+    if (auto answer = settle_answer(request, attempt, std::move(body), client, state, report)) {
       co_return std::move(*answer);
     }
   }
 }
 
-std::optional<Result<ChatResponse>> Forwarder::settle_answer(Attempt& attempt,
+std::optional<Result<ChatResponse>> Forwarder::settle_answer(const ChatRequest& request,
+                                                             Attempt& attempt,
                                                              Result<std::string> body,
                                                              net::ClientWatch& client,
                                                              CallState& state, CallReport& report) {
@@ -59,10 +60,10 @@ std::optional<Result<ChatResponse>> Forwarder::settle_answer(Attempt& attempt,
     // an answer that decodes never builds them, one that does not is decoded again with
     // them (decode() is pure).
     UpstreamResponse response{attempt.call->status(), {}, std::move(body).value()};
-    decoded = rt.provider->decode(response);
+    decoded = rt.provider->decode_for(request, response);
     if (!decoded) {
       response.headers = attempt.call->take_headers();
-      decoded = rt.provider->decode(response);
+      decoded = rt.provider->decode_for(request, response);
     }
   } else {
     decoded = std::move(body).error();
@@ -110,7 +111,9 @@ awaitable<Status> Forwarder::stream(const ChatRequest& request, StreamSink& sink
   for (;;) {
     auto opened = co_await open(call, client, report, state);
     if (!opened) co_return std::move(opened).error();
-    if (co_await relay(**opened, sink, client, report, state, begun)) co_return Status{};
+    if (co_await relay(request, **opened, sink, client, report, state, begun)) {
+      co_return Status{};
+    }
     // Failed before anything reached the client: another key, or the error as the answer.
     if (!state.plan->last_error()->retryable) co_return *state.plan->last_error();
   }
@@ -126,10 +129,11 @@ bool keep_error(Status step, std::optional<Error>& failed) {
 }
 }  // namespace
 
-awaitable<bool> Forwarder::relay(Attempt& attempt, StreamSink& sink, net::ClientWatch& client,
-                                 CallReport& report, CallState& state, bool& begun) {
+awaitable<bool> Forwarder::relay(const ChatRequest& request, Attempt& attempt, StreamSink& sink,
+                                 net::ClientWatch& client, CallReport& report, CallState& state,
+                                 bool& begun) {
   const auto& rt = gateway_->model(attempt.model);
-  auto decoder = rt.provider->stream_decoder();
+  auto decoder = rt.provider->stream_decoder_for(request);
   decoder->lend_chunks(true);  // every delta is passed on before the next read, or kept
   decoder->merge_runs(true);   // both sinks take a run whole: its events, or its text
 

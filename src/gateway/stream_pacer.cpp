@@ -26,6 +26,7 @@ bool carries_reasoning(std::string_view chunk) {
 }
 
 bool role_only(const ChatDelta& d) {
+  if (!d.event.empty()) return d.event_preamble;  // a passed-through event says it itself
   return d.text.empty() && d.finish_reason.empty() && !d.usage &&
          d.chunk().find("tool_calls") == std::string_view::npos && !carries_reasoning(d.chunk());
 }

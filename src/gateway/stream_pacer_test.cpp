@@ -207,5 +207,17 @@ TEST(StreamPacer, ReasoningToolCallsAndTextAreContentRoleChunksAreNot) {
   EXPECT_FALSE(role_only(last));
 }
 
+TEST(StreamPacer, APassedThroughEventSaysItselfWhetherItIsHeld) {
+  // An Anthropic upstream's own events (ChatDelta::event): message_start is held, a tool_use
+  // block's start (no text, no usage) is content.
+  ChatDelta start;
+  start.event = "event: message_start\ndata: {\"type\":\"message_start\"}\n\n";
+  start.event_preamble = true;
+  EXPECT_TRUE(role_only(start));
+  ChatDelta tool;
+  tool.event = "event: content_block_start\ndata: {\"type\":\"content_block_start\"}\n\n";
+  EXPECT_FALSE(role_only(tool));
+}
+
 }  // namespace
 }  // namespace bc::gateway

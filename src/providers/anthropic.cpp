@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "core/json_text.h"
+#include "providers/anthropic_wire.h"
 #include "providers/native.h"
 #include "providers/openai.h"
 #include "providers/upstream_error.h"
@@ -54,6 +55,8 @@ std::string detail_code(std::string_view body) {
   return text_of(details->as_object().if_contains("error_code"));
 }
 
+}  // namespace
+
 Error classify_anthropic(int status, const Headers& headers, std::string_view body) {
   const UpstreamError upstream = read_upstream_error(body);
   const bool in_body = status >= 200 && status < 300;
@@ -80,8 +83,6 @@ Error classify_anthropic(int status, const Headers& headers, std::string_view bo
   return e;
 }
 
-// ---- mapping ----
-
 std::string finish_reason_of(std::string_view stop_reason) {
   if (stop_reason == "max_tokens" || stop_reason == "model_context_window_exceeded") {
     return "length";
@@ -91,26 +92,7 @@ std::string finish_reason_of(std::string_view stop_reason) {
   return "stop";  // end_turn, stop_sequence, pause_turn, or none
 }
 
-struct TokenCounts {
-  std::int64_t input = 0;
-  std::int64_t cache_creation = 0;
-  std::int64_t cache_read = 0;
-  std::int64_t output = 0;
-
-  // Later reports repeat or update counts; absent fields keep their value.
-  void read(const json::object& usage) {
-    auto take = [&](std::string_view key, std::int64_t& field) {
-      if (const auto* v = usage.if_contains(key); v != nullptr && v->is_number()) {
-        field = json_int(v);
-      }
-    };
-    take("input_tokens", input);
-    take("cache_creation_input_tokens", cache_creation);
-    take("cache_read_input_tokens", cache_read);
-    take("output_tokens", output);
-  }
-  Usage usage() const { return make_usage(input + cache_creation + cache_read, output); }
-};
+namespace {
 
 // ---- request ----
 
@@ -378,11 +360,16 @@ class AnthropicProvider final : public Provider {
 
   Result<UpstreamRequest> encode(const ChatRequest& request,
                                  const Credential& credential) const override {
+    const std::string_view base =
+        options_.base_url.empty() ? kAnthropicBaseUrl : std::string_view(options_.base_url);
+    // A Messages API caller's own request needs no translation here: it goes on as it came.
+    if (request.messages) {
+      return passthrough_request(*request.messages, upstream_model(options_), base, credential,
+                                 request.stream);
+    }
     auto body = anthropic_body(request, options_);
     if (!body) return std::move(body).error();
     UpstreamRequest req;
-    const std::string_view base =
-        options_.base_url.empty() ? kAnthropicBaseUrl : std::string_view(options_.base_url);
     req.url = join_url(base, "/messages");
     req.headers.push_back({"x-api-key", credential.secret});
     req.headers.push_back({"anthropic-version", std::string(kAnthropicVersion)});
@@ -438,6 +425,19 @@ class AnthropicProvider final : public Provider {
   std::unique_ptr<StreamDecoder> stream_decoder() const override {
     return std::make_unique<AnthropicStreamDecoder>(upstream_model(options_));
   }
+
+  Result<ChatResponse> decode_for(const ChatRequest& request,
+                                  const UpstreamResponse& response) const override {
+    if (request.messages) return passthrough_answer(request, response);
+    return decode(response);
+  }
+
+  std::unique_ptr<StreamDecoder> stream_decoder_for(const ChatRequest& request) const override {
+    if (request.messages) return passthrough_decoder(request.model);
+    return stream_decoder();
+  }
+
+  bool speaks_messages_api() const override { return true; }
 
   Error classify(int status, const Headers& headers, std::string_view body) const override {
     return classify_anthropic(status, headers, body);

@@ -68,7 +68,8 @@ Result<json::object> image_part(const json::object& block, const std::string& fi
 
 // One user turn: its tool results become tool messages (first, as OpenAI wants them right
 // after the assistant turn that called), the rest one user message.
-Status add_user_turn(const json::value& content, std::size_t index, json::array& out) {
+Status add_user_turn(const json::value& content, std::size_t index, bool lenient,
+                     json::array& out) {
   if (content.is_string()) {
     out.push_back(json::object{{"role", "user"}, {"content", content}});
     return {};
@@ -102,7 +103,7 @@ Status add_user_turn(const json::value& content, std::size_t index, json::array&
         text = "Error: " + text;
       }
       out.push_back(json::object{{"role", "tool"}, {"tool_call_id", id}, {"content", text}});
-    } else {
+    } else if (!lenient) {
       return invalid(field + ".type: '" + type +
                      "' is not supported in a user turn (text, image, tool_result)");
     }
@@ -111,7 +112,8 @@ Status add_user_turn(const json::value& content, std::size_t index, json::array&
   return {};
 }
 
-Status add_assistant_turn(const json::value& content, std::size_t index, json::array& out) {
+Status add_assistant_turn(const json::value& content, std::size_t index, bool lenient,
+                          json::array& out) {
   if (content.is_string()) {
     out.push_back(json::object{{"role", "assistant"}, {"content", content}});
     return {};
@@ -139,7 +141,7 @@ Status add_assistant_turn(const json::value& content, std::size_t index, json::a
                        {"function", json::object{{"name", name}, {"arguments", arguments}}}});
     } else if (type == "thinking" || type == "redacted_thinking") {
       continue;  // the upstream's own reasoning of an earlier turn: nothing takes it back
-    } else {
+    } else if (!lenient) {
       return invalid(field + ".type: '" + type +
                      "' is not supported in an assistant turn (text, tool_use, thinking)");
     }
@@ -151,7 +153,7 @@ Status add_assistant_turn(const json::value& content, std::size_t index, json::a
   return {};
 }
 
-Result<json::array> tools_of(const json::value& tools) {
+Result<json::array> tools_of(const json::value& tools, bool lenient) {
   if (!tools.is_array()) return invalid("tools: expected an array");
   json::array out;
   std::size_t i = 0;
@@ -161,6 +163,7 @@ Result<json::array> tools_of(const json::value& tools) {
     if (tool == nullptr) return invalid(field + ": expected an object");
     const std::string type = text_of(tool->if_contains("type"));
     if (!type.empty() && type != "custom") {
+      if (lenient) continue;
       return invalid(field + ".type: the server tool '" + type +
                      "' is not supported through the gateway (custom tools only)");
     }
@@ -227,7 +230,7 @@ Status copy_sampling(const json::object& in, json::object& body) {
   return {};
 }
 
-Result<json::array> messages_of(const json::object& in) {
+Result<json::array> messages_of(const json::object& in, bool lenient) {
   json::array out;
   if (const auto* system = in.if_contains("system"); system != nullptr && !system->is_null()) {
     auto text = joined_text(*system, "system");
@@ -250,9 +253,9 @@ Result<json::array> messages_of(const json::object& in) {
     const std::string role = text_of(message->if_contains("role"));
     Status added;
     if (role == "user") {
-      added = add_user_turn(*content, i, out);
+      added = add_user_turn(*content, i, lenient, out);
     } else if (role == "assistant") {
-      added = add_assistant_turn(*content, i, out);
+      added = add_assistant_turn(*content, i, lenient, out);
     } else {
       return invalid(field + ".role: expected \"user\" or \"assistant\"");
     }
@@ -264,7 +267,7 @@ Result<json::array> messages_of(const json::object& in) {
 
 }  // namespace
 
-Result<ChatRequest> parse_messages_request(std::string_view text, MessagesCall call) {
+Result<ChatRequest> parse_messages_request(std::string_view text, MessagesCall call, bool lenient) {
   json::error_code ec;
   json::value parsed = json::parse(text, ec);
   if (ec || !parsed.is_object()) return invalid("the request body is not a JSON object");
@@ -288,7 +291,7 @@ Result<ChatRequest> parse_messages_request(std::string_view text, MessagesCall c
     stream = s->as_bool();
   }
 
-  auto messages = messages_of(in);
+  auto messages = messages_of(in, lenient);
   if (!messages) return std::move(messages).error();
   json::object body;
   body["model"] = *model;
@@ -297,7 +300,7 @@ Result<ChatRequest> parse_messages_request(std::string_view text, MessagesCall c
   if (stream) body["stream"] = true;
   if (Status sampled = copy_sampling(in, body); !sampled) return std::move(sampled).error();
   if (const auto* tools = in.if_contains("tools"); tools != nullptr && !tools->is_null()) {
-    auto list = tools_of(*tools);
+    auto list = tools_of(*tools, lenient);
     if (!list) return std::move(list).error();
     if (!list->empty()) body["tools"] = std::move(list).value();
   }
@@ -308,6 +311,11 @@ Result<ChatRequest> parse_messages_request(std::string_view text, MessagesCall c
   ChatRequest request(std::move(body));
   request.model = std::string(model->as_string());
   request.stream = stream;
+  // Kept whole for an upstream that speaks this API itself (passthrough): `in` is not read
+  // after this.
+  request.messages = std::make_shared<ChatRequest::Messages>();
+  request.messages->body = std::move(parsed.as_object());
+  request.messages->count_tokens = call == MessagesCall::kCountTokens;
   return request;
 }
 

@@ -29,10 +29,15 @@ namespace bc::providers {
 // Errors (invalid_request, naming the field) for what Anthropic would refuse or the gateway
 // cannot translate: not JSON, no `model`, `max_tokens` missing or not a positive integer,
 // `messages` empty or not an array, an unknown role or block type, a server tool.
-// A count_tokens request is the same without max_tokens (and never streamed).
+// A count_tokens request is the same without max_tokens (and never streamed). The caller's
+// body is kept as it came in ChatRequest::messages, for an upstream that speaks this API.
 enum class MessagesCall { kCreate, kCountTokens };
+// `lenient`: for a model whose upstream speaks this API and judges the request itself
+// (passthrough), block types and server tools the translation does not know are left out of
+// it instead of refused (the translation then only feeds the gateway's estimates).
 Result<ChatRequest> parse_messages_request(std::string_view json,
-                                           MessagesCall call = MessagesCall::kCreate);
+                                           MessagesCall call = MessagesCall::kCreate,
+                                           bool lenient = false);
 
 // The request's input tokens as the gateway estimates them for /v1/messages/count_tokens when
 // the upstream cannot count them: the bytes of every text the model reads (system, message

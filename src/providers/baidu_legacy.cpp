@@ -110,8 +110,8 @@ Result<json::array> legacy_messages(const json::array& in, bool tools, std::stri
   out.erase(out.begin(), first);
   while (!out.empty() && role_of(out.back().as_object()) == "assistant") out.pop_back();
   if (out.empty()) {
-    return Error::invalid_request("baidu legacy models need at least one user message",
-                                  "invalid_messages");
+    return Error::invalid_param("messages", "baidu legacy models need at least one user message",
+                                "invalid_messages");
   }
   return out;
 }
@@ -250,8 +250,8 @@ Result<json::object> legacy_body(const ChatRequest& request, const ProviderOptio
   const json::object& in = request.body();
   if (const auto* n = in.if_contains("n");
       n != nullptr && n->is_number() && n->to_number<double>() > 1) {
-    return Error::invalid_request("baidu models return a single choice; 'n' must be 1",
-                                  "unsupported_parameter");
+    return Error::invalid_param("n", "baidu models return a single choice; 'n' must be 1",
+                                "unsupported_parameter");
   }
   std::string system;
   if (const auto* s = in.if_contains("system"); s != nullptr && s->is_string()) {

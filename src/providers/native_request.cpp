@@ -67,8 +67,8 @@ std::vector<std::string> stop_sequences(const json::object& body) {
 
 Status single_choice(const json::object& body, std::string_view provider) {
   if (const auto* n = body.if_contains("n"); n != nullptr && n->is_number() && json_int(n) > 1) {
-    return Error::invalid_request(
-        std::string(provider) + " models return a single choice; 'n' must be 1",
+    return Error::invalid_param(
+        "n", std::string(provider) + " models return a single choice; 'n' must be 1",
         "unsupported_parameter");
   }
   return {};
@@ -139,7 +139,7 @@ Result<std::string> walk_messages(const json::object& body, std::string_view pro
   if (Status st = single_choice(body, provider); !st) return st.error();
   const auto* in_messages = body.if_contains("messages");
   if (in_messages == nullptr || !in_messages->is_array()) {
-    return Error::invalid_request("'messages' must be an array", "invalid_messages");
+    return Error::invalid_param("messages", "'messages' must be an array", "invalid_messages");
   }
   const json::array& list = in_messages->as_array();
   std::string system;
@@ -159,7 +159,8 @@ Result<std::string> walk_messages(const json::object& body, std::string_view pro
     } else if (role == "tool") {
       write.tool(list, i);
     } else {
-      return Error::invalid_request(
+      return Error::invalid_param(
+          "messages[" + std::to_string(i) + "].role",
           "message role '" + role + "' is not supported by " + std::string(provider),
           "invalid_messages");
     }

@@ -124,7 +124,7 @@ Result<json::object> ollama_body(const ChatRequest& request, const ProviderOptio
   if (Status st = single_choice(in, kName); !st) return st.error();
   const auto* in_messages = in.if_contains("messages");
   if (in_messages == nullptr || !in_messages->is_array()) {
-    return Error::invalid_request("'messages' must be an array", "invalid_messages");
+    return Error::invalid_param("messages", "'messages' must be an array", "invalid_messages");
   }
   const json::array& list = in_messages->as_array();
   json::array messages;

@@ -100,6 +100,22 @@ class Provider {
   // report errors with HTTP 200 return the classified error here.
   virtual Result<ChatResponse> decode(const UpstreamResponse& response) const = 0;
   virtual std::unique_ptr<StreamDecoder> stream_decoder() const = 0;
+  // decode() and stream_decoder() for one request. For a Messages API request
+  // (ChatRequest::messages), an adapter whose upstream speaks that API itself passes the
+  // answer through (ChatResponse::message_json, ChatDelta::event) after its encode() sent the
+  // caller's body; by default the request's translation is decoded like any other.
+  virtual Result<ChatResponse> decode_for(const ChatRequest& /*request*/,
+                                          const UpstreamResponse& response) const {
+    return decode(response);
+  }
+  virtual std::unique_ptr<StreamDecoder> stream_decoder_for(const ChatRequest& /*request*/) const {
+    return stream_decoder();
+  }
+  // Whether the upstream speaks Anthropic's Messages API itself, so that a Messages request
+  // passes through (see decode_for), a count_tokens request (ChatRequest::Messages::
+  // count_tokens) included: encode() sends it to the upstream's own counter. False by default:
+  // the gateway then estimates the count and never hands this adapter such a request.
+  virtual bool speaks_messages_api() const { return false; }
   // Classifies a non-2xx upstream answer: fail, retry on another key, cool the key down,
   // disable it. The default follows HTTP semantics and Retry-After.
   virtual Error classify(int status, const Headers& headers, std::string_view body) const;

@@ -298,8 +298,8 @@ class SparkProvider final : public OpenAiProvider {
                                  const Credential& credential) const override {
     if (const auto* n = request.body().if_contains("n");
         n != nullptr && n->is_number() && n->to_number<double>() > 1) {
-      return Error::invalid_request("spark models return a single choice; 'n' must be 1",
-                                    "unsupported_parameter");
+      return Error::invalid_param("n", "spark models return a single choice; 'n' must be 1",
+                                  "unsupported_parameter");
     }
     json::object body = openai_body(request, options_);
     // Not in Spark's parameter list; usage comes on the last chunk without asking.

@@ -151,6 +151,9 @@ describe('balancing under load', { timeout: 120000 }, () => {
     const unknown = await request(`${gw.url}/llm/key-load/pooled/nope`);
     assert.equal(unknown.status, 404);
     openAiError(unknown);
+    // The raw key in place of its id only with admin.expose_keys (below).
+    const raw = await request(`${gw.url}/llm/key-load/pooled/${encodeURIComponent('bl-c1;latency=150')}`);
+    assert.equal(raw.status, 404, raw.text);
   });
 
   test('key-exposing endpoints are 404 unless admin.expose_keys', async () => {
@@ -184,11 +187,26 @@ describe('key-exposing endpoints when enabled', { timeout: 30000 }, () => {
       const ok = await request(`${gw.url}${path}`,
         { headers: { authorization: 'Bearer admin-token-for-tests' } });
       assert.equal(ok.status, 200, `${path}: ${ok.text}`);
+      if (path === '/llm/models') {
+        assert.deepEqual(ok.json, ['exposed']);  // the seed's shape: the models' names
+        continue;
+      }
       assert.ok(ok.text.includes('sk-exposed-secret-0001'), `${path} does not show the key`);
     }
     // The capacity report still shows only the public id.
     const cap = await request(`${gw.url}/llm/system-capacity`);
     assert.equal(cap.json.details.exposed.keys[0].key, 'first');
     assert.ok(!cap.text.includes('sk-exposed-secret'));
+  });
+
+  test('/llm/key-load takes the raw key as well as its id (the seed\'s form)', async () => {
+    const r = await request(`${gw.url}/llm/key-load/exposed/${encodeURIComponent('sk-exposed-secret-0001')}`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.key, 'first');  // answered with its public id, as by id
+    assert.equal(r.json.model, 'exposed');
+    assert.ok(!r.text.includes('sk-exposed-secret'));
+    const byId = await request(`${gw.url}/llm/key-load/exposed/first`);
+    assert.equal(byId.status, 200, byId.text);
+    assert.equal((await request(`${gw.url}/llm/key-load/exposed/sk-exposed-secret-0002`)).status, 404);
   });
 });

@@ -94,6 +94,7 @@ describe('the native /llm routes', { timeout: 90000 }, () => {
         assert.equal(r.status, 400, `${path} ${JSON.stringify(fields)}: ${r.text}`);
         assert.equal(r.json.error.code, 'invalid_parameter');
         assert.ok(r.json.error.message.includes(`'${member}'`), r.text);
+        assert.equal(r.json.error.param, member, r.text);
       }
     }
   });
@@ -117,6 +118,7 @@ describe('the native /llm routes', { timeout: 90000 }, () => {
       { model: 'nat-zhipu', messages: userMessage(), tools: [WEATHER_TOOL] });
     assert.equal(r.status, 400, r.text);
     assert.equal(r.json.error.code, 'tools_not_supported');
+    assert.equal(r.json.error.param, 'tools');
   });
 
   test('every /llm report writes numbers as plain decimals', { timeout: 15000 }, async () => {

@@ -31,6 +31,7 @@ struct Answer {
   std::int64_t prompt_tokens = 0;
   bool include_usage = false;  // OpenAI stream_options.include_usage
   std::optional<ToolCall> tool_call;
+  std::string echo;  // ChatCall::echo
 
   std::int64_t completion_tokens() const { return static_cast<std::int64_t>(pieces.size()); }
   std::int64_t total_tokens() const { return prompt_tokens + completion_tokens(); }

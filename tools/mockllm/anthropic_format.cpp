@@ -1,5 +1,8 @@
 #include "mockllm/anthropic_format.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <boost/json.hpp>
 
 namespace bc::mockllm {
@@ -51,6 +54,7 @@ std::string event(std::string_view name, const json::object& payload) {
 
 class AnthropicFormat final : public WireFormat {
  public:
+  explicit AnthropicFormat(bool count_tokens) : count_tokens_(count_tokens) {}
   std::string_view name() const override { return "anthropic"; }
 
   Result<std::string> api_key(const IncomingRequest& request) const override {
@@ -76,14 +80,21 @@ class AnthropicFormat final : public WireFormat {
       return Error::invalid_request("model: Field required");
     }
     const auto* max_tokens = object->if_contains("max_tokens");
-    if (max_tokens == nullptr || !max_tokens->is_number()) {
+    if (!count_tokens_ && (max_tokens == nullptr || !max_tokens->is_number())) {
       return Error::invalid_request("max_tokens: Field required");
     }
     ChatCall call;
     call.model = std::string(model->as_string());
-    if (const auto* stream = object->if_contains("stream"); stream && stream->is_bool()) {
+    if (const auto* stream = object->if_contains("stream");
+        !count_tokens_ && stream && stream->is_bool()) {
       call.stream = stream->as_bool();
     }
+    std::vector<std::string_view> keys;
+    for (const auto& member : *object) keys.push_back(member.key());
+    std::sort(keys.begin(), keys.end());
+    json::array names;
+    for (auto key : keys) names.emplace_back(key);
+    call.echo = json::serialize(names);
     for (const auto& message : messages->as_array()) {
       const auto* m = message.if_object();
       if (m == nullptr) return Error::invalid_request("messages: each message must be an object");
@@ -116,6 +127,7 @@ class AnthropicFormat final : public WireFormat {
   std::string new_id(std::uint64_t seq) const override { return "msg_mock" + std::to_string(seq); }
 
   std::string completion(const Answer& a) const override {
+    if (count_tokens_) return json::serialize(json::object{{"input_tokens", a.prompt_tokens}});
     json::object out = message(a);
     out["content"] = json::array{a.tool_call ? tool_block(a, json::parse(a.text()))
                                              : json::object{{"type", "text"}, {"text", a.text()}}};
@@ -174,14 +186,18 @@ class AnthropicFormat final : public WireFormat {
 
  private:
   static json::object message(const Answer& a) {
-    return {{"id", a.id},
-            {"type", "message"},
-            {"role", "assistant"},
-            {"model", a.model},
-            {"content", nullptr},
-            {"stop_reason", nullptr},
-            {"stop_sequence", nullptr}};
+    json::object out{{"id", a.id},
+                     {"type", "message"},
+                     {"role", "assistant"},
+                     {"model", a.model},
+                     {"content", nullptr},
+                     {"stop_reason", nullptr},
+                     {"stop_sequence", nullptr}};
+    if (!a.echo.empty()) out["mock_request_keys"] = json::parse(a.echo);
+    return out;
   }
+
+  bool count_tokens_;
 
   static json::object usage(const Answer& a, std::int64_t output_tokens) {
     return {{"input_tokens", a.prompt_tokens},
@@ -218,7 +234,12 @@ class AnthropicFormat final : public WireFormat {
 }  // namespace
 
 const WireFormat& anthropic_format() {
-  static const AnthropicFormat format;
+  static const AnthropicFormat format(false);
+  return format;
+}
+
+const WireFormat& anthropic_count_tokens_format() {
+  static const AnthropicFormat format(true);
   return format;
 }
 

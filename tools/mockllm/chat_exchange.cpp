@@ -213,6 +213,7 @@ awaitable<bool> serve_chat(Connection& connection, const WireFormat& format, con
   }
   answer.prompt_tokens = call->prompt_tokens;
   answer.include_usage = call->include_usage;
+  answer.echo = call->echo;
 
   if (call->stream) {
     co_return co_await answer_stream(connection, format, request, answer, plan, flight);

@@ -14,10 +14,11 @@
 namespace bc::mockllm {
 
 std::span<const Route> chat_routes() {
-  static const std::array<Route, 9> routes = {{
+  static const std::array<Route, 10> routes = {{
       {"/v1/chat/completions", &openai_format()},
       {"/api/paas/v4/chat/completions", &zhipu_format()},
       {"/v1/messages", &anthropic_format()},
+      {"/v1/messages/count_tokens", &anthropic_count_tokens_format()},
       {"/v1beta/models/*:generateContent", &gemini_format()},
       {"/v1beta/models/*:streamGenerateContent", &gemini_format()},
       {"/api/chat", &ollama_format()},

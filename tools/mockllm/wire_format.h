@@ -38,6 +38,9 @@ struct ChatCall {
   std::int64_t prompt_tokens = 0;
   // The name of the first tool the request offers; empty when it offers none.
   std::string first_tool;
+  // JSON a format puts back into its answer, so a test sees what reached the upstream
+  // (Anthropic's: the request's top-level field names); empty when none.
+  std::string echo;
 };
 
 // An error answer to write.
