@@ -164,7 +164,13 @@ describe('metrics, access log and request ids', { timeout: 60000 }, () => {
       body: JSON.stringify({ model: 'builtin', messages: userMessage(), stream: true, stream_options: { include_usage: true } }),
     });
     assert.ok((await readOpenAiStream(res)).done);
-    const now = await scrape();
+    // The stream's figures are counted once its last byte is written, which the client may
+    // read first: wait for them rather than race them.
+    const ttft = (m) => m.sum('bc_time_to_first_token_seconds_count', { model: 'builtin' });
+    const now = await waitFor(async () => {
+      const m = await scrape();
+      return ttft(m) - ttft(before) >= 1 ? m : null;
+    }, { timeoutMs: 5000, intervalMs: 20, what: 'the stream counted in /metrics' });
     const ok = { model: 'good', key: 'good-a', route: '/v1/chat/completions', status_class: '2xx' };
     assert.equal(now.sum('bc_requests_total', ok) - before.sum('bc_requests_total', ok), 3);
     assert.equal(now.sum('bc_upstream_attempts_total', { model: 'good', outcome: 'ok' }) -
