@@ -9,23 +9,27 @@ namespace bc::api {
 
 Allowances::Allowances(std::shared_ptr<gateway::Gateway> gateway,
                        std::shared_ptr<ClientBudgets> budgets)
-    : gateway_(std::move(gateway)), pool_(gateway_->pool()), budgets_(std::move(budgets)) {
-  for (std::uint32_t m = 0; m < pool_.model_count(); ++m) {
-    const balance::ModelSpec& spec = pool_.model(m);
+    : gateway_(gateway), budgets_(budgets) {
+  balance::Pool& pool = gateway->pool();
+  for (std::uint32_t m = 0; m < pool.model_count(); ++m) {
+    const balance::ModelSpec& spec = pool.model(m);
     if (spec.rpd <= 0 && spec.tpd <= 0) continue;
     for (std::uint32_t k = 0; k < spec.keys.size(); ++k) {
       keys_.push_back({{m, k}, "key:" + spec.name, spec.keys[k].id});
     }
   }
-  pool_.gate_quotas();
+  pool.gate_quotas();
 }
 
 std::vector<usage::AllowanceMark> Allowances::wanted(std::int64_t wall_ms) {
   std::vector<usage::AllowanceMark> out;
   wanted_keys_.clear();
+  const auto gateway = gateway_.lock();
+  if (!gateway) return out;
+  balance::Pool& pool = gateway->pool();
   for (Key& key : keys_) {
-    const balance::ModelSpec& spec = pool_.model(key.target.model);
-    const balance::KeyLoad& load = pool_.load(key.target);
+    const balance::ModelSpec& spec = pool.model(key.target.model);
+    const balance::KeyLoad& load = pool.load(key.target);
     const TimeWindow day = day_window(wall_ms, spec.quota_reset_hour, spec.quota_zone);
     const balance::QuotaUse use = load.quota_use();
     const balance::QuotaGrant grant = load.quota_grant();
@@ -53,31 +57,37 @@ std::vector<usage::AllowanceMark> Allowances::wanted(std::int64_t wall_ms) {
       wanted_keys_.push_back(&key);
     }
   }
-  if (budgets_) budgets_->add_wanted_marks(wall_ms, out);
+  if (const auto budgets = budgets_.lock()) budgets->add_wanted_marks(wall_ms, out);
   return out;
 }
 
 void Allowances::granted(const std::vector<usage::AllowanceMark>& marks, std::int64_t wall_ms) {
   const TimePoint now = Clock::now();
+  const auto gateway = gateway_.lock();
+  if (!gateway) return;
+  balance::Pool& pool = gateway->pool();
   // The key marks come first, in the order of wanted_keys_.
   for (std::size_t i = 0; i < wanted_keys_.size() && i < marks.size(); ++i) {
     const usage::AllowanceMark& mark = marks[i];
-    pool_.grant_quota(wanted_keys_[i]->target, wall_ms, now, mark.period_start_ms, mark.requests,
-                      mark.tokens);
+    pool.grant_quota(wanted_keys_[i]->target, wall_ms, now, mark.period_start_ms, mark.requests,
+                     mark.tokens);
   }
-  if (budgets_) budgets_->grant_marks(marks, wall_ms);
+  if (const auto budgets = budgets_.lock()) budgets->grant_marks(marks, wall_ms);
 }
 
 std::vector<usage::AllowanceMark> Allowances::exact(std::int64_t wall_ms) {
   std::vector<usage::AllowanceMark> out;
+  const auto gateway = gateway_.lock();
+  if (!gateway) return out;
+  balance::Pool& pool = gateway->pool();
   for (const Key& key : keys_) {
-    const balance::ModelSpec& spec = pool_.model(key.target.model);
+    const balance::ModelSpec& spec = pool.model(key.target.model);
     const TimeWindow day = day_window(wall_ms, spec.quota_reset_hour, spec.quota_zone);
-    const balance::QuotaUse use = pool_.load(key.target).quota_use();
+    const balance::QuotaUse use = pool.load(key.target).quota_use();
     if (use.day_start_ms != day.start_ms) continue;
     out.push_back({key.scope, key.id, day.start_ms, use.requests, use.tokens});
   }
-  if (budgets_) budgets_->add_exact_marks(wall_ms, out);
+  if (const auto budgets = budgets_.lock()) budgets->add_exact_marks(wall_ms, out);
   return out;
 }
 

@@ -20,7 +20,8 @@ namespace bc::api {
 class Allowances final : public usage::AllowanceSource {
  public:
   // Gates the pool's daily quotas (balance::Pool::gate_quotas). `budgets` must be read back
-  // (ClientBudgets::read_back) already; both are kept alive by this source.
+  // (ClientBudgets::read_back) already. Both are held weakly: the generation owns them, and
+  // the budgets' own owner holds the ledger, which holds this source.
   Allowances(std::shared_ptr<gateway::Gateway> gateway, std::shared_ptr<ClientBudgets> budgets);
 
   std::vector<usage::AllowanceMark> wanted(std::int64_t wall_ms) override;
@@ -38,9 +39,8 @@ class Allowances final : public usage::AllowanceSource {
     std::int64_t seen_tokens = 0;
   };
 
-  std::shared_ptr<gateway::Gateway> gateway_;
-  balance::Pool& pool_;
-  std::shared_ptr<ClientBudgets> budgets_;
+  std::weak_ptr<gateway::Gateway> gateway_;
+  std::weak_ptr<ClientBudgets> budgets_;
   std::vector<Key> keys_;
   std::vector<const Key*> wanted_keys_;  // the key of each key mark of the last wanted()
 };
