@@ -230,7 +230,7 @@ describe('usage ledger', { timeout: 600000 }, () => {
     console.log(`usage ledger load: ${LOAD_REQUESTS} requests in ${seconds.toFixed(1)} s`);
     assert.equal(result.failed, 0);
     const after = await mockStats(mock);
-    const reached = (stats) => stats.keys['us-a'].requests + stats.keys['us-b'].requests;
+    const reached = (stats) => (stats.keys['us-a']?.requests ?? 0) + (stats.keys['us-b']?.requests ?? 0);
     assert.equal(reached(after) - reached(before), LOAD_REQUESTS);
     // A graceful stop drains the queue: every record is in the store.
     await gw.stop();
