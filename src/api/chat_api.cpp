@@ -278,10 +278,11 @@ awaitable<std::optional<Error>> wait_for_budget(Exchange& writer) {
   while (writer.budget_pending) {
     if (std::chrono::steady_clock::now() >= until) {
       writer.budget_pending = false;
-      co_return Error::unavailable("the usage ledger has not confirmed the budget allowance of "
-                                   "client '" +
-                                       writer.client->name + "' in time (see its log); try again",
-                                   "budget_unavailable");
+      co_return Error::unavailable(
+          "the usage ledger has not confirmed the budget allowance of "
+          "client '" +
+              writer.client->name + "' in time (see its log); try again",
+          "budget_unavailable");
     }
     timer.expires_after(pause);
     co_await timer.async_wait(boost::asio::use_awaitable);

@@ -49,8 +49,8 @@ awaitable<void> embeddings(gateway::Forwarder& forwarder, net::HttpRequest& requ
     return send_error(writer, std::move(*over));
   }
   // A pending budget (the ledger's allowance) and the budgets in Redis are taken before it.
-  return after_shared_budget(forwarder, writer, answer(forwarder, std::move(parsed).value(), writer),
-                             false);
+  return after_shared_budget(forwarder, writer,
+                             answer(forwarder, std::move(parsed).value(), writer), false);
 }
 
 }  // namespace

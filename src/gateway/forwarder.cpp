@@ -87,11 +87,11 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cal
     state.plan.emplace(gateway_->budgets(), gateway_->plan_settings(), demand.model,
                        demand.needs_tools, state.pinned, Clock::now());
     if (!state.plan->tools_servable()) {
-      co_return Error::invalid_param("tools",
-                                     demand.model
-                                         ? "model '" + std::string(request.model) + "' does not support tools"
-                                         : "no enabled model supports tools",
-                                     "tools_not_supported");
+      co_return Error::invalid_param(
+          "tools",
+          demand.model ? "model '" + std::string(request.model) + "' does not support tools"
+                       : "no enabled model supports tools",
+          "tools_not_supported");
     }
   }
   auto& plan = *state.plan;

@@ -316,8 +316,7 @@ class ZhipuProvider final : public OpenAiProvider {
     const std::string_view base = options_.base_url.empty() ? kZhipuBaseUrl : options_.base_url;
     std::string url = join_url(base, path);
     const auto dot = credential.secret.find('.');
-    if (!jwt_auth_ || dot == std::string::npos || dot == 0 ||
-        dot + 1 == credential.secret.size()) {
+    if (!jwt_auth_ || dot == std::string::npos || dot == 0 || dot + 1 == credential.secret.size()) {
       return openai_request(std::move(url), std::move(body), credential, stream);  // plain key
     }
     auto token = zhipu_jwt(credential);

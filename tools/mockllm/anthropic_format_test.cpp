@@ -6,8 +6,8 @@
 #include <boost/json.hpp>
 
 #include "mockllm/anthropic_format.h"
-#include "mockllm/provider_formats_test_support.h"
 #include "mockllm/formats.h"
+#include "mockllm/provider_formats_test_support.h"
 
 namespace bc::mockllm {
 namespace {
