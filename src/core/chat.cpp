@@ -1,5 +1,9 @@
 #include "core/chat.h"
 
+#include <cmath>
+#include <optional>
+#include <string>
+
 #include <boost/json.hpp>
 
 #include "core/json_arena.h"
@@ -29,6 +33,32 @@ Result<ChatRequest> ChatRequest::parse_owned(std::string text) {
   return parse_tree(text);
 }
 
+namespace {
+
+// Boost.JSON reads a number beyond a double (1e400) as infinity, which no JSON can carry on:
+// relayed, it would become null or a different number. The path of the first one, if any.
+std::optional<std::string> non_finite_number(const json::value& v, const std::string& path) {
+  if (v.is_double()) {
+    if (std::isfinite(v.as_double())) return std::nullopt;
+    return path.empty() ? std::string("body") : path;
+  }
+  if (v.is_array()) {
+    std::size_t i = 0;
+    for (const auto& item : v.as_array()) {
+      if (auto at = non_finite_number(item, path + "[" + std::to_string(i++) + "]")) return at;
+    }
+  } else if (v.is_object()) {
+    for (const auto& member : v.as_object()) {
+      const std::string key(member.key());
+      std::string at = path.empty() ? key : path + "." + key;
+      if (auto found = non_finite_number(member.value(), at)) return found;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<ChatRequest> ChatRequest::parse_tree(std::string_view text) {
   json::error_code ec;
   json::value parsed = parse_json_in_arena(text, ec);
@@ -38,6 +68,10 @@ Result<ChatRequest> ChatRequest::parse_tree(std::string_view text) {
   }
   if (!parsed.is_object()) {
     return Error::invalid_request("request body must be a JSON object", "invalid_json");
+  }
+  if (auto at = non_finite_number(parsed, "")) {
+    return Error::invalid_param(*at, *at + " is a number out of a double's range",
+                                "number_out_of_range");
   }
   // Moved in by construction: assigning a json::object would copy it out of its arena.
   ChatRequest req(std::move(parsed.as_object()));

@@ -50,6 +50,11 @@ TEST(ChatRequest, RejectsBadInputWithCodes) {
       {R"({"messages":[{"role":"user"}],"model":3})", "invalid_model", "model"},
       {R"({"messages":[{"role":"user"}],"stream":"yes"})", "invalid_stream", "stream"},
       {R"({"messages":[{"role":"user"}],"tools":{}})", "invalid_tools", "tools"},
+      // Beyond a double: relayed, it would reach the upstream as null or another number.
+      {R"({"messages":[{"role":"user"}],"max_tok=ns":641e308})", "number_out_of_range",
+       "max_tok=ns"},
+      {R"({"messages":[{"role":"user"}],"x":{"y":[1,-2E999]}})", "number_out_of_range",
+       "x.y[1]"},
   };
   for (const auto& c : cases) {
     auto r = ChatRequest::parse(c.body);
@@ -86,6 +91,21 @@ TEST(ChatRequestScan, ReadsTheUsualRequestWithoutATree) {
   bool scanned = false;
   EXPECT_EQ(testing::request_scan_disagreement(kRequest, scanned), "");
   EXPECT_TRUE(scanned);
+}
+
+TEST(ChatRequestScan, LeavesNumbersThatMayOverflowToTheTree) {
+  // Exponents of three digits and integers of 300 digits may be beyond a double: the tree reads
+  // them. Smaller ones stay on the scan.
+  const auto usual = ChatRequest::parse(R"({"messages":[{"role":"user"}],"x":1e99})");
+  ASSERT_TRUE(usual.ok());
+  EXPECT_NE(usual->raw(), nullptr);
+  const auto small = ChatRequest::parse(R"({"messages":[{"role":"user"}],"x":1e-100})");
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(small->raw(), nullptr);
+  const auto long_integer =
+      ChatRequest::parse(R"({"messages":[{"role":"user"}],"x":)" + std::string(301, '1') + "}");
+  ASSERT_TRUE(long_integer.ok());
+  EXPECT_EQ(long_integer->raw(), nullptr);
 }
 
 TEST(ChatRequestScan, ParseOwnedKeepsTheTextItIsGiven) {

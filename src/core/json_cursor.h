@@ -106,6 +106,8 @@ class JsonCursor {
       return false;
     }
     const char* integer_end = p_;
+    // A number this long may be beyond a double; the tree refuses it with a clear error.
+    if (integer_end - start > 300) return false;
     if (p_ != end_ && *p_ == '.') {
       ++p_;
       if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
@@ -117,7 +119,9 @@ class JsonCursor {
       const char* digits = p_;
       if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
       while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-      if (p_ - digits > 3) return false;  // Boost.JSON refuses some huge exponents
+      // Boost.JSON refuses some huge exponents, and turns others into infinity, which the
+      // tree refuses: an exponent of three digits is the tree's to read.
+      if (p_ - digits > 2) return false;
     }
     if (value == nullptr) return true;
     if (*start == '-' || p_ != integer_end || integer_end - start > 15) return false;
