@@ -53,8 +53,7 @@ TEST(ChatRequest, RejectsBadInputWithCodes) {
       // Beyond a double: relayed, it would reach the upstream as null or another number.
       {R"({"messages":[{"role":"user"}],"max_tok=ns":641e308})", "number_out_of_range",
        "max_tok=ns"},
-      {R"({"messages":[{"role":"user"}],"x":{"y":[1,-2E999]}})", "number_out_of_range",
-       "x.y[1]"},
+      {R"({"messages":[{"role":"user"}],"x":{"y":[1,-2E999]}})", "number_out_of_range", "x.y[1]"},
   };
   for (const auto& c : cases) {
     auto r = ChatRequest::parse(c.body);
