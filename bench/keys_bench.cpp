@@ -113,6 +113,45 @@ void BM_RetryPick(benchmark::State& state) {
   }
 }
 
+// When a waiting request may try again (Pool::next_available, asked on every wake of a
+// waiter) with every slot of the model taken and a tenth of the keys cooling for a minute.
+// range(1) == 1 gives every key a tpm limit, which makes the pool ask every key (a token limit
+// may refuse a large request the index would let through): the scan the index replaces.
+void BM_NextAvailable(benchmark::State& state) {
+  const int keys = static_cast<int>(state.range(0));
+  ModelSpec spec;
+  spec.name = "m";
+  spec.max_concurrency = 1;
+  if (state.range(1) == 1) spec.tpm = 1000000000;
+  for (int k = 0; k < keys; ++k) {
+    const std::string id = "key-" + std::to_string(k);
+    spec.keys.push_back({"sk-" + id, id, 1.0});
+  }
+  std::vector<ModelSpec> specs;
+  specs.push_back(std::move(spec));
+  auto pool = std::move(Pool::create(std::move(specs))).value();
+  const auto start = bc::TimePoint(std::chrono::hours(1));
+  std::vector<Lease> busy;
+  for (int k = 0; k < keys; ++k) {
+    const bc::balance::Target target{0, static_cast<std::uint32_t>(k)};
+    if (auto lease = pool->try_acquire(target, {}, start)) busy.push_back(std::move(*lease));
+  }
+  Outcome outcome;
+  outcome.ok = true;
+  for (int k = 0; k < keys; k += 10) {
+    const bc::balance::Target target{0, static_cast<std::uint32_t>(k)};
+    pool->cool_down(target, start + std::chrono::minutes(1));
+    busy[k].settle(outcome, start);
+  }
+  Demand demand;
+  demand.estimated_tokens = 500;
+  auto now = start;
+  for (auto _ : state) {
+    now += std::chrono::microseconds(1);
+    benchmark::DoNotOptimize(pool->next_available(demand, now));
+  }
+}
+
 #define BC_KEYS Arg(4)->Arg(100)->Arg(1000)->Arg(10000)
 BENCHMARK(BM_Concurrency)->BC_KEYS;
 BENCHMARK(BM_LeastRequest)->BC_KEYS;
@@ -120,6 +159,7 @@ BENCHMARK(BM_ResponseTime)->BC_KEYS;
 BENCHMARK(BM_Tokens)->BC_KEYS;
 BENCHMARK(BM_AutoWeight)->BC_KEYS;
 BENCHMARK(BM_RetryPick)->ArgsProduct({{4, 100, 1000, 10000}, {0, 1}});
+BENCHMARK(BM_NextAvailable)->ArgsProduct({{4, 100, 1000, 10000}, {0, 1}});
 
 }  // namespace
 

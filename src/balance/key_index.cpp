@@ -9,7 +9,6 @@
 namespace bc::balance {
 namespace {
 
-constexpr Clock::rep kNever = std::numeric_limits<Clock::rep>::max();
 // The heaviest key of a model weighs 2^24 units: shares are exact to 1e-7 of it, and 2^32 keys
 // still sum below 2^64.
 constexpr double kUnitsOfHeaviest = 16777216.0;

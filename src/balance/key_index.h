@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -47,11 +48,21 @@ class KeyIndex {
   bool any_due(TimePoint now) const {
     return now.time_since_epoch().count() >= earliest_.load(std::memory_order_acquire);
   }
+  // The earliest time a parked key is due, or nullopt when none is parked. Never later than
+  // the true earliest (an entry may outlive its key's return), so a wake-up set by it may come
+  // early but never late.
+  std::optional<TimePoint> earliest_parked() const {
+    const Clock::rep at = earliest_.load(std::memory_order_acquire);
+    if (at == kNever) return std::nullopt;
+    return TimePoint(Duration(at));
+  }
   // Appends the keys parked until `now` or earlier and forgets them. Another thread already
   // collecting: returns at once (it will hand them back).
   void take_due(TimePoint now, std::vector<std::size_t>& out);
 
  private:
+  static constexpr Clock::rep kNever = std::numeric_limits<Clock::rep>::max();
+
   void add(std::size_t key, std::uint64_t delta);
 
   std::size_t size_ = 0;

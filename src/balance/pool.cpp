@@ -68,6 +68,7 @@ ModelState::ModelState(ModelSpec s, std::unique_ptr<Strategy> st, const Adopt& a
       reads_load(spec.auto_weight || strategy->reads_load()),
       key_sequence(kKeyStep) {
   const KeyLimits limits = KeyLimits::of(spec);
+  token_limits = limits.tpm > 0 || limits.tpd > 0;
   keys.reserve(spec.keys.size());
   for (std::size_t k = 0; k < spec.keys.size(); ++k) {
     auto kept = adopt ? adopt(spec, k, limits) : nullptr;
@@ -468,20 +469,6 @@ void Pool::cool_down(Target target, TimePoint until) {
 void Pool::block_quota(Target target, TimePoint until, TimePoint now) {
   impl_->models[target.model].keys[target.key]->block_quota(until, now);
   impl_->sync(target.model, target.key, now);
-}
-
-std::optional<TimePoint> Pool::next_available(const Demand& demand, TimePoint now) const {
-  const Impl& impl = *impl_;
-  std::optional<TimePoint> best;
-  for (std::size_t m = 0; m < impl.models.size(); ++m) {
-    if (!impl.serves(m, demand)) continue;
-    for (const auto& key : impl.models[m].keys) {
-      const KeyLoad& load = *key;
-      const std::optional<TimePoint> at = load.next_available(demand, now);
-      if (at && (!best || *at < *best)) best = at;
-    }
-  }
-  return best;
 }
 
 void Pool::set_release_listener(std::function<void(Target)> listener) {

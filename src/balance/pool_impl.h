@@ -45,6 +45,9 @@ struct ModelState {
   // The keys that can take a request now, by weight (thread-safe). Kept only when `indexed`.
   mutable KeyIndex index;
   bool indexed = false;  // more than kScanKeys keys
+  // Whether a key may refuse a large request it would take a small one of (tpm, tpd): the
+  // index, which holds the keys that can take the smallest request, then says too little.
+  bool token_limits = false;
   // The strategy's factor or auto_weight follows each key's load: a pick weighs a few keys
   // drawn by weight (or all of them, in a small model) instead of taking the first draw.
   bool reads_load = false;

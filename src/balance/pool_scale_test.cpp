@@ -164,6 +164,27 @@ TEST(PoolScale, AFullRateWindowParksTheKeyUntilItMakesRoom) {
   EXPECT_EQ(pool->candidates(three, at(1.6), rng).size(), 3u);  // every key made room
 }
 
+TEST(PoolScale, NextAvailableFromTheIndexIsWhenAKeyCanServe) {
+  // Every key full: only a release brings one back, so there is no time to wait for.
+  auto pool = make_pool({big_model(200, "concurrency", 1)});
+  std::vector<Lease> leases;
+  for (std::uint32_t k = 0; k < 200; ++k) {
+    auto lease = pool->try_acquire({0, k}, {}, at(0));
+    ASSERT_TRUE(lease) << k;
+    leases.push_back(std::move(*lease));
+  }
+  EXPECT_FALSE(pool->next_available({}, at(0.1)));
+  // A key that ends its request while cooling is free at the cooldown's end, not before.
+  pool->cool_down({0, 10}, at(3));
+  pool->cool_down({0, 11}, at(5));
+  leases[11].settle(ok_outcome(), at(0.2));
+  leases[10].settle(ok_outcome(), at(0.2));
+  EXPECT_EQ(pool->next_available({}, at(0.3)), at(3));
+  // A key that ends its request without a limit in the way is free now.
+  leases[20].settle(ok_outcome(), at(0.4));
+  EXPECT_EQ(pool->next_available({}, at(0.5)), at(0.5));
+}
+
 TEST(PoolScale, FailoverOrderHasNoRepeatsAndPutsHeavierFirst) {
   auto pool = make_pool({big_model(300)});
   Rng rng(9);
