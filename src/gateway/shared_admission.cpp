@@ -107,7 +107,9 @@ asio::awaitable<SharedAdmission::Verdict> SharedAdmission::admit(const Gateway& 
   const auto target = lease.target();
   const auto& spec = gateway.pool().model(target.model);
   const state::SharedLimits limits = shared_limits(spec);
-  if (!limits.any()) co_return Verdict{};
+  // A key with no limit of its own asks Redis only for its health marks (cooldown, breaker,
+  // quarantine): one round trip too; with Redis down, nothing to share.
+  if (!limits.any() && live_link() == nullptr) co_return Verdict{};
   const std::string id = redis_key_id(spec.name, spec.keys[target.key].secret);
   if (live_link() != nullptr) {
     state::SharedDemand demand;
@@ -148,6 +150,8 @@ asio::awaitable<SharedAdmission::Verdict> SharedAdmission::admit(const Gateway& 
       Verdict refused;
       refused.admitted = false;
       refused.cooling = answer->outcome == Outcome::kCooling;
+      refused.breaker_open = answer->outcome == Outcome::kBreakerOpen;
+      refused.quarantined = answer->outcome == Outcome::kQuarantined;
       refused.retry_after =
           answer->outcome == Outcome::kConcurrencyFull ? kConcurrencyPoll : answer->retry_after;
       if (answer->outcome == Outcome::kQuotaFull) {
@@ -211,10 +215,50 @@ SharedAdmission::Verdict SharedAdmission::admit_degraded(const Gateway& gateway,
 void SharedAdmission::cool(const Gateway& gateway, balance::Target target,
                            std::chrono::milliseconds length) {
   const auto& spec = gateway.pool().model(target.model);
-  // Only keys admitted in Redis read the shared cooldown (the admission script checks it).
-  if (!shared_limits(spec).any()) return;
   if (live_link() == nullptr) return;
   client_->cool(redis_key_id(spec.name, spec.keys[target.key].secret), length);
+}
+
+void SharedAdmission::failed(const Gateway& gateway, balance::Target target,
+                             const balance::Outcome& outcome) {
+  const bool quarantined = outcome.action == KeyAction::kDisable;
+  if ((!outcome.fault && !quarantined) || live_link() == nullptr) return;
+  const auto& spec = gateway.pool().model(target.model);
+  const std::string id = redis_key_id(spec.name, spec.keys[target.key].secret);
+  if (quarantined) {
+    client_->quarantine(id, kQuarantineMark);
+    return;
+  }
+  // A fault that left the breaker open (this one opened it, or one admitted before it opened):
+  // the others hold it open for the time it has left here.
+  const auto& breaker = gateway.pool().load(target).breaker();
+  const auto now = Clock::now();
+  const auto until = breaker.open_until();
+  if (breaker.state(now) != balance::Breaker::State::kOpen || !until) return;
+  // Rounded up: the others never end it before this instance does.
+  client_->open_breaker(id, std::chrono::ceil<std::chrono::milliseconds>(*until - now));
+}
+
+void SharedAdmission::lift(const Gateway& gateway, balance::Target target) {
+  const auto& spec = gateway.pool().model(target.model);
+  lift_ids({redis_key_id(spec.name, spec.keys[target.key].secret)});
+}
+
+std::vector<std::string> SharedAdmission::quarantined_ids(const balance::Pool& pool) {
+  std::vector<std::string> ids;
+  for (std::size_t m = 0; m < pool.model_count(); ++m) {
+    const auto& spec = pool.model(m);
+    for (std::size_t k = 0; k < spec.keys.size(); ++k) {
+      const balance::Target target{static_cast<std::uint32_t>(m), static_cast<std::uint32_t>(k)};
+      if (pool.load(target).disabled()) ids.push_back(redis_key_id(spec.name, spec.keys[k].secret));
+    }
+  }
+  return ids;
+}
+
+void SharedAdmission::lift_ids(const std::vector<std::string>& ids) {
+  if (live_link() == nullptr) return;
+  for (const auto& id : ids) client_->lift(id);
 }
 
 void SharedAdmission::release(std::uint64_t id, const std::optional<Usage>* usage) {

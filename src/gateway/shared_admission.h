@@ -77,7 +77,17 @@ class SharedAdmission : public std::enable_shared_from_this<SharedAdmission> {
     // Refused because the key's daily quota is used up over the instances: it is at quota
     // here too until retry_after (the end of its quota day).
     bool quota = false;
+    // Refused because another instance's breaker holds the key open: open here too until then.
+    bool breaker_open = false;
+    // Refused because another instance's upstream refused the key (credentials, balance): it
+    // is quarantined here too, until an operator lifts it or reloads.
+    bool quarantined = false;
   };
+
+  // How long a quarantine's mark stays in Redis: instances that try the key meanwhile
+  // quarantine it without a request of their own; one that first tries it later pays one
+  // refused request, as without Redis. A lift (lift()) or a reload takes the mark away.
+  static constexpr std::chrono::milliseconds kQuarantineMark{std::chrono::hours(1)};
 
   SharedAdmission(std::shared_ptr<SharedState> state, boost::asio::any_io_executor executor);
   ~SharedAdmission();
@@ -96,6 +106,17 @@ class SharedAdmission : public std::enable_shared_from_this<SharedAdmission> {
   // The key of `target` answered 429 (with Retry-After: `length`): every instance leaves it
   // alone until then. Sent without waiting; nothing while Redis is down.
   void cool(const Gateway& gateway, balance::Target target, std::chrono::milliseconds length);
+  // An attempt on `target` failed and its key learnt `outcome` (already settled on the pool):
+  // when that left the key's breaker open, every instance holds it open for the time left;
+  // when it quarantined the key, every instance quarantines it. One command each, not waited
+  // for; nothing while Redis is down.
+  void failed(const Gateway& gateway, balance::Target target, const balance::Outcome& outcome);
+  // An operator lifted the quarantine of `target` (or a reload did): its mark in Redis goes,
+  // so that no instance quarantines the key again from it. Not waited for.
+  void lift(const Gateway& gateway, balance::Target target);
+  // The Redis ids of the keys `pool` holds quarantined (what a reload lifts).
+  static std::vector<std::string> quarantined_ids(const balance::Pool& pool);
+  void lift_ids(const std::vector<std::string>& ids);
 
   const SharedState& state() const { return *state_; }
   // The client of the shared limits on a live link; nullptr while Redis is down (degraded).

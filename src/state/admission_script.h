@@ -12,14 +12,18 @@ namespace bc::state {
 // KEYS[3]: the key's shared cooldown (present while it cools, with that expiry);
 // KEYS[4], KEYS[5]: the key's requests and tokens of the last minute (hashes: second -> amount);
 // KEYS[6]: the key's counts of its quota day (a hash: r requests, t tokens; the day's start in
-// its name, computed by the gateway from the model's reset hour and zone).
+// its name, computed by the gateway from the model's reset hour and zone);
+// KEYS[7]: the key's shared breaker (present while some instance's breaker holds it open);
+// KEYS[8]: the key's shared quarantine (present after some instance's upstream refused it).
 // ARGV: max_concurrency (0: none), lease time in ms, admissions allowed per window (0: no
 // rate limit), the window in ms, the lease id, rpm, tpm, rpd, tpd (0: none), the tokens this
 // request reserves (its estimate), how long the day's counts are kept (ms).
 // Answers {outcome, in_flight, retry_after_ms, second}: outcome 1 admitted, 0 refused by
 // max_concurrency, -1 refused by the rate (max_qps, rpm or tpm), -2 refused because the key
 // cools down (a 429 seen by some instance), -3 refused by the daily quota (retry_after_ms is
-// then 1 when the key's day is used up, 0 when only this request's estimate does not fit);
+// then 1 when the key's day is used up, 0 when only this request's estimate does not fit),
+// -4 refused because some instance's breaker holds the key open, -5 refused because some
+// instance quarantined the key (retry_after_ms: the time left of that mark);
 // in_flight counts the live leases (this one too when admitted); retry_after_ms is when the
 // window frees room or the cooldown ends; second is where the minute windows counted this
 // admission (the release settles its tokens there).
@@ -27,18 +31,27 @@ namespace bc::state {
 // (their holder died or stopped renewing) are dropped first. The minute windows count by
 // whole seconds, and a second stays counted until all of it has left the minute, as the
 // local pool's windows do (balance/rate_window.h): conservative by at most one second.
+// A key with no limit at all (every limit 0) is only checked for its health marks: admitted
+// with nothing taken.
 inline constexpr std::string_view kAdmitScript = R"lua(
+local quarantined = redis.call('PTTL', KEYS[8])
+if quarantined > 0 then return {-5, 0, quarantined, 0} end
+local open = redis.call('PTTL', KEYS[7])
+if open > 0 then return {-4, 0, open, 0} end
 local cooling = redis.call('PTTL', KEYS[3])
 if cooling > 0 then return {-2, 0, cooling, 0} end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local second = math.floor(now / 1000)
 local max_concurrency = tonumber(ARGV[1])
 local lease_ms = tonumber(ARGV[2])
 local per_window = tonumber(ARGV[3])
 local window_ms = tonumber(ARGV[4])
 local rpm, tpm = tonumber(ARGV[6]), tonumber(ARGV[7])
 local rpd, tpd = tonumber(ARGV[8]), tonumber(ARGV[9])
+if max_concurrency == 0 and per_window == 0 and rpm == 0 and tpm == 0 and rpd == 0 and tpd == 0 then
+  return {1, 0, 0, 0}
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local second = math.floor(now / 1000)
 local tokens = tonumber(ARGV[10])
 -- A minute window's use, its stale seconds dropped; and when `amount` more would fit.
 local function minute(key, limit, amount)
@@ -149,8 +162,9 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
 return 1
 )lua";
 
-// A key cools down for every instance. KEYS[1]: the key's shared cooldown; ARGV: its length
-// in ms. A longer cooldown already in place is kept.
+// A health mark of a key for every instance, with its expiry: its cooldown after a 429, its
+// breaker held open, its quarantine. KEYS[1]: the mark; ARGV: its length in ms. A longer one
+// already in place is kept.
 inline constexpr std::string_view kCoolScript = R"lua(
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])

@@ -56,6 +56,14 @@ std::string SharedLimitsClient::cooldown_key(std::string_view key) const {
   return prefix_ + "cool:" + std::string(key);
 }
 
+std::string SharedLimitsClient::breaker_key(std::string_view key) const {
+  return prefix_ + "open:" + std::string(key);
+}
+
+std::string SharedLimitsClient::quarantine_key(std::string_view key) const {
+  return prefix_ + "quar:" + std::string(key);
+}
+
 std::string SharedLimitsClient::rpm_key(std::string_view key) const {
   return prefix_ + "rpm:" + std::string(key);
 }
@@ -102,6 +110,8 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
       rpm_key(key),
       tpm_key(key),
       day_key(key, daily ? demand.day_start_ms : 0),
+      breaker_key(key),
+      quarantine_key(key),
       std::to_string(limits.max_concurrency),
       std::to_string(lease_time_.count()),
       std::to_string(rate.admissions),
@@ -113,7 +123,7 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
       std::to_string(daily ? limits.tpd : 0),
       std::to_string(std::max<std::int64_t>(demand.tokens, 0)),
       std::to_string(std::max<std::int64_t>(demand.day_ttl_ms, 1000))};
-  auto answer = co_await run_script(kAdmitScript, admit_sha_, std::move(keys_and_args), 6);
+  auto answer = co_await run_script(kAdmitScript, admit_sha_, std::move(keys_and_args), 8);
   if (!answer) co_return std::move(answer).error();
   const RedisReply& r = *answer;
   if (r.type != RedisReply::Type::kArray || r.elements.size() != 4) {
@@ -125,7 +135,8 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
   switch (r.elements[0].integer) {
     case 1:
       out.outcome = SharedAdmission::Outcome::kAdmitted;
-      out.lease = std::move(lease);
+      // A key without limits took nothing: no lease to release.
+      if (limits.any()) out.lease = std::move(lease);
       out.second = r.elements[3].integer;
       break;
     case 0:
@@ -133,6 +144,14 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
       break;
     case -2:
       out.outcome = SharedAdmission::Outcome::kCooling;
+      out.retry_after = std::chrono::milliseconds(r.elements[2].integer);
+      break;
+    case -4:
+      out.outcome = SharedAdmission::Outcome::kBreakerOpen;
+      out.retry_after = std::chrono::milliseconds(r.elements[2].integer);
+      break;
+    case -5:
+      out.outcome = SharedAdmission::Outcome::kQuarantined;
       out.retry_after = std::chrono::milliseconds(r.elements[2].integer);
       break;
     case -3:
@@ -189,10 +208,31 @@ bool SharedLimitsClient::settle_budget(std::string_view client, std::int64_t day
                       budget_key(client, "month", month_start_ms), std::to_string(delta)});
 }
 
-bool SharedLimitsClient::cool(std::string_view key, std::chrono::milliseconds length) {
+namespace {
+
+// One health mark, its longer one kept (kCoolScript); EVAL, not EVALSHA: not waited for.
+bool send_mark(RedisLink& link, std::string mark, std::chrono::milliseconds length) {
   if (length.count() <= 0) return true;
-  return link_->send(
-      {"EVAL", std::string(kCoolScript), "1", cooldown_key(key), std::to_string(length.count())});
+  return link.send(
+      {"EVAL", std::string(kCoolScript), "1", std::move(mark), std::to_string(length.count())});
+}
+
+}  // namespace
+
+bool SharedLimitsClient::cool(std::string_view key, std::chrono::milliseconds length) {
+  return send_mark(*link_, cooldown_key(key), length);
+}
+
+bool SharedLimitsClient::open_breaker(std::string_view key, std::chrono::milliseconds length) {
+  return send_mark(*link_, breaker_key(key), length);
+}
+
+bool SharedLimitsClient::quarantine(std::string_view key, std::chrono::milliseconds length) {
+  return send_mark(*link_, quarantine_key(key), length);
+}
+
+bool SharedLimitsClient::lift(std::string_view key) {
+  return link_->send({"DEL", quarantine_key(key)});
 }
 
 bool SharedLimitsClient::renew(std::string_view key, std::string_view lease) {
