@@ -1,7 +1,7 @@
 // Key health shared through Redis (docs/scale-out.md), against a real redis-server and three
 // gateway instances in front of mockllm: a key whose breaker opens through one instance gets
 // nothing from the two others until the breaker's time has passed, and a key one instance
-// quarantined (its upstream refused it) gets nothing more from any of them, until a lift. The
+// quarantined (its upstream refused it) gets nothing more from any of them, until a lift or a reload (which delete its mark). The
 // mock's own counts say which requests reached each key. Keys with and without limits of their
 // own (the latter are admitted in Redis only for their health).
 import assert from 'node:assert/strict';
@@ -140,6 +140,16 @@ describe('three instances share key health through one Redis', { timeout: 120000
         { timeoutMs: 3000, what: 'the mark lifted' });
       assert.equal((await chat('refused', 0)).json?.error?.code, 'invalid_api_key');
       assert.equal(await requestsAt('so-a1'), 2);
+
+      // Refused again, quarantined again, its mark again; a reload lifts the quarantine and
+      // deletes the mark too.
+      await waitFor(async () => (await pttl(mark)) > 0, { timeoutMs: 3000, what: 'the mark again' });
+      const reload = await request(`${gateways[0].url}/admin/reload`,
+        { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(reload.status, 200, reload.text);
+      await waitFor(async () => (await redisCommand(redis.port, 'EXISTS', mark)) === ':0',
+        { timeoutMs: 3000, what: 'the mark gone after the reload' });
+      assert.equal(await keyState(0, 'refused'), 'ok');
     });
 
   test('Redis commands per request: one round trip to admit, one release for a lease', { timeout: 30000 }, async () => {
