@@ -1,9 +1,10 @@
 // Key health shared through Redis (docs/scale-out.md), against a real redis-server and three
 // gateway instances in front of mockllm: a key whose breaker opens through one instance gets
 // nothing from the two others until the breaker's time has passed, and a key one instance
-// quarantined (its upstream refused it) gets nothing more from any of them, until a lift or a reload (which delete its mark). The
-// mock's own counts say which requests reached each key. Keys with and without limits of their
-// own (the latter are admitted in Redis only for their health).
+// quarantined (its upstream refused it) gets nothing more from any of them, until a lift or a
+// reload (which delete its mark). The mock's own counts say which requests reached each key.
+// Keys with and without limits of their own (the latter are admitted in Redis only for their
+// health); and the Redis commands a request costs.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
