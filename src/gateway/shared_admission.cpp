@@ -55,11 +55,11 @@ SharedLease& SharedLease::operator=(SharedLease&& other) noexcept {
 }
 
 void SharedLease::release() {
-  if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(id_, nullptr);
+  if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(id_, nullptr, false);
 }
 
-void SharedLease::settle(const std::optional<Usage>& usage) {
-  if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(id_, &usage);
+void SharedLease::settle(const std::optional<Usage>& usage, bool ok) {
+  if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(id_, &usage, ok);
 }
 
 SharedAdmission::SharedAdmission(std::shared_ptr<SharedState> state, asio::any_io_executor executor)
@@ -136,6 +136,7 @@ asio::awaitable<SharedAdmission::Verdict> SharedAdmission::admit(const Gateway& 
           held.lease = std::move(answer->lease);
           held.since = Clock::now();
           held.renewed = spec.max_concurrency > 0;
+          held.capped = answer->capped;
           if (limits.tokens()) {
             held.reserved = demand.tokens;
             held.settlement = {answer->second, demand.day_start_ms, 0, spec.tpm > 0};
@@ -222,9 +223,14 @@ void SharedAdmission::cool(const Gateway& gateway, balance::Target target,
 void SharedAdmission::failed(const Gateway& gateway, balance::Target target,
                              const balance::Outcome& outcome) {
   const bool quarantined = outcome.action == KeyAction::kDisable;
-  if ((!outcome.fault && !quarantined) || live_link() == nullptr) return;
+  if ((!outcome.fault && !quarantined && !outcome.concurrency_limited) || live_link() == nullptr)
+    return;
   const auto& spec = gateway.pool().model(target.model);
   const std::string id = redis_key_id(spec.name, spec.keys[target.key].secret);
+  // A key without max_concurrency learns its lowered limit from what runs on this instance,
+  // which Redis does not count: that one stays local.
+  if (outcome.concurrency_limited && spec.max_concurrency > 0)
+    client_->lower_concurrency(id, spec.max_concurrency, kLoweredConcurrency);
   if (quarantined) {
     client_->quarantine(id, kQuarantineMark);
     return;
@@ -261,7 +267,7 @@ void SharedAdmission::lift_ids(const std::vector<std::string>& ids) {
   for (const auto& id : ids) client_->lift(id);
 }
 
-void SharedAdmission::release(std::uint64_t id, const std::optional<Usage>* usage) {
+void SharedAdmission::release(std::uint64_t id, const std::optional<Usage>* usage, bool ok) {
   const auto it = held_.find(id);
   if (it == held_.end()) return;
   Held& held = it->second;
@@ -278,6 +284,8 @@ void SharedAdmission::release(std::uint64_t id, const std::optional<Usage>* usag
     } else if (held.renewed) {
       client_->release(held.key, held.lease);
     }
+    // A success under the lowered concurrency restores the configured one, as locally.
+    if (ok && held.capped) client_->restore_concurrency(held.key);
   }
   held_.erase(it);
 }

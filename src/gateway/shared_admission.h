@@ -48,8 +48,9 @@ class SharedLease {
   ~SharedLease() { release(); }
   // Frees the slot; the reserved tokens stay as estimated (no usage known).
   void release();
-  // Frees the slot and replaces the reserved tokens with `usage`'s, when known.
-  void settle(const std::optional<Usage>& usage);
+  // Frees the slot and replaces the reserved tokens with `usage`'s, when known. `ok`: the
+  // attempt succeeded (which ends a lowered concurrency of the key).
+  void settle(const std::optional<Usage>& usage, bool ok);
 
  private:
   friend class SharedAdmission;
@@ -88,6 +89,9 @@ class SharedAdmission : public std::enable_shared_from_this<SharedAdmission> {
   // quarantine it without a request of their own; one that first tries it later pays one
   // refused request, as without Redis. A lift (lift()) or a reload takes the mark away.
   static constexpr std::chrono::milliseconds kQuarantineMark{std::chrono::hours(1)};
+  // How long a key's concurrency lowered in Redis after "too many in flight" lasts without a
+  // success on the key (one ends it at once): a lowering nobody clears cannot stick.
+  static constexpr std::chrono::milliseconds kLoweredConcurrency{std::chrono::seconds(60)};
 
   SharedAdmission(std::shared_ptr<SharedState> state, boost::asio::any_io_executor executor);
   ~SharedAdmission();
@@ -108,8 +112,9 @@ class SharedAdmission : public std::enable_shared_from_this<SharedAdmission> {
   void cool(const Gateway& gateway, balance::Target target, std::chrono::milliseconds length);
   // An attempt on `target` failed and its key learnt `outcome` (already settled on the pool):
   // when that left the key's breaker open, every instance holds it open for the time left;
-  // when it quarantined the key, every instance quarantines it. One command each, not waited
-  // for; nothing while Redis is down.
+  // when it quarantined the key, every instance quarantines it; when the upstream said "too
+  // many in flight", every instance holds the key one below its concurrency (a key with
+  // max_concurrency). One command each, not waited for; nothing while Redis is down.
   void failed(const Gateway& gateway, balance::Target target, const balance::Outcome& outcome);
   // An operator lifted the quarantine of `target` (or a reload did): its mark in Redis goes,
   // so that no instance quarantines the key again from it. Not waited for.
@@ -132,13 +137,14 @@ class SharedAdmission : public std::enable_shared_from_this<SharedAdmission> {
     TimePoint since;             // admitted or last renewed
     bool renewed = false;        // a concurrency slot (renewed while it runs)
     std::int64_t reserved = -1;  // the tokens reserved for tpm or tpd; -1: none
+    bool capped = false;         // admitted under the key's lowered concurrency
     state::SharedSettlement settlement;
   };
 
   state::RedisLink* live_link();
   Verdict admit_degraded(const Gateway& gateway, const balance::Lease& lease,
                          const std::string& id);
-  void release(std::uint64_t id, const std::optional<Usage>* usage);
+  void release(std::uint64_t id, const std::optional<Usage>* usage, bool ok);
   void schedule_renewals();
   void renew_due();
 

@@ -14,7 +14,9 @@ namespace bc::state {
 // KEYS[6]: the key's counts of its quota day (a hash: r requests, t tokens; the day's start in
 // its name, computed by the gateway from the model's reset hour and zone);
 // KEYS[7]: the key's shared breaker (present while some instance's breaker holds it open);
-// KEYS[8]: the key's shared quarantine (present after some instance's upstream refused it).
+// KEYS[8]: the key's shared quarantine (present after some instance's upstream refused it);
+// KEYS[9]: the key's lowered concurrency (present after the upstream answered "too many in
+// flight", until a request on the key succeeds or it expires: max_concurrency is held below it).
 // ARGV: max_concurrency (0: none), lease time in ms, admissions allowed per window (0: no
 // rate limit), the window in ms, the lease id, rpm, tpm, rpd, tpd (0: none), the tokens this
 // request reserves (its estimate), how long the day's counts are kept (ms).
@@ -26,7 +28,8 @@ namespace bc::state {
 // instance quarantined the key (retry_after_ms: the time left of that mark);
 // in_flight counts the live leases (this one too when admitted); retry_after_ms is when the
 // window frees room or the cooldown ends; second is where the minute windows counted this
-// admission (the release settles its tokens there).
+// admission (the release settles its tokens there). Admitted or refused by max_concurrency,
+// a fifth element says whether the lowered concurrency held it (1) or not (0).
 // Everything is checked before anything is taken: a refusal takes nothing. Expired leases
 // (their holder died or stopped renewing) are dropped first. The minute windows count by
 // whole seconds, and a second stays counted until all of it has left the minute, as the
@@ -77,8 +80,14 @@ local function minute(key, limit, amount)
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local in_flight = redis.call('ZCARD', KEYS[1])
-if max_concurrency > 0 and in_flight >= max_concurrency then
-  return {0, in_flight, 0, 0}
+local capped = 0
+if max_concurrency > 0 then
+  local lowered = tonumber(redis.call('GET', KEYS[9]) or '0') or 0
+  if lowered > 0 and lowered < max_concurrency then
+    max_concurrency = lowered
+    capped = 1
+  end
+  if in_flight >= max_concurrency then return {0, in_flight, 0, 0, capped} end
 end
 if per_window > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window_ms)
@@ -120,7 +129,7 @@ if max_concurrency > 0 then
   redis.call('PEXPIRE', KEYS[1], lease_ms * 2)
   in_flight = in_flight + 1
 end
-return {1, in_flight, 0, second}
+return {1, in_flight, 0, second, capped}
 )lua";
 
 // An admission ends: its lease is freed and the tokens it reserved are replaced by the real use,
@@ -170,6 +179,19 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 end
 return 1
+)lua";
+
+// The upstream answered "too many in flight" on a key: its max_concurrency is held one below
+// what it was held to (at least 1), for every instance. KEYS[1]: the key's lowered concurrency;
+// ARGV: the configured max_concurrency, how long the lowering lives without a success (ms).
+// Answers the new limit. A success on the key deletes it (DEL), restoring max_concurrency.
+inline constexpr std::string_view kLowerScript = R"lua(
+local configured = tonumber(ARGV[1])
+local held = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if held <= 0 or held > configured then held = configured end
+local lowered = math.max(1, held - 1)
+redis.call('SET', KEYS[1], lowered, 'PX', ARGV[2])
+return lowered
 )lua";
 
 }  // namespace bc::state

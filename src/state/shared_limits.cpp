@@ -64,6 +64,10 @@ std::string SharedLimitsClient::quarantine_key(std::string_view key) const {
   return prefix_ + "quar:" + std::string(key);
 }
 
+std::string SharedLimitsClient::cap_key(std::string_view key) const {
+  return prefix_ + "cap:" + std::string(key);
+}
+
 std::string SharedLimitsClient::rpm_key(std::string_view key) const {
   return prefix_ + "rpm:" + std::string(key);
 }
@@ -112,6 +116,7 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
       day_key(key, daily ? demand.day_start_ms : 0),
       breaker_key(key),
       quarantine_key(key),
+      cap_key(key),
       std::to_string(limits.max_concurrency),
       std::to_string(lease_time_.count()),
       std::to_string(rate.admissions),
@@ -123,15 +128,16 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
       std::to_string(daily ? limits.tpd : 0),
       std::to_string(std::max<std::int64_t>(demand.tokens, 0)),
       std::to_string(std::max<std::int64_t>(demand.day_ttl_ms, 1000))};
-  auto answer = co_await run_script(kAdmitScript, admit_sha_, std::move(keys_and_args), 8);
+  auto answer = co_await run_script(kAdmitScript, admit_sha_, std::move(keys_and_args), 9);
   if (!answer) co_return std::move(answer).error();
   const RedisReply& r = *answer;
-  if (r.type != RedisReply::Type::kArray || r.elements.size() != 4) {
+  if (r.type != RedisReply::Type::kArray || r.elements.size() < 4) {
     const std::string what = r.is_error() ? r.text : std::string("an unexpected answer");
     co_return Error::unavailable("Redis admission script: " + what, "state_unavailable");
   }
   SharedAdmission out;
   out.in_flight = r.elements[1].integer;
+  out.capped = r.elements.size() > 4 && r.elements[4].integer != 0;
   switch (r.elements[0].integer) {
     case 1:
       out.outcome = SharedAdmission::Outcome::kAdmitted;
@@ -233,6 +239,17 @@ bool SharedLimitsClient::quarantine(std::string_view key, std::chrono::milliseco
 
 bool SharedLimitsClient::lift(std::string_view key) {
   return link_->send({"DEL", quarantine_key(key)});
+}
+
+bool SharedLimitsClient::lower_concurrency(std::string_view key, int max_concurrency,
+                                           std::chrono::milliseconds length) {
+  if (max_concurrency <= 0) return true;
+  return link_->send({"EVAL", std::string(kLowerScript), "1", cap_key(key),
+                      std::to_string(max_concurrency), std::to_string(length.count())});
+}
+
+bool SharedLimitsClient::restore_concurrency(std::string_view key) {
+  return link_->send({"DEL", cap_key(key)});
 }
 
 bool SharedLimitsClient::renew(std::string_view key, std::string_view lease) {

@@ -68,6 +68,8 @@ struct SharedAdmission {
   std::int64_t second = 0;
   // kQuotaFull: the key's day is used up (else only this request's estimate did not fit).
   bool day_used_up = false;
+  // kAdmitted, kConcurrencyFull: the key's lowered concurrency held it (lower_concurrency()).
+  bool capped = false;
 };
 
 // What settle() corrects: the real tokens used minus the reservation, where it was counted.
@@ -121,6 +123,13 @@ class SharedLimitsClient {
   // kept. lift() takes the mark away (an operator lifted the quarantine).
   bool quarantine(std::string_view key, std::chrono::milliseconds length);
   bool lift(std::string_view key);
+  // The upstream answered "too many in flight" on `key`: admit() holds it one below the
+  // concurrency it is held to now (at least 1; `max_concurrency` configured), for every
+  // instance, until restore_concurrency() (a success on the key) or `length` without one.
+  // Not waited for.
+  bool lower_concurrency(std::string_view key, int max_concurrency,
+                         std::chrono::milliseconds length);
+  bool restore_concurrency(std::string_view key);
 
   // Takes one request and its estimate from `client`'s budgets, or nothing when it would
   // cross one (which, in the answer). One round trip.
@@ -141,6 +150,7 @@ class SharedLimitsClient {
   std::string cooldown_key(std::string_view key) const;
   std::string breaker_key(std::string_view key) const;
   std::string quarantine_key(std::string_view key) const;
+  std::string cap_key(std::string_view key) const;
   std::string rpm_key(std::string_view key) const;
   std::string tpm_key(std::string_view key) const;
   std::string day_key(std::string_view key, std::int64_t day_start_ms) const;

@@ -1,6 +1,7 @@
 // Shared limits in a real redis-server: a concurrency cap held across two instances' links,
-// leases that expire unless renewed, an exact QPS window, a cooldown, a breaker held open and
-// a quarantine one instance sets for all, and a Redis that lost the script.
+// leases that expire unless renewed, an exact QPS window, a cooldown, a breaker held open, a
+// quarantine and a lowered concurrency one instance sets for all, and a Redis that lost the
+// script.
 #include "state/shared_limits.h"
 
 #include <gtest/gtest.h>
@@ -162,6 +163,43 @@ asio::awaitable<void> health_marks_are_shared(RedisServer& server) {
 TEST(SharedLimits, BreakerAndQuarantineAreSharedAcrossInstances) {
   RedisServer server;
   run(&health_marks_are_shared, server);
+}
+
+asio::awaitable<void> lowered_concurrency_is_shared(RedisServer& server) {
+  auto link_a = co_await link_to(server);
+  auto link_b = co_await link_to(server);
+  SharedLimitsClient a(*link_a, "t:", "a", 10s);
+  SharedLimitsClient b(*link_b, "t:", "b", 10s);
+  const SharedLimits limits{.max_concurrency = 3};
+  auto first = co_await admit(b, limits);
+  EXPECT_FALSE(first.capped);
+  // A's upstream said "too many in flight": every instance holds the key at 2, then at 1.
+  EXPECT_TRUE(a.lower_concurrency("m:k1", 3, 60s));
+  co_await pause(20ms);
+  auto second = co_await admit(b, limits);
+  EXPECT_EQ(second.outcome, Outcome::kAdmitted);
+  EXPECT_TRUE(second.capped);
+  auto third = co_await admit(b, limits);
+  EXPECT_EQ(third.outcome, Outcome::kConcurrencyFull);
+  EXPECT_TRUE(third.capped);
+  EXPECT_TRUE(a.lower_concurrency("m:k1", 3, 60s));
+  EXPECT_TRUE(a.lower_concurrency("m:k1", 3, 60s));  // never below 1
+  co_await pause(20ms);
+  std::vector<std::string> get{"GET", "t:cap:m:k1"};
+  auto held = co_await link_b->command(std::move(get));
+  EXPECT_TRUE(held && held->text == "1");
+  // A success (restore) gives the configured 3 back: one more fits beside the two.
+  EXPECT_TRUE(b.restore_concurrency("m:k1"));
+  co_await pause(20ms);
+  auto restored = co_await admit(b, limits);
+  EXPECT_EQ(restored.outcome, Outcome::kAdmitted);
+  EXPECT_FALSE(restored.capped);
+  EXPECT_EQ(restored.in_flight, 3);
+}
+
+TEST(SharedLimits, LoweredConcurrencyIsSharedUntilASuccess) {
+  RedisServer server;
+  run(&lowered_concurrency_is_shared, server);
 }
 
 asio::awaitable<void> qps_window(RedisServer& server) {

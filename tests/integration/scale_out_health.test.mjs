@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
   gatewayConfig, mockReset, mockStats, openaiModel, postJson, request, startGateway, startMockllm,
-  stopAll, userMessage, waitFor, writeConfig,
+  stopAll, userMessage, waitFor, writeConfig, zhipuModel,
 } from './harness.mjs';
 import { redisCommand, redisCommandCalls, redisKeyId, startRedis, stopAllRedis } from './redis.mjs';
 
@@ -21,6 +21,7 @@ const FAULTY = 'so-f1;status=500';
 const FAULTY_LIMITED = 'so-f2;status=500';
 // Every request is refused with a 401: the key is quarantined.
 const REFUSED = 'so-a1;status=401';
+const CROWDED = 'so-z1;fail_first=1;status=429;code=1302;latency=300';
 
 describe('three instances share key health through one Redis', { timeout: 120000 }, () => {
   let mock;
@@ -64,6 +65,9 @@ describe('three instances share key health through one Redis', { timeout: 120000
         // Healthy: what a request costs in Redis, with and without a limit of its own.
         plain: openaiModel(mock, [{ key: 'so-p1', name: 'p1' }]),
         capped: openaiModel(mock, [{ key: 'so-p2', name: 'p2' }], { max_concurrency: 10 }),
+        // Zhipu's 1302 ("too many in flight") on its first request, then 300 ms answers.
+        crowded: zhipuModel(mock, [{ key: CROWDED, name: 'z1' }],
+          { max_concurrency: 3, max_retries: 0, queue_timeout_ms: 10000 }),
       }),
       retry: { backoff_ms: 0, backoff_max_ms: 0 },
       queue: { timeout_ms: QUEUE_MS },
@@ -151,6 +155,25 @@ describe('three instances share key health through one Redis', { timeout: 120000
       await waitFor(async () => (await redisCommand(redis.port, 'EXISTS', mark)) === ':0',
         { timeoutMs: 3000, what: 'the mark gone after the reload' });
       assert.equal(await keyState(0, 'refused'), 'ok');
+    });
+
+  test('"too many in flight" through instance 0: the others hold the key one below its max_concurrency until a success',
+    { timeout: 30000 }, async () => {
+      await mockReset(mock);
+      const crowded = await chat('crowded', 0);
+      assert.equal(crowded.json?.error?.code, 'concurrency_limit_exceeded', crowded.text);
+      const cap = `bc:cap:${redisKeyId('crowded', CROWDED)}`;
+      await waitFor(async () => (await redisCommand(redis.port, 'GET', cap)) === '$1', { timeoutMs: 1000, what: 'the lowered concurrency' })
+        .catch(() => {});
+      // Six requests through the two others, once the key's short cooldown (2 s) is over: the
+      // first wave is two (the lowered limit), not three; the first success restores three.
+      const results = await Promise.all([1, 2, 1, 2, 1, 2].map((via) => chat('crowded', via)));
+      for (const r of results) assert.equal(r.status, 200, r.text);
+      const starts = [...(await mockStats(mock)).keys['so-z1'].starts_ms].sort((x, y) => x - y).slice(1);
+      assert.equal(starts.length, 6);
+      assert.ok(starts[2] - starts[0] >= 200,
+        `three requests started within ${starts[2] - starts[0]} ms on a key held to 2: ${starts.join(',')}`);
+      assert.equal(await redisCommand(redis.port, 'EXISTS', cap), ':0', 'a success restores the configured limit');
     });
 
   test('Redis commands per request: one round trip to admit, one release for a lease', { timeout: 30000 }, async () => {
