@@ -143,7 +143,7 @@ struct WorkerApi {
     add_chat_routes(router, forwarder);
     add_embeddings_routes(router, forwarder);
     add_messages_routes(router, forwarder);
-    add_load_routes(router, *gateway);
+    add_load_routes(router, *gateway, this->shared_admission.get());
     add_metrics_route(router, *gateway, this->shared->metrics, this->shared->ledger.get(), state);
     add_usage_routes(router, this->shared->ledger);
     const auto& sessions = *this->shared->sessions;

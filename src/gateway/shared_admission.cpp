@@ -267,6 +267,31 @@ void SharedAdmission::lift_ids(const std::vector<std::string>& ids) {
   for (const auto& id : ids) client_->lift(id);
 }
 
+asio::awaitable<std::optional<SharedAdmission::InFlight>> SharedAdmission::in_flight(
+    const Gateway& gateway, std::vector<std::size_t> models) {
+  if (live_link() == nullptr) co_return std::nullopt;
+  const auto& pool = gateway.pool();
+  InFlight out(pool.model_count());
+  std::vector<std::string> ids;
+  std::vector<std::pair<std::size_t, std::size_t>> where;
+  for (const std::size_t m : models) {
+    const auto& spec = pool.model(m);
+    out[m].assign(spec.keys.size(), -1);
+    if (spec.max_concurrency <= 0) continue;
+    for (std::size_t k = 0; k < spec.keys.size(); ++k) {
+      ids.push_back(redis_key_id(spec.name, spec.keys[k].secret));
+      where.emplace_back(m, k);
+    }
+  }
+  if (ids.empty()) co_return out;
+  auto counts = co_await client_->in_flight(std::move(ids));
+  if (!counts) co_return std::nullopt;
+  for (std::size_t i = 0; i < where.size(); ++i) {
+    out[where[i].first][where[i].second] = static_cast<int>((*counts)[i]);
+  }
+  co_return out;
+}
+
 void SharedAdmission::release(std::uint64_t id, const std::optional<Usage>* usage, bool ok) {
   const auto it = held_.find(id);
   if (it == held_.end()) return;

@@ -123,6 +123,14 @@ class SharedAdmission : public std::enable_shared_from_this<SharedAdmission> {
   static std::vector<std::string> quarantined_ids(const balance::Pool& pool);
   void lift_ids(const std::vector<std::string>& ids);
 
+  // The requests in flight over every instance (their leases in Redis) on the keys with
+  // max_concurrency of `models` in `gateway`'s pool, by [model][key] (-1: not counted, no
+  // max_concurrency); nullopt while Redis is down or when the call fails (the reports then
+  // give this instance's figures). One round trip; nothing taken.
+  using InFlight = std::vector<std::vector<int>>;
+  boost::asio::awaitable<std::optional<InFlight>> in_flight(const Gateway& gateway,
+                                                            std::vector<std::size_t> models);
+
   const SharedState& state() const { return *state_; }
   // The client of the shared limits on a live link; nullptr while Redis is down (degraded).
   state::SharedLimitsClient* live_client() { return live_link() != nullptr ? &*client_ : nullptr; }

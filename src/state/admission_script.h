@@ -194,6 +194,16 @@ redis.call('SET', KEYS[1], lowered, 'PX', ARGV[2])
 return lowered
 )lua";
 
+// The requests in flight on keys over every instance, for the reports: KEYS: the keys' leases;
+// answers the live leases of each (expired ones, whose holder died, left out; nothing changed).
+inline constexpr std::string_view kInFlightScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('ZCOUNT', key, '(' .. now, '+inf') end
+return out
+)lua";
+
 }  // namespace bc::state
 
 namespace bc::state {

@@ -42,7 +42,8 @@ SharedLimitsClient::SharedLimitsClient(RedisLink& link, std::string key_prefix,
       lease_time_(lease_time),
       admit_sha_(script_sha1(kAdmitScript)),
       renew_sha_(script_sha1(kRenewScript)),
-      budget_sha_(script_sha1(kBudgetTakeScript)) {}
+      budget_sha_(script_sha1(kBudgetTakeScript)),
+      in_flight_sha_(script_sha1(kInFlightScript)) {}
 
 std::string SharedLimitsClient::leases_key(std::string_view key) const {
   return prefix_ + "lease:" + std::string(key);
@@ -182,6 +183,25 @@ bool SharedLimitsClient::settle(std::string_view key, std::string_view lease,
                       day_key(key, settlement.day_start_ms), std::string(lease),
                       std::to_string(settlement.second), std::to_string(settlement.delta),
                       settlement.tpm ? "1" : "0"});
+}
+
+asio::awaitable<Result<std::vector<long long>>> SharedLimitsClient::in_flight(
+    std::vector<std::string> keys) {
+  const std::size_t count = keys.size();
+  std::vector<std::string> leases;
+  leases.reserve(count);
+  for (const auto& key : keys) leases.push_back(leases_key(key));
+  auto answer = co_await run_script(kInFlightScript, in_flight_sha_, std::move(leases), count);
+  if (!answer) co_return std::move(answer).error();
+  if (answer->type != RedisReply::Type::kArray || answer->elements.size() != count) {
+    const std::string what =
+        answer->is_error() ? answer->text : std::string("an unexpected answer");
+    co_return Error::unavailable("Redis in-flight script: " + what, "state_unavailable");
+  }
+  std::vector<long long> out;
+  out.reserve(count);
+  for (const auto& e : answer->elements) out.push_back(e.integer);
+  co_return out;
 }
 
 asio::awaitable<Result<BudgetOutcome>> SharedLimitsClient::take_budget(std::string client,

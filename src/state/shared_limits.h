@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "state/redis_link.h"
@@ -131,6 +132,10 @@ class SharedLimitsClient {
                          std::chrono::milliseconds length);
   bool restore_concurrency(std::string_view key);
 
+  // The requests in flight on each of `keys` (with max_concurrency) over every instance: their
+  // live leases. One round trip; nothing taken.
+  boost::asio::awaitable<Result<std::vector<long long>>> in_flight(std::vector<std::string> keys);
+
   // Takes one request and its estimate from `client`'s budgets, or nothing when it would
   // cross one (which, in the answer). One round trip.
   boost::asio::awaitable<Result<BudgetOutcome>> take_budget(std::string client, BudgetClaim claim);
@@ -171,6 +176,7 @@ class SharedLimitsClient {
   std::string admit_sha_;
   std::string renew_sha_;
   std::string budget_sha_;
+  std::string in_flight_sha_;
 };
 
 // The SHA-1 of a script as Redis names it for EVALSHA (lower-case hex). Pure.

@@ -68,6 +68,8 @@ describe('three instances share key health through one Redis', { timeout: 120000
         // Zhipu's 1302 ("too many in flight") on its first request, then 300 ms answers.
         crowded: zhipuModel(mock, [{ key: CROWDED, name: 'z1' }],
           { max_concurrency: 3, max_retries: 0, queue_timeout_ms: 10000 }),
+        // Long answers, for the reports of what runs over the instances.
+        slow: openaiModel(mock, [{ key: 'so-l1;latency=1500', name: 'l1' }], { max_concurrency: 3 }),
       }),
       retry: { backoff_ms: 0, backoff_max_ms: 0 },
       queue: { timeout_ms: QUEUE_MS },
@@ -174,6 +176,33 @@ describe('three instances share key health through one Redis', { timeout: 120000
       assert.ok(starts[2] - starts[0] >= 200,
         `three requests started within ${starts[2] - starts[0]} ms on a key held to 2: ${starts.join(',')}`);
       assert.equal(await redisCommand(redis.port, 'EXISTS', cap), ':0', 'a success restores the configured limit');
+    });
+
+  test('the load reports count the requests in flight over every instance, and say which answered',
+    { timeout: 30000 }, async () => {
+      await mockReset(mock);
+      const running = [chat('slow', 0), chat('slow', 0)];
+      await waitFor(async () => (await mockStats(mock)).keys['so-l1']?.in_flight === 2,
+        { timeoutMs: 3000, what: 'two requests running through instance 0' });
+      const capacity = await request(`${gateways[1].url}/llm/system-capacity?model=slow`);
+      assert.equal(capacity.status, 200, capacity.text);
+      assert.equal(capacity.json.figures, 'all_instances', capacity.text);
+      assert.equal(typeof capacity.json.instance, 'string');
+      const model = capacity.json.details.slow;
+      assert.equal(model.keys[0].in_flight, 2, capacity.text);
+      assert.equal(model.keys[0].current, 2, capacity.text);
+      assert.equal(model.current, 2);
+      assert.equal(model.in_flight, 2);
+      assert.equal(capacity.json.load_percent, 66.67);
+      const load = await request(`${gateways[2].url}/llm/system-load?model=slow`);
+      assert.equal(load.json.load_percent, 66.67, load.text);
+      assert.equal(load.json.figures, 'all_instances');
+      const key = await request(`${gateways[2].url}/llm/key-load/slow/l1`);
+      assert.equal(key.status, 200, key.text);
+      assert.equal(key.json.in_flight, 2, key.text);
+      assert.equal(key.json.figures, 'all_instances');
+      assert.notEqual(key.json.instance, capacity.json.instance, 'each instance names itself');
+      for (const r of await Promise.all(running)) assert.equal(r.status, 200, r.text);
     });
 
   test('Redis commands per request: one round trip to admit, one release for a lease', { timeout: 30000 }, async () => {
