@@ -9,6 +9,12 @@
 // waiting when the attempt ends, renewed from one timer while it runs (a stream), so the
 // slots of an instance that dies come back within state.lease_ms.
 //
+// Key health is shared the same way: the same round trip reads the key's marks (a cooldown
+// after a 429, a breaker held open, a quarantine, a lowered concurrency), which this worker
+// writes when its attempts teach the key one (cool(), failed()), one command not waited for.
+// Keys without any limit are admitted in Redis for their health alone. The load reports read
+// the keys' in-flight counts over every instance from here too (in_flight()).
+//
 // One per worker thread, made on that worker's executor and used only there (its Redis
 // session is that loop's; no blocking call, no thread of its own). Made with make_shared.
 #pragma once
