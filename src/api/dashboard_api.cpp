@@ -13,6 +13,7 @@
 #include "balance/capacity.h"
 #include "balance/key_load.h"
 #include "core/json_text.h"
+#include "gateway/shared_admission.h"
 #include "telemetry/app_log.h"
 
 namespace bc::api {
@@ -235,8 +236,9 @@ std::string_view action_name(KeyAction a) {
 }
 
 // Does the action on the key the body names; the answer's body, or why not.
-Result<std::string> run_key_action(gateway::Gateway& gateway, KeyAction action,
-                                   const net::HttpRequest& request, const std::string& who) {
+Result<std::string> run_key_action(gateway::Gateway& gateway, gateway::SharedAdmission* shared,
+                                   KeyAction action, const net::HttpRequest& request,
+                                   const std::string& who) {
   boost::system::error_code ec;
   const json::value body = json::parse(request.body(), ec);
   const json::object* o = ec ? nullptr : body.if_object();
@@ -262,6 +264,7 @@ Result<std::string> run_key_action(gateway::Gateway& gateway, KeyAction action,
     case KeyAction::kLift:
       changed = load.disabled();
       pool.set_disabled(*target, false);
+      if (shared != nullptr) shared->lift(gateway, *target);
       break;
     case KeyAction::kDrain:
       changed = !load.drained();
@@ -284,22 +287,22 @@ Result<std::string> run_key_action(gateway::Gateway& gateway, KeyAction action,
 }
 
 void add_key_action(Router& router, gateway::Gateway& gateway, const AdminSessions& sessions,
-                    std::string path, KeyAction action) {
+                    gateway::SharedAdmission* shared, std::string path, KeyAction action) {
   auto* gw = &gateway;
   const auto* store = &sessions;
-  router.add(
-      http::verb::post, std::move(path),
-      [gw, store, action](const net::HttpRequest& r, net::ResponseWriter& w) -> awaitable<void> {
-        // Only the admin token or a session reaches /admin/* (routes.cpp): which, and
-        // from where.
-        const std::string who = admin_who(gw->config(), *store, r, w.remote_address());
-        auto result = run_key_action(*gw, action, r, who);
-        if (!result) {
-          co_await send_error(w, result.error());
-          co_return;
-        }
-        co_await send_json(w, 200, std::move(result).value());
-      });
+  router.add(http::verb::post, std::move(path),
+             [gw, store, shared, action](const net::HttpRequest& r,
+                                         net::ResponseWriter& w) -> awaitable<void> {
+               // Only the admin token or a session reaches /admin/* (routes.cpp): which, and
+               // from where.
+               const std::string who = admin_who(gw->config(), *store, r, w.remote_address());
+               auto result = run_key_action(*gw, shared, action, r, who);
+               if (!result) {
+                 co_await send_error(w, result.error());
+                 co_return;
+               }
+               co_await send_json(w, 200, std::move(result).value());
+             });
 }
 
 // The message of an error answer in OpenAI's shape ({"error": {"message": ...}}).
@@ -396,11 +399,11 @@ void add_dashboard_routes(Router& router, const gateway::Gateway& gateway,
              });
 }
 
-void add_key_action_routes(Router& router, gateway::Gateway& gateway,
-                           const AdminSessions& sessions) {
-  add_key_action(router, gateway, sessions, "/admin/keys/lift", KeyAction::kLift);
-  add_key_action(router, gateway, sessions, "/admin/keys/drain", KeyAction::kDrain);
-  add_key_action(router, gateway, sessions, "/admin/keys/undrain", KeyAction::kUndrain);
+void add_key_action_routes(Router& router, gateway::Gateway& gateway, const AdminSessions& sessions,
+                           gateway::SharedAdmission* shared) {
+  add_key_action(router, gateway, sessions, shared, "/admin/keys/lift", KeyAction::kLift);
+  add_key_action(router, gateway, sessions, shared, "/admin/keys/drain", KeyAction::kDrain);
+  add_key_action(router, gateway, sessions, shared, "/admin/keys/undrain", KeyAction::kUndrain);
 }
 
 }  // namespace bc::api

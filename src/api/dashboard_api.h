@@ -22,14 +22,17 @@
 #include "api/router.h"
 #include "core/clock.h"
 #include "gateway/gateway.h"
+#include "gateway/shared_admission.h"
 #include "telemetry/live_stats.h"
 
 namespace bc::api {
 
 void add_dashboard_routes(Router& router, const gateway::Gateway& gateway,
                           const telemetry::LiveStats& stats, const AdminSessions& sessions);
-void add_key_action_routes(Router& router, gateway::Gateway& gateway,
-                           const AdminSessions& sessions);
+// With `shared` (state: redis, this worker's), a lift also takes the key's quarantine mark out
+// of Redis, so that no instance quarantines it again from that mark.
+void add_key_action_routes(Router& router, gateway::Gateway& gateway, const AdminSessions& sessions,
+                           gateway::SharedAdmission* shared = nullptr);
 
 // The login form, 401; `refused`: with the note that the token was refused.
 awaitable<void> send_login_page(net::ResponseWriter& writer, bool refused);

@@ -7,6 +7,7 @@
 #include "api/reply.h"
 #include "balance/capacity.h"
 #include "core/json_text.h"
+#include "gateway/shared_admission.h"
 
 namespace bc::api {
 
@@ -170,6 +171,57 @@ Result<balance::ModelFilter> report_filter(const gateway::Gateway& gateway,
       [name = *model](std::string_view candidate) { return candidate == name; });
 }
 
+// With state: redis, the figures counted over every instance (the requests in flight on keys
+// with max_concurrency, from their leases in Redis) replace this instance's in `report`, and
+// `o` says which instance answered and whose figures these are: this instance's while Redis
+// is down (degraded) or did not answer.
+awaitable<void> share_figures(const gateway::Gateway& gw, gateway::SharedAdmission& shared,
+                              balance::CapacityReport& report, json::object& o) {
+  std::vector<std::size_t> models;
+  for (const auto& m : report.details) {
+    if (const auto index = gw.pool().find_model(m.name)) models.push_back(*index);
+  }
+  const auto counts = co_await shared.in_flight(gw, std::move(models));
+  o["instance"] = shared.state().instance_id();
+  o["figures"] = counts ? "all_instances" : "this_instance";
+  if (!counts) co_return;
+  const auto& c = *counts;
+  balance::apply_shared_in_flight(gw.pool(), report,
+                                  [&c](std::size_t m, std::size_t k) -> std::optional<int> {
+                                    if (m >= c.size() || k >= c[m].size() || c[m][k] < 0)
+                                      return std::nullopt;
+                                    return c[m][k];
+                                  });
+}
+
+// The same for one key (/llm/key-load).
+awaitable<void> share_key_figures(const gateway::Gateway& gw, gateway::SharedAdmission& shared,
+                                  std::string_view model, balance::KeyReport& key,
+                                  json::object& o) {
+  const auto m = gw.pool().find_model(model);
+  std::optional<std::size_t> k;
+  if (m) {
+    const auto& keys = gw.pool().model(*m).keys;
+    for (std::size_t i = 0; i < keys.size() && !k; ++i) {
+      if (keys[i].id == key.id) k = i;
+    }
+  }
+  std::optional<gateway::SharedAdmission::InFlight> counts;
+  if (m && k) {
+    std::vector<std::size_t> models{*m};
+    counts = co_await shared.in_flight(gw, std::move(models));
+  }
+  o["instance"] = shared.state().instance_id();
+  o["figures"] = counts ? "all_instances" : "this_instance";
+  if (!counts) co_return;
+  const auto& c = *counts;
+  balance::apply_shared_in_flight(gw.pool(), *m, *k, key,
+                                  [&c](std::size_t mi, std::size_t ki) -> std::optional<int> {
+                                    if (c[mi][ki] < 0) return std::nullopt;
+                                    return c[mi][ki];
+                                  });
+}
+
 }  // namespace
 
 // The value of `name` in the request's query string (percent-decoded); nullopt when absent.
@@ -206,38 +258,46 @@ bool secret_equals(std::string_view given, std::string_view token) {
   return diff == 0;
 }
 
-void add_load_routes(Router& router, gateway::Gateway& gateway) {
+void add_load_routes(Router& router, gateway::Gateway& gateway, gateway::SharedAdmission* shared) {
   auto* gw = &gateway;
   // The reports cover only the models the calling client may use: a client restricted to
   // some models learns nothing of the others, not even their names.
   router.add(http::verb::get, "/llm/system-load",
-             [gw](const net::HttpRequest& r, Exchange& w) -> awaitable<void> {
+             [gw, shared](const net::HttpRequest& r, Exchange& w) -> awaitable<void> {
                auto filter = report_filter(*gw, r, w);
                if (!filter) {
                  co_await send_error(w, filter.error());
                  co_return;
                }
                json::object o;
-               const double load =
-                   balance::load_percent(gw->pool(), Clock::now(), std::move(filter).value());
+               double load = 0;
+               if (shared != nullptr) {
+                 auto report =
+                     balance::capacity_report(gw->pool(), Clock::now(), std::move(filter).value());
+                 co_await share_figures(*gw, *shared, report, o);
+                 load = report.load_percent;
+               } else {
+                 load = balance::load_percent(gw->pool(), Clock::now(), std::move(filter).value());
+               }
                o["load_percent"] = number(std::round(load * 100) / 100);
                co_await send_json(w, 200, json_text(o));
              });
 
   router.add(http::verb::get, "/llm/system-capacity",
-             [gw](const net::HttpRequest& r, Exchange& w) -> awaitable<void> {
+             [gw, shared](const net::HttpRequest& r, Exchange& w) -> awaitable<void> {
                auto filter = report_filter(*gw, r, w);
                if (!filter) {
                  co_await send_error(w, filter.error());
                  co_return;
                }
-               const auto report =
+               auto report =
                    balance::capacity_report(gw->pool(), Clock::now(), std::move(filter).value());
+               json::object o;
+               if (shared != nullptr) co_await share_figures(*gw, *shared, report, o);
                json::object total;
                for (const auto& [type, max] : report.total_max) total[type] = number(max);
                json::object details;
                for (const auto& m : report.details) details[m.name] = model_json(m);
-               json::object o;
                o["load_percent"] = number(std::round(report.load_percent * 100) / 100);
                o["total_max"] = std::move(total);
                o["details"] = std::move(details);
@@ -247,7 +307,7 @@ void add_load_routes(Router& router, gateway::Gateway& gateway) {
 
   router.add_prefix(
       http::verb::get, "/llm/key-load/",
-      [gw](const net::HttpRequest& r, Exchange& w) -> awaitable<void> {
+      [gw, shared](const net::HttpRequest& r, Exchange& w) -> awaitable<void> {
         const auto rest = tail(r, "/llm/key-load/");
         const auto slash = rest.find('/');
         if (slash == std::string_view::npos) {
@@ -270,8 +330,11 @@ void add_load_routes(Router& router, gateway::Gateway& gateway) {
                                                   "key_not_found"));
           co_return;
         }
+        json::object figures;
+        if (shared != nullptr) co_await share_key_figures(*gw, *shared, model, *report, figures);
         auto o = key_json(*report);
         o["model"] = model;
+        for (auto& [name, value] : figures) o[name] = std::move(value);
         co_await send_json(w, 200, json_text(o));
       });
 

@@ -12,10 +12,14 @@
 
 #include "api/router.h"
 #include "gateway/gateway.h"
+#include "gateway/shared_admission.h"
 
 namespace bc::api {
 
-void add_load_routes(Router& router, gateway::Gateway& gateway);
+// With `shared` (state: redis, this worker's), /llm/system-capacity, /llm/system-load and
+// /llm/key-load report the requests in flight over every instance, and which instance answered.
+void add_load_routes(Router& router, gateway::Gateway& gateway,
+                     gateway::SharedAdmission* shared = nullptr);
 
 // True when the request carries `Authorization: Bearer <token>`; compares in constant time.
 bool bearer_matches(const net::HttpRequest& request, std::string_view token);

@@ -143,7 +143,7 @@ struct WorkerApi {
     add_chat_routes(router, forwarder);
     add_embeddings_routes(router, forwarder);
     add_messages_routes(router, forwarder);
-    add_load_routes(router, *gateway);
+    add_load_routes(router, *gateway, this->shared_admission.get());
     add_metrics_route(router, *gateway, this->shared->metrics, this->shared->ledger.get(), state);
     add_usage_routes(router, this->shared->ledger);
     const auto& sessions = *this->shared->sessions;
@@ -154,7 +154,7 @@ struct WorkerApi {
     });
     add_login_routes(router, *gateway, *this->shared->sessions);
     add_dashboard_routes(router, *gateway, *this->shared->live, sessions);
-    add_key_action_routes(router, *gateway, sessions);
+    add_key_action_routes(router, *gateway, sessions, this->shared_admission.get());
   }
 
   awaitable<void> handle(net::HttpRequest& request, net::ResponseWriter& writer) {
@@ -438,6 +438,8 @@ Result<std::string> Service::reload() {
         std::string("the new config was refused and the old one keeps serving: ") + e.what(),
         "invalid_config");
   }
+  // Before the new pool lifts them in the live state it shares with the old one.
+  auto ids = gateway::SharedAdmission::quarantined_ids(old->gateway->pool());
   auto built = gateway::Gateway::create(config, old->gateway.get());
   if (!built) {
     return Error::invalid_request(
@@ -465,6 +467,14 @@ Result<std::string> Service::reload() {
     boost::asio::post(worker->executor, [weak, next, self] {
       if (auto w = weak.lock()) w->switch_to(*next, self);
     });
+  }
+  // A reload lifts quarantines (Pool::create): their marks in Redis go too, sent by one worker.
+  if (!workers.empty() && workers[0]->shared_admission) {
+    std::weak_ptr<gateway::SharedAdmission> shared = workers[0]->shared_admission;
+    if (!ids.empty())
+      boost::asio::post(workers[0]->executor, [shared, ids = std::move(ids)] {
+        if (auto s = shared.lock()) s->lift_ids(ids);
+      });
   }
   workers.clear();  // not the last owner here: the handlers are
 

@@ -92,6 +92,14 @@ void Breaker::record(bool trial, Verdict verdict, TimePoint now) {
   }
 }
 
+void Breaker::hold_open(TimePoint until) {
+  const Clock::rep target = until.time_since_epoch().count();
+  Clock::rep current = open_until_.load(std::memory_order_acquire);
+  while (current < target &&
+         !open_until_.compare_exchange_weak(current, target, std::memory_order_acq_rel)) {
+  }
+}
+
 void Breaker::abandon(bool trial) {
   if (trial) trial_taken_.store(false, std::memory_order_release);
 }

@@ -49,6 +49,9 @@ class Breaker {
   void record(bool trial, Verdict verdict, TimePoint now);
   // The attempt ended without a verdict (the client left): frees the trial.
   void abandon(bool trial);
+  // Open until `until` at least, whatever the faults counted here: another instance sharing
+  // the key (state: redis) saw its breaker open. Never shortens an opening.
+  void hold_open(TimePoint until);
 
  private:
   void open(TimePoint now);

@@ -135,6 +135,32 @@ TEST(Breaker, LateAnswersOfRequestsAdmittedBeforeOpeningChangeNothing) {
   EXPECT_EQ(b.state(at(2)), State::kOpen);
 }
 
+TEST(Breaker, HeldOpenByAnotherInstanceItTakesNothingUntilThenThenOneTrial) {
+  Breaker b(settings(3, 10, 30));
+  b.hold_open(at(20));
+  EXPECT_EQ(b.state(at(10)), State::kOpen);
+  EXPECT_FALSE(pass(b, 10, Verdict::kSuccess));
+  b.hold_open(at(15));  // a shorter hold never ends it sooner
+  EXPECT_EQ(*b.open_until(), at(20));
+  EXPECT_FALSE(pass(b, 19.9, Verdict::kSuccess));
+  // Then half-open as after its own opening: one trial, whose success closes it.
+  bool trial = false;
+  ASSERT_TRUE(b.admit(at(20), trial));
+  EXPECT_TRUE(trial);
+  bool second = false;
+  EXPECT_FALSE(b.admit(at(20), second));
+  b.record(trial, Verdict::kSuccess, at(21));
+  EXPECT_EQ(b.state(at(21)), State::kClosed);
+}
+
+TEST(Breaker, AHoldLongerThanItsOwnOpeningExtendsIt) {
+  Breaker b(settings(1, 10, 30));
+  ASSERT_TRUE(pass(b, 0, Verdict::kFault));  // open until 30
+  b.hold_open(at(45));
+  EXPECT_EQ(b.state(at(40)), State::kOpen);
+  EXPECT_EQ(b.state(at(45)), State::kHalfOpen);
+}
+
 TEST(Breaker, ZeroFailuresMeansNeverOpen) {
   Breaker b(settings(0, 10, 30));
   for (int i = 0; i < 100; ++i) EXPECT_TRUE(pass(b, i * 0.01, Verdict::kFault));

@@ -145,4 +145,35 @@ std::optional<KeyReport> key_report(const Pool& pool, std::string_view model,
   return std::nullopt;
 }
 
+void apply_shared_in_flight(const Pool& pool, std::size_t model, std::size_t k, KeyReport& key,
+                            const SharedInFlight& shared) {
+  const std::optional<int> all = shared(model, k);
+  if (!all) return;
+  key.in_flight = *all;
+  if (pool.strategy(model).capacity() == Capacity::kConcurrency) key.current = *all;
+}
+
+void apply_shared_in_flight(const Pool& pool, CapacityReport& report,
+                            const SharedInFlight& shared) {
+  double sum = 0;
+  int counted = 0;
+  for (ModelReport& m : report.details) {
+    const std::optional<std::size_t> index = pool.find_model(m.name);
+    if (!index) continue;
+    m.current = 0;
+    for (std::size_t k = 0; k < m.keys.size(); ++k) {
+      KeyReport& key = m.keys[k];
+      const int local = key.in_flight;
+      apply_shared_in_flight(pool, *index, k, key, shared);
+      m.in_flight += key.in_flight - local;
+      m.current += key.current;
+      if (key.state == "quarantined" || key.state == "drained" || key.max <= 0) continue;
+      const bool out = key.state == "cooling" || key.state == "open";
+      sum += out ? 1.0 : std::min(1.0, key.current / key.max);
+      ++counted;
+    }
+  }
+  report.load_percent = counted > 0 ? 100.0 * sum / counted : 0;
+}
+
 }  // namespace bc::balance

@@ -77,4 +77,16 @@ ModelReport model_report(const Pool& pool, std::size_t model, TimePoint now);
 std::optional<KeyReport> key_report(const Pool& pool, std::string_view model,
                                     std::string_view key_id, TimePoint now);
 
+// Counted over every instance (state: redis): the requests in flight on a key, or nullopt to
+// keep this instance's figure; by model index in the pool and key index in the model.
+using SharedInFlight = std::function<std::optional<int>(std::size_t model, std::size_t key)>;
+// Replaces in `key` (key `k` of the pool's model `model`) the in-flight figure, and the current
+// one when the model counts concurrency, with the shared one when `shared` has it.
+void apply_shared_in_flight(const Pool& pool, std::size_t model, std::size_t k, KeyReport& key,
+                            const SharedInFlight& shared);
+// The same over a whole report (whose models are the pool's, filtered), the models' sums and
+// its load percent following: the mean of each usable key's used fraction, by the keys'
+// reported states (cooling or open: full; quarantined, drained and unlimited: left out).
+void apply_shared_in_flight(const Pool& pool, CapacityReport& report, const SharedInFlight& shared);
+
 }  // namespace bc::balance

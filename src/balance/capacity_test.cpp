@@ -116,5 +116,41 @@ TEST(Capacity, AnUnlimitedModelHasNoMaxAndDoesNotCountInLoad) {
   EXPECT_EQ(report.load_percent, 0);
 }
 
+TEST(Capacity, SharedInFlightReplacesThisInstancesCountsAndTheLoadFollows) {
+  auto pool = mixed_pool();
+  std::vector<Lease> held;
+  held.push_back(std::move(*pool->try_acquire({0, 0}, {}, at(0))));
+  held.push_back(std::move(*pool->try_acquire({0, 0}, {}, at(0))));
+  held.push_back(std::move(*pool->try_acquire({1, 0}, {}, at(0))));
+  CapacityReport report = capacity_report(*pool, at(0.5));
+  // Nothing shared: the figures and the load stay this instance's.
+  const double local_load = report.load_percent;
+  apply_shared_in_flight(*pool, report, [](std::size_t, std::size_t) { return std::nullopt; });
+  EXPECT_DOUBLE_EQ(report.load_percent, local_load);
+  EXPECT_EQ(report.details[0].current, 2);
+
+  // Over every instance: 3 and 1 on chat's keys; fast's (no max_concurrency) not counted.
+  apply_shared_in_flight(*pool, report, [](std::size_t m, std::size_t k) -> std::optional<int> {
+    if (m != 0) return std::nullopt;
+    return k == 0 ? 3 : 1;
+  });
+  const ModelReport& chat = report.details[0];
+  EXPECT_EQ(chat.keys[0].in_flight, 3);
+  EXPECT_EQ(chat.keys[0].current, 3);
+  EXPECT_EQ(chat.keys[1].in_flight, 1);
+  EXPECT_EQ(chat.current, 4);
+  EXPECT_EQ(chat.in_flight, 4);
+  EXPECT_EQ(report.details[1].in_flight, 1);
+  EXPECT_EQ(report.details[1].current, 1);
+  // (3/4 + 1/4 + 1/10) / 3 keys.
+  EXPECT_NEAR(report.load_percent, 100.0 * 1.1 / 3, 1e-9);
+
+  // One key alone, as /llm/key-load reports it.
+  auto key = *key_report(*pool, "chat", report.details[0].keys[1].id, at(0.5));
+  apply_shared_in_flight(*pool, 0, 1, key, [](std::size_t, std::size_t) { return 2; });
+  EXPECT_EQ(key.in_flight, 2);
+  EXPECT_EQ(key.current, 2);
+}
+
 }  // namespace
 }  // namespace bc::balance

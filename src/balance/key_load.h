@@ -139,6 +139,8 @@ class alignas(64) KeyLoad {
   void set_disabled(bool disabled) { disabled_.store(disabled, std::memory_order_relaxed); }
   void set_drained(bool drained) { drained_.store(drained, std::memory_order_relaxed); }
   const Breaker& breaker() const { return breaker_; }
+  // Holds the breaker open until `until` (Breaker::hold_open).
+  void hold_breaker_open(TimePoint until) { breaker_.hold_open(until); }
   // Extends the cooldown to `until` (never shortens it).
   void cool_down(TimePoint until);
 

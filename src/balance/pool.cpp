@@ -466,6 +466,11 @@ void Pool::cool_down(Target target, TimePoint until) {
   impl_->sync(target.model, target.key, TimePoint{});
 }
 
+void Pool::hold_breaker_open(Target target, TimePoint until) {
+  impl_->models[target.model].keys[target.key]->hold_breaker_open(until);
+  impl_->sync(target.model, target.key, TimePoint{});
+}
+
 void Pool::block_quota(Target target, TimePoint until, TimePoint now) {
   impl_->models[target.model].keys[target.key]->block_quota(until, now);
   impl_->sync(target.model, target.key, now);

@@ -207,6 +207,8 @@ class Pool {
   // A key of a model by its public id; nullopt when the model or the id is unknown.
   std::optional<Target> find_key(std::string_view model, std::string_view key_id) const;
   void cool_down(Target target, TimePoint until);
+  // The key's breaker stays open until `until` at least: another instance saw it open.
+  void hold_breaker_open(Target target, TimePoint until);
   // The key's daily quota is used up across the instances (the limits shared in Redis said
   // so): skipped, and reported as "quota", until `until`.
   void block_quota(Target target, TimePoint until, TimePoint now);

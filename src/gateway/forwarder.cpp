@@ -216,6 +216,8 @@ awaitable<Result<std::unique_ptr<Forwarder::Attempt>>> Forwarder::open(const Cal
           co_return client_gone_error();
         }
         attempt->settle(failure(*plan.last_error(), Clock::now() - sent));
+        // Not a local of this coroutine's frame: the outcome is made again (see below).
+        if (shared_ != nullptr) shared_->failed(*gateway_, target, failure(*plan.last_error(), {}));
         if (!plan.last_error()->retryable) co_return *plan.last_error();
         continue;
       }
@@ -268,6 +270,11 @@ awaitable<bool> Forwarder::admit_shared(const balance::Lease& lease, CallState& 
   // Another instance saw the key answer 429: it cools here too, out of selection until then.
   if (verdict.cooling)
     gateway_->pool().cool_down(lease.target(), Clock::now() + verdict.retry_after);
+  // Another instance's breaker holds the key open: open here too for the same time.
+  if (verdict.breaker_open)
+    gateway_->pool().hold_breaker_open(lease.target(), Clock::now() + verdict.retry_after);
+  // Another instance's upstream refused the key: quarantined here too.
+  if (verdict.quarantined) gateway_->pool().set_disabled(lease.target(), true);
   // The key's day is used up over the instances: at quota here too until the day ends.
   if (verdict.quota) {
     const auto now = Clock::now();
@@ -371,8 +378,11 @@ void Forwarder::settle_failure(Attempt& attempt, Error error, CallState& state) 
   redact_secret(error.message, attempt.credential.secret);
   redact_secret(error.message, attempt.credential.derived_token);
   state.plan->failed(target, error, Clock::now(), rng_);
-  attempt.settle(failure(error, attempt.elapsed()));
+  const auto learnt = failure(error, attempt.elapsed());
+  attempt.settle(learnt);
   count_attempt(target, &error);
+  // A breaker left open or a quarantine: every instance leaves the key alone as this one does.
+  if (shared_ != nullptr) shared_->failed(*gateway_, target, learnt);
   // A 429 (with Retry-After, or the model's cooldown): every instance leaves the key alone.
   if (shared_ != nullptr && error.key_action == KeyAction::kCooldown) {
     const auto length =

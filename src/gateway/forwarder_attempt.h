@@ -77,7 +77,7 @@ struct Forwarder::Attempt {
 
   void settle(const balance::Outcome& outcome) {
     lease.settle(outcome, Clock::now());
-    shared.settle(outcome.usage);
+    shared.settle(outcome.usage, outcome.ok);
   }
   Duration elapsed() const { return Clock::now() - started; }
 

@@ -55,11 +55,11 @@ SharedLease& SharedLease::operator=(SharedLease&& other) noexcept {
 }
 
 void SharedLease::release() {
-  if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(id_, nullptr);
+  if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(id_, nullptr, false);
 }
 
-void SharedLease::settle(const std::optional<Usage>& usage) {
-  if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(id_, &usage);
+void SharedLease::settle(const std::optional<Usage>& usage, bool ok) {
+  if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(id_, &usage, ok);
 }
 
 SharedAdmission::SharedAdmission(std::shared_ptr<SharedState> state, asio::any_io_executor executor)
@@ -107,7 +107,9 @@ asio::awaitable<SharedAdmission::Verdict> SharedAdmission::admit(const Gateway& 
   const auto target = lease.target();
   const auto& spec = gateway.pool().model(target.model);
   const state::SharedLimits limits = shared_limits(spec);
-  if (!limits.any()) co_return Verdict{};
+  // A key with no limit of its own asks Redis only for its health marks (cooldown, breaker,
+  // quarantine): one round trip too; with Redis down, nothing to share.
+  if (!limits.any() && live_link() == nullptr) co_return Verdict{};
   const std::string id = redis_key_id(spec.name, spec.keys[target.key].secret);
   if (live_link() != nullptr) {
     state::SharedDemand demand;
@@ -134,6 +136,7 @@ asio::awaitable<SharedAdmission::Verdict> SharedAdmission::admit(const Gateway& 
           held.lease = std::move(answer->lease);
           held.since = Clock::now();
           held.renewed = spec.max_concurrency > 0;
+          held.capped = answer->capped;
           if (limits.tokens()) {
             held.reserved = demand.tokens;
             held.settlement = {answer->second, demand.day_start_ms, 0, spec.tpm > 0};
@@ -148,6 +151,8 @@ asio::awaitable<SharedAdmission::Verdict> SharedAdmission::admit(const Gateway& 
       Verdict refused;
       refused.admitted = false;
       refused.cooling = answer->outcome == Outcome::kCooling;
+      refused.breaker_open = answer->outcome == Outcome::kBreakerOpen;
+      refused.quarantined = answer->outcome == Outcome::kQuarantined;
       refused.retry_after =
           answer->outcome == Outcome::kConcurrencyFull ? kConcurrencyPoll : answer->retry_after;
       if (answer->outcome == Outcome::kQuotaFull) {
@@ -211,13 +216,83 @@ SharedAdmission::Verdict SharedAdmission::admit_degraded(const Gateway& gateway,
 void SharedAdmission::cool(const Gateway& gateway, balance::Target target,
                            std::chrono::milliseconds length) {
   const auto& spec = gateway.pool().model(target.model);
-  // Only keys admitted in Redis read the shared cooldown (the admission script checks it).
-  if (!shared_limits(spec).any()) return;
   if (live_link() == nullptr) return;
   client_->cool(redis_key_id(spec.name, spec.keys[target.key].secret), length);
 }
 
-void SharedAdmission::release(std::uint64_t id, const std::optional<Usage>* usage) {
+void SharedAdmission::failed(const Gateway& gateway, balance::Target target,
+                             const balance::Outcome& outcome) {
+  const bool quarantined = outcome.action == KeyAction::kDisable;
+  if ((!outcome.fault && !quarantined && !outcome.concurrency_limited) || live_link() == nullptr)
+    return;
+  const auto& spec = gateway.pool().model(target.model);
+  const std::string id = redis_key_id(spec.name, spec.keys[target.key].secret);
+  // A key without max_concurrency learns its lowered limit from what runs on this instance,
+  // which Redis does not count: that one stays local.
+  if (outcome.concurrency_limited && spec.max_concurrency > 0)
+    client_->lower_concurrency(id, spec.max_concurrency, kLoweredConcurrency);
+  if (quarantined) {
+    client_->quarantine(id, kQuarantineMark);
+    return;
+  }
+  // A fault that left the breaker open (this one opened it, or one admitted before it opened):
+  // the others hold it open for the time it has left here.
+  const auto& breaker = gateway.pool().load(target).breaker();
+  const auto now = Clock::now();
+  const auto until = breaker.open_until();
+  if (breaker.state(now) != balance::Breaker::State::kOpen || !until) return;
+  // Rounded up: the others never end it before this instance does.
+  client_->open_breaker(id, std::chrono::ceil<std::chrono::milliseconds>(*until - now));
+}
+
+void SharedAdmission::lift(const Gateway& gateway, balance::Target target) {
+  const auto& spec = gateway.pool().model(target.model);
+  lift_ids({redis_key_id(spec.name, spec.keys[target.key].secret)});
+}
+
+std::vector<std::string> SharedAdmission::quarantined_ids(const balance::Pool& pool) {
+  std::vector<std::string> ids;
+  for (std::size_t m = 0; m < pool.model_count(); ++m) {
+    const auto& spec = pool.model(m);
+    for (std::size_t k = 0; k < spec.keys.size(); ++k) {
+      const balance::Target target{static_cast<std::uint32_t>(m), static_cast<std::uint32_t>(k)};
+      if (pool.load(target).disabled()) ids.push_back(redis_key_id(spec.name, spec.keys[k].secret));
+    }
+  }
+  return ids;
+}
+
+void SharedAdmission::lift_ids(const std::vector<std::string>& ids) {
+  if (live_link() == nullptr) return;
+  for (const auto& id : ids) client_->lift(id);
+}
+
+asio::awaitable<std::optional<SharedAdmission::InFlight>> SharedAdmission::in_flight(
+    const Gateway& gateway, std::vector<std::size_t> models) {
+  if (live_link() == nullptr) co_return std::nullopt;
+  const auto& pool = gateway.pool();
+  InFlight out(pool.model_count());
+  std::vector<std::string> ids;
+  std::vector<std::pair<std::size_t, std::size_t>> where;
+  for (const std::size_t m : models) {
+    const auto& spec = pool.model(m);
+    out[m].assign(spec.keys.size(), -1);
+    if (spec.max_concurrency <= 0) continue;
+    for (std::size_t k = 0; k < spec.keys.size(); ++k) {
+      ids.push_back(redis_key_id(spec.name, spec.keys[k].secret));
+      where.emplace_back(m, k);
+    }
+  }
+  if (ids.empty()) co_return out;
+  auto counts = co_await client_->in_flight(std::move(ids));
+  if (!counts) co_return std::nullopt;
+  for (std::size_t i = 0; i < where.size(); ++i) {
+    out[where[i].first][where[i].second] = static_cast<int>((*counts)[i]);
+  }
+  co_return out;
+}
+
+void SharedAdmission::release(std::uint64_t id, const std::optional<Usage>* usage, bool ok) {
   const auto it = held_.find(id);
   if (it == held_.end()) return;
   Held& held = it->second;
@@ -234,6 +309,8 @@ void SharedAdmission::release(std::uint64_t id, const std::optional<Usage>* usag
     } else if (held.renewed) {
       client_->release(held.key, held.lease);
     }
+    // A success under the lowered concurrency restores the configured one, as locally.
+    if (ok && held.capped) client_->restore_concurrency(held.key);
   }
   held_.erase(it);
 }

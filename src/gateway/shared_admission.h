@@ -9,6 +9,12 @@
 // waiting when the attempt ends, renewed from one timer while it runs (a stream), so the
 // slots of an instance that dies come back within state.lease_ms.
 //
+// Key health is shared the same way: the same round trip reads the key's marks (a cooldown
+// after a 429, a breaker held open, a quarantine, a lowered concurrency), which this worker
+// writes when its attempts teach the key one (cool(), failed()), one command not waited for.
+// Keys without any limit are admitted in Redis for their health alone. The load reports read
+// the keys' in-flight counts over every instance from here too (in_flight()).
+//
 // One per worker thread, made on that worker's executor and used only there (its Redis
 // session is that loop's; no blocking call, no thread of its own). Made with make_shared.
 #pragma once
@@ -48,8 +54,9 @@ class SharedLease {
   ~SharedLease() { release(); }
   // Frees the slot; the reserved tokens stay as estimated (no usage known).
   void release();
-  // Frees the slot and replaces the reserved tokens with `usage`'s, when known.
-  void settle(const std::optional<Usage>& usage);
+  // Frees the slot and replaces the reserved tokens with `usage`'s, when known. `ok`: the
+  // attempt succeeded (which ends a lowered concurrency of the key).
+  void settle(const std::optional<Usage>& usage, bool ok);
 
  private:
   friend class SharedAdmission;
@@ -77,7 +84,20 @@ class SharedAdmission : public std::enable_shared_from_this<SharedAdmission> {
     // Refused because the key's daily quota is used up over the instances: it is at quota
     // here too until retry_after (the end of its quota day).
     bool quota = false;
+    // Refused because another instance's breaker holds the key open: open here too until then.
+    bool breaker_open = false;
+    // Refused because another instance's upstream refused the key (credentials, balance): it
+    // is quarantined here too, until an operator lifts it or reloads.
+    bool quarantined = false;
   };
+
+  // How long a quarantine's mark stays in Redis: instances that try the key meanwhile
+  // quarantine it without a request of their own; one that first tries it later pays one
+  // refused request, as without Redis. A lift (lift()) or a reload takes the mark away.
+  static constexpr std::chrono::milliseconds kQuarantineMark{std::chrono::hours(1)};
+  // How long a key's concurrency lowered in Redis after "too many in flight" lasts without a
+  // success on the key (one ends it at once): a lowering nobody clears cannot stick.
+  static constexpr std::chrono::milliseconds kLoweredConcurrency{std::chrono::seconds(60)};
 
   SharedAdmission(std::shared_ptr<SharedState> state, boost::asio::any_io_executor executor);
   ~SharedAdmission();
@@ -96,6 +116,26 @@ class SharedAdmission : public std::enable_shared_from_this<SharedAdmission> {
   // The key of `target` answered 429 (with Retry-After: `length`): every instance leaves it
   // alone until then. Sent without waiting; nothing while Redis is down.
   void cool(const Gateway& gateway, balance::Target target, std::chrono::milliseconds length);
+  // An attempt on `target` failed and its key learnt `outcome` (already settled on the pool):
+  // when that left the key's breaker open, every instance holds it open for the time left;
+  // when it quarantined the key, every instance quarantines it; when the upstream said "too
+  // many in flight", every instance holds the key one below its concurrency (a key with
+  // max_concurrency). One command each, not waited for; nothing while Redis is down.
+  void failed(const Gateway& gateway, balance::Target target, const balance::Outcome& outcome);
+  // An operator lifted the quarantine of `target` (or a reload did): its mark in Redis goes,
+  // so that no instance quarantines the key again from it. Not waited for.
+  void lift(const Gateway& gateway, balance::Target target);
+  // The Redis ids of the keys `pool` holds quarantined (what a reload lifts).
+  static std::vector<std::string> quarantined_ids(const balance::Pool& pool);
+  void lift_ids(const std::vector<std::string>& ids);
+
+  // The requests in flight over every instance (their leases in Redis) on the keys with
+  // max_concurrency of `models` in `gateway`'s pool, by [model][key] (-1: not counted, no
+  // max_concurrency); nullopt while Redis is down or when the call fails (the reports then
+  // give this instance's figures). One round trip; nothing taken.
+  using InFlight = std::vector<std::vector<int>>;
+  boost::asio::awaitable<std::optional<InFlight>> in_flight(const Gateway& gateway,
+                                                            std::vector<std::size_t> models);
 
   const SharedState& state() const { return *state_; }
   // The client of the shared limits on a live link; nullptr while Redis is down (degraded).
@@ -111,13 +151,14 @@ class SharedAdmission : public std::enable_shared_from_this<SharedAdmission> {
     TimePoint since;             // admitted or last renewed
     bool renewed = false;        // a concurrency slot (renewed while it runs)
     std::int64_t reserved = -1;  // the tokens reserved for tpm or tpd; -1: none
+    bool capped = false;         // admitted under the key's lowered concurrency
     state::SharedSettlement settlement;
   };
 
   state::RedisLink* live_link();
   Verdict admit_degraded(const Gateway& gateway, const balance::Lease& lease,
                          const std::string& id);
-  void release(std::uint64_t id, const std::optional<Usage>* usage);
+  void release(std::uint64_t id, const std::optional<Usage>* usage, bool ok);
   void schedule_renewals();
   void renew_due();
 

@@ -12,33 +12,49 @@ namespace bc::state {
 // KEYS[3]: the key's shared cooldown (present while it cools, with that expiry);
 // KEYS[4], KEYS[5]: the key's requests and tokens of the last minute (hashes: second -> amount);
 // KEYS[6]: the key's counts of its quota day (a hash: r requests, t tokens; the day's start in
-// its name, computed by the gateway from the model's reset hour and zone).
+// its name, computed by the gateway from the model's reset hour and zone);
+// KEYS[7]: the key's shared breaker (present while some instance's breaker holds it open);
+// KEYS[8]: the key's shared quarantine (present after some instance's upstream refused it);
+// KEYS[9]: the key's lowered concurrency (present after the upstream answered "too many in
+// flight", until a request on the key succeeds or it expires: max_concurrency is held below it).
 // ARGV: max_concurrency (0: none), lease time in ms, admissions allowed per window (0: no
 // rate limit), the window in ms, the lease id, rpm, tpm, rpd, tpd (0: none), the tokens this
 // request reserves (its estimate), how long the day's counts are kept (ms).
 // Answers {outcome, in_flight, retry_after_ms, second}: outcome 1 admitted, 0 refused by
 // max_concurrency, -1 refused by the rate (max_qps, rpm or tpm), -2 refused because the key
 // cools down (a 429 seen by some instance), -3 refused by the daily quota (retry_after_ms is
-// then 1 when the key's day is used up, 0 when only this request's estimate does not fit);
+// then 1 when the key's day is used up, 0 when only this request's estimate does not fit),
+// -4 refused because some instance's breaker holds the key open, -5 refused because some
+// instance quarantined the key (retry_after_ms: the time left of that mark);
 // in_flight counts the live leases (this one too when admitted); retry_after_ms is when the
 // window frees room or the cooldown ends; second is where the minute windows counted this
-// admission (the release settles its tokens there).
+// admission (the release settles its tokens there). Admitted or refused by max_concurrency,
+// a fifth element says whether the lowered concurrency held it (1) or not (0).
 // Everything is checked before anything is taken: a refusal takes nothing. Expired leases
 // (their holder died or stopped renewing) are dropped first. The minute windows count by
 // whole seconds, and a second stays counted until all of it has left the minute, as the
 // local pool's windows do (balance/rate_window.h): conservative by at most one second.
+// A key with no limit at all (every limit 0) is only checked for its health marks: admitted
+// with nothing taken.
 inline constexpr std::string_view kAdmitScript = R"lua(
+local quarantined = redis.call('PTTL', KEYS[8])
+if quarantined > 0 then return {-5, 0, quarantined, 0} end
+local open = redis.call('PTTL', KEYS[7])
+if open > 0 then return {-4, 0, open, 0} end
 local cooling = redis.call('PTTL', KEYS[3])
 if cooling > 0 then return {-2, 0, cooling, 0} end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local second = math.floor(now / 1000)
 local max_concurrency = tonumber(ARGV[1])
 local lease_ms = tonumber(ARGV[2])
 local per_window = tonumber(ARGV[3])
 local window_ms = tonumber(ARGV[4])
 local rpm, tpm = tonumber(ARGV[6]), tonumber(ARGV[7])
 local rpd, tpd = tonumber(ARGV[8]), tonumber(ARGV[9])
+if max_concurrency == 0 and per_window == 0 and rpm == 0 and tpm == 0 and rpd == 0 and tpd == 0 then
+  return {1, 0, 0, 0}
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local second = math.floor(now / 1000)
 local tokens = tonumber(ARGV[10])
 -- A minute window's use, its stale seconds dropped; and when `amount` more would fit.
 local function minute(key, limit, amount)
@@ -64,8 +80,14 @@ local function minute(key, limit, amount)
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local in_flight = redis.call('ZCARD', KEYS[1])
-if max_concurrency > 0 and in_flight >= max_concurrency then
-  return {0, in_flight, 0, 0}
+local capped = 0
+if max_concurrency > 0 then
+  local lowered = tonumber(redis.call('GET', KEYS[9]) or '0') or 0
+  if lowered > 0 and lowered < max_concurrency then
+    max_concurrency = lowered
+    capped = 1
+  end
+  if in_flight >= max_concurrency then return {0, in_flight, 0, 0, capped} end
 end
 if per_window > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window_ms)
@@ -107,7 +129,7 @@ if max_concurrency > 0 then
   redis.call('PEXPIRE', KEYS[1], lease_ms * 2)
   in_flight = in_flight + 1
 end
-return {1, in_flight, 0, second}
+return {1, in_flight, 0, second, capped}
 )lua";
 
 // An admission ends: its lease is freed and the tokens it reserved are replaced by the real use,
@@ -149,13 +171,37 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
 return 1
 )lua";
 
-// A key cools down for every instance. KEYS[1]: the key's shared cooldown; ARGV: its length
-// in ms. A longer cooldown already in place is kept.
+// A health mark of a key for every instance, with its expiry: its cooldown after a 429, its
+// breaker held open, its quarantine. KEYS[1]: the mark; ARGV: its length in ms. A longer one
+// already in place is kept.
 inline constexpr std::string_view kCoolScript = R"lua(
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 end
 return 1
+)lua";
+
+// The upstream answered "too many in flight" on a key: its max_concurrency is held one below
+// what it was held to (at least 1), for every instance. KEYS[1]: the key's lowered concurrency;
+// ARGV: the configured max_concurrency, how long the lowering lives without a success (ms).
+// Answers the new limit. A success on the key deletes it (DEL), restoring max_concurrency.
+inline constexpr std::string_view kLowerScript = R"lua(
+local configured = tonumber(ARGV[1])
+local held = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if held <= 0 or held > configured then held = configured end
+local lowered = math.max(1, held - 1)
+redis.call('SET', KEYS[1], lowered, 'PX', ARGV[2])
+return lowered
+)lua";
+
+// The requests in flight on keys over every instance, for the reports: KEYS: the keys' leases;
+// answers the live leases of each (expired ones, whose holder died, left out; nothing changed).
+inline constexpr std::string_view kInFlightScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('ZCOUNT', key, '(' .. now, '+inf') end
+return out
 )lua";
 
 }  // namespace bc::state

@@ -42,7 +42,8 @@ SharedLimitsClient::SharedLimitsClient(RedisLink& link, std::string key_prefix,
       lease_time_(lease_time),
       admit_sha_(script_sha1(kAdmitScript)),
       renew_sha_(script_sha1(kRenewScript)),
-      budget_sha_(script_sha1(kBudgetTakeScript)) {}
+      budget_sha_(script_sha1(kBudgetTakeScript)),
+      in_flight_sha_(script_sha1(kInFlightScript)) {}
 
 std::string SharedLimitsClient::leases_key(std::string_view key) const {
   return prefix_ + "lease:" + std::string(key);
@@ -54,6 +55,18 @@ std::string SharedLimitsClient::window_key(std::string_view key) const {
 
 std::string SharedLimitsClient::cooldown_key(std::string_view key) const {
   return prefix_ + "cool:" + std::string(key);
+}
+
+std::string SharedLimitsClient::breaker_key(std::string_view key) const {
+  return prefix_ + "open:" + std::string(key);
+}
+
+std::string SharedLimitsClient::quarantine_key(std::string_view key) const {
+  return prefix_ + "quar:" + std::string(key);
+}
+
+std::string SharedLimitsClient::cap_key(std::string_view key) const {
+  return prefix_ + "cap:" + std::string(key);
 }
 
 std::string SharedLimitsClient::rpm_key(std::string_view key) const {
@@ -102,6 +115,9 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
       rpm_key(key),
       tpm_key(key),
       day_key(key, daily ? demand.day_start_ms : 0),
+      breaker_key(key),
+      quarantine_key(key),
+      cap_key(key),
       std::to_string(limits.max_concurrency),
       std::to_string(lease_time_.count()),
       std::to_string(rate.admissions),
@@ -113,19 +129,21 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
       std::to_string(daily ? limits.tpd : 0),
       std::to_string(std::max<std::int64_t>(demand.tokens, 0)),
       std::to_string(std::max<std::int64_t>(demand.day_ttl_ms, 1000))};
-  auto answer = co_await run_script(kAdmitScript, admit_sha_, std::move(keys_and_args), 6);
+  auto answer = co_await run_script(kAdmitScript, admit_sha_, std::move(keys_and_args), 9);
   if (!answer) co_return std::move(answer).error();
   const RedisReply& r = *answer;
-  if (r.type != RedisReply::Type::kArray || r.elements.size() != 4) {
+  if (r.type != RedisReply::Type::kArray || r.elements.size() < 4) {
     const std::string what = r.is_error() ? r.text : std::string("an unexpected answer");
     co_return Error::unavailable("Redis admission script: " + what, "state_unavailable");
   }
   SharedAdmission out;
   out.in_flight = r.elements[1].integer;
+  out.capped = r.elements.size() > 4 && r.elements[4].integer != 0;
   switch (r.elements[0].integer) {
     case 1:
       out.outcome = SharedAdmission::Outcome::kAdmitted;
-      out.lease = std::move(lease);
+      // A key without limits took nothing: no lease to release.
+      if (limits.any()) out.lease = std::move(lease);
       out.second = r.elements[3].integer;
       break;
     case 0:
@@ -133,6 +151,14 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
       break;
     case -2:
       out.outcome = SharedAdmission::Outcome::kCooling;
+      out.retry_after = std::chrono::milliseconds(r.elements[2].integer);
+      break;
+    case -4:
+      out.outcome = SharedAdmission::Outcome::kBreakerOpen;
+      out.retry_after = std::chrono::milliseconds(r.elements[2].integer);
+      break;
+    case -5:
+      out.outcome = SharedAdmission::Outcome::kQuarantined;
       out.retry_after = std::chrono::milliseconds(r.elements[2].integer);
       break;
     case -3:
@@ -157,6 +183,25 @@ bool SharedLimitsClient::settle(std::string_view key, std::string_view lease,
                       day_key(key, settlement.day_start_ms), std::string(lease),
                       std::to_string(settlement.second), std::to_string(settlement.delta),
                       settlement.tpm ? "1" : "0"});
+}
+
+asio::awaitable<Result<std::vector<long long>>> SharedLimitsClient::in_flight(
+    std::vector<std::string> keys) {
+  const std::size_t count = keys.size();
+  std::vector<std::string> leases;
+  leases.reserve(count);
+  for (const auto& key : keys) leases.push_back(leases_key(key));
+  auto answer = co_await run_script(kInFlightScript, in_flight_sha_, std::move(leases), count);
+  if (!answer) co_return std::move(answer).error();
+  if (answer->type != RedisReply::Type::kArray || answer->elements.size() != count) {
+    const std::string what =
+        answer->is_error() ? answer->text : std::string("an unexpected answer");
+    co_return Error::unavailable("Redis in-flight script: " + what, "state_unavailable");
+  }
+  std::vector<long long> out;
+  out.reserve(count);
+  for (const auto& e : answer->elements) out.push_back(e.integer);
+  co_return out;
 }
 
 asio::awaitable<Result<BudgetOutcome>> SharedLimitsClient::take_budget(std::string client,
@@ -189,10 +234,42 @@ bool SharedLimitsClient::settle_budget(std::string_view client, std::int64_t day
                       budget_key(client, "month", month_start_ms), std::to_string(delta)});
 }
 
-bool SharedLimitsClient::cool(std::string_view key, std::chrono::milliseconds length) {
+namespace {
+
+// One health mark, its longer one kept (kCoolScript); EVAL, not EVALSHA: not waited for.
+bool send_mark(RedisLink& link, std::string mark, std::chrono::milliseconds length) {
   if (length.count() <= 0) return true;
-  return link_->send(
-      {"EVAL", std::string(kCoolScript), "1", cooldown_key(key), std::to_string(length.count())});
+  return link.send(
+      {"EVAL", std::string(kCoolScript), "1", std::move(mark), std::to_string(length.count())});
+}
+
+}  // namespace
+
+bool SharedLimitsClient::cool(std::string_view key, std::chrono::milliseconds length) {
+  return send_mark(*link_, cooldown_key(key), length);
+}
+
+bool SharedLimitsClient::open_breaker(std::string_view key, std::chrono::milliseconds length) {
+  return send_mark(*link_, breaker_key(key), length);
+}
+
+bool SharedLimitsClient::quarantine(std::string_view key, std::chrono::milliseconds length) {
+  return send_mark(*link_, quarantine_key(key), length);
+}
+
+bool SharedLimitsClient::lift(std::string_view key) {
+  return link_->send({"DEL", quarantine_key(key)});
+}
+
+bool SharedLimitsClient::lower_concurrency(std::string_view key, int max_concurrency,
+                                           std::chrono::milliseconds length) {
+  if (max_concurrency <= 0) return true;
+  return link_->send({"EVAL", std::string(kLowerScript), "1", cap_key(key),
+                      std::to_string(max_concurrency), std::to_string(length.count())});
+}
+
+bool SharedLimitsClient::restore_concurrency(std::string_view key) {
+  return link_->send({"DEL", cap_key(key)});
 }
 
 bool SharedLimitsClient::renew(std::string_view key, std::string_view lease) {

@@ -1,7 +1,8 @@
 // A key's limits taken in Redis, shared by every instance that uses the same Redis and
 // key_prefix: max_concurrency as leases with an expiry (a crashed instance's slots come back
 // within the lease time), max_qps as an exact one-second window, rpm and tpm as minute windows
-// counted by the second, rpd and tpd as counts of the key's quota day. One round trip to admit
+// counted by the second, rpd and tpd as counts of the key's quota day; and the key's health
+// (cooldown, breaker held open, quarantine) as marks with an expiry. One round trip to admit
 // (EVALSHA of state/admission_script.h); release (with the settling of the reserved tokens),
 // and renewal are sent without waiting.
 // Use from the executor of the link it was given.
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "state/redis_link.h"
@@ -48,16 +50,27 @@ struct RateWindow {
 RateWindow rate_window_for(double max_qps);
 
 struct SharedAdmission {
-  enum class Outcome { kAdmitted, kConcurrencyFull, kRateFull, kCooling, kQuotaFull };
+  enum class Outcome {
+    kAdmitted,
+    kConcurrencyFull,
+    kRateFull,
+    kCooling,
+    kQuotaFull,
+    kBreakerOpen,  // some instance's breaker holds the key open
+    kQuarantined,  // some instance's upstream refused the key (credentials, balance)
+  };
   Outcome outcome = Outcome::kAdmitted;
   long long in_flight = 0;  // live leases on the key over every instance
-  // kRateFull: when the window frees a slot; kCooling: when the key's cooldown ends.
+  // kRateFull: when the window frees a slot; kCooling, kBreakerOpen, kQuarantined: when
+  // that mark of the key's health expires.
   std::chrono::milliseconds retry_after{0};
-  std::string lease;  // kAdmitted: what release() and renew() take
+  std::string lease;  // kAdmitted with some limit: what release() and renew() take
   // kAdmitted: the second the minute windows counted it in (what settle() takes).
   std::int64_t second = 0;
   // kQuotaFull: the key's day is used up (else only this request's estimate did not fit).
   bool day_used_up = false;
+  // kAdmitted, kConcurrencyFull: the key's lowered concurrency held it (lower_concurrency()).
+  bool capped = false;
 };
 
 // What settle() corrects: the real tokens used minus the reservation, where it was counted.
@@ -89,7 +102,8 @@ class SharedLimitsClient {
   SharedLimitsClient(RedisLink& link, std::string key_prefix, std::string instance_id,
                      std::chrono::milliseconds lease_time);
 
-  // Checks and takes every limit of `key` (a stable id: model and key id) at once.
+  // Checks the health marks of `key` (a stable id: model and key id) and takes every limit at
+  // once. With no limit at all, only the marks are checked (still one round trip).
   boost::asio::awaitable<Result<SharedAdmission>> admit(std::string key, SharedLimits limits,
                                                         SharedDemand demand = {});
   // Frees the lease; not waited for. False when the link is down (the lease then expires).
@@ -103,6 +117,24 @@ class SharedLimitsClient {
   // Cools `key` down for every instance for `length` (a 429 with Retry-After): admit()
   // refuses it until then. Not waited for; a longer cooldown in place is kept.
   bool cool(std::string_view key, std::chrono::milliseconds length);
+  // Holds `key`'s breaker open for every instance for `length`: admit() refuses it until then.
+  // Not waited for; a longer one in place is kept.
+  bool open_breaker(std::string_view key, std::chrono::milliseconds length);
+  // Marks `key` quarantined for every instance for `length`; not waited for, a longer mark
+  // kept. lift() takes the mark away (an operator lifted the quarantine).
+  bool quarantine(std::string_view key, std::chrono::milliseconds length);
+  bool lift(std::string_view key);
+  // The upstream answered "too many in flight" on `key`: admit() holds it one below the
+  // concurrency it is held to now (at least 1; `max_concurrency` configured), for every
+  // instance, until restore_concurrency() (a success on the key) or `length` without one.
+  // Not waited for.
+  bool lower_concurrency(std::string_view key, int max_concurrency,
+                         std::chrono::milliseconds length);
+  bool restore_concurrency(std::string_view key);
+
+  // The requests in flight on each of `keys` (with max_concurrency) over every instance: their
+  // live leases. One round trip; nothing taken.
+  boost::asio::awaitable<Result<std::vector<long long>>> in_flight(std::vector<std::string> keys);
 
   // Takes one request and its estimate from `client`'s budgets, or nothing when it would
   // cross one (which, in the answer). One round trip.
@@ -121,6 +153,9 @@ class SharedLimitsClient {
   std::string leases_key(std::string_view key) const;
   std::string window_key(std::string_view key) const;
   std::string cooldown_key(std::string_view key) const;
+  std::string breaker_key(std::string_view key) const;
+  std::string quarantine_key(std::string_view key) const;
+  std::string cap_key(std::string_view key) const;
   std::string rpm_key(std::string_view key) const;
   std::string tpm_key(std::string_view key) const;
   std::string day_key(std::string_view key, std::int64_t day_start_ms) const;
@@ -141,6 +176,7 @@ class SharedLimitsClient {
   std::string admit_sha_;
   std::string renew_sha_;
   std::string budget_sha_;
+  std::string in_flight_sha_;
 };
 
 // The SHA-1 of a script as Redis names it for EVALSHA (lower-case hex). Pure.

@@ -1,6 +1,7 @@
 // Shared limits in a real redis-server: a concurrency cap held across two instances' links,
-// leases that expire unless renewed, an exact QPS window, a cooldown one instance sets for
-// all, and a Redis that lost the script.
+// leases that expire unless renewed, an exact QPS window, a cooldown, a breaker held open, a
+// quarantine and a lowered concurrency one instance sets for all, and a Redis that lost the
+// script.
 #include "state/shared_limits.h"
 
 #include <gtest/gtest.h>
@@ -119,6 +120,86 @@ asio::awaitable<void> cooldown_is_shared(RedisServer& server) {
 TEST(SharedLimits, CooldownIsSharedAcrossInstances) {
   RedisServer server;
   run(&cooldown_is_shared, server);
+}
+
+asio::awaitable<void> health_marks_are_shared(RedisServer& server) {
+  auto link_a = co_await link_to(server);
+  auto link_b = co_await link_to(server);
+  SharedLimitsClient a(*link_a, "t:", "a", 10s);
+  SharedLimitsClient b(*link_b, "t:", "b", 10s);
+  // A key with no limit at all: only its marks are read, nothing is taken.
+  const SharedLimits none{};
+  auto free = co_await admit(b, none);
+  EXPECT_EQ(free.outcome, Outcome::kAdmitted);
+  EXPECT_TRUE(free.lease.empty());
+  std::vector<std::string> exists{"EXISTS", "t:lease:m:k1", "t:qps:m:k1"};
+  auto taken = co_await link_b->command(std::move(exists));
+  EXPECT_TRUE(taken && taken->integer == 0);
+  // A's breaker opened: B is refused for the time it has left, limited key or not.
+  EXPECT_TRUE(a.open_breaker("m:k1", 300ms));
+  EXPECT_TRUE(a.open_breaker("m:k1", 50ms));  // a shorter one keeps the longer in place
+  co_await pause(20ms);
+  for (const SharedLimits& limits : {none, SharedLimits{.max_concurrency = 5}}) {
+    auto open = co_await admit(b, limits);
+    EXPECT_EQ(open.outcome, Outcome::kBreakerOpen);
+    EXPECT_GT(open.retry_after, 150ms);
+    EXPECT_LE(open.retry_after, 300ms);
+    EXPECT_TRUE(open.lease.empty());
+  }
+  // A quarantined the key: B is refused as quarantined (ahead of the breaker's answer).
+  EXPECT_TRUE(a.quarantine("m:k1", 60s));
+  co_await pause(20ms);
+  auto quarantined = co_await admit(b, none);
+  EXPECT_EQ(quarantined.outcome, Outcome::kQuarantined);
+  EXPECT_GT(quarantined.retry_after, 50s);
+  // Lifted: the breaker's mark, once passed, leaves the key to everyone again.
+  EXPECT_TRUE(b.lift("m:k1"));
+  co_await pause(300ms);
+  auto after = co_await admit(b, {.max_concurrency = 5});
+  EXPECT_EQ(after.outcome, Outcome::kAdmitted);
+  EXPECT_EQ(after.in_flight, 1);
+}
+
+TEST(SharedLimits, BreakerAndQuarantineAreSharedAcrossInstances) {
+  RedisServer server;
+  run(&health_marks_are_shared, server);
+}
+
+asio::awaitable<void> lowered_concurrency_is_shared(RedisServer& server) {
+  auto link_a = co_await link_to(server);
+  auto link_b = co_await link_to(server);
+  SharedLimitsClient a(*link_a, "t:", "a", 10s);
+  SharedLimitsClient b(*link_b, "t:", "b", 10s);
+  const SharedLimits limits{.max_concurrency = 3};
+  auto first = co_await admit(b, limits);
+  EXPECT_FALSE(first.capped);
+  // A's upstream said "too many in flight": every instance holds the key at 2, then at 1.
+  EXPECT_TRUE(a.lower_concurrency("m:k1", 3, 60s));
+  co_await pause(20ms);
+  auto second = co_await admit(b, limits);
+  EXPECT_EQ(second.outcome, Outcome::kAdmitted);
+  EXPECT_TRUE(second.capped);
+  auto third = co_await admit(b, limits);
+  EXPECT_EQ(third.outcome, Outcome::kConcurrencyFull);
+  EXPECT_TRUE(third.capped);
+  EXPECT_TRUE(a.lower_concurrency("m:k1", 3, 60s));
+  EXPECT_TRUE(a.lower_concurrency("m:k1", 3, 60s));  // never below 1
+  co_await pause(20ms);
+  std::vector<std::string> get{"GET", "t:cap:m:k1"};
+  auto held = co_await link_b->command(std::move(get));
+  EXPECT_TRUE(held && held->text == "1");
+  // A success (restore) gives the configured 3 back: one more fits beside the two.
+  EXPECT_TRUE(b.restore_concurrency("m:k1"));
+  co_await pause(20ms);
+  auto restored = co_await admit(b, limits);
+  EXPECT_EQ(restored.outcome, Outcome::kAdmitted);
+  EXPECT_FALSE(restored.capped);
+  EXPECT_EQ(restored.in_flight, 3);
+}
+
+TEST(SharedLimits, LoweredConcurrencyIsSharedUntilASuccess) {
+  RedisServer server;
+  run(&lowered_concurrency_is_shared, server);
 }
 
 asio::awaitable<void> qps_window(RedisServer& server) {

@@ -5,15 +5,13 @@
 // counts say whether the keys' limits held over all three: under ten times the load the keys
 // allow, after one instance is killed with SIGKILL, and while Redis is down and back.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import {
   gatewayConfig, mockModel, mockReset, mockStats, openAiError, openaiModel, postJson, request,
   runGateway, startGateway, startMockllm, stopAll, toYaml, userMessage, waitFor, writeConfig,
 } from './harness.mjs';
-import { freePort, startRedis, stopAllRedis } from './redis.mjs';
+import { freePort, redisCommand, redisKeyId, startRedis, stopAllRedis } from './redis.mjs';
 
 const PASSWORD = 'scale-out-test-password';
 
@@ -98,24 +96,6 @@ describe('state: redis', { timeout: 60000 }, () => {
     await gw.stop();
   });
 });
-
-// One command to the Redis on 127.0.0.1:`port`; resolves with its answer's first line
-// (":42", "+OK", "$-1", ...), enough for integer and status answers.
-function redisCommand(port, ...args) {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let answer = '';
-    socket.on('error', reject);
-    socket.on('data', (d) => {
-      answer += d;
-      if (answer.includes('\r\n')) { socket.destroy(); resolve(answer.split('\r\n')[0]); }
-    });
-    socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
-  });
-}
-
-// A key's name in Redis: its model and the first 16 hex digits of its secret's SHA-1.
-const redisKeyId = (model, secret) => `${model}/${createHash('sha1').update(secret).digest('hex').slice(0, 16)}`;
 
 // The most starts in any `span` ms among `starts` (sorted ms).
 function maxInWindow(starts, span) {
