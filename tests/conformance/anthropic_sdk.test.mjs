@@ -5,13 +5,11 @@
 // gateway requires a client key, which the SDK sends as `x-api-key`.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import {
-  gatewayConfig, openaiModel, providerModel, startGateway, startMockllm, stopAll, waitFor,
+  gatewayConfig, openaiModel, providerModel, startGateway, startMockllm, stopAll, waitFor, tempDir,
 } from '../integration/harness.mjs';
 
 const CLIENT_KEY = 'sk-client-anthropic-sdk-000000001';
@@ -25,7 +23,7 @@ const weatherTool = {
 describe('official @anthropic-ai/sdk client', { timeout: 60000 }, () => {
   let gw;
   let client;
-  const ledger = path.join(mkdtempSync(path.join(tmpdir(), 'bc-anthropic-')), 'usage.db');
+  const ledger = path.join(tempDir('bc-anthropic-'), 'usage.db');
   before(async () => {
     const mock = await startMockllm();
     const tools = { supports_tools: true };

@@ -8,13 +8,11 @@
 // shape naming the field.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   gatewayConfig, mockModel, mockStats, openAiError, postJson, providerModel, request,
-  startGateway, startMockllm, stopAll, userMessage, waitFor,
+  startGateway, startMockllm, stopAll, userMessage, waitFor, tempDir,
 } from './harness.mjs';
 
 const TOKEN = 'adm-embed-token-0123456789';
@@ -42,7 +40,7 @@ let db;
 
 before(async () => {
   mock = await startMockllm();
-  db = path.join(mkdtempSync(path.join(tmpdir(), 'bc-embed-')), 'usage.db');
+  db = path.join(tempDir('bc-embed-'), 'usage.db');
   const models = {
     chat: providerModel(mock, 'openai', ['chat-key']),
     'emb-builtin': mockModel({}, { embeddings: true }),

@@ -207,10 +207,16 @@ export function toYaml(value, indent = 0) {
   return out;
 }
 
+// A fresh temporary directory named `${prefix}XXXXXX`, removed by stopAll() (or at exit).
+export function tempDir(prefix = 'bc-test-') {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
 // Writes `config` (an object, or YAML text) to a fresh temp file and returns its path.
 export function writeConfig(config, name = 'balancedcall.yaml') {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bc-test-'));
-  tempDirs.add(dir);
+  const dir = tempDir();
   const file = path.join(dir, name);
   writeFileSync(file, typeof config === 'string' ? config : toYaml(config));
   return file;

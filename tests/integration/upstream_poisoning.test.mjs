@@ -11,13 +11,11 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
-import path from 'node:path';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
-  startGateway, stopAll, gatewayConfig, postJson, userMessage, makeCertificate,
+  startGateway, stopAll, gatewayConfig, postJson, userMessage, makeCertificate, tempDir,
 } from './harness.mjs';
 
 const injected = (text) => {
@@ -114,7 +112,7 @@ let certs;
 const upstreams = [];
 
 before(() => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bc-poison-'));
+  const dir = tempDir('bc-poison-');
   certs = makeCertificate(dir);
 });
 

@@ -6,13 +6,11 @@
 // the mock, what really reached the upstream over both lives of the gateway.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   gatewayConfig, mockStats, openaiModel, postJson, startGateway, startMockllm, stopAll, toYaml,
-  userMessage, waitFor, writeConfig,
+  userMessage, waitFor, writeConfig, tempDir,
 } from './harness.mjs';
 
 const RPD = 60;
@@ -29,7 +27,7 @@ describe('usage ledger: a crash never exceeds a quota or a budget', { timeout: 1
   after(stopAll);
 
   test('kill -9 under load, then a restart: the key and the client stay within their day', async () => {
-    const db = path.join(mkdtempSync(path.join(tmpdir(), 'bc-crash-')), 'usage.db');
+    const db = path.join(tempDir('bc-crash-'), 'usage.db');
     // latency keeps calls in flight at the kill; flush_ms 1000 leaves up to a second of records
     // unwritten: both are what a crash loses.
     const file = writeConfig(toYaml({
@@ -114,7 +112,7 @@ describe('usage ledger: a crash never exceeds a quota or a budget', { timeout: 1
   });
 
   test('a clean restart counts exactly: the marks do not eat into the day', async () => {
-    const db = path.join(mkdtempSync(path.join(tmpdir(), 'bc-clean-')), 'usage.db');
+    const db = path.join(tempDir('bc-clean-'), 'usage.db');
     const file = writeConfig(toYaml({
       ...gatewayConfig({
         daily: openaiModel(mock, [{ key: 'cl-quota', name: 'cl-quota' }], { rpd: 10, queue_timeout_ms: 100 }),

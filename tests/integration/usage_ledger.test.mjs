@@ -4,13 +4,12 @@
 // that passes SQLite's integrity_check; the restarted gateway goes on counting.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   gatewayConfig, mockStats, openaiModel, postJson, readOpenAiStream, request, runGateway,
-  startGateway, startMockllm, stopAll, toYaml, userMessage, waitFor, writeConfig,
+  startGateway, startMockllm, stopAll, toYaml, userMessage, waitFor, writeConfig, tempDir,
 } from './harness.mjs';
 
 const TOKEN = 'adm-usage-token-0123456789';
@@ -32,7 +31,7 @@ function sql(db, query) {
 }
 
 function tempStore() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bc-usage-'));
+  const dir = tempDir('bc-usage-');
   return path.join(dir, 'usage.db');
 }
 
