@@ -74,19 +74,26 @@ export async function stopAllRedis() {
   await Promise.all([...running].map((r) => r.stop('SIGKILL')));
 }
 
-// One command to the Redis on 127.0.0.1:`port`; resolves with its answer's first line
-// (":42", "+OK", "$-1", ...), enough for integer and status answers.
-export function redisCommand(port, ...args) {
+// Sends one command to the Redis on 127.0.0.1:`port` and resolves with what `complete` makes
+// of the answer read so far, once it makes something of it (undefined: read on).
+function roundTrip(port, args, complete) {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let answer = '';
     socket.on('error', reject);
     socket.on('data', (d) => {
       answer += d;
-      if (answer.includes('\r\n')) { socket.destroy(); resolve(answer.split('\r\n')[0]); }
+      const result = complete(answer);
+      if (result !== undefined) { socket.destroy(); resolve(result); }
     });
     socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
   });
+}
+
+// One command; resolves with its answer's first line (":42", "+OK", "$-1", ...), enough for
+// integer and status answers.
+export function redisCommand(port, ...args) {
+  return roundTrip(port, args, (answer) => (answer.includes('\r\n') ? answer.split('\r\n')[0] : undefined));
 }
 
 // A key's name in Redis: its model and the first 16 hex digits of its secret's SHA-1.
@@ -95,21 +102,13 @@ export const redisKeyId = (model, secret) => `${model}/${createHash('sha1').upda
 // Redis's `INFO commandstats` as {command: calls}, e.g. {evalsha: 12, zrem: 12, ...}. Redis
 // counts the commands its scripts run too.
 export function redisCommandCalls(port) {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let answer = '';
-    socket.on('error', reject);
-    socket.on('data', (d) => {
-      answer += d;
-      const head = answer.indexOf('\r\n');
-      if (head < 0) return;
-      const length = Number(answer.slice(1, head));
-      if (Buffer.byteLength(answer) < head + 2 + length) return;
-      socket.destroy();
-      const calls = {};
-      for (const m of answer.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) calls[m[1]] = Number(m[2]);
-      resolve(calls);
-    });
-    socket.write('*2\r\n$4\r\nINFO\r\n$12\r\ncommandstats\r\n');
+  return roundTrip(port, ['INFO', 'commandstats'], (answer) => {
+    const head = answer.indexOf('\r\n');
+    if (head < 0) return undefined;
+    const length = Number(answer.slice(1, head));
+    if (Buffer.byteLength(answer) < head + 2 + length) return undefined;
+    const calls = {};
+    for (const m of answer.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) calls[m[1]] = Number(m[2]);
+    return calls;
   });
 }

@@ -4,22 +4,18 @@
 // each instance serving on its share of the quota from its local counts.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import {
   gatewayConfig, mockStats, openaiModel, postJson, request, startGateway, startMockllm, stopAll,
   userMessage, waitFor, writeConfig,
 } from './harness.mjs';
-import { startRedis, stopAllRedis } from './redis.mjs';
+import { redisKeyId, startRedis, stopAllRedis } from './redis.mjs';
 
 const ALICE = 'ck-alice-quota-0123456789';
 const CAROL = 'ck-carol-quota-0123456789';
 const DAVE = 'ck-dave-quota-0123456789';
 const CAROL_TOKENS_PER_DAY = 300;
 const QUEUE_MS = 400;
-
-// A key's name in Redis: its model and the first 16 hex digits of its secret's SHA-1.
-const redisKeyId = (model, secret) => `${model}/${createHash('sha1').update(secret).digest('hex').slice(0, 16)}`;
 
 describe('three instances share rpd, rpm and client budgets through Redis', { timeout: 90000 }, () => {
   let mock;
