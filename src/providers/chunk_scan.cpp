@@ -3,10 +3,10 @@
 // level or inside a choice).
 //
 // Why: a tree of each chunk (~250 bytes, ~20 nodes), or even a SAX pass of Boost.JSON's
-// generic parser (~4,300 instructions), only to read three fields was most of a proxied
-// stream's CPU. This scanner validates and reads the same chunk in a single tight pass. It
-// accepts only what it can decide exactly and answers "not sure" (nullopt) for anything
-// else: control characters, numbers it would have to convert, repeated members, deep
+// generic parser, only to read three fields was most of a proxied stream's CPU
+// (docs/benchmarks.md has the figures). This scanner validates and reads the same chunk in a single
+// tight pass. It accepts only what it can decide exactly and answers "not sure" (nullopt) for
+// anything else: control characters, numbers it would have to convert, repeated members, deep
 // nesting, malformed input. Those go to the tree path, so a "not sure" costs time, never a
 // different answer; none of them is in the chunks upstreams send in the ordinary course. The
 // fuzz target checks that whenever this scanner accepts, the tree path accepts with the same
