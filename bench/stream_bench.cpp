@@ -75,6 +75,66 @@ void BM_OpenAiDecodeWholeStream(benchmark::State& state) {
 }
 BENCHMARK(BM_OpenAiDecodeWholeStream);
 
+// The stream with every non-empty content string extended by `suffix` (JSON text): the same
+// chunks as a model writing non-ASCII text sends them, raw UTF-8 or `\u` escapes.
+std::string with_content(std::string stream, std::string_view suffix) {
+  constexpr std::string_view kContent = "\"content\":\"";
+  for (std::size_t at = stream.find(kContent); at != std::string::npos;
+       at = stream.find(kContent, at)) {
+    at += kContent.size();
+    const std::size_t close = stream.find('"', at);
+    if (close > at) stream.insert(close, suffix);
+    at = close + suffix.size();
+  }
+  return stream;
+}
+
+// The whole stream as the forwarder decodes it: chunks lent, runs of content merged. Arg 0:
+// the load benchmark's stream (ASCII content); 1: each content ends in raw UTF-8 ("é"), which
+// a repeat reads as a whole string; 2: each ends in a `\u00e9` escape, which the hand-written
+// scan leaves to the next path.
+void BM_OpenAiRelayWholeStream(benchmark::State& state) {
+  const std::string plain = bc::bench::payload("stream.sse");
+  const std::string stream = state.range(0) == 0   ? plain
+                             : state.range(0) == 1 ? with_content(plain, "\xc3\xa9")
+                                                   : with_content(plain, "\\u00e9");
+  std::vector<bc::providers::RelayDelta> out;
+  for (auto _ : state) {
+    bc::providers::OpenAiStreamDecoder decoder(bc::providers::openai_dialect());
+    out.clear();
+    auto st = decoder.feed_relay(stream, out);
+    benchmark::DoNotOptimize(st);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(stream.size()));
+}
+BENCHMARK(BM_OpenAiRelayWholeStream)->Arg(0)->Arg(1)->Arg(2);
+
+// The same streams read one event per feed, as from a model that sends each event when it has
+// it: every chunk is scanned on its own (a repeat needs the chunk before in the same read).
+void BM_OpenAiRelayEventByEvent(benchmark::State& state) {
+  const std::string plain = bc::bench::payload("stream.sse");
+  const std::string stream = state.range(0) == 0   ? plain
+                             : state.range(0) == 1 ? with_content(plain, "\xc3\xa9")
+                                                   : with_content(plain, "\\u00e9");
+  std::vector<std::string_view> events;
+  for (std::size_t at = 0; at < stream.size();) {
+    const std::size_t end = stream.find("\n\n", at) + 2;
+    events.emplace_back(stream.data() + at, end - at);
+    at = end;
+  }
+  std::vector<bc::providers::RelayDelta> out;
+  for (auto _ : state) {
+    bc::providers::OpenAiStreamDecoder decoder(bc::providers::openai_dialect());
+    for (const auto event : events) {
+      out.clear();
+      auto st = decoder.feed_relay(event, out);
+      benchmark::DoNotOptimize(st);
+    }
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(stream.size()));
+}
+BENCHMARK(BM_OpenAiRelayEventByEvent)->Arg(0)->Arg(1)->Arg(2);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -1,7 +1,6 @@
 // providers/chunk_scan.h against the tree path it stands in for: whenever scan_chunk() accepts
 // a chunk, OpenAiStreamDecoder's tree path (forced on) must accept it too and read the same
-// text, finish reason and usage, relaying the same bytes; and whenever its hand-written first
-// pass accepts, its SAX pass accepts with the same fields; and whenever scan_completion()
+// text, finish reason and usage, relaying the same bytes; and whenever scan_completion()
 // accepts the input as a non-streamed answer, the tree path accepts it with the same usage; and
 // ChunkSequenceScanner answers as scan_chunk() on the chunk and on the variants of it a stream
 // would send next (another content string, taken from the input's own bytes, or one byte
@@ -58,7 +57,7 @@ void check_sequence(bc::providers::ChunkSequenceScanner& sequence, std::string_v
 void check_sequences(std::string_view chunk) {
   bc::providers::ChunkSequenceScanner sequence;
   check_sequence(sequence, chunk);
-  const auto spans = bc::providers::detail::scan_chunk_fast_spans(chunk);
+  const auto spans = bc::providers::detail::scan_chunk_spans(chunk);
   if (!spans || !spans->one_content) return;
   const std::size_t begin = spans->content_begin;
   const std::size_t length = spans->content_end - begin;
@@ -80,12 +79,6 @@ void check_sequences(std::string_view chunk) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view chunk(reinterpret_cast<const char*>(data), size);
-  // The hand-written first pass only ever answers what the SAX pass answers.
-  if (const auto fast = bc::providers::detail::scan_chunk_fast(chunk)) {
-    const auto sax = bc::providers::detail::scan_chunk_sax(chunk);
-    if (!sax) bc::fuzz::fail("the fast scan accepted a chunk the SAX scan refuses");
-    if (!same(*fast, *sax)) bc::fuzz::fail("the fast scan read other fields than the SAX scan");
-  }
   // The same input as a whole non-streamed answer: whatever the completion scan accepts, the
   // tree path accepts with the same usage.
   if (const auto usage = bc::providers::scan_completion(chunk)) {

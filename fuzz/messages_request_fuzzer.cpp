@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (bc::providers::estimate_input_tokens(request) < 1) bc::fuzz::fail("estimate below 1");
     (void)boost::json::serialize(request.body());
   }
-  bc::ChatDelta delta;
+  bc::providers::RelayDelta delta;  // as the forwarder relays it
   delta.chunk_json.assign(json);
   bc::providers::MessageEventWriter writer("msg_fuzz", "m");
   std::string out;

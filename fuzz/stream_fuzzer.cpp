@@ -1,7 +1,8 @@
 // One provider's StreamDecoder fed an arbitrary upstream body. The first input byte picks how
 // the rest is cut into feed() calls; the same bytes fed whole must decode to the same chunks,
 // error and done() (the decoders' contract: "whatever the byte boundaries"), and so must the
-// same pieces decoded with lent chunks and merged runs, each run taken apart again.
+// same pieces decoded for the relay (feed_relay: lent chunks and merged runs), each run taken
+// apart again.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -15,6 +16,7 @@ namespace {
 using bc::ChatDelta;
 using bc::Error;
 using bc::Status;
+using bc::providers::RelayDelta;
 
 struct Decoded {
   std::vector<ChatDelta> deltas;
@@ -41,10 +43,10 @@ Decoded decode(const bc::providers::Provider& provider,
   return d;
 }
 
-// A merged run (ChatDelta::chunks > 1) taken apart: one delta per event of its lent bytes,
+// A merged run (RelayDelta::chunks > 1) taken apart: one delta per event of its lent bytes,
 // each `data: <chunk>` LF LF, the first carrying the run's text (compared joined, below), no
 // finish reason or usage on any.
-void take_apart(const ChatDelta& run, Decoded& out) {
+void take_apart(const RelayDelta& run, Decoded& out) {
   if (run.text.empty() || !run.finish_reason.empty() || run.usage) {
     bc::fuzz::fail("a merged run without text, or with a finish reason or usage");
   }
@@ -66,7 +68,7 @@ void take_apart(const ChatDelta& run, Decoded& out) {
   if (!events.empty()) bc::fuzz::fail("a merged run holds more events than it counts");
 }
 
-// The same pieces with the decoder lending its chunks and merging runs, each piece in a buffer
+// The same pieces as the relay decodes them (lending chunks, merging runs), each piece in a buffer
 // overwritten after use as a connection's read buffer is. Every lent chunk is kept (copied)
 // right after the feed, as the forwarder passes it on before the next read; a whole lent event
 // must be exactly the `data: <chunk>` LF LF a relay would write, inside the buffer.
@@ -74,12 +76,10 @@ Decoded decode_lent(const bc::providers::Provider& provider,
                     const std::vector<std::string_view>& pieces) {
   Decoded d;
   auto decoder = provider.stream_decoder();
-  decoder->lend_chunks(true);
-  decoder->merge_runs(true);
   std::string buffer;
-  std::vector<ChatDelta> fresh;
+  std::vector<RelayDelta> fresh;
   auto keep_new = [&] {
-    for (ChatDelta& delta : fresh) {
+    for (RelayDelta& delta : fresh) {
       const auto event = delta.lent_event;
       if (!event.empty() && (event.data() < buffer.data() ||
                              event.data() + event.size() > buffer.data() + buffer.size())) {
@@ -94,14 +94,14 @@ Decoded decode_lent(const bc::providers::Provider& provider,
         bc::fuzz::fail("a lent event is not `data: <chunk>` LF LF in the fed bytes");
       }
       delta.keep();
-      d.deltas.push_back(std::move(delta));
+      d.deltas.push_back(std::move(static_cast<ChatDelta&>(delta)));
       d.runs.push_back(1);
     }
     fresh.clear();
   };
   for (auto piece : pieces) {
     buffer.assign(piece);
-    const Status st = decoder->feed(buffer, fresh);
+    const Status st = decoder->feed_relay(buffer, fresh);
     keep_new();
     buffer.assign(buffer.size(), '#');
     if (!st) {
@@ -110,7 +110,7 @@ Decoded decode_lent(const bc::providers::Provider& provider,
       return d;
     }
   }
-  if (Status st = decoder->finish(fresh); !st) d.error = st.error();
+  if (Status st = decoder->finish_relay(fresh); !st) d.error = st.error();
   keep_new();
   d.done = decoder->done();
   return d;

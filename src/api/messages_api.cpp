@@ -32,7 +32,7 @@ class AnthropicSseSink final : public gateway::StreamSink {
     if (begun && !upstream_) events_.start(queued_);
     return begun;
   }
-  void add(const ChatDelta& delta) override {
+  void add(const providers::RelayDelta& delta) override {
     if (!delta.event.empty()) {
       passthrough_ = true;
       queued_ += delta.event;

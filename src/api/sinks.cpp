@@ -56,7 +56,7 @@ constexpr std::string_view kDataField = "data: ";
 constexpr std::string_view kEventEnd = "\n\n";
 }  // namespace
 
-void OpenAISseSink::add(const ChatDelta& delta) {
+void OpenAISseSink::add(const providers::RelayDelta& delta) {
   if (!delta.lent_event.empty()) {
     // The upstream's own `data: <chunk>\n\n`, or a run of them: copied as they are but for
     // their `usage` member.
@@ -66,7 +66,7 @@ void OpenAISseSink::add(const ChatDelta& delta) {
   providers::append_chunk_event(delta.chunk(), include_usage_, queued_);
 }
 
-void OpenAISseSink::reserve_for(std::span<const ChatDelta> deltas) {
+void OpenAISseSink::reserve_for(std::span<const providers::RelayDelta> deltas) {
   std::size_t bytes = queued_.size();
   for (const auto& d : deltas) {
     bytes += d.lent_event.empty() ? kDataField.size() + d.chunk().size() + kEventEnd.size()

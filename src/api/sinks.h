@@ -24,8 +24,8 @@ class OpenAISseSink final : public gateway::StreamSink {
   OpenAISseSink(net::ResponseWriter& writer, bool include_usage)
       : writer_(writer), include_usage_(include_usage) {}
   Status begin() override;
-  void add(const ChatDelta& delta) override;
-  void reserve_for(std::span<const ChatDelta> deltas) override;
+  void add(const providers::RelayDelta& delta) override;
+  void reserve_for(std::span<const providers::RelayDelta> deltas) override;
   awaitable<Status> flush() override { return send_queued(writer_, queued_); }
   awaitable<Status> commit() override { return commit_queued(writer_, queued_); }
   // An SSE comment line, which every SSE reader skips.
@@ -45,7 +45,7 @@ class PlainTextSink final : public gateway::StreamSink {
  public:
   explicit PlainTextSink(net::ResponseWriter& writer) : writer_(writer) {}
   Status begin() override;
-  void add(const ChatDelta& delta) override { queued_ += delta.text; }
+  void add(const providers::RelayDelta& delta) override { queued_ += delta.text; }
   awaitable<Status> flush() override { return send_queued(writer_, queued_); }
   // Plain text has no comment: the head can go early, heartbeats cannot.
   awaitable<Status> commit() override { return commit_queued(writer_, queued_); }

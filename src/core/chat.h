@@ -120,21 +120,8 @@ struct ChatResponse {
 
 // One piece of a streamed answer, already in OpenAI's chunk shape.
 struct ChatDelta {
-  // One serialized chat.completion.chunk, relayed to /v1 clients as `data: <chunk>`. Read it
-  // with chunk(): it is here, or lent.
+  // One serialized chat.completion.chunk, relayed to /v1 clients as `data: <chunk>`.
   std::string chunk_json;
-  // Or, from a decoder that lends its chunks (StreamDecoder::lend_chunks), the upstream's own
-  // bytes where the decoder read them: valid only until that decoder is fed again. keep()
-  // copies them here for a delta that must live longer.
-  std::string_view lent_chunk;
-  // With a lent chunk, when the upstream framed its event exactly as `data: <chunk>\n\n`:
-  // that whole event, which the OpenAI sink then copies in one piece. Same lifetime.
-  std::string_view lent_event;
-  // How many upstream chunks this delta carries. More than one only from a decoder asked to
-  // merge runs (StreamDecoder::merge_runs): then lent_event holds all their events back to
-  // back, lent_chunk the first chunk, `text` their content joined; such a run has text, and
-  // no finish reason or usage.
-  std::uint32_t chunks = 1;
   // The content text this chunk carries (what /llm/chat/stream sends).
   std::string text;
   // Set on the chunk that ends a choice ("stop", "length", "tool_calls", ...).
@@ -149,16 +136,6 @@ struct ChatDelta {
   // block's start): held back like a role-only chunk, so that a failure after it still fails
   // over to another key.
   bool event_preamble = false;
-
-  std::string_view chunk() const { return lent_chunk.empty() ? chunk_json : lent_chunk; }
-  // (A merged run is never kept: the forwarder keeps only role-only chunks, which have no
-  // text. Kept, it would keep its first chunk only.)
-  void keep() {
-    if (lent_chunk.empty()) return;
-    chunk_json.assign(lent_chunk);
-    lent_chunk = {};
-    lent_event = {};
-  }
 };
 
 }  // namespace bc

@@ -1,8 +1,9 @@
 // A forward-only cursor over JSON text for the hand-written scanners (a chat request's top
 // level, a stream chunk, a non-streamed answer): the steps each of them takes, validating
 // exactly as Boost.JSON does for what they accept and answering "not sure" (false) for what
-// they leave to Boost.JSON: `\u` escapes, control characters in strings, numbers they would
-// have to convert, huge exponents, nesting deeper than kMaxDepth, malformed text.
+// they leave to Boost.JSON: control characters in strings, numbers they would have to
+// convert, huge exponents, nesting deeper than kMaxDepth, malformed text, and `\u` escapes
+// unless the scanner reads them (unicode_escapes_).
 //
 // Why a class of its own: the scanners differ only in which members they read; a second copy
 // of string, number and skip steps would drift from the first, and the fuzz targets that hold
@@ -47,7 +48,8 @@ class JsonCursor {
   }
 
   // A string after its opening quote, decoded into `out` when it is not null. Valid UTF-8 is
-  // taken as is; `\uXXXX` and control characters are left to Boost.JSON.
+  // taken as is; control characters are left to Boost.JSON, and so is `\uXXXX` unless
+  // unicode_escapes_.
   bool string(std::string* out) {
     for (;;) {
       const char* run = p_;
@@ -62,7 +64,10 @@ class JsonCursor {
       if (c == '\\') {
         if (end_ - p_ < 2) return false;
         const char decoded = kUnescaped[static_cast<unsigned char>(p_[1])];
-        if (decoded == 0) return false;  // `\u` and invalid escapes
+        if (decoded == 0) {
+          if (p_[1] == 'u' && unicode_escapes_ && unicode_escape(out)) continue;
+          return false;  // `\u` left to Boost.JSON, and invalid escapes
+        }
         if (out != nullptr) out->push_back(decoded);
         p_ += 2;
         continue;
@@ -221,8 +226,70 @@ class JsonCursor {
   const char* begin_;
   const char* p_;
   const char* end_;
+  // Whether string() reads `\uXXXX` escapes itself. The stream chunk scan does (some
+  // upstreams escape every non-ASCII character); the request scan leaves them to the tree.
+  bool unicode_escapes_ = false;
 
  private:
+  // The `\uXXXX` escape at p_ (or a surrogate pair of two), appended to `out` as UTF-8 and
+  // passed; false for anything Boost.JSON would refuse (a lone surrogate, bad hex digits).
+  bool unicode_escape(std::string* out) {
+    std::uint32_t code = 0;
+    if (!hex4(p_ + 2, code)) return false;
+    int length = 6;
+    if (code >= 0xDC00 && code <= 0xDFFF) return false;  // a low surrogate first
+    if (code >= 0xD800 && code <= 0xDBFF) {
+      std::uint32_t low = 0;
+      if (end_ - p_ < 12 || p_[6] != '\\' || p_[7] != 'u' || !hex4(p_ + 8, low) || low < 0xDC00 ||
+          low > 0xDFFF) {
+        return false;
+      }
+      code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+      length = 12;
+    }
+    if (out != nullptr) append_utf8(code, *out);
+    p_ += length;
+    return true;
+  }
+
+  // The four hex digits at `at` (inside the text) as a number.
+  bool hex4(const char* at, std::uint32_t& code) const {
+    if (end_ - at < 4) return false;
+    for (int i = 0; i < 4; ++i) {
+      const char c = at[i];
+      std::uint32_t digit = 0;
+      if (c >= '0' && c <= '9') {
+        digit = static_cast<std::uint32_t>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        digit = static_cast<std::uint32_t>(c - 'a' + 10);
+      } else if (c >= 'A' && c <= 'F') {
+        digit = static_cast<std::uint32_t>(c - 'A' + 10);
+      } else {
+        return false;
+      }
+      code = code * 16 + digit;
+    }
+    return true;
+  }
+
+  static void append_utf8(std::uint32_t code, std::string& out) {
+    if (code < 0x80) {
+      out.push_back(static_cast<char>(code));
+    } else if (code < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (code >> 6)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    } else if (code < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (code >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (code >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    }
+  }
+
   // The length of the well-formed UTF-8 sequence at p_ (RFC 3629: no overlong forms, no
   // surrogates, nothing above U+10FFFF), or 0.
   int utf8_sequence() const {

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/chat.h"
+#include "providers/relay_delta.h"
 
 namespace bc::gateway {
 
@@ -36,18 +36,18 @@ class DeltaScratch {
   DeltaScratch(const DeltaScratch&) = delete;
   DeltaScratch& operator=(const DeltaScratch&) = delete;
 
-  std::vector<ChatDelta>& get() { return deltas_; }
+  std::vector<providers::RelayDelta>& get() { return deltas_; }
 
  private:
   static constexpr std::size_t kKept = 8;           // vectors kept per thread
   static constexpr std::size_t kMaxCapacity = 256;  // a larger one is freed, not kept
 
-  static std::vector<std::vector<ChatDelta>>& free_list() {
-    thread_local std::vector<std::vector<ChatDelta>> list;
+  static std::vector<std::vector<providers::RelayDelta>>& free_list() {
+    thread_local std::vector<std::vector<providers::RelayDelta>> list;
     return list;
   }
 
-  std::vector<ChatDelta> deltas_;
+  std::vector<providers::RelayDelta> deltas_;
 };
 
 }  // namespace bc::gateway

@@ -134,10 +134,8 @@ awaitable<bool> Forwarder::relay(const ChatRequest& request, Attempt& attempt, S
                                  bool& begun) {
   const auto& rt = gateway_->model(attempt.model);
   auto decoder = rt.provider->stream_decoder_for(request);
-  decoder->lend_chunks(true);  // every delta is passed on before the next read, or kept
-  decoder->merge_runs(true);   // both sinks take a run whole: its events, or its text
 
-  std::vector<ChatDelta> held;  // role-only chunks not yet sent (see role_only)
+  std::vector<providers::RelayDelta> held;  // role-only chunks not yet sent (see role_only)
   std::optional<Usage> usage;
   std::optional<Error> failed;
   bool client_left = false;
@@ -148,7 +146,7 @@ awaitable<bool> Forwarder::relay(const ChatRequest& request, Attempt& attempt, S
 
   // Passes what the decoder produced to the sink; with `send`, writes it now (one write for
   // everything one upstream read brought). False when the client is gone.
-  auto flush = [&](std::vector<ChatDelta>& deltas, bool send) -> awaitable<bool> {
+  auto flush = [&](std::vector<providers::RelayDelta>& deltas, bool send) -> awaitable<bool> {
     if (deltas.size() > 1) sink.reserve_for(deltas);
     for (auto& d : deltas) {
       if (d.usage) usage = d.usage;
@@ -195,11 +193,11 @@ awaitable<bool> Forwarder::relay(const ChatRequest& request, Attempt& attempt, S
     auto& deltas = scratch.get();
     if (piece->empty()) {
       // What is left leaves with the end of the stream (or its error), in one write.
-      keep_error(decoder->finish(deltas), failed);
+      keep_error(decoder->finish_relay(deltas), failed);
       if (!co_await flush(deltas, false)) client_left = true;
       break;
     }
-    const bool fed = keep_error(decoder->feed(*piece, deltas), failed);
+    const bool fed = keep_error(decoder->feed_relay(*piece, deltas), failed);
     // After [DONE] only the end of the upstream's body is left. When this read brought it
     // too, the last events leave with the end of the stream in one write; otherwise they
     // are sent now, so an upstream that keeps its response open after [DONE] delays

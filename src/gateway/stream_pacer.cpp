@@ -25,13 +25,13 @@ bool carries_reasoning(std::string_view chunk) {
   return false;
 }
 
-bool role_only(const ChatDelta& d) {
+bool role_only(const providers::RelayDelta& d) {
   if (!d.event.empty()) return d.event_preamble;  // a passed-through event says it itself
   return d.text.empty() && d.finish_reason.empty() && !d.usage &&
          d.chunk().find("tool_calls") == std::string_view::npos && !carries_reasoning(d.chunk());
 }
 
-bool begin_with_held(StreamSink& sink, std::vector<ChatDelta>& held, bool& begun) {
+bool begin_with_held(StreamSink& sink, std::vector<providers::RelayDelta>& held, bool& begun) {
   if (!sink.begin()) return false;
   begun = true;
   for (const auto& h : held) sink.add(h);
@@ -40,8 +40,8 @@ bool begin_with_held(StreamSink& sink, std::vector<ChatDelta>& held, bool& begun
 }
 
 StreamPacer::StreamPacer(const asio::any_io_executor& executor, StreamSink& sink,
-                         std::vector<ChatDelta>& held, bool& begun, TimePoint hold_until,
-                         Duration heartbeat)
+                         std::vector<providers::RelayDelta>& held, bool& begun,
+                         TimePoint hold_until, Duration heartbeat)
     : executor_(executor),
       sink_(sink),
       held_(held),

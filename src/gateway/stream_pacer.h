@@ -33,11 +33,11 @@ bool carries_reasoning(std::string_view chunk);
 // A chunk that carries nothing but the assistant role: held back until real content (text,
 // reasoning, a tool call, the finish or the usage) comes, so an upstream that fails before
 // its first content can still be retried invisibly.
-bool role_only(const ChatDelta& d);
+bool role_only(const providers::RelayDelta& d);
 
 // Starts the client's stream with the chunks held back so far (role-only chunks); false when
 // the sink could not begin. `begun` is set on success.
-bool begin_with_held(StreamSink& sink, std::vector<ChatDelta>& held, bool& begun);
+bool begin_with_held(StreamSink& sink, std::vector<providers::RelayDelta>& held, bool& begun);
 
 class StreamPacer {
  public:
@@ -45,7 +45,8 @@ class StreamPacer {
   // after which a heartbeat goes out, zero for none (and none when the sink has no such
   // thing). `held` and `begun` are the relay's: the pacer may begin the stream itself.
   StreamPacer(const boost::asio::any_io_executor& executor, StreamSink& sink,
-              std::vector<ChatDelta>& held, bool& begun, TimePoint hold_until, Duration heartbeat);
+              std::vector<providers::RelayDelta>& held, bool& begun, TimePoint hold_until,
+              Duration heartbeat);
   StreamPacer(const StreamPacer&) = delete;
   StreamPacer& operator=(const StreamPacer&) = delete;
 
@@ -77,7 +78,7 @@ class StreamPacer {
 
   boost::asio::any_io_executor executor_;
   StreamSink& sink_;
-  std::vector<ChatDelta>& held_;
+  std::vector<providers::RelayDelta>& held_;
   bool& begun_;
   TimePoint hold_until_;
   Duration heartbeat_;

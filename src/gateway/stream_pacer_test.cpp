@@ -29,7 +29,9 @@ class RecordingSink final : public StreamSink {
     ++begins;
     return {};
   }
-  void add(const ChatDelta& delta) override { queued += std::string(delta.chunk()) + "|"; }
+  void add(const providers::RelayDelta& delta) override {
+    queued += std::string(delta.chunk()) + "|";
+  }
   awaitable<Status> flush() override { co_return co_await commit(); }
   awaitable<Status> commit() override {
     ++commits;
@@ -61,8 +63,8 @@ class RecordingSink final : public StreamSink {
   bool heartbeats_;
 };
 
-ChatDelta chunk(std::string json) {
-  ChatDelta d;
+providers::RelayDelta chunk(std::string json) {
+  providers::RelayDelta d;
   d.chunk_json = std::move(json);
   return d;
 }
@@ -76,7 +78,7 @@ int count(const std::string& text, const std::string& what) {
 TEST(StreamPacer, HoldEndsAtItsBoundWithTheHeldChunks) {
   asio::io_context io;
   RecordingSink sink(io, true);
-  std::vector<ChatDelta> held{chunk(R"({"role":"assistant"})")};
+  std::vector<providers::RelayDelta> held{chunk(R"({"role":"assistant"})")};
   bool begun = false;
   StreamPacer pacer(io.get_executor(), sink, held, begun, Clock::now() + milliseconds(30),
                     Duration::zero());
@@ -93,7 +95,7 @@ TEST(StreamPacer, HoldEndsAtItsBoundWithTheHeldChunks) {
 TEST(StreamPacer, HeartbeatsFillASilenceAfterTheHead) {
   asio::io_context io;
   RecordingSink sink(io, true);
-  std::vector<ChatDelta> held;
+  std::vector<providers::RelayDelta> held;
   bool begun = false;
   StreamPacer pacer(io.get_executor(), sink, held, begun, Clock::now(), milliseconds(40));
   pacer.waiting();
@@ -108,7 +110,7 @@ TEST(StreamPacer, HeartbeatsFillASilenceAfterTheHead) {
 TEST(StreamPacer, NothingIsWrittenWhileTheRelayHasTheSink) {
   asio::io_context io;
   RecordingSink sink(io, true);
-  std::vector<ChatDelta> held;
+  std::vector<providers::RelayDelta> held;
   bool begun = true;
   StreamPacer pacer(io.get_executor(), sink, held, begun, Clock::now(), milliseconds(20));
   pacer.sent(Clock::now());
@@ -126,7 +128,7 @@ TEST(StreamPacer, NothingIsWrittenWhileTheRelayHasTheSink) {
 TEST(StreamPacer, RecentWritesOfTheRelayPostponeTheHeartbeat) {
   asio::io_context io;
   RecordingSink sink(io, true);
-  std::vector<ChatDelta> held;
+  std::vector<providers::RelayDelta> held;
   bool begun = true;
   StreamPacer pacer(io.get_executor(), sink, held, begun, Clock::now(), milliseconds(80));
   pacer.sent(Clock::now());
@@ -152,7 +154,7 @@ TEST(StreamPacer, RecentWritesOfTheRelayPostponeTheHeartbeat) {
 TEST(StreamPacer, PlainTextGetsItsHeadButNoHeartbeats) {
   asio::io_context io;
   RecordingSink sink(io, false);
-  std::vector<ChatDelta> held;
+  std::vector<providers::RelayDelta> held;
   bool begun = false;
   StreamPacer pacer(io.get_executor(), sink, held, begun, Clock::now() + milliseconds(10),
                     milliseconds(20));
@@ -167,7 +169,7 @@ TEST(StreamPacer, TheRelayWaitsForAPacerWriteInFlight) {
   asio::io_context io;
   RecordingSink sink(io, true);
   sink.commit_time = milliseconds(60);  // a slow client
-  std::vector<ChatDelta> held;
+  std::vector<providers::RelayDelta> held;
   bool begun = false;
   StreamPacer pacer(io.get_executor(), sink, held, begun, Clock::now() + milliseconds(10),
                     Duration::zero());
@@ -210,11 +212,11 @@ TEST(StreamPacer, ReasoningToolCallsAndTextAreContentRoleChunksAreNot) {
 TEST(StreamPacer, APassedThroughEventSaysItselfWhetherItIsHeld) {
   // An Anthropic upstream's own events (ChatDelta::event): message_start is held, a tool_use
   // block's start (no text, no usage) is content.
-  ChatDelta start;
+  providers::RelayDelta start;
   start.event = "event: message_start\ndata: {\"type\":\"message_start\"}\n\n";
   start.event_preamble = true;
   EXPECT_TRUE(role_only(start));
-  ChatDelta tool;
+  providers::RelayDelta tool;
   tool.event = "event: content_block_start\ndata: {\"type\":\"content_block_start\"}\n\n";
   EXPECT_FALSE(role_only(tool));
 }

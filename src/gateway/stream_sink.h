@@ -9,6 +9,7 @@
 #include "core/chat.h"
 #include "core/error.h"
 #include "core/result.h"
+#include "providers/relay_delta.h"
 
 namespace bc::gateway {
 
@@ -22,10 +23,10 @@ class StreamSink {
   virtual Status begin() = 0;
   // Queues one delta in the client's format. Nothing is sent before flush(), end() or fail():
   // the events decoded from one upstream read leave in one write, not one write each.
-  virtual void add(const ChatDelta& delta) = 0;
+  virtual void add(const providers::RelayDelta& delta) = 0;
   // These deltas are about to be add()ed: a sink may make room for all of them at once rather
   // than grow its queue step by step through a burst.
-  virtual void reserve_for(std::span<const ChatDelta> /*deltas*/) {}
+  virtual void reserve_for(std::span<const providers::RelayDelta> /*deltas*/) {}
   // Sends what is queued, if anything. An error when the client is gone.
   virtual awaitable<Status> flush() = 0;
   // Sends what is queued and, when it has not gone yet, the response head even with nothing

@@ -166,12 +166,12 @@ void MessageEventWriter::tool_call(const json::object& call, std::string& out) {
                out);
 }
 
-void MessageEventWriter::add(const ChatDelta& delta, std::string& out) {
+void MessageEventWriter::add(const RelayDelta& delta, std::string& out) {
   start(out);
   if (delta.usage) usage_ = delta.usage;
   if (!delta.finish_reason.empty()) finish_reason_ = delta.finish_reason;
   if (delta.chunks > 1) {
-    text(delta.text, out);  // a merged run: ordinary content only (ChatDelta::chunks)
+    text(delta.text, out);  // a merged run: ordinary content only (RelayDelta::chunks)
     return;
   }
   json::error_code ec;

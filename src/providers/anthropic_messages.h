@@ -17,6 +17,7 @@
 #include "core/chat.h"
 #include "core/error.h"
 #include "core/result.h"
+#include "providers/relay_delta.h"
 
 namespace bc::providers {
 
@@ -70,7 +71,7 @@ class MessageEventWriter {
   // message_start, when it has not gone yet.
   void start(std::string& out);
   // The events one chunk (or a merged run of content chunks) brings.
-  void add(const ChatDelta& delta, std::string& out);
+  void add(const RelayDelta& delta, std::string& out);
   // Anthropic's heartbeat: `event: ping`.
   void ping(std::string& out);
   // Closes the open block, then message_delta and message_stop.

@@ -230,8 +230,8 @@ std::vector<std::pair<std::string, json::value>> events_of(const std::string& ss
   return out;
 }
 
-ChatDelta chunk(std::string json, std::string finish = {}) {
-  ChatDelta d;
+RelayDelta chunk(std::string json, std::string finish = {}) {
+  RelayDelta d;
   d.chunk_json = std::move(json);
   d.finish_reason = std::move(finish);
   return d;
@@ -244,7 +244,7 @@ TEST(MessagesEvents, TextThenToolCallStreamInAnthropicsOrder) {
   writer.add(chunk(R"({"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]})"), out);
   writer.ping(out);
   writer.add(chunk(R"({"choices":[{"index":0,"delta":{"content":"Hel"}}]})"), out);
-  ChatDelta run;  // a merged run of content chunks
+  RelayDelta run;  // a merged run of content chunks
   run.chunk_json = R"({"choices":[{"index":0,"delta":{"content":"l"}}]})";
   run.text = "lo";
   run.chunks = 2;
@@ -261,7 +261,7 @@ TEST(MessagesEvents, TextThenToolCallStreamInAnthropicsOrder) {
   writer.add(
       chunk(R"({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})", "tool_calls"),
       out);
-  ChatDelta usage = chunk(R"({"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4}})");
+  RelayDelta usage = chunk(R"({"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4}})");
   usage.usage = Usage{9, 4, 13};
   writer.add(usage, out);
   writer.finish(out);

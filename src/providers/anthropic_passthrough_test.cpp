@@ -243,7 +243,7 @@ TEST(AnthropicPassthroughStream, OtherRequestsAreStillTranslated) {
   ASSERT_TRUE(decoder->feed(kStream, out).ok());
   ASSERT_FALSE(out.empty());
   for (const auto& d : out) EXPECT_TRUE(d.event.empty());
-  EXPECT_NE(out[0].chunk().find("chat.completion.chunk"), std::string_view::npos);
+  EXPECT_NE(out[0].chunk_json.find("chat.completion.chunk"), std::string_view::npos);
 }
 
 }  // namespace

@@ -4,10 +4,11 @@
 //
 // Why: a stream is mostly chunks that are relayed as the upstream's own bytes, and building a
 // tree of each (~250 bytes, ~20 nodes) only to read three fields was most of the streamed
-// path's CPU. The scan is a SAX pass (Boost.JSON's basic_parser) that also validates the
-// whole chunk. It accepts only the ordinary shape and leaves everything else to the tree path
-// (OpenAiStreamDecoder), which is the reference: for every chunk the scan accepts, its result
-// equals what the tree path reads (a unit test and the stream fuzz target check this).
+// path's CPU. The scan is one hand-written pass (chunk_scan.cpp) that also validates the whole
+// chunk. It accepts only what it can decide exactly and leaves everything else to the tree
+// path (OpenAiStreamDecoder), which is the reference: for every chunk the scan accepts, its
+// result equals what the tree path reads (a unit test and the chunk_scan fuzz target check
+// this).
 #pragma once
 
 #include <optional>
@@ -40,42 +41,36 @@ std::optional<ChunkFields> scan_chunk(std::string_view data);
 std::optional<Usage> scan_completion(std::string_view body);
 
 namespace detail {
-// The two passes scan_chunk() makes, exposed for the tests and the fuzz target: a
-// hand-written scanner for the usual chunk, which answers nullopt whenever it is not sure,
-// then a SAX scan with Boost.JSON's parser, which decides the rest. Whatever the first
-// accepts, the second accepts with the same fields.
-std::optional<ChunkFields> scan_chunk_fast(std::string_view data);
-std::optional<ChunkFields> scan_chunk_sax(std::string_view data);
-
-// The first pass with where the chunk's content string lies, for ChunkSequenceScanner: set
-// when exactly one content string was read (offsets of its first byte inside the quotes and
-// of its closing quote); and where it may resume in a chunk that begins with the same bytes.
-// A point of the first pass in a chunk's root object where it can resume: the offset of a
-// member's start (after '{' or ','), the root's members read before it and whether `object`
-// was among them. Only taken where nothing read before it is kept in the fields.
+// A point of the scan in a chunk's root object where it can resume: the offset of a member's
+// start (after '{' or ','), the root's members read before it and whether `object` was among
+// them. Only taken where nothing read before it is kept in the fields.
 struct ScanPoint {
   std::size_t offset = 0;
   unsigned seen = 0;
   bool has_object = false;
 };
 
-struct FastChunkScan {
+// scan_chunk()'s answer with what ChunkSequenceScanner needs to read the next chunk faster.
+struct ChunkSpans {
   ChunkFields fields;
-  // Where the root's `choices` member began, when the first pass could resume there.
+  // Where the root's `choices` member began, when the scan could resume there.
   std::optional<ScanPoint> choices{};
+  // Set when exactly one content string was read: offsets of its first byte inside the quotes
+  // and of its closing quote.
   bool one_content = false;
   std::size_t content_begin = 0;
   std::size_t content_end = 0;
 };
-// With `resume`, a point an earlier scan of a chunk gave whose bytes before it `data` shares:
-// the scan starts there, with the answer a scan from the start would give.
-std::optional<FastChunkScan> scan_chunk_fast_spans(std::string_view data,
-                                                   const ScanPoint* resume = nullptr);
+// scan_chunk() with its spans. With `resume`, a point an earlier scan of a chunk gave whose
+// bytes before it `data` shares: the scan starts there, with the answer a scan from the start
+// would give.
+std::optional<ChunkSpans> scan_chunk_spans(std::string_view data,
+                                           const ScanPoint* resume = nullptr);
 
 // Reads the JSON string of `data` whose first byte inside the quotes is at `begin`, decoded
-// into `out`, as the first pass reads a content string; true only when it is a string the
-// first pass accepts and its closing quote is at `end`.
-bool content_string(std::string_view data, std::size_t begin, std::size_t end, std::string& out);
+// and appended to `out`, as the scan reads a content string: the offset of its closing quote,
+// or npos when it is not a string the scan accepts (`out` then holds a part).
+std::size_t content_string(std::string_view data, std::size_t begin, std::string& out);
 }  // namespace detail
 
 }  // namespace bc::providers

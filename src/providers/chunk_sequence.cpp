@@ -13,59 +13,42 @@ std::optional<ChunkFields> ChunkSequenceScanner::scan(std::string_view data, boo
 
 std::optional<ChunkFields> ChunkSequenceScanner::scan_repeat(std::string_view data, bool stays) {
   ChunkFields fields;
-  if (!repeat_into(data, stays, fields.text)) return std::nullopt;
+  // (0: no repeat; a repeat is never empty, it holds the previous chunk's bytes.)
+  const std::size_t size = repeat(data, {}, data.size(), stays, fields.text);
+  if (size == 0 || size != data.size()) return std::nullopt;
   fields.finish_reason = finish_reason_;
   fields.usage = usage_;
   return fields;
 }
 
-bool ChunkSequenceScanner::repeat_into(std::string_view data, bool stays, std::string& text) {
-  if (!has_last_) return false;
-  // The previous chunk's bytes before its content string and from its closing quote on.
-  const std::size_t tail = last_.size() - end_;
-  if (data.size() < begin_ + tail || std::memcmp(data.data(), last_.data(), begin_) != 0 ||
-      std::memcmp(data.data() + data.size() - tail, last_.data() + end_, tail) != 0) {
-    return false;
-  }
-  const std::size_t end = data.size() - tail;
-  // The usual content: plain characters up to the quote the tail starts with, copied as they
-  // are; anything else (escapes, UTF-8, a stray quote) is read as the first pass reads it.
-  const char* first = data.data() + begin_;
-  const char* last = data.data() + end;
-  if (json_plain_run_end(first, last) == last) {
-    text.append(first, static_cast<std::size_t>(last - first));
-  } else {
-    const std::size_t before = text.size();
-    if (!detail::content_string(data, begin_, end, text)) {
-      text.resize(before);
-      return false;
-    }
-  }
-  keep(data, stays);
-  end_ = end;
-  ++reused_;
-  return true;
-}
-
-std::size_t ChunkSequenceScanner::plain_repeat(std::string_view bytes, std::string_view after,
-                                               std::size_t max_size, bool stays,
-                                               std::string& text) {
+std::size_t ChunkSequenceScanner::repeat(std::string_view bytes, std::string_view after,
+                                         std::size_t max_size, bool stays, std::string& text) {
   if (!has_last_) return 0;
+  // The previous chunk's bytes before its content string and from its closing quote on.
   const std::size_t tail = last_.size() - end_;
   if (bytes.size() < begin_ + tail + after.size() ||
       std::memcmp(bytes.data(), last_.data(), begin_) != 0) {
     return 0;
   }
+  // The usual content, plain characters up to the closing quote, is copied as it is; anything
+  // else (escapes, UTF-8) is read as the scan reads it. The string ends at its first
+  // unescaped quote, where the previous chunk's tail must begin.
+  const std::size_t before = text.size();
   const char* first = bytes.data() + begin_;
   const char* stop = json_plain_run_end(first, bytes.data() + bytes.size());
-  const auto end = static_cast<std::size_t>(stop - bytes.data());
+  std::size_t end = static_cast<std::size_t>(stop - bytes.data());
+  if (stop != bytes.data() + bytes.size() && *stop == '"') {
+    text.append(first, stop);
+  } else {
+    end = detail::content_string(bytes, begin_, text);
+  }
   const std::size_t size = end + tail;
-  if (size + after.size() > bytes.size() || size > max_size || *stop != '"' ||
-      std::memcmp(stop, last_.data() + end_, tail) != 0 ||
+  if (end == std::string_view::npos || size > max_size || size + after.size() > bytes.size() ||
+      std::memcmp(bytes.data() + end, last_.data() + end_, tail) != 0 ||
       bytes.substr(size, after.size()) != after) {
+    text.resize(before);
     return 0;
   }
-  text.append(first, static_cast<std::size_t>(stop - first));
   keep(bytes.substr(0, size), stays);
   end_ = end;
   ++reused_;
@@ -77,12 +60,12 @@ std::optional<ChunkFields> ChunkSequenceScanner::scan_full(std::string_view data
   // from there: everything before (id, object, created, model, fingerprint) was read then.
   const bool resumes = point_ && data.size() > point_->offset &&
                        std::memcmp(data.data(), point_bytes_.data(), point_->offset) == 0;
-  auto fast = detail::scan_chunk_fast_spans(data, resumes ? &*point_ : nullptr);
+  auto fast = detail::scan_chunk_spans(data, resumes ? &*point_ : nullptr);
   if (resumes) ++resumed_;
   point_.reset();
   if (!fast) {
     has_last_ = false;
-    return detail::scan_chunk_sax(data);
+    return std::nullopt;
   }
   if (fast->choices) {
     point_ = fast->choices;

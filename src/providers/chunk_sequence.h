@@ -5,7 +5,7 @@
 // Why: the chunks an OpenAI-compatible upstream sends differ mostly in their content text;
 // id, object, created, model, fingerprint, index, logprobs and finish_reason are the same
 // bytes every time. When the bytes before the previous chunk's content string and the bytes
-// from its closing quote on are unchanged, the first pass would take exactly the steps it took
+// from its closing quote on are unchanged, scan_chunk() would take exactly the steps it took
 // before, up to that string and after it, so only the string is read (≈2,400 → a few hundred
 // instructions for a 250-byte chunk). Anything else gets the full scan_chunk(), which starts at
 // `choices` when the bytes before it are those of the last chunk fully scanned (the finish and
@@ -28,21 +28,18 @@ class ChunkSequenceScanner {
   // until forget(): the scanner then keeps a view of it, not a copy.
   std::optional<ChunkFields> scan(std::string_view data, bool stays = false);
   // scan() in two steps: the answer from the previous chunk, when `data` repeats it around a
-  // new content string (nullopt otherwise: not an error, the full scan decides); and the full
-  // scan. Every byte of a repeat outside its content string is the previous chunk's, and a
-  // content string read holds no control character, so a check the caller made of the
+  // new content string (repeat(); nullopt otherwise: not an error, the full scan decides); and
+  // the full scan. Every byte of a repeat outside its content string is the previous chunk's,
+  // and a content string read holds no control character, so a check the caller made of the
   // previous chunk's bytes (no line break, say) holds for the repeat too.
   std::optional<ChunkFields> scan_repeat(std::string_view data, bool stays = false);
-  // scan_repeat() with its text appended to `text` (left as it was when not a repeat); the
-  // finish reason and usage are the previous chunk's, from finish_reason() and usage().
-  bool repeat_into(std::string_view data, bool stays, std::string& text);
-  // A repeat at the front of `bytes`, whose end is not known yet: the previous chunk's bytes
-  // up to its content string, content of plain characters (json_plain_run_end), the previous
+  // A repeat at the front of `bytes`, whose end need not be known yet: the previous chunk's
+  // bytes up to its content string, a content string scan_chunk() reads, the previous
   // chunk's bytes from its closing quote on, then `after`. Its size (without `after`, at most
-  // `max_size`) with its content appended to `text`; 0, with nothing changed, otherwise (a
-  // repeat whose content has escapes or UTF-8 is then for repeat_into()).
-  std::size_t plain_repeat(std::string_view bytes, std::string_view after, std::size_t max_size,
-                           bool stays, std::string& text);
+  // `max_size`) with its content appended to `text`; 0, with nothing changed, otherwise. The
+  // finish reason and usage are the previous chunk's, from finish_reason() and usage().
+  std::size_t repeat(std::string_view bytes, std::string_view after, std::size_t max_size,
+                     bool stays, std::string& text);
   const std::string& finish_reason() const { return finish_reason_; }
   const std::optional<Usage>& usage() const { return usage_; }
   std::optional<ChunkFields> scan_full(std::string_view data, bool stays = false);
@@ -64,7 +61,7 @@ class ChunkSequenceScanner {
                 std::size_t end);
   void keep(std::string_view data, bool stays);
 
-  // The previous chunk the first pass accepted with one content string: the caller's bytes
+  // The previous chunk the scan accepted with one content string: the caller's bytes
   // when they stay, else copied into copy_.
   std::string_view last_;
   std::string copy_;

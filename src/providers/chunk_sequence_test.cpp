@@ -71,33 +71,40 @@ TEST(ChunkSequence, ScansAnythingElseInFull) {
   EXPECT_EQ(scanner.reused(), before);
 }
 
-// A repeat read from the front of a stream's bytes, its end found by reading it: plain
-// content only, and only when `after` follows and it fits `max_size`; otherwise nothing
-// changes (no text, no state), and repeat_into() on the line decides.
-TEST(ChunkSequence, APlainRepeatIsReadFromTheFrontOfTheBytes) {
+// A repeat read from the front of a stream's bytes, its end found by reading it: any content
+// string the scan reads (plain, escaped, UTF-8), and only when `after` follows and it
+// fits `max_size`; otherwise nothing changes (no text, no state), and the full scan decides.
+TEST(ChunkSequence, ARepeatIsReadFromTheFrontOfTheBytes) {
   ChunkSequenceScanner scanner;
   ASSERT_TRUE(scanner.scan(chunk("a")));
   std::string text = "x";
   const std::string b = chunk("bb");
-  EXPECT_EQ(scanner.plain_repeat(b + "\n\nmore", "\n\n", 1000, false, text), b.size());
+  EXPECT_EQ(scanner.repeat(b + "\n\nmore", "\n\n", 1000, false, text), b.size());
   EXPECT_EQ(text, "xbb");
   EXPECT_EQ(scanner.reused(), 1u);
   for (const std::string& bytes :
-       {chunk("c") + "\r\n\r\n", chunk("c") + "\n", chunk("c"), chunk("é") + "\n\n",
-        chunk("c\\\"") + "\n\n", chunk("c") + "x\n\n", chunk("c").substr(1) + "\n\n",
-        chunk("c\x01") + "\n\n"}) {
-    EXPECT_EQ(scanner.plain_repeat(bytes, "\n\n", 1000, false, text), 0u) << bytes;
+       {chunk("c") + "\r\n\r\n", chunk("c") + "\n", chunk("c"), chunk("c") + "x\n\n",
+        chunk("c").substr(1) + "\n\n", chunk("c\x01") + "\n\n", chunk("c\\ud800") + "\n\n",
+        chunk("\xc3") + "\n\n", chunk("c\\q") + "\n\n"}) {
+    EXPECT_EQ(scanner.repeat(bytes, "\n\n", 1000, false, text), 0u) << bytes;
   }
-  EXPECT_EQ(scanner.plain_repeat(chunk("c") + "\n\n", "\n\n", chunk("c").size() - 1, false, text),
-            0u);
+  EXPECT_EQ(scanner.repeat(chunk("c") + "\n\n", "\n\n", chunk("c").size() - 1, false, text), 0u);
   EXPECT_EQ(text, "xbb");
   EXPECT_EQ(scanner.reused(), 1u);
   // The state is unchanged: the next repeat still reads, and as scan_chunk() would.
-  EXPECT_EQ(scanner.plain_repeat(chunk("c") + "\n\n", "\n\n", chunk("c").size(), false, text),
+  EXPECT_EQ(scanner.repeat(chunk("c") + "\n\n", "\n\n", chunk("c").size(), false, text),
             chunk("c").size());
   EXPECT_EQ(text, "xbbc");
+  // Content with UTF-8 and escapes, a quote among them, is read as the scan reads it.
+  const std::string escaped = chunk("\xc3\xa9\\\"\\n");
+  EXPECT_EQ(scanner.repeat(escaped + "\n\n", "\n\n", 1000, false, text), escaped.size());
+  EXPECT_EQ(text, "xbbc\xc3\xa9\"\n");
   EXPECT_EQ(scanner.scan(chunk("d\\n"))->text, "d\n");
-  EXPECT_EQ(scanner.reused(), 3u);
+  EXPECT_EQ(scanner.reused(), 4u);
+  // Nothing is no repeat, with or without a chunk before.
+  EXPECT_FALSE(scanner.scan_repeat(""));
+  EXPECT_FALSE(ChunkSequenceScanner().scan_repeat(""));
+  EXPECT_FALSE(scanner.scan(""));
 }
 
 TEST(ChunkSequence, AnswersAsScanChunkOnMutatedSequences) {
@@ -113,7 +120,7 @@ TEST(ChunkSequence, AnswersAsScanChunkOnMutatedSequences) {
     // Runs of eight variants of one seed, as a stream sends runs of like chunks.
     std::string data = seeds[static_cast<std::size_t>(i / 8) % seeds.size()];
     // Mostly a new content, sometimes an edit anywhere, so that both paths are taken.
-    const auto spans = detail::scan_chunk_fast_spans(data);
+    const auto spans = detail::scan_chunk_spans(data);
     if (spans && spans->one_content && rng() % 4 != 0) {
       std::string content;
       for (std::size_t n = rng() % 6; n > 0; --n) content += alphabet[rng() % alphabet.size()];
@@ -172,7 +179,7 @@ TEST(ChunkSequence, AFullScanResumesAtChoicesAfterTheSamePrefix) {
     scan(R"({"id":"x","choices":[{"delta":{"content":"d"}}],"object":"chat.completion.chunk"})");
     scan(R"({"id":"x","choices":[{"delta":{"content":"e"}}]})");
     EXPECT_EQ(scanner.resumed(), 6u);
-    // The first pass refused the last chunk: no point is kept from it.
+    // The scan refused the last chunk: no point is kept from it.
     scan(R"({"id":"x","choices":[{"delta":{"content":"f"}}],"object":"error"})");
     EXPECT_EQ(scanner.resumed(), 6u);
     // Usage before `choices`: no point to resume at.

@@ -71,6 +71,12 @@ class OpenAiStreamDecoder : public StreamDecoder {
   Status feed(std::string_view bytes, std::vector<ChatDelta>& out) override;
   Status finish(std::vector<ChatDelta>& out) override;
   bool done() const override { return done_; }
+  // feed() with the chunks relayed unchanged lent (RelayDelta::lent_chunk, and lent_event when
+  // the upstream framed the event as the client gets it), and runs of ordinary content chunks
+  // merged (RelayDelta::chunks) unless merge_runs(false).
+  Status feed_relay(std::string_view bytes, std::vector<RelayDelta>& out) override;
+  // Whether feed_relay() merges runs (for the tests: each chunk lent on its own).
+  void merge_runs(bool merge) { merge_runs_ = merge; }
   // How many events whole_event() read (for the tests).
   std::size_t events_read_whole() const { return events_read_whole_; }
 
@@ -86,25 +92,33 @@ class OpenAiStreamDecoder : public StreamDecoder {
   Error tag(Error e) const;
 
  private:
+  // feed() into ChatDeltas, or feed_relay() into RelayDeltas, which are lent and merged. (One
+  // code for both, so that feed() pays for no conversion.)
+  template <class Delta>
+  Status decode(std::string_view bytes, std::vector<Delta>& out);
   // `chunks` reads ordinary chunks (nullptr: each scanned on its own).
-  Status event(SseEventView ev, std::vector<ChatDelta>& out, ChunkSequenceScanner* chunks);
+  template <class Delta>
+  Status event(SseEventView ev, std::vector<Delta>& out, ChunkSequenceScanner* chunks);
   // The usual event, read without the SSE parser when `bytes` starts with it: a whole
   // `data: <chunk>` LF LF of an ordinary chunk. Appends its delta and returns how many bytes
   // it took; 0 (nothing done) otherwise.
-  std::size_t whole_event(std::string_view bytes, std::vector<ChatDelta>& out,
+  template <class Delta>
+  std::size_t whole_event(std::string_view bytes, std::vector<Delta>& out,
                           ChunkSequenceScanner& chunks);
   // whole_event() for a chunk that repeats the previous one around a new content string
   // (`bytes` starts with `data: `): the chunk's size, or 0.
-  std::size_t repeat_event(std::string_view bytes, std::size_t max_chunk,
-                           std::vector<ChatDelta>& out, ChunkSequenceScanner& chunks);
+  template <class Delta>
+  std::size_t repeat_event(std::string_view bytes, std::size_t max_chunk, std::vector<Delta>& out,
+                           ChunkSequenceScanner& chunks);
   // The delta the event at `event` may join as one more chunk of its run
-  // (StreamDecoder::merge_runs), or nullptr.
-  ChatDelta* run_before(const char* event, std::vector<ChatDelta>& out,
-                        const ChunkSequenceScanner& chunks) const;
+  // (merge_runs), or nullptr.
+  RelayDelta* run_before(const char* event, std::vector<RelayDelta>& out,
+                         const ChunkSequenceScanner& chunks) const;
   // Appends the delta of a chunk relayed unchanged; `raw` is its whole event when the
   // upstream framed it as the client gets it.
+  template <class Delta>
   void relay(ChunkFields&& fields, std::string_view data, std::string_view raw, bool in_fed,
-             std::vector<ChatDelta>& out) const;
+             std::vector<Delta>& out) const;
   Status fail(Error error);
 
   Dialect dialect_;
@@ -112,6 +126,7 @@ class OpenAiStreamDecoder : public StreamDecoder {
   std::string_view fed_;  // the bytes of the feed() under way: chunks lying in them are lent
   bool done_ = false;
   bool failed_ = false;
+  bool merge_runs_ = true;
   std::size_t events_read_whole_ = 0;
   Error error_;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <type_traits>
 
 #include <boost/json.hpp>
 
@@ -19,6 +20,10 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kMalformedChunk = "invalid_upstream_chunk";
+
+// Whether deltas of this type may be lent: those of feed_relay(), not those of feed().
+template <class Delta>
+constexpr bool kLends = std::is_same_v<Delta, RelayDelta>;
 
 // Parses one stream chunk into memory of this thread that the next chunk reuses. Used only
 // for the length of one synchronous call; the parsed value must die before the arena.
@@ -77,6 +82,15 @@ Status OpenAiStreamDecoder::adjust(json::object&, bool&) {
 }
 
 Status OpenAiStreamDecoder::feed(std::string_view bytes, std::vector<ChatDelta>& out) {
+  return decode(bytes, out);
+}
+
+Status OpenAiStreamDecoder::feed_relay(std::string_view bytes, std::vector<RelayDelta>& out) {
+  return decode(bytes, out);
+}
+
+template <class Delta>
+Status OpenAiStreamDecoder::decode(std::string_view bytes, std::vector<Delta>& out) {
   if (failed_) return error_;
   // The chunks one read brought are scanned as a sequence, each against the one before it.
   // Per thread, not per stream, so an open stream holds no copy of its last chunk; nothing
@@ -126,7 +140,8 @@ Status OpenAiStreamDecoder::finish(std::vector<ChatDelta>& out) {
   return fail(stream_error("upstream stream ended before [DONE]"));
 }
 
-std::size_t OpenAiStreamDecoder::whole_event(std::string_view bytes, std::vector<ChatDelta>& out,
+template <class Delta>
+std::size_t OpenAiStreamDecoder::whole_event(std::string_view bytes, std::vector<Delta>& out,
                                              ChunkSequenceScanner& chunks) {
   // Exactly `data: <chunk>` LF LF, where next() would hand event() one canonical one-line
   // event with no name and `chunk` as its data. Anything else, a CR before the LF included,
@@ -161,8 +176,9 @@ std::size_t OpenAiStreamDecoder::whole_event(std::string_view bytes, std::vector
   return event.size();
 }
 
+template <class Delta>
 std::size_t OpenAiStreamDecoder::repeat_event(std::string_view bytes, std::size_t max_chunk,
-                                              std::vector<ChatDelta>& out,
+                                              std::vector<Delta>& out,
                                               ChunkSequenceScanner& chunks) {
   // A repeat's bytes outside its content string are the previous chunk's, which began and
   // ended with a brace and held no line break; the content string holds none either.
@@ -170,18 +186,11 @@ std::size_t OpenAiStreamDecoder::repeat_event(std::string_view bytes, std::size_
   constexpr std::string_view kEventEnd = "\n\n";
   if (!chunks.has_last()) return 0;
   const std::string_view rest = bytes.substr(kData.size());
-  ChatDelta* run = run_before(bytes.data(), out, chunks);
+  RelayDelta* run = nullptr;
+  if constexpr (kLends<Delta>) run = run_before(bytes.data(), out, chunks);
   std::string& text = run != nullptr ? run->text : out.emplace_back().text;
-  // The usual repeat, plain text for content, read without looking for the line's end first;
-  // else the line is found and read as a repeat with any content string.
-  std::size_t size = chunks.plain_repeat(rest, kEventEnd, max_chunk, true, text);
-  if (size == 0) {
-    const std::size_t lf = rest.find('\n');
-    if (lf != std::string_view::npos && lf <= max_chunk && rest.substr(lf).starts_with(kEventEnd) &&
-        chunks.repeat_into(rest.substr(0, lf), true, text)) {
-      size = lf;
-    }
-  }
+  // Read without looking for the line's end first: the repeat's own bytes end it.
+  const std::size_t size = chunks.repeat(rest, kEventEnd, max_chunk, true, text);
   if (size == 0) {
     if (run == nullptr) out.pop_back();
     return 0;
@@ -194,12 +203,12 @@ std::size_t OpenAiStreamDecoder::repeat_event(std::string_view bytes, std::size_
         std::string_view(run->lent_event.data(), run->lent_event.size() + event.size());
     ++run->chunks;
   } else {
-    // Built in place: a ChatDelta is four strings, and moving one into the vector cost about
-    // as much as filling it.
-    ChatDelta& delta = out.back();
+    // Built in place: a delta is four strings, and moving one into the vector cost about as
+    // much as filling it.
+    Delta& delta = out.back();
     if (!chunks.finish_reason().empty()) delta.finish_reason = chunks.finish_reason();
     delta.usage = chunks.usage();
-    if (lend_chunks_) {
+    if constexpr (kLends<Delta>) {
       delta.lent_chunk = data;
       delta.lent_event = event;
     } else {
@@ -211,17 +220,16 @@ std::size_t OpenAiStreamDecoder::repeat_event(std::string_view bytes, std::size_
   return size;
 }
 
-ChatDelta* OpenAiStreamDecoder::run_before(const char* event, std::vector<ChatDelta>& out,
-                                           const ChunkSequenceScanner& chunks) const {
+RelayDelta* OpenAiStreamDecoder::run_before(const char* event, std::vector<RelayDelta>& out,
+                                            const ChunkSequenceScanner& chunks) const {
   // The delta before is this feed's and its bytes end where `event` begins: no event lies
   // between, so the chunk the scanner holds, which `event` repeats, is that delta's last. A
   // run is ordinary content: text (so the forwarder never holds it back as role-only), no
   // finish reason, no usage.
-  if (!merge_runs_ || !lend_chunks_ || out.empty() || !chunks.finish_reason().empty() ||
-      chunks.usage()) {
+  if (!merge_runs_ || out.empty() || !chunks.finish_reason().empty() || chunks.usage()) {
     return nullptr;
   }
-  ChatDelta& last = out.back();
+  RelayDelta& last = out.back();
   const std::less_equal<const char*> le;
   const bool adjoins = !last.lent_event.empty() &&
                        last.lent_event.data() + last.lent_event.size() == event &&
@@ -230,25 +238,29 @@ ChatDelta* OpenAiStreamDecoder::run_before(const char* event, std::vector<ChatDe
   return &last;
 }
 
+template <class Delta>
 void OpenAiStreamDecoder::relay(ChunkFields&& fields, std::string_view data, std::string_view raw,
-                                bool in_fed, std::vector<ChatDelta>& out) const {
-  // Built in place: a ChatDelta is four strings, and moving one into the vector cost about as
-  // much as filling it.
-  ChatDelta& delta = out.emplace_back();
+                                bool in_fed, std::vector<Delta>& out) const {
+  // Built in place: a delta is four strings, and moving one into the vector cost about as much
+  // as filling it.
+  Delta& delta = out.emplace_back();
   delta.text = std::move(fields.text);
   if (!fields.finish_reason.empty()) delta.finish_reason = std::move(fields.finish_reason);
   delta.usage = fields.usage;
   // Lent only when the bytes are the caller's: an event cut across two reads lies in the
   // parser's own buffer, which the next event reuses.
-  if (lend_chunks_ && in_fed) {
-    delta.lent_chunk = data;
-    delta.lent_event = raw;
-  } else {
-    delta.chunk_json.assign(data);
+  if constexpr (kLends<Delta>) {
+    if (in_fed) {
+      delta.lent_chunk = data;
+      delta.lent_event = raw;
+      return;
+    }
   }
+  delta.chunk_json.assign(data);
 }
 
-Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
+template <class Delta>
+Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<Delta>& out,
                                   ChunkSequenceScanner* chunks) {
   if (ev.name == "error") return dialect_.classify(200, {}, ev.data);
   const std::string_view data = trim(ev.data);
@@ -316,7 +328,7 @@ Status OpenAiStreamDecoder::event(SseEventView ev, std::vector<ChatDelta>& out,
   }
   if (Status st = adjust(chunk, changed); !st) return st;
 
-  ChatDelta delta;
+  Delta delta;
   for (const auto& choice : chunk.at("choices").as_array()) {
     if (!choice.is_object()) continue;
     const auto& c = choice.as_object();

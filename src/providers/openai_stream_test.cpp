@@ -81,15 +81,14 @@ TEST(OpenAiStream, SameChunksAtEverySplitAndByteByByte) {
 // them.
 template <class Check>
 void feed_lent(const std::string& body, std::size_t split, bool merge, Check check) {
-  auto decoder = openai_decoder()();
-  decoder->lend_chunks(true);
-  decoder->merge_runs(merge);
+  OpenAiStreamDecoder decoder(openai_dialect());
+  decoder.merge_runs(merge);
   std::string buffer;
   for (const auto piece :
        {std::string_view(body).substr(0, split), std::string_view(body).substr(split)}) {
     buffer.assign(piece);
-    std::vector<ChatDelta> out;
-    ASSERT_TRUE(decoder->feed(buffer, out).ok());
+    std::vector<RelayDelta> out;
+    ASSERT_TRUE(decoder.feed_relay(buffer, out).ok());
     for (const auto& d : out) check(d, buffer);
     buffer.assign(buffer.size(), '#');
   }
@@ -105,7 +104,7 @@ TEST(OpenAiStream, LentChunksAreViewsOfTheFedBytesAtEverySplit) {
   std::vector<std::string> whole_events;  // lent as whole events with the first split
   for (std::size_t split = 1; split < body.size(); ++split) {
     std::vector<std::string> chunks;
-    feed_lent(body, split, false, [&](const ChatDelta& d, const std::string& buffer) {
+    feed_lent(body, split, false, [&](const RelayDelta& d, const std::string& buffer) {
       if (!d.lent_chunk.empty()) {
         ++lent;
         EXPECT_GE(d.lent_chunk.data(), buffer.data());
@@ -129,7 +128,7 @@ TEST(OpenAiStream, LentChunksAreViewsOfTheFedBytesAtEverySplit) {
   EXPECT_GT(lent_events, body.size());
   // The second chunk's event is `data:` with no space and CRLF endings: lent as a chunk only.
   EXPECT_EQ(whole_events, (std::vector<std::string>{kChunk1, kChunk3, kChunk4, kChunk5}));
-  ChatDelta d;
+  RelayDelta d;
   d.lent_chunk = kChunk1;
   d.lent_event = "data: " + kChunk1 + "\n\n";
   d.keep();
@@ -251,7 +250,7 @@ TEST(OpenAiStream, MergedRunsAreThePlainChunksBackToBack) {
   for (std::size_t split = 1; split <= body.size(); ++split) {
     std::size_t next = 0;  // the plain delta the next merged one starts at
     std::size_t deltas = 0;
-    feed_lent(body, split, true, [&](const ChatDelta& d, const std::string& buffer) {
+    feed_lent(body, split, true, [&](const RelayDelta& d, const std::string& buffer) {
       ++deltas;
       ASSERT_LE(next + d.chunks, plain.deltas.size()) << "split at " << split;
       std::string events;

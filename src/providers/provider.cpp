@@ -4,6 +4,36 @@
 
 namespace bc::providers {
 
+namespace {
+// Appends `plain` to `out` as deltas with nothing lent.
+void append_plain(std::vector<ChatDelta>& plain, std::vector<RelayDelta>& out) {
+  for (ChatDelta& d : plain) static_cast<ChatDelta&>(out.emplace_back()) = std::move(d);
+  plain.clear();
+}
+
+// The plain deltas of one call, per thread: feed() and finish() never suspend, so no other
+// stream uses it meanwhile, and an open stream holds none.
+std::vector<ChatDelta>& plain_scratch() {
+  thread_local std::vector<ChatDelta> deltas;
+  deltas.clear();
+  return deltas;
+}
+}  // namespace
+
+Status StreamDecoder::feed_relay(std::string_view bytes, std::vector<RelayDelta>& out) {
+  auto& plain = plain_scratch();
+  const Status fed = feed(bytes, plain);
+  append_plain(plain, out);
+  return fed;
+}
+
+Status StreamDecoder::finish_relay(std::vector<RelayDelta>& out) {
+  auto& plain = plain_scratch();
+  const Status finished = finish(plain);
+  append_plain(plain, out);
+  return finished;
+}
+
 Error Provider::classify(int status, const Headers& headers, std::string_view body) const {
   return classify_http({}, status, headers, body);
 }

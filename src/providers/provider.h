@@ -17,6 +17,7 @@
 #include "core/embedding.h"
 #include "core/http.h"
 #include "core/result.h"
+#include "providers/relay_delta.h"
 
 namespace bc::providers {
 
@@ -74,20 +75,11 @@ class StreamDecoder {
   // True once the end marker was seen ([DONE] or the provider's equivalent).
   virtual bool done() const = 0;
 
-  // Lets the decoder hand out relayed chunks as views of the bytes fed to it
-  // (ChatDelta::lent_chunk, valid until the next feed() or finish()) instead of copies. For a
-  // caller that passes every delta on before feeding again, or keep()s it, as the forwarder
-  // does. Decoders that rewrite every chunk ignore it.
-  void lend_chunks(bool lend) { lend_chunks_ = lend; }
-  // With lent chunks: a run of ordinary content chunks that one feed() brought, each framed as
-  // the client gets it and differing from the one before only in its content, may come as one
-  // delta (ChatDelta::chunks). For a caller that relays whole events or only text. Decoders
-  // without such runs ignore it.
-  void merge_runs(bool merge) { merge_runs_ = merge; }
-
- protected:
-  bool lend_chunks_ = false;
-  bool merge_runs_ = false;
+  // feed() and finish() for the stream relay (the forwarder), which passes every delta on
+  // before it feeds again, or keep()s it: a decoder may lend its chunks and merge runs of them
+  // (RelayDelta). By default the deltas of feed() and finish(), nothing lent.
+  virtual Status feed_relay(std::string_view bytes, std::vector<RelayDelta>& out);
+  virtual Status finish_relay(std::vector<RelayDelta>& out);
 };
 
 class Provider {

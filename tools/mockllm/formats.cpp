@@ -1,7 +1,5 @@
 #include "mockllm/formats.h"
 
-#include <array>
-
 #include "mockllm/anthropic_format.h"
 #include "mockllm/baidu_legacy_format.h"
 #include "mockllm/baidu_v2_format.h"
@@ -14,7 +12,8 @@
 namespace bc::mockllm {
 
 std::span<const Route> chat_routes() {
-  static const std::array<Route, 10> routes = {{
+  // A plain array: a new format is one more line, with no count to change.
+  static const Route routes[] = {
       {"/v1/chat/completions", &openai_format()},
       {"/api/paas/v4/chat/completions", &zhipu_format()},
       {"/v1/messages", &anthropic_format()},
@@ -27,7 +26,7 @@ std::span<const Route> chat_routes() {
       // Spark's own path is /v1/chat/completions, taken by OpenAI here: point the base URL
       // at <mock>/spark/v1.
       {"/spark/v1/chat/completions", &spark_format()},
-  }};
+  };
   return routes;
 }
 
