@@ -252,7 +252,8 @@ Result<ChatResponse> completion_response(json::object completion, const Dialect&
     usage = read_usage(u->as_object());
   }
   // Moved in by construction: assigning a json::object would copy it out of its arena.
-  return ChatResponse{.completion = std::move(completion), .usage = usage, .raw_json = {}};
+  return ChatResponse{
+      .completion = std::move(completion), .usage = usage, .raw_json = {}, .message_json = {}};
 }
 
 // ---- provider ----
@@ -285,7 +286,8 @@ Result<ChatResponse> OpenAiProvider::decode(const UpstreamResponse& response) co
   // validates it and reads that without building its tree. Anything the scan is not sure of
   // (an error report, odd counts, malformed JSON) takes the tree path below, which decides.
   if (const auto usage = scan_completion(response.body)) {
-    return ChatResponse{.completion = {}, .usage = *usage, .raw_json = response.body};
+    return ChatResponse{
+        .completion = {}, .usage = *usage, .raw_json = response.body, .message_json = {}};
   }
   auto parsed = parse_answer(response, dialect_);
   if (!parsed) return std::move(parsed).error();
