@@ -56,9 +56,10 @@ class Breaker {
  private:
   void open(TimePoint now);
 
-  const BreakerSettings settings_;
+  // First, so a KeyLoad keeps them in the cache line a pick reads (key_load.h).
   std::atomic<Clock::rep> open_until_{0};  // 0: closed
   std::atomic<bool> trial_taken_{false};
+  const BreakerSettings settings_;
   SpinLock lock_;                   // guards the ring below
   std::vector<Clock::rep> faults_;  // the times of the last `failures` faults, a ring
   std::size_t next_ = 0;

@@ -68,10 +68,10 @@ KeyLoad::KeyLoad(const KeyLimits& limits)
     : max_concurrency_(limits.max_concurrency),
       windowed_(limits.max_qps > 0 || limits.rpm > 0 || limits.tpm > 0 || limits.rpd > 0 ||
                 limits.tpd > 0),
-      limits_(limits),
-      windows_(std::make_unique<Windows>(limits)),
       quota_limited_(limits.rpd > 0 || limits.tpd > 0),
-      breaker_(limits.breaker) {
+      breaker_(limits.breaker),
+      limits_(limits),
+      windows_(std::make_unique<Windows>(limits)) {
   publish();
 }
 

@@ -167,15 +167,21 @@ class alignas(64) KeyLoad {
   void update_quota_block(TimePoint now);                    // under the lock
   void publish() const;                                      // under the lock
 
-  // Read on every pick: keep within one cache line.
+  // Read on every pick (can_take): the first cache line (the class is aligned to one) holds
+  // all of it for a key without rate windows, the breaker's state included. In a model of
+  // thousands of keys the drawn keys are not in the cache, and a pick's cost is its misses.
   std::atomic<int> in_flight_{0};
   const int max_concurrency_;
+  std::atomic<int> lowered_limit_{0};  // 0: not lowered
   std::atomic<bool> disabled_{false};
   std::atomic<bool> drained_{false};
-  std::atomic<int> lowered_limit_{0};  // 0: not lowered
-  const bool windowed_;                // some rate window is limited
+  std::atomic<bool> grant_blocked_{false};  // as of the last change under the lock
+  const bool windowed_;                     // some rate window is limited
+  const bool quota_limited_;                // rpd or tpd set
   std::atomic<Clock::rep> cooling_until_{0};
-  std::atomic<double> latency_ns_{-1};
+  // When the key at its daily quota may serve again (steady clock); 0: not at quota.
+  std::atomic<Clock::rep> quota_until_{0};
+  Breaker breaker_;  // its state first
   // The windows' summary as of their last change: room for one more start (qps and rpm), room
   // for tokens (tpm), the earliest time a counted amount leaves a window (before then, the
   // rooms are exact), and the used fraction of the fullest window.
@@ -183,14 +189,10 @@ class alignas(64) KeyLoad {
   mutable std::atomic<std::int64_t> token_room_;
   mutable std::atomic<Clock::rep> recheck_at_;
   mutable std::atomic<double> window_used_{0};
+  std::atomic<double> latency_ns_{-1};
 
   const KeyLimits limits_;
   const std::unique_ptr<Windows> windows_;
-  const bool quota_limited_;  // rpd or tpd set
-  // When the key at its daily quota may serve again (steady clock); 0: not at quota.
-  std::atomic<Clock::rep> quota_until_{0};
-  std::atomic<bool> grant_blocked_{false};  // as of the last change under the lock
-  Breaker breaker_;
 };
 
 }  // namespace bc::balance
