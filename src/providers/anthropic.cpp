@@ -18,7 +18,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kName = "anthropic";
+constexpr std::string_view kName = kAnthropicName;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -247,23 +247,28 @@ Result<json::object> anthropic_body(const ChatRequest& request, const ProviderOp
 
 // ---- stream ----
 
-class AnthropicStreamDecoder final : public FramedStreamDecoder {
+}  // namespace
+
+Status AnthropicEventDecoder::frame(SseEvent& ev, std::vector<ChatDelta>& out) {
+  if (ev.data.find_first_not_of(" \t\r\n") == std::string::npos) return {};
+  if (ev.name == "error") return classify_anthropic(200, {}, ev.data);
+  auto parsed = parse_object(ev.data);
+  if (!parsed) return std::move(parsed).error();
+  std::string type = text_of(parsed->if_contains("type"));
+  if (type.empty()) type = ev.name;
+  if (type == "error") return classify_anthropic(200, {}, ev.data);
+  return event(ev, *parsed, type, out);
+}
+
+namespace {
+
+class AnthropicStreamDecoder final : public AnthropicEventDecoder {
  public:
-  explicit AnthropicStreamDecoder(std::string model)
-      : FramedStreamDecoder(kName, Framing::kSse), model_(std::move(model)) {}
+  explicit AnthropicStreamDecoder(std::string model) : model_(std::move(model)) {}
 
  protected:
-  std::string_view end_marker() const override { return "message_stop"; }
-
-  Status frame(SseEvent& ev, std::vector<ChatDelta>& out) override {
-    if (ev.data.find_first_not_of(" \t\r\n") == std::string::npos) return {};
-    if (ev.name == "error") return classify_anthropic(200, {}, ev.data);
-    auto parsed = parse_object(ev.data);
-    if (!parsed) return std::move(parsed).error();
-    const json::object& event = *parsed;
-    std::string type = text_of(event.if_contains("type"));
-    if (type.empty()) type = ev.name;
-    if (type == "error") return classify_anthropic(200, {}, ev.data);
+  Status event(const SseEvent& /*ev*/, json::object& event, const std::string& type,
+               std::vector<ChatDelta>& out) override {
     if (!writer_.has_identity() && type != "message_start") writer_.set_identity({}, model_, 0);
 
     if (type == "message_start") {

@@ -17,7 +17,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kName = "anthropic";
+constexpr std::string_view kName = kAnthropicName;
 
 // Whether an answer's `model` is to say the caller's name instead of the upstream's id. The
 // caller asked for its configured name; an answer naming another model would read as if the
@@ -40,25 +40,15 @@ void frame_event(std::string_view name, std::string_view data, std::string& out)
   out.append("\n");
 }
 
-class PassthroughDecoder final : public FramedStreamDecoder {
+// Every event is read (AnthropicEventDecoder): one that does not parse must not reach the
+// client's SDK, and before the first byte it is a failure another key may answer instead.
+class PassthroughDecoder final : public AnthropicEventDecoder {
  public:
-  explicit PassthroughDecoder(std::string client_model)
-      : FramedStreamDecoder(kName, Framing::kSse), client_model_(std::move(client_model)) {}
+  explicit PassthroughDecoder(std::string client_model) : client_model_(std::move(client_model)) {}
 
  protected:
-  std::string_view end_marker() const override { return "message_stop"; }
-
-  Status frame(SseEvent& ev, std::vector<ChatDelta>& out) override {
-    if (ev.data.find_first_not_of(" \t\r\n") == std::string::npos) return {};
-    if (ev.name == "error") return classify_anthropic(200, {}, ev.data);
-    // Every event is read: one that does not parse must not reach the client's SDK, and
-    // before the first byte it is a failure another key may answer instead.
-    auto parsed = parse_object(ev.data);
-    if (!parsed) return std::move(parsed).error();
-    json::object& event = *parsed;
-    std::string type = text_of(event.if_contains("type"));
-    if (type.empty()) type = ev.name;
-    if (type == "error") return classify_anthropic(200, {}, ev.data);
+  Status event(const SseEvent& ev, json::object& event, const std::string& type,
+               std::vector<ChatDelta>& out) override {
     const std::string_view name = ev.name.empty() ? std::string_view(type) : ev.name;
 
     ChatDelta delta;

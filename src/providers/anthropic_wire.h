@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -15,6 +16,8 @@
 #include "providers/provider.h"
 
 namespace bc::providers {
+
+inline constexpr std::string_view kAnthropicName = "anthropic";
 
 // A non-2xx answer, or an error inside a 200 body or stream (then its type gives the status).
 Error classify_anthropic(int status, const Headers& headers, std::string_view body);
@@ -42,6 +45,20 @@ struct TokenCounts {
     take("output_tokens", output);
   }
   Usage usage() const { return make_usage(input + cache_creation + cache_read, output); }
+};
+
+// The Messages API's events as both halves read them: blank events skipped, an `error` event
+// classified, every other event parsed (one that does not parse is a malformed stream, never
+// passed on) and handed to event() with its type (the `type` member, else the event's name).
+class AnthropicEventDecoder : public FramedStreamDecoder {
+ public:
+  AnthropicEventDecoder() : FramedStreamDecoder(kAnthropicName, Framing::kSse) {}
+
+ protected:
+  std::string_view end_marker() const override { return "message_stop"; }
+  Status frame(SseEvent& ev, std::vector<ChatDelta>& out) final;
+  virtual Status event(const SseEvent& ev, boost::json::object& event, const std::string& type,
+                       std::vector<ChatDelta>& out) = 0;
 };
 
 // Passthrough, for a request that came in through the Messages API (ChatRequest::messages):
