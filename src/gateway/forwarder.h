@@ -90,6 +90,11 @@ class Forwarder {
                                              CallState& state);
   awaitable<Result<std::unique_ptr<Attempt>>> open(const Call& call, net::ClientWatch& client,
                                                    CallReport& report, CallState& state);
+  // The loop of complete() and embed(): open an attempt, read its answer whole, `settle` it
+  // (attempt, body) into the result or nullopt to try the next key. In forwarder_attempt.h.
+  template <typename T, typename Settle>
+  awaitable<Result<T>> whole_answers(const Call& call, net::ClientWatch& client, CallReport& report,
+                                     CallState& state, const Settle& settle);
   net::Upstream& upstream_for(std::string_view url);
   // Settles a failed attempt and records its error in `state`, turning an expired derived
   // credential into one retry of the same key.

@@ -114,4 +114,23 @@ struct Forwarder::CallState {
   }
 };
 
+template <typename T, typename Settle>
+awaitable<Result<T>> Forwarder::whole_answers(const Call& call, net::ClientWatch& client,
+                                              CallReport& report, CallState& state,
+                                              const Settle& settle) {
+  const auto max_bytes = gateway_->config().upstream.max_response_bytes;
+  for (;;) {
+    auto opened = co_await open(call, client, report, state);
+    if (!opened) co_return std::move(opened).error();
+    auto& attempt = **opened;
+
+    const auto read_start = Clock::now();
+    auto body = co_await attempt.call->read_all(max_bytes);
+    report.upstream_time += Clock::now() - read_start;
+    if (std::optional<Result<T>> answer = settle(attempt, std::move(body))) {
+      co_return std::move(*answer);
+    }
+  }
+}
+
 }  // namespace bc::gateway

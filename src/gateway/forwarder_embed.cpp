@@ -25,21 +25,12 @@ awaitable<Result<EmbeddingResponse>> Forwarder::embed_on(balance::Target target,
 awaitable<Result<EmbeddingResponse>> Forwarder::embed(const EmbeddingRequest& request,
                                                       net::ClientWatch& client, CallReport& report,
                                                       CallState& state) {
-  const auto max_bytes = gateway_->config().upstream.max_response_bytes;
   const Call call = Call::of(request);
-  for (;;) {
-    auto opened = co_await open(call, client, report, state);
-    if (!opened) co_return std::move(opened).error();
-    auto& attempt = **opened;
-
-    const auto read_start = Clock::now();
-    auto body = co_await attempt.call->read_all(max_bytes);
-    report.upstream_time += Clock::now() - read_start;
-    if (auto answer = settle_embeddings(attempt, std::move(body), request.inputs.size(), client,
-                                        state, report)) {
-      co_return std::move(*answer);
-    }
-  }
+  auto settle = [&](Attempt& attempt, Result<std::string> body) {
+    return settle_embeddings(attempt, std::move(body), request.inputs.size(), client, state,
+                             report);
+  };
+  co_return co_await whole_answers<EmbeddingResponse>(call, client, report, state, settle);
 }
 
 std::optional<Result<EmbeddingResponse>> Forwarder::settle_embeddings(
