@@ -217,13 +217,7 @@ awaitable<bool> Forwarder::relay(const ChatRequest& request, Attempt& attempt, S
   }
   // An answer with no content at all: still a complete, valid stream.
   if (!begun && !begin_with_held(sink, held, begun)) co_return true;
-  balance::Outcome ok;
-  ok.ok = true;
-  ok.latency = attempt.elapsed();
-  ok.usage = usage;
-  attempt.settle(ok);
-  count_attempt(attempt.lease.target(), nullptr);
-  report.usage = usage;
+  settle_success(attempt, usage, report);
   co_await sink.end();
   co_return true;
 }
