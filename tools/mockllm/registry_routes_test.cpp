@@ -44,8 +44,7 @@ TEST(RegistryRoutes, EveryProviderReachesAMockFormat) {
     ASSERT_TRUE(provider.ok()) << provider.error().message;
     for (const bool stream : {false, true}) {
       const std::string body = std::string(R"({"model":"m1","messages":[{"role":"user",)") +
-                               R"("content":"hi"}],"stream":)" + (stream ? "true" : "false") +
-                               "}";
+                               R"("content":"hi"}],"stream":)" + (stream ? "true" : "false") + "}";
       auto request = ChatRequest::parse(body);
       ASSERT_TRUE(request.ok()) << request.error().message;
       providers::Credential credential{.secret = "test-key", .id = "k1"};
