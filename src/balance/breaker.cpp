@@ -62,6 +62,7 @@ void Breaker::record(bool trial, Verdict verdict, TimePoint now) {
       {
         std::lock_guard guard(lock_);
         count_ = 0;
+        counting_.store(false, std::memory_order_relaxed);
       }
       open_until_.store(0, std::memory_order_release);
     } else if (verdict == Verdict::kFault) {
@@ -73,9 +74,13 @@ void Breaker::record(bool trial, Verdict verdict, TimePoint now) {
   }
   // A success in between ends a run of faults: a key that fails every other call is flaky,
   // not broken, and same-key retries serve it well (as Envoy's consecutive-5xx detection).
-  if (verdict == Verdict::kSuccess && !faults_.empty()) {
+  // Most outcomes are successes with no fault counted: they read only `counting_`, which
+  // sits in the cache line a pick reads, not the ring's line.
+  if (verdict == Verdict::kSuccess) {
+    if (!counting_.load(std::memory_order_relaxed)) return;
     std::lock_guard guard(lock_);
     count_ = 0;
+    counting_.store(false, std::memory_order_relaxed);
     return;
   }
   // A request admitted before the breaker opened says nothing about the trial to come.
@@ -85,9 +90,11 @@ void Breaker::record(bool trial, Verdict verdict, TimePoint now) {
   faults_[next_] = at;
   next_ = (next_ + 1) % faults_.size();
   count_ = std::min(count_ + 1, faults_.size());
+  counting_.store(true, std::memory_order_relaxed);
   // The ring is full: its oldest entry is the one `next_` points at.
   if (count_ == faults_.size() && at - faults_[next_] <= settings_.window.count()) {
     count_ = 0;
+    counting_.store(false, std::memory_order_relaxed);
     open(now);
   }
 }

@@ -59,6 +59,7 @@ class Breaker {
   // First, so a KeyLoad keeps them in the cache line a pick reads (key_load.h).
   std::atomic<Clock::rep> open_until_{0};  // 0: closed
   std::atomic<bool> trial_taken_{false};
+  std::atomic<bool> counting_{false};  // count_ > 0 (set under the lock, read without it)
   const BreakerSettings settings_;
   SpinLock lock_;                   // guards the ring below
   std::vector<Clock::rep> faults_;  // the times of the last `failures` faults, a ring

@@ -5,9 +5,9 @@
 //
 // Thread-safe. What a pick reads sits in one cache line of atomics: in-flight count, cooldown,
 // disabled, latency, and a summary of the rate windows published after every change. The
-// windows themselves and the latency average change under a per-key spin lock held for a few
-// instructions. can_take() answers from the summary and takes the lock only for a full key
-// whose windows may have made room since; try_admit() always decides under the lock.
+// windows themselves change under a per-key spin lock held for a few instructions, the latency
+// average under one of its own. can_take() answers from the summary and takes the lock only for a
+// full key whose windows may have made room since; try_admit() always decides under the lock.
 #pragma once
 
 #include <atomic>
@@ -190,6 +190,10 @@ class alignas(64) KeyLoad {
   mutable std::atomic<Clock::rep> recheck_at_;
   mutable std::atomic<double> window_used_{0};
   std::atomic<double> latency_ns_{-1};
+  // What learn() changes for a key without rate windows, in the same (third) cache line.
+  SpinLock latency_lock_;  // guards the average's update (latency_ns_ and last_sample_)
+  Clock::rep last_sample_ = 0;
+  const double decay_factor_;  // limits_.decay_factor, here so learn() reads no other line
 
   const KeyLimits limits_;
   const std::unique_ptr<Windows> windows_;
