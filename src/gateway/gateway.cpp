@@ -1,6 +1,7 @@
 #include "gateway/gateway.h"
 
 #include "core/mask.h"
+#include "gateway/shared_admission.h"
 #include "providers/registry.h"
 
 namespace bc::gateway {
@@ -30,6 +31,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
   gw->plan_settings_.max_model_failovers = cfg.retry.max_model_failovers;
   gw->plan_settings_.backoff = std::chrono::milliseconds(cfg.retry.backoff_ms);
   gw->plan_settings_.backoff_max = std::chrono::milliseconds(cfg.retry.backoff_max_ms);
+  // The state backend is chosen at startup: a reload that turns Redis off keeps it running
+  // (a change to `state` needs a restart), so its successors name the keys too.
+  gw->names_shared_keys_ =
+      cfg.state.redis_enabled() || (previous != nullptr && previous->names_shared_keys_);
   for (const auto* m : cfg.active_models()) {
     providers::ProviderOptions options;
     options.model_name = m->name;
@@ -92,6 +97,12 @@ Result<std::unique_ptr<Gateway>> Gateway::create(std::shared_ptr<const config::C
       // A key-less model (the built-in mock) still needs one slot to balance on.
       spec.keys.push_back({"", m->name, 1});
       rt.credentials.push_back({"", m->name});
+    }
+    // A digest per key, once here: per request it cost a hash (OpenSSL's) on every admission.
+    if (gw->names_shared_keys_) {
+      rt.shared_ids.reserve(spec.keys.size());
+      for (const auto& key : spec.keys)
+        rt.shared_ids.push_back(shared_key_id(spec.name, key.secret));
     }
     ModelBudget budget;
     budget.weight = weight;

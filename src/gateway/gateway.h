@@ -25,6 +25,8 @@ struct ModelRuntime {
   const config::ModelConfig* config = nullptr;
   std::unique_ptr<providers::Provider> provider;
   std::vector<providers::Credential> credentials;  // index = key index in the pool
+  // Each key's name in the shared state (shared_key_id), with state: redis; else empty.
+  std::vector<std::string> shared_ids;
   net::Timeouts timeouts;
   std::chrono::milliseconds total_timeout{0};  // the whole request, retries and stream included
   net::TlsPolicy tls;                          // the model's tls_verify and ca_file
@@ -43,6 +45,10 @@ class Gateway {
   const balance::Pool& pool() const { return *pool_; }
   // Indexed like the pool's models.
   const ModelRuntime& model(std::size_t index) const { return models_[index]; }
+  // The key's name in the shared state (state: redis only).
+  const std::string& shared_id(balance::Target target) const {
+    return models_[target.model].shared_ids[target.key];
+  }
   std::size_t model_count() const { return models_.size(); }
   // What a call's plan needs of each model (indexed like the pool's), and the retry rules.
   const std::vector<ModelBudget>& budgets() const { return budgets_; }
@@ -63,6 +69,7 @@ class Gateway {
   std::shared_ptr<const config::Config> config_;
   std::unique_ptr<balance::Pool> pool_;
   std::vector<ModelRuntime> models_;
+  bool names_shared_keys_ = false;  // ModelRuntime::shared_ids filled
   std::vector<ModelBudget> budgets_;
   PlanSettings plan_settings_;
   std::unique_ptr<AdmissionQueue> queue_;

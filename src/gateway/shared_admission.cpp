@@ -12,13 +12,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-// A key's name in Redis: its model and a digest of its secret (never the secret, and not the
-// public id, which two keys' masked forms may share). Every instance with the same config
-// computes the same name, so they count the same key together.
-std::string redis_key_id(const std::string& model, const std::string& secret) {
-  return model + "/" + state::script_sha1(secret).substr(0, 16);
-}
-
 state::SharedLimits shared_limits(const balance::ModelSpec& spec) {
   return {spec.max_concurrency, spec.max_qps, spec.rpm, spec.tpm, spec.rpd, spec.tpd};
 }
@@ -44,6 +37,10 @@ state::RedisSessionOptions session_options(const SharedState& state) {
 }
 
 }  // namespace
+
+std::string shared_key_id(const std::string& model, const std::string& secret) {
+  return model + "/" + state::script_sha1(secret).substr(0, 16);
+}
 
 SharedLease& SharedLease::operator=(SharedLease&& other) noexcept {
   if (this != &other) {
@@ -110,7 +107,7 @@ asio::awaitable<SharedAdmission::Verdict> SharedAdmission::admit(const Gateway& 
   // A key with no limit of its own asks Redis only for its health marks (cooldown, breaker,
   // quarantine): one round trip too; with Redis down, nothing to share.
   if (!limits.any() && live_link() == nullptr) co_return Verdict{};
-  const std::string id = redis_key_id(spec.name, spec.keys[target.key].secret);
+  const std::string& id = gateway.shared_id(target);
   if (live_link() != nullptr) {
     state::SharedDemand demand;
     demand.tokens = lease.reserved_tokens();
@@ -215,9 +212,8 @@ SharedAdmission::Verdict SharedAdmission::admit_degraded(const Gateway& gateway,
 
 void SharedAdmission::cool(const Gateway& gateway, balance::Target target,
                            std::chrono::milliseconds length) {
-  const auto& spec = gateway.pool().model(target.model);
   if (live_link() == nullptr) return;
-  client_->cool(redis_key_id(spec.name, spec.keys[target.key].secret), length);
+  client_->cool(gateway.shared_id(target), length);
 }
 
 void SharedAdmission::failed(const Gateway& gateway, balance::Target target,
@@ -226,7 +222,7 @@ void SharedAdmission::failed(const Gateway& gateway, balance::Target target,
   if ((!outcome.fault && !quarantined && !outcome.concurrency_limited) || live_link() == nullptr)
     return;
   const auto& spec = gateway.pool().model(target.model);
-  const std::string id = redis_key_id(spec.name, spec.keys[target.key].secret);
+  const std::string& id = gateway.shared_id(target);
   // A key without max_concurrency learns its lowered limit from what runs on this instance,
   // which Redis does not count: that one stays local.
   if (outcome.concurrency_limited && spec.max_concurrency > 0)
@@ -246,8 +242,7 @@ void SharedAdmission::failed(const Gateway& gateway, balance::Target target,
 }
 
 void SharedAdmission::lift(const Gateway& gateway, balance::Target target) {
-  const auto& spec = gateway.pool().model(target.model);
-  lift_ids({redis_key_id(spec.name, spec.keys[target.key].secret)});
+  lift_ids({gateway.shared_id(target)});
 }
 
 std::vector<std::string> SharedAdmission::quarantined_ids(const balance::Pool& pool) {
@@ -256,7 +251,8 @@ std::vector<std::string> SharedAdmission::quarantined_ids(const balance::Pool& p
     const auto& spec = pool.model(m);
     for (std::size_t k = 0; k < spec.keys.size(); ++k) {
       const balance::Target target{static_cast<std::uint32_t>(m), static_cast<std::uint32_t>(k)};
-      if (pool.load(target).disabled()) ids.push_back(redis_key_id(spec.name, spec.keys[k].secret));
+      if (pool.load(target).disabled())
+        ids.push_back(shared_key_id(spec.name, spec.keys[k].secret));
     }
   }
   return ids;
@@ -279,7 +275,8 @@ asio::awaitable<std::optional<SharedAdmission::InFlight>> SharedAdmission::in_fl
     out[m].assign(spec.keys.size(), -1);
     if (spec.max_concurrency <= 0) continue;
     for (std::size_t k = 0; k < spec.keys.size(); ++k) {
-      ids.push_back(redis_key_id(spec.name, spec.keys[k].secret));
+      ids.push_back(
+          gateway.shared_id({static_cast<std::uint32_t>(m), static_cast<std::uint32_t>(k)}));
       where.emplace_back(m, k);
     }
   }

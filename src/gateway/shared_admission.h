@@ -38,6 +38,12 @@
 
 namespace bc::gateway {
 
+// A key's name in Redis: its model and the first 16 hex digits of the SHA-1 of its secret
+// (never the secret, and not the public id, which two keys' masked forms may share). Every
+// instance with the same config computes the same name, so they count the same key together.
+// The gateway computes it once per key (Gateway::shared_id), not per request.
+std::string shared_key_id(const std::string& model, const std::string& secret);
+
 class Gateway;
 class SharedAdmission;
 
