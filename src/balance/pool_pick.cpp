@@ -68,26 +68,43 @@ bool Pool::Impl::append_keys(std::size_t m, const Demand& demand, TimePoint now,
   const std::size_t want = limit - out.size();
   const std::size_t goal = model.reads_load ? std::max(want, kSample) : want;
   thread_local std::vector<std::size_t> drawn;
+  thread_local std::vector<std::size_t> pending;
   thread_local std::vector<double> factors;
   drawn.clear();
   factors.clear();
   std::size_t tried_drawn = 0;
-  for (std::size_t draws = 0; drawn.size() < goal && draws < kDrawsPerCandidate * goal; ++draws) {
+  const std::size_t max_draws = kDrawsPerCandidate * goal;
+  for (std::size_t draws = 0; drawn.size() < goal && draws < max_draws;) {
     if (model.index.total() == 0) break;
-    const double u = draws == 0 && smooth ? model.key_sequence.next() : rng.uniform();
-    const auto k = model.index.draw(u);
-    if (!k || std::find(drawn.begin(), drawn.end(), *k) != drawn.end()) continue;
-    if (tried(demand, m, *k)) {
-      ++tried_drawn;
-      continue;
+    // The keys still wanted are drawn first and their state fetched side by side, then
+    // weighed: in a model of thousands of keys a drawn key's state is not in the cache, and
+    // one miss after another was most of a pick's cost.
+    pending.clear();
+    while (drawn.size() + pending.size() < goal && draws < max_draws) {
+      const double u = draws == 0 && smooth ? model.key_sequence.next() : rng.uniform();
+      ++draws;
+      const auto k = model.index.draw(u);
+      if (!k || std::find(drawn.begin(), drawn.end(), *k) != drawn.end() ||
+          std::find(pending.begin(), pending.end(), *k) != pending.end()) {
+        continue;
+      }
+      if (tried(demand, m, *k)) {
+        ++tried_drawn;
+        continue;
+      }
+      __builtin_prefetch(model.keys[*k].get());
+      __builtin_prefetch(&model.weights[*k]);
+      pending.push_back(*k);
     }
-    const double w = key_weight(model, *k, demand, now, 0);
-    if (!(w > 0)) {
-      sync(m, *k, now);
-      continue;
+    for (const std::size_t k : pending) {
+      const double w = key_weight(model, k, demand, now, 0);
+      if (!(w > 0)) {
+        sync(m, k, now);
+        continue;
+      }
+      drawn.push_back(k);
+      factors.push_back(w / model.weights[k]);
     }
-    drawn.push_back(*k);
-    factors.push_back(w / model.weights[*k]);
   }
   if (drawn.empty() || (drawn.size() < want && tried_drawn > 0)) {
     // No key in the index: none can serve. Keys in it that this demand does not fit (a large
