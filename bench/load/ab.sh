@@ -9,8 +9,9 @@
 # (utime + stime from /proc) per non-streamed request and per 20-event stream, requests per
 # second and p50 latency at BC_AB_CONNECTIONS connections; it prints each round and the
 # medians, with new ÷ old. Knobs: BC_AB_ROUNDS (5), BC_AB_SECONDS per wrk run (3),
-# BC_AB_CONNECTIONS (32), BC_AB_NEW_YAML (config appended for the new binary only; @WORK@
-# names the run's temporary folder). Every process it starts is stopped by PID on exit.
+# BC_AB_CONNECTIONS (32), BC_AB_NEW_YAML and BC_AB_OLD_YAML (config appended for the new or
+# the old binary only; @WORK@ names the run's temporary folder). Every process it starts is
+# stopped by PID on exit.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -46,6 +47,10 @@ for which in old new; do
   # feature on against off with one binary (e.g. the usage ledger: "usage: {path: ...}").
   if [[ $which == new && -n "${BC_AB_NEW_YAML:-}" ]]; then
     printf '%s\n' "${BC_AB_NEW_YAML//@WORK@/$work}" >>"$work/$which/balancedcall.yaml"
+  fi
+  # BC_AB_OLD_YAML: the same for the old binary (both on `state: redis`, say).
+  if [[ $which == old && -n "${BC_AB_OLD_YAML:-}" ]]; then
+    printf '%s\n' "${BC_AB_OLD_YAML//@WORK@/$work}" >>"$work/$which/balancedcall.yaml"
   fi
   bin="$old_bin"
   [[ $which == new ]] && bin="$new_bin"

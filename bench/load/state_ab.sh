@@ -15,7 +15,8 @@
 #    also counts the commands its scripts run; the total is of what the gateway sends
 #    (EVALSHA to admit and to take a budget, ZREM or EVAL to release and settle, EVAL for
 #    heartbeats, one per worker per second, and renewals).
-#    BC_STATE_SKIP_AB=1 skips step 1.
+#    BC_STATE_SKIP_AB=1 skips step 1; BC_STATE_OLD=OTHER_BINARY makes step 1 a change's cost
+#    under state: redis, OTHER_BINARY (old) beside BINARY (new), both on the same Redis.
 #
 # Knobs as ab.sh's. Every process it starts is stopped by PID on exit.
 set -euo pipefail
@@ -37,8 +38,13 @@ wait_port "$redis_port" "$LAST_PID"
 
 if [[ "${BC_STATE_SKIP_AB:-0}" != 1 ]]; then
   echo "## state: local (old) beside state: redis (new), one binary"
-  BC_AB_NEW_YAML=$'state:\n  backend: redis\n  url: redis://127.0.0.1:'"$redis_port" \
-    bash "$here/ab.sh" "$bin" "$bin"
+  redis_yaml=$'state:\n  backend: redis\n  url: redis://127.0.0.1:'"$redis_port"
+  if [[ -n "${BC_STATE_OLD:-}" ]]; then
+    echo "## state: redis, $BC_STATE_OLD (old) beside $bin (new)"
+    BC_AB_OLD_YAML="$redis_yaml" BC_AB_NEW_YAML="$redis_yaml" bash "$here/ab.sh" "$BC_STATE_OLD" "$bin"
+  else
+    BC_AB_NEW_YAML="$redis_yaml" bash "$here/ab.sh" "$bin" "$bin"
+  fi
 fi
 
 # count_commands TITLE LIMITS AUTH BEARER SENT: one gateway whose keys have LIMITS (YAML lines

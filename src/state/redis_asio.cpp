@@ -4,6 +4,7 @@
 #include <hiredis/async.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <memory>
 
 namespace bc::state {
@@ -22,7 +23,7 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
 
   static void add_read(void* data) { static_cast<Watcher*>(data)->want(true); }
   static void del_read(void* data) { static_cast<Watcher*>(data)->reading_.wanted = false; }
-  static void add_write(void* data) { static_cast<Watcher*>(data)->want(false); }
+  static void add_write(void* data) { static_cast<Watcher*>(data)->want_write(); }
   static void del_write(void* data) { static_cast<Watcher*>(data)->writing_.wanted = false; }
   static void cleanup(void* data) { static_cast<Watcher*>(data)->detach(); }
 
@@ -37,6 +38,29 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
   void want(bool read) {
     direction(read).wanted = true;
     arm(read);
+  }
+
+  // A command is written on the loop's next turn, without first waiting for the socket to
+  // report writable (it nearly always is): that wait cost a reactor round trip per command,
+  // on the request's path, for one request alone. Commands queued in the same turn leave in
+  // one write. Only a write the socket could not take whole (hiredis asks again from inside
+  // redisAsyncHandleWrite) waits for writability, as does the connect.
+  void want_write() {
+    writing_.wanted = true;
+    if (context_ == nullptr) return;
+    if (in_write_ || (context_->c.flags & REDIS_CONNECTED) == 0) {
+      arm(false);
+      return;
+    }
+    if (write_posted_) return;
+    write_posted_ = true;
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      self->write_posted_ = false;
+      if (self->context_ == nullptr || !self->writing_.wanted) return;
+      self->in_write_ = true;
+      redisAsyncHandleWrite(self->context_);  // may end the context (the cleanup hook)
+      self->in_write_ = false;
+    });
   }
 
   void arm(bool read) {
@@ -75,6 +99,8 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
   asio::posix::stream_descriptor socket_;
   Direction reading_;
   Direction writing_;
+  bool write_posted_ = false;  // a write is queued for the loop's next turn
+  bool in_write_ = false;      // inside redisAsyncHandleWrite
   std::shared_ptr<Watcher> self_;
 };
 
