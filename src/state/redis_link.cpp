@@ -1,9 +1,12 @@
-// A Redis connection behind coroutines (state/redis_link.h): hiredis formats commands and
-// parses answers; we match answers to waiting coroutines and enforce the timeout.
+// A Redis connection behind coroutines (state/redis_link.h): hiredis parses answers (commands
+// come formatted, state/resp_command.h); we match answers to waiting coroutines and enforce
+// the timeout.
 #include "state/redis_link.h"
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+
+#include <algorithm>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -116,6 +119,13 @@ RedisLink::~RedisLink() {
   if (context_ != nullptr) {
     failure_ = "the link was closed";
     redisAsyncContext* context = std::exchange(context_, nullptr);
+    // What is queued and not yet written (a release sent in this turn of the loop) leaves now,
+    // as far as the socket takes it without blocking: a closed instance's leases are then
+    // free at once rather than when they expire.
+    if ((context->c.flags & REDIS_CONNECTED) != 0) {
+      int done = 0;
+      (void)redisBufferWrite(&context->c, &done);
+    }
     redisAsyncFree(context);  // answers every pending command with a failure
   }
 }
@@ -170,37 +180,37 @@ void RedisLink::complete(Pending* pending, RedisReply reply) {
   });
 }
 
-bool RedisLink::submit(const std::vector<std::string>& args, Pending* pending) {
+bool RedisLink::submit(const RespCommand& formatted, Pending* pending) {
   if (context_ == nullptr) return false;
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lengths.push_back(a.size());
-  }
-  // hiredis copies the formatted command at once, so `args` may go when this returns.
-  if (redisAsyncCommandArgv(context_, &RedisLink::on_command_reply, pending,
-                            static_cast<int>(args.size()), argv.data(),
-                            lengths.data()) != REDIS_OK) {
+  // hiredis copies the command into its output buffer at once.
+  if (redisAsyncFormattedCommand(context_, &RedisLink::on_command_reply, pending,
+                                 formatted.text.data(), formatted.text.size()) != REDIS_OK) {
     return false;
   }
   watchdog_->started();
   return true;
 }
 
-bool RedisLink::send(const std::vector<std::string>& args) {
+bool RedisLink::send(const RespCommand& formatted) {
   auto pending = std::make_unique<Pending>();
-  if (!submit(args, pending.get())) return false;
+  if (!submit(formatted, pending.get())) return false;
   (void)pending.release();  // on_command_reply owns it now
   return true;
 }
 
+bool RedisLink::send(const std::vector<std::string>& args) {
+  return send(resp_command(args));
+}
+
 asio::awaitable<Result<RedisReply>> RedisLink::command(std::vector<std::string> args) {
-  auto initiation = [this, &args](auto handler) {
+  RespCommand formatted = resp_command(args);
+  co_return co_await command(std::move(formatted));
+}
+
+asio::awaitable<Result<RedisReply>> RedisLink::command(RespCommand formatted) {
+  auto initiation = [this, &formatted](auto handler) {
     auto pending = std::make_unique<Pending>(Pending{std::move(handler)});
-    if (submit(args, pending.get())) {
+    if (submit(formatted, pending.get())) {
       (void)pending.release();
       return;
     }

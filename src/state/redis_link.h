@@ -14,6 +14,7 @@
 
 #include "config/state_config.h"
 #include "core/result.h"
+#include "state/resp_command.h"
 
 struct redisAsyncContext;  // hiredis
 
@@ -45,9 +46,11 @@ class RedisLink {
   // Sends one command and waits for its answer. A Redis error answer (-ERR ...) is a
   // RedisReply of type kError; a lost or timed-out link is an Error.
   boost::asio::awaitable<Result<RedisReply>> command(std::vector<std::string> args);
+  boost::asio::awaitable<Result<RedisReply>> command(RespCommand formatted);
   // Sends one command without waiting for its answer (a release, a renewal). False when the
   // link is down.
   bool send(const std::vector<std::string>& args);
+  bool send(const RespCommand& formatted);
 
   bool up() const { return context_ != nullptr; }
   // Why the link went down; empty while it is up.
@@ -60,7 +63,7 @@ class RedisLink {
   RedisLink(boost::asio::any_io_executor executor, config::RedisEndpoint endpoint,
             std::chrono::milliseconds timeout);
 
-  bool submit(const std::vector<std::string>& args, Pending* pending);
+  bool submit(const RespCommand& formatted, Pending* pending);
   void complete(Pending* pending, RedisReply reply);
   void fail(std::string why);
   static void on_connect(const ::redisAsyncContext* context, int status);

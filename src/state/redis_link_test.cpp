@@ -90,6 +90,40 @@ TEST(RedisLink, CommandsSentWithoutWaitingComeBeforeLaterOnes) {
   run(&sent_without_waiting, server);
 }
 
+// Polls `key` through `link` until it reads `want` or `patience` has passed.
+asio::awaitable<std::string> read_until(RedisLink& link, const char* key, std::string_view want,
+                                        std::chrono::milliseconds patience) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto end = std::chrono::steady_clock::now() + patience;
+  std::string seen;
+  while (std::chrono::steady_clock::now() < end) {
+    auto get = words({"GET", key});
+    auto answer = co_await link.command(std::move(get));
+    seen = answer ? answer->text : "(link failed)";
+    if (seen == want) break;
+    timer.expires_after(1ms);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  co_return seen;
+}
+
+// A command sent without waiting, right before the link is closed, still reaches Redis.
+asio::awaitable<void> sent_before_closing(RedisServer& server) {
+  auto executor = co_await asio::this_coro::executor;
+  auto closing = co_await RedisLink::connect(executor, tcp(server), 1000ms);
+  auto other = co_await RedisLink::connect(executor, tcp(server), 1000ms);
+  EXPECT_TRUE(closing && other);
+  if (!closing || !other) co_return;
+  EXPECT_TRUE((*closing)->send(resp_command({"INCR", "closing"})));
+  closing->reset();
+  EXPECT_EQ(co_await read_until(**other, "closing", "1", 500ms), "1");
+}
+
+TEST(RedisLink, ACommandSentRightBeforeTheLinkClosesStillLeaves) {
+  RedisServer server;
+  run(&sent_before_closing, server);
+}
+
 asio::awaitable<void> unix_socket_and_password(RedisServer& server) {
   auto executor = co_await asio::this_coro::executor;
   config::RedisEndpoint e;

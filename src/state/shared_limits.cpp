@@ -12,6 +12,28 @@ namespace bc::state {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// The kinds of a key's names in Redis: prefix, kind, the key's stable id.
+constexpr std::string_view kLeases = "lease:";
+constexpr std::string_view kWindow = "qps:";
+constexpr std::string_view kCooldown = "cool:";
+constexpr std::string_view kBreaker = "open:";
+constexpr std::string_view kQuarantine = "quar:";
+constexpr std::string_view kCap = "cap:";
+constexpr std::string_view kRpm = "rpm:";
+constexpr std::string_view kTpm = "tpm:";
+constexpr std::string_view kDay = "day:";
+
+std::string key_name(std::string_view prefix, std::string_view kind, std::string_view key) {
+  std::string out;
+  out.reserve(prefix.size() + kind.size() + key.size());
+  out.append(prefix).append(kind).append(key);
+  return out;
+}
+
+}  // namespace
+
 RateWindow rate_window_for(double max_qps) {
   if (max_qps <= 0) return {};
   // 2.5 qps allows 2 in any second: never more than the configured rate.
@@ -46,39 +68,39 @@ SharedLimitsClient::SharedLimitsClient(RedisLink& link, std::string key_prefix,
       in_flight_sha_(script_sha1(kInFlightScript)) {}
 
 std::string SharedLimitsClient::leases_key(std::string_view key) const {
-  return prefix_ + "lease:" + std::string(key);
+  return key_name(prefix_, kLeases, key);
 }
 
 std::string SharedLimitsClient::window_key(std::string_view key) const {
-  return prefix_ + "qps:" + std::string(key);
+  return key_name(prefix_, kWindow, key);
 }
 
 std::string SharedLimitsClient::cooldown_key(std::string_view key) const {
-  return prefix_ + "cool:" + std::string(key);
+  return key_name(prefix_, kCooldown, key);
 }
 
 std::string SharedLimitsClient::breaker_key(std::string_view key) const {
-  return prefix_ + "open:" + std::string(key);
+  return key_name(prefix_, kBreaker, key);
 }
 
 std::string SharedLimitsClient::quarantine_key(std::string_view key) const {
-  return prefix_ + "quar:" + std::string(key);
+  return key_name(prefix_, kQuarantine, key);
 }
 
 std::string SharedLimitsClient::cap_key(std::string_view key) const {
-  return prefix_ + "cap:" + std::string(key);
+  return key_name(prefix_, kCap, key);
 }
 
 std::string SharedLimitsClient::rpm_key(std::string_view key) const {
-  return prefix_ + "rpm:" + std::string(key);
+  return key_name(prefix_, kRpm, key);
 }
 
 std::string SharedLimitsClient::tpm_key(std::string_view key) const {
-  return prefix_ + "tpm:" + std::string(key);
+  return key_name(prefix_, kTpm, key);
 }
 
 std::string SharedLimitsClient::day_key(std::string_view key, std::int64_t day_start_ms) const {
-  return prefix_ + "day:" + std::string(key) + ":" + std::to_string(day_start_ms);
+  return key_name(prefix_, kDay, key) + ":" + std::to_string(day_start_ms);
 }
 
 std::string SharedLimitsClient::budget_key(std::string_view client, std::string_view period,
@@ -89,17 +111,16 @@ std::string SharedLimitsClient::budget_key(std::string_view client, std::string_
 
 // EVALSHA first (the script is not sent each time); a Redis that does not know the script
 // (restarted, or SCRIPT FLUSH) gets it once with EVAL, which also caches it.
-asio::awaitable<Result<RedisReply>> SharedLimitsClient::run_script(
-    std::string_view script, const std::string& sha, std::vector<std::string> keys_and_args,
-    std::size_t key_count) {
-  std::vector<std::string> command{"EVALSHA", sha, std::to_string(key_count)};
-  command.insert(command.end(), keys_and_args.begin(), keys_and_args.end());
-  std::vector<std::string> by_sha = command;
+asio::awaitable<Result<RedisReply>> SharedLimitsClient::run_script(std::string_view script,
+                                                                   const std::string& sha,
+                                                                   const RespArgs& keys_and_args,
+                                                                   std::size_t key_count) {
+  const Decimal count(static_cast<std::int64_t>(key_count));
+  RespCommand by_sha = resp_command({"EVALSHA", sha, count.view()}, keys_and_args);
   auto answer = co_await link_->command(std::move(by_sha));
   if (!answer || !answer->is_error() || !answer->text.starts_with("NOSCRIPT")) co_return answer;
-  command[0] = "EVAL";
-  command[1] = std::string(script);
-  co_return co_await link_->command(std::move(command));
+  RespCommand whole = resp_command({"EVAL", script, count.view()}, keys_and_args);
+  co_return co_await link_->command(std::move(whole));
 }
 
 asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string key,
@@ -108,28 +129,29 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
   std::string lease = instance_id_ + ":" + std::to_string(++next_lease_);
   const RateWindow rate = rate_window_for(limits.max_qps);
   const bool daily = (limits.rpd > 0 || limits.tpd > 0) && demand.day_start_ms != 0;
-  std::vector<std::string> keys_and_args{
-      leases_key(key),
-      window_key(key),
-      cooldown_key(key),
-      rpm_key(key),
-      tpm_key(key),
-      day_key(key, daily ? demand.day_start_ms : 0),
-      breaker_key(key),
-      quarantine_key(key),
-      cap_key(key),
-      std::to_string(limits.max_concurrency),
-      std::to_string(lease_time_.count()),
-      std::to_string(rate.admissions),
-      std::to_string(rate.window_ms),
-      lease,
-      std::to_string(limits.rpm),
-      std::to_string(limits.tpm),
-      std::to_string(daily ? limits.rpd : 0),
-      std::to_string(daily ? limits.tpd : 0),
-      std::to_string(std::max<std::int64_t>(demand.tokens, 0)),
-      std::to_string(std::max<std::int64_t>(demand.day_ttl_ms, 1000))};
-  auto answer = co_await run_script(kAdmitScript, admit_sha_, std::move(keys_and_args), 9);
+  const Decimal day_start(daily ? demand.day_start_ms : 0);
+  RespArgs keys_and_args;
+  keys_and_args.add_joined({prefix_, kLeases, key})
+      .add_joined({prefix_, kWindow, key})
+      .add_joined({prefix_, kCooldown, key})
+      .add_joined({prefix_, kRpm, key})
+      .add_joined({prefix_, kTpm, key})
+      .add_joined({prefix_, kDay, key, ":", day_start.view()})
+      .add_joined({prefix_, kBreaker, key})
+      .add_joined({prefix_, kQuarantine, key})
+      .add_joined({prefix_, kCap, key})
+      .add(std::int64_t{limits.max_concurrency})
+      .add(std::int64_t{lease_time_.count()})
+      .add(std::int64_t{rate.admissions})
+      .add(std::int64_t{rate.window_ms})
+      .add(lease)
+      .add(limits.rpm)
+      .add(limits.tpm)
+      .add(daily ? limits.rpd : 0)
+      .add(daily ? limits.tpd : 0)
+      .add(std::max<std::int64_t>(demand.tokens, 0))
+      .add(std::max<std::int64_t>(demand.day_ttl_ms, 1000));
+  auto answer = co_await run_script(kAdmitScript, admit_sha_, keys_and_args, 9);
   if (!answer) co_return std::move(answer).error();
   const RedisReply& r = *answer;
   if (r.type != RedisReply::Type::kArray || r.elements.size() < 4) {
@@ -173,25 +195,31 @@ asio::awaitable<Result<SharedAdmission>> SharedLimitsClient::admit(std::string k
 }
 
 bool SharedLimitsClient::release(std::string_view key, std::string_view lease) {
-  return link_->send({"ZREM", leases_key(key), std::string(lease)});
+  RespArgs args;
+  args.add_joined({prefix_, kLeases, key}).add(lease);
+  return link_->send(resp_command({"ZREM"}, args));
 }
 
 bool SharedLimitsClient::settle(std::string_view key, std::string_view lease,
                                 const SharedSettlement& settlement) {
   // EVAL, not EVALSHA: an answer is not awaited, so a NOSCRIPT could not be retried.
-  return link_->send({"EVAL", std::string(kSettleScript), "3", leases_key(key), tpm_key(key),
-                      day_key(key, settlement.day_start_ms), std::string(lease),
-                      std::to_string(settlement.second), std::to_string(settlement.delta),
-                      settlement.tpm ? "1" : "0"});
+  RespArgs args;
+  args.add_joined({prefix_, kLeases, key})
+      .add_joined({prefix_, kTpm, key})
+      .add_joined({prefix_, kDay, key, ":", Decimal(settlement.day_start_ms).view()})
+      .add(lease)
+      .add(settlement.second)
+      .add(settlement.delta)
+      .add(settlement.tpm ? "1" : "0");
+  return link_->send(resp_command({"EVAL", kSettleScript, "3"}, args));
 }
 
 asio::awaitable<Result<std::vector<long long>>> SharedLimitsClient::in_flight(
     std::vector<std::string> keys) {
   const std::size_t count = keys.size();
-  std::vector<std::string> leases;
-  leases.reserve(count);
-  for (const auto& key : keys) leases.push_back(leases_key(key));
-  auto answer = co_await run_script(kInFlightScript, in_flight_sha_, std::move(leases), count);
+  RespArgs leases;
+  for (const auto& key : keys) leases.add_joined({prefix_, kLeases, key});
+  auto answer = co_await run_script(kInFlightScript, in_flight_sha_, leases, count);
   if (!answer) co_return std::move(answer).error();
   if (answer->type != RedisReply::Type::kArray || answer->elements.size() != count) {
     const std::string what =
@@ -206,16 +234,16 @@ asio::awaitable<Result<std::vector<long long>>> SharedLimitsClient::in_flight(
 
 asio::awaitable<Result<BudgetOutcome>> SharedLimitsClient::take_budget(std::string client,
                                                                        BudgetClaim claim) {
-  std::vector<std::string> keys_and_args{
-      budget_key(client, "day", claim.day_start_ms),
-      budget_key(client, "month", claim.month_start_ms),
-      std::to_string(claim.requests_per_day),
-      std::to_string(claim.tokens_per_day),
-      std::to_string(claim.tokens_per_month),
-      std::to_string(std::max<std::int64_t>(claim.tokens, 0)),
-      std::to_string(std::max<std::int64_t>(claim.day_ttl_ms, 1000)),
-      std::to_string(std::max<std::int64_t>(claim.month_ttl_ms, 1000))};
-  auto answer = co_await run_script(kBudgetTakeScript, budget_sha_, std::move(keys_and_args), 2);
+  RespArgs keys_and_args;
+  keys_and_args.add(budget_key(client, "day", claim.day_start_ms))
+      .add(budget_key(client, "month", claim.month_start_ms))
+      .add(claim.requests_per_day)
+      .add(claim.tokens_per_day)
+      .add(claim.tokens_per_month)
+      .add(std::max<std::int64_t>(claim.tokens, 0))
+      .add(std::max<std::int64_t>(claim.day_ttl_ms, 1000))
+      .add(std::max<std::int64_t>(claim.month_ttl_ms, 1000));
+  auto answer = co_await run_script(kBudgetTakeScript, budget_sha_, keys_and_args, 2);
   if (!answer) co_return std::move(answer).error();
   if (answer->type != RedisReply::Type::kInteger || answer->integer < 0 || answer->integer > 3) {
     const std::string what =
@@ -229,9 +257,11 @@ bool SharedLimitsClient::settle_budget(std::string_view client, std::int64_t day
                                        std::int64_t month_start_ms, std::int64_t delta) {
   if (delta == 0) return true;
   // EVAL, not EVALSHA: an answer is not awaited, so a NOSCRIPT could not be retried.
-  return link_->send({"EVAL", std::string(kBudgetSettleScript), "2",
-                      budget_key(client, "day", day_start_ms),
-                      budget_key(client, "month", month_start_ms), std::to_string(delta)});
+  RespArgs args;
+  args.add(budget_key(client, "day", day_start_ms))
+      .add(budget_key(client, "month", month_start_ms))
+      .add(delta);
+  return link_->send(resp_command({"EVAL", kBudgetSettleScript, "2"}, args));
 }
 
 namespace {
@@ -274,8 +304,9 @@ bool SharedLimitsClient::restore_concurrency(std::string_view key) {
 
 bool SharedLimitsClient::renew(std::string_view key, std::string_view lease) {
   // EVAL, not EVALSHA: an answer is not awaited, so a NOSCRIPT could not be retried.
-  return link_->send({"EVAL", std::string(kRenewScript), "1", leases_key(key),
-                      std::to_string(lease_time_.count()), std::string(lease)});
+  RespArgs args;
+  args.add_joined({prefix_, kLeases, key}).add(std::int64_t{lease_time_.count()}).add(lease);
+  return link_->send(resp_command({"EVAL", kRenewScript, "1"}, args));
 }
 
 }  // namespace bc::state

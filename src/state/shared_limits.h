@@ -17,6 +17,7 @@
 
 #include "core/result.h"
 #include "state/redis_link.h"
+#include "state/resp_command.h"
 
 namespace bc::state {
 
@@ -165,7 +166,7 @@ class SharedLimitsClient {
  private:
   boost::asio::awaitable<Result<RedisReply>> run_script(std::string_view script,
                                                         const std::string& sha,
-                                                        std::vector<std::string> keys_and_args,
+                                                        const RespArgs& keys_and_args,
                                                         std::size_t key_count);
 
   RedisLink* link_;
