@@ -6,64 +6,58 @@
 namespace bc::state {
 namespace {
 
-void append_number(std::string& out, std::uint64_t n) {
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out.append(digits, end);
-}
-
-// "$<length>\r\n": a bulk string's head.
-void append_length(std::string& out, std::size_t length) {
+// A bulk string: "$<length>\r\n", its parts, "\r\n".
+void append_bulk(std::string& out, std::initializer_list<std::string_view> parts) {
+  std::size_t length = 0;
+  for (std::string_view p : parts) length += p.size();
   out += '$';
-  append_number(out, length);
+  out += Decimal(static_cast<std::int64_t>(length)).view();
+  out += "\r\n";
+  for (std::string_view p : parts) out += p;
   out += "\r\n";
 }
 
 }  // namespace
 
-RespArgs& RespArgs::add(std::string_view arg) {
-  append_length(text_, arg.size());
-  text_.append(arg);
-  text_ += "\r\n";
-  ++count_;
-  return *this;
-}
-
 Decimal::Decimal(std::int64_t number)
     : size_(static_cast<std::size_t>(std::to_chars(digits_, digits_ + sizeof digits_, number).ptr -
                                      digits_)) {}
+
+RespArgs& RespArgs::add(std::string_view arg) {
+  return add_joined({arg});
+}
 
 RespArgs& RespArgs::add(std::int64_t number) {
   return add(Decimal(number).view());
 }
 
 RespArgs& RespArgs::add_joined(std::initializer_list<std::string_view> parts) {
-  std::size_t length = 0;
-  for (std::string_view p : parts) length += p.size();
-  append_length(text_, length);
-  for (std::string_view p : parts) text_.append(p);
-  text_ += "\r\n";
+  append_bulk(text_, parts);
   ++count_;
   return *this;
 }
 
+// The leading words go straight into the command, behind the array's head.
 RespCommand resp_command(std::initializer_list<std::string_view> leading, const RespArgs& rest) {
-  RespArgs head;
-  for (std::string_view w : leading) head.add(w);
+  std::size_t size = 16 + rest.text().size();
+  for (std::string_view w : leading) size += w.size() + 16;
   RespCommand out;
-  out.text.reserve(16 + head.text().size() + rest.text().size());
+  out.text.reserve(size);
   out.text += '*';
-  append_number(out.text, head.count() + rest.count());
+  out.text += Decimal(static_cast<std::int64_t>(leading.size() + rest.count())).view();
   out.text += "\r\n";
-  out.text += head.text();
+  for (std::string_view w : leading) append_bulk(out.text, {w});
   out.text += rest.text();
   return out;
 }
 
 RespCommand resp_command(const std::vector<std::string>& words) {
-  RespArgs args;
-  for (const auto& w : words) args.add(w);
-  return resp_command({}, args);
+  RespCommand out;
+  out.text += '*';
+  out.text += Decimal(static_cast<std::int64_t>(words.size())).view();
+  out.text += "\r\n";
+  for (const auto& w : words) append_bulk(out.text, {w});
+  return out;
 }
 
 }  // namespace bc::state
