@@ -37,11 +37,17 @@ namespace bc::state {
 // A key with no limit at all (every limit 0) is only checked for its health marks: admitted
 // with nothing taken.
 inline constexpr std::string_view kAdmitScript = R"lua(
-local quarantined = redis.call('PTTL', KEYS[8])
+local marks = redis.call('MGET', KEYS[8], KEYS[7], KEYS[3], KEYS[9])
+-- A health mark in place: the time left of it (one with none left is not in force).
+local function time_left(present, key)
+  if not present then return 0 end
+  return redis.call('PTTL', key)
+end
+local quarantined = time_left(marks[1], KEYS[8])
 if quarantined > 0 then return {-5, 0, quarantined, 0} end
-local open = redis.call('PTTL', KEYS[7])
+local open = time_left(marks[2], KEYS[7])
 if open > 0 then return {-4, 0, open, 0} end
-local cooling = redis.call('PTTL', KEYS[3])
+local cooling = time_left(marks[3], KEYS[3])
 if cooling > 0 then return {-2, 0, cooling, 0} end
 local max_concurrency = tonumber(ARGV[1])
 local lease_ms = tonumber(ARGV[2])
@@ -82,7 +88,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local in_flight = redis.call('ZCARD', KEYS[1])
 local capped = 0
 if max_concurrency > 0 then
-  local lowered = tonumber(redis.call('GET', KEYS[9]) or '0') or 0
+  local lowered = tonumber(marks[4] or '0') or 0
   if lowered > 0 and lowered < max_concurrency then
     max_concurrency = lowered
     capped = 1
