@@ -9,7 +9,9 @@
 # (utime + stime from /proc) per non-streamed request and per 20-event stream, requests per
 # second and p50 latency at BC_AB_CONNECTIONS connections; it prints each round and the
 # medians, with new ÷ old. Knobs: BC_AB_ROUNDS (5), BC_AB_SECONDS per wrk run (3),
-# BC_AB_CONNECTIONS (32), BC_AB_NEW_YAML and BC_AB_OLD_YAML (config appended for the new or
+# BC_AB_CONNECTIONS (32), BC_AB_PACE_MS (each connection waits that long after an answer
+# before its next request: a steady rate below saturation; 0, the default, is flat out),
+# BC_AB_NEW_YAML and BC_AB_OLD_YAML (config appended for the new or
 # the old binary only; @WORK@ names the run's temporary folder). Every process it starts is
 # stopped by PID on exit.
 set -euo pipefail
@@ -65,7 +67,7 @@ run() {
   local which="$1" kind="$2" body="$payload/request.json" before after line
   [[ $kind == stream ]] && body="$payload/request_stream.json"
   before="$(cpu_us "${pid[$which]}")"
-  line="$(BENCH_PATH=/v1/chat/completions BENCH_BODY="$body" \
+  line="$(BENCH_PATH=/v1/chat/completions BENCH_BODY="$body" BENCH_PACE_MS="${BC_AB_PACE_MS:-0}" \
     wrk -t1 -c"$conns" -d"${secs}s" --timeout 5s -s "$here/chat.lua" "http://127.0.0.1:${port[$which]}" |
     grep '^WRK ')"
   after="$(cpu_us "${pid[$which]}")"
@@ -89,7 +91,8 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 echo
-echo "medians over $rounds rounds, $conns connections, ${secs} s each ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)):"
+pace=""; [[ "${BC_AB_PACE_MS:-0}" != 0 ]] && pace=", each paced ${BC_AB_PACE_MS} ms between requests"
+echo "medians over $rounds rounds, $conns connections$pace, ${secs} s each ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)):"
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split(" "));
   const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
