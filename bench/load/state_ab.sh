@@ -18,7 +18,8 @@
 #    BC_STATE_SKIP_AB=1 skips step 1; BC_STATE_OLD=OTHER_BINARY makes step 1 a change's cost
 #    under state: redis, OTHER_BINARY (old) beside BINARY (new), both on the same Redis.
 #
-# Knobs as ab.sh's. Every process it starts is stopped by PID on exit.
+# BC_STATE_UNIX=1 makes step 1's gateways reach Redis over its unix socket rather than
+# 127.0.0.1. Other knobs as ab.sh's. Every process it starts is stopped by PID on exit.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,12 +34,15 @@ trap 'stop_all; rm -rf "$work"' EXIT
 
 redis_port="$(free_port)"
 start_bg redis-server "$work/redis.out" redis-server --port "$redis_port" --bind 127.0.0.1 \
-  --save '' --appendonly no --dir "$work"
+  --unixsocket "$work/redis.sock" --unixsocketperm 700 --save '' --appendonly no --dir "$work"
 wait_port "$redis_port" "$LAST_PID"
+# BC_STATE_UNIX=1: the gateways reach Redis over its unix socket instead of 127.0.0.1.
+redis_url="redis://127.0.0.1:$redis_port"
+if [[ "${BC_STATE_UNIX:-0}" == 1 ]]; then redis_url="unix:$work/redis.sock"; fi
 
 if [[ "${BC_STATE_SKIP_AB:-0}" != 1 ]]; then
   echo "## state: local (old) beside state: redis (new), one binary"
-  redis_yaml=$'state:\n  backend: redis\n  url: redis://127.0.0.1:'"$redis_port"
+  redis_yaml=$'state:\n  backend: redis\n  url: '"$redis_url"
   if [[ -n "${BC_STATE_OLD:-}" ]]; then
     echo "## state: redis, $BC_STATE_OLD (old) beside $bin (new)"
     BC_AB_OLD_YAML="$redis_yaml" BC_AB_NEW_YAML="$redis_yaml" bash "$here/ab.sh" "$BC_STATE_OLD" "$bin"
