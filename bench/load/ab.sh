@@ -9,10 +9,10 @@
 # (utime + stime from /proc) per non-streamed request and per 20-event stream, requests per
 # second and p50 latency at BC_AB_CONNECTIONS connections; it prints each round and the
 # medians, with new ÷ old. Knobs: BC_AB_ROUNDS (5), BC_AB_SECONDS per wrk run (3),
-# BC_AB_CONNECTIONS (32), BC_AB_PACE_MS (each connection waits that long after an answer
-# before its next request: a steady rate below saturation; 0, the default, is flat out),
-# BC_AB_NEW_YAML and BC_AB_OLD_YAML (config appended for the new or
-# the old binary only; @WORK@ names the run's temporary folder). Every process it starts is
+# BC_AB_CONNECTIONS (32), BC_AB_PACE_MS (each connection waits 0 to twice that many ms, at
+# random, after an answer: a steady rate below saturation; 0, the default, is flat out),
+# BC_AB_NEW_YAML and BC_AB_OLD_YAML (config appended for the new or the old binary only;
+# @WORK@ names the run's temporary folder). Every process it starts is
 # stopped by PID on exit.
 set -euo pipefail
 
@@ -91,7 +91,8 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 echo
-pace=""; [[ "${BC_AB_PACE_MS:-0}" != 0 ]] && pace=", each paced ${BC_AB_PACE_MS} ms between requests"
+pace=""
+if [[ "${BC_AB_PACE_MS:-0}" != 0 ]]; then pace=", each paced ${BC_AB_PACE_MS} ms between requests"; fi
 echo "medians over $rounds rounds, $conns connections$pace, ${secs} s each ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)):"
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split(" "));

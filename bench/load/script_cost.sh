@@ -75,7 +75,7 @@ echo "medians over $rounds rounds of $calls calls ($(nproc) cores, load $(cut -d
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split(" "));
   const names = process.argv.slice(2);
-  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
   const m = Object.fromEntries(names.map((n) => [n, median(rows.filter((r) => r[1] === n).map((r) => Number(r[2])))]));
   console.log("| script | µs per EVALSHA (Redis) | above the floor | ÷ working tree |");
   console.log("| --- | ---: | ---: | ---: |");

@@ -17,6 +17,13 @@ void append_bulk(std::string& out, std::initializer_list<std::string_view> parts
   out += "\r\n";
 }
 
+// "*<count>\r\n": the head of a command of `count` words.
+void append_array_head(std::string& out, std::size_t count) {
+  out += '*';
+  out += Decimal(static_cast<std::int64_t>(count)).view();
+  out += "\r\n";
+}
+
 }  // namespace
 
 Decimal::Decimal(std::int64_t number)
@@ -43,9 +50,7 @@ RespCommand resp_command(std::initializer_list<std::string_view> leading, const 
   for (std::string_view w : leading) size += w.size() + 16;
   RespCommand out;
   out.text.reserve(size);
-  out.text += '*';
-  out.text += Decimal(static_cast<std::int64_t>(leading.size() + rest.count())).view();
-  out.text += "\r\n";
+  append_array_head(out.text, leading.size() + rest.count());
   for (std::string_view w : leading) append_bulk(out.text, {w});
   out.text += rest.text();
   return out;
@@ -53,9 +58,7 @@ RespCommand resp_command(std::initializer_list<std::string_view> leading, const 
 
 RespCommand resp_command(const std::vector<std::string>& words) {
   RespCommand out;
-  out.text += '*';
-  out.text += Decimal(static_cast<std::int64_t>(words.size())).view();
-  out.text += "\r\n";
+  append_array_head(out.text, words.size());
   for (const auto& w : words) append_bulk(out.text, {w});
   return out;
 }
